@@ -1,0 +1,75 @@
+//! The innermost layer: one run of the user's body.
+//!
+//! A fresh `async { body }.await` (or closure call, for a sync function), so
+//! that `return` and `?` in the body end the attempt, not the function, and
+//! `&mut self` is reborrowed per attempt. The arguments are bound inside it
+//! by value (`let a = a;`): a non-`move` block would otherwise hold only a
+//! reference to them, and the future would need `Sync` where the
+//! undecorated one needed `Send`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned as _;
+
+use super::Context;
+use crate::item::Passing;
+
+/// `fresh_arguments`: whether the attempt may run again, so that it must
+/// take copies of the arguments rather than the arguments themselves.
+pub(crate) fn expand(context: &Context, fresh_arguments: bool) -> TokenStream {
+    let function = context.function;
+    let private = &context.private;
+    let mut prepare = Vec::new();
+    let mut bind = Vec::new();
+    for input in &function.inputs {
+        let name = &input.name;
+        let Some(pattern) = &input.pattern else {
+            continue;
+        };
+        if fresh_arguments {
+            match input.passing {
+                Passing::Owned => prepare.push(quote_spanned! {input.span=>
+                    let #name = #private::clone_argument(&#name);
+                }),
+                Passing::Unique => prepare.push(quote!(let #name = &mut *#name;)),
+                Passing::Shared => {}
+            }
+        }
+        bind.push(quote!(let #pattern = #name;));
+    }
+
+    let anchor = (!function.output_is_opaque).then(|| {
+        let output = &function.output;
+        quote! {
+            #[allow(
+                unknown_lints, unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop,
+                clippy::let_unit_value, clippy::let_with_type_underscore, clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __resilience_unreachable: #output = loop {};
+                return __resilience_unreachable;
+            }
+        }
+    });
+    let body = &function.body;
+    let attempt = if function.is_async() {
+        quote!(async { #(#bind)* #anchor #body }.await)
+    } else {
+        quote!(#private::attempt(|| { #(#bind)* #anchor #body }))
+    };
+
+    // Named at the return type, so that "not a `Result`" points there.
+    let output_span = function.output.span();
+    let outcome = syn::Ident::new(
+        "__resilience_outcome",
+        output_span.resolved_at(proc_macro2::Span::mixed_site()),
+    );
+    quote! {
+        {
+            #(#prepare)*
+            let #outcome = #attempt;
+            #private::into_result(#outcome)
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! From an attribute and the function under it to the wrapped function.
+//!
+//! Attributes stack like Python decorators, top = outermost. Rust expands
+//! the top attribute first and would nest each later one *inside* it, so the
+//! first resilience attribute to expand takes the ones below it off the
+//! function and expands the whole stack itself, in the written order.
+
+mod attempt;
+mod retry;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::{Attribute, ItemFn, Meta, Path};
+
+use crate::args::{self, Errors, Parsed, error};
+use crate::item::Function;
+
+/// The attributes of this crate.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Retry,
+}
+
+impl Kind {
+    const ALL: [Kind; 1] = [Kind::Retry];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Retry => "retry",
+        }
+    }
+}
+
+/// One attribute of the stack, parsed.
+enum Layer {
+    Retry(args::retry::RetryArgs),
+}
+
+impl Layer {
+    fn parse(kind: Kind, tokens: TokenStream) -> syn::Result<(Layer, Option<Path>)> {
+        match kind {
+            Kind::Retry => {
+                let Parsed { keys, krate } = args::parse(tokens)?;
+                Ok((Layer::Retry(keys), krate))
+            }
+        }
+    }
+
+    /// Whether the layer may run what is inside it more than once, so each
+    /// run needs its own copy of the owned arguments.
+    fn repeats_inner(&self) -> bool {
+        match self {
+            Layer::Retry(_) => true,
+        }
+    }
+
+    /// What this layer cannot do with this function.
+    fn check(&self, function: &Function) -> syn::Result<()> {
+        match self {
+            Layer::Retry(_) => retry::check(function),
+        }
+    }
+
+    fn wrap(&self, context: &Context, inner: TokenStream) -> TokenStream {
+        match self {
+            Layer::Retry(args) => retry::wrap(args, context, inner),
+        }
+    }
+}
+
+/// What every layer's expansion refers to.
+pub(crate) struct Context<'a> {
+    pub(crate) function: &'a Function,
+    /// `::resilience_runtime::__private`, or under `crate = ...`.
+    pub(crate) private: TokenStream,
+}
+
+impl Context<'_> {
+    /// `"module::path::function"`, for events.
+    pub(crate) fn function_name(&self) -> TokenStream {
+        let name = self.function.sig.ident.to_string();
+        quote!(::core::concat!(::core::module_path!(), "::", #name))
+    }
+
+    /// A local of the generated code, invisible to the user's body.
+    pub(crate) fn local(name: &str) -> syn::Ident {
+        syn::Ident::new(name, Span::mixed_site())
+    }
+}
+
+/// Expands `#[kind(args)]` on `item`. On any error, the errors and the
+/// function as written (without the stack), so that the user sees those
+/// errors and nothing that follows from them.
+pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    match expand(kind, args, item.clone()) {
+        Ok(expanded) => expanded,
+        Err(errors) => {
+            let mut output = errors.to_compile_error();
+            output.extend(without_stack(item));
+            output
+        }
+    }
+}
+
+fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let mut function = Function::parse(item, kind.name())?;
+    let mut errors = Errors::default();
+    let (stack, others) = split_stack(std::mem::take(&mut function.outer_attrs), &mut errors);
+    function.outer_attrs = others;
+
+    let mut layers = Vec::new();
+    let mut krate = None;
+    for (kind, tokens) in std::iter::once((kind, args)).chain(stack) {
+        match Layer::parse(kind, tokens) {
+            Ok((layer, layer_crate)) => {
+                if let Err(e) = layer.check(&function) {
+                    errors.push(e);
+                }
+                krate = krate.or(layer_crate);
+                layers.push(layer);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    errors.finish()?;
+
+    let krate = krate.map_or_else(
+        || quote!(::resilience_runtime),
+        |path| path.into_token_stream(),
+    );
+    let context = Context {
+        function: &function,
+        private: quote!(#krate::__private),
+    };
+    let fresh_arguments = layers.iter().any(Layer::repeats_inner);
+    let mut body = attempt::expand(&context, fresh_arguments);
+    for layer in layers.iter().rev() {
+        body = layer.wrap(&context, body);
+    }
+    let Function {
+        outer_attrs,
+        inner_attrs,
+        vis,
+        sig,
+        ..
+    } = &function;
+    Ok(quote! {
+        #(#outer_attrs)*
+        #vis #sig {
+            #(#inner_attrs)*
+            #body
+        }
+    })
+}
+
+/// Which resilience attribute `attr` is: `retry` or `resilience_runtime::retry`.
+fn stack_kind(attr: &Attribute) -> Option<Kind> {
+    let segments = &attr.path().segments;
+    let last = segments.last()?;
+    let ours = segments.len() == 1
+        || segments
+            .first()
+            .is_some_and(|s| s.ident == "resilience_runtime");
+    Kind::ALL
+        .into_iter()
+        .find(|kind| ours && last.ident == kind.name())
+}
+
+/// Separates the resilience attributes below this one from the others.
+fn split_stack(
+    attrs: Vec<Attribute>,
+    errors: &mut Errors,
+) -> (Vec<(Kind, TokenStream)>, Vec<Attribute>) {
+    let mut stack = Vec::new();
+    let mut others = Vec::new();
+    for attr in attrs {
+        let Some(kind) = stack_kind(&attr) else {
+            others.push(attr);
+            continue;
+        };
+        match &attr.meta {
+            Meta::Path(_) => stack.push((kind, TokenStream::new())),
+            Meta::List(list) => stack.push((kind, list.tokens.clone())),
+            Meta::NameValue(pair) => errors.push(error(
+                syn::spanned::Spanned::span(pair),
+                format!(
+                    "`#[{} = ...]` is not how the attribute takes its keys",
+                    kind.name()
+                ),
+                format!("write `#[{}(key = value, ...)]`", kind.name()),
+            )),
+        }
+    }
+    (stack, others)
+}
+
+/// The item as written, minus the resilience attributes below this one.
+fn without_stack(item: TokenStream) -> TokenStream {
+    match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(mut function) => {
+            function.attrs.retain(|attr| stack_kind(attr).is_none());
+            function.into_token_stream()
+        }
+        Err(_) => item,
+    }
+}

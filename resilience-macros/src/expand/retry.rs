@@ -1,0 +1,113 @@
+//! `#[retry]`: the attempt loop. The runtime's `Attempts` decides whether to
+//! go on and how long to wait; the loop lives here, in the function, because
+//! each attempt must reborrow the arguments.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned as _;
+
+use super::Context;
+use crate::args::error;
+use crate::args::retry::{Backoff, Jitter, RetryArgs};
+use crate::item::{Function, Receiver};
+
+pub(crate) fn check(function: &Function) -> syn::Result<()> {
+    if let Some(Receiver::Owned(span)) = function.receiver {
+        return Err(error(
+            span,
+            "`#[retry]` runs the body once per attempt, so it cannot take `self` by value",
+            "take `&self` or `&mut self`, or move the retried call into a method that does",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> TokenStream {
+    let private = &context.private;
+    let function = context.function_name();
+    let policy = policy(args, private);
+    let attempts = Context::local("__resilience_attempts");
+    let value = Context::local("__resilience_value");
+    let failure = Context::local("__resilience_error");
+    let delay = Context::local("__resilience_delay");
+    let retryable = match &args.when {
+        Some(when) => quote_spanned!(when.span()=> #when(&#failure)),
+        None => quote!(true),
+    };
+    let sleep = if context.function.is_async() {
+        quote!(#private::sleep(#delay).await)
+    } else {
+        quote!(#private::sleep_blocking(#delay))
+    };
+    quote! {
+        {
+            static __RESILIENCE_RETRY_POLICY: #private::RetryPolicy = #policy;
+            let mut #attempts = #private::Attempts::start(&__RESILIENCE_RETRY_POLICY, #function);
+            loop {
+                // The error is dropped before the wait: a future must not
+                // hold it across the await (it may not be `Send`).
+                let #delay = match #inner {
+                    ::core::result::Result::Ok(#value) => {
+                        #attempts.succeeded();
+                        break ::core::result::Result::Ok(#value);
+                    }
+                    ::core::result::Result::Err(#failure) => {
+                        let retryable: bool = #retryable;
+                        let description = {
+                            #[allow(unused_imports)]
+                            use #private::{DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _};
+                            (&&&#private::ErrorRef(&#failure)).describe()
+                        };
+                        match #attempts.failed(&description, retryable) {
+                            ::core::option::Option::Some(#delay) => #delay,
+                            ::core::option::Option::None => break ::core::result::Result::Err(#failure),
+                        }
+                    }
+                };
+                #sleep;
+            }
+        }
+    }
+}
+
+/// The `RetryPolicy` expression: defaults from the runtime, then each key given.
+fn policy(args: &RetryArgs, private: &TokenStream) -> TokenStream {
+    let mut policy = quote!(#private::RetryPolicy::new());
+    let duration = |d: std::time::Duration| {
+        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        quote!(#private::Duration::from_nanos(#nanos))
+    };
+    if let Some(max) = args.max {
+        let max = max.value;
+        policy.extend(quote!(.max_attempts(#max)));
+    }
+    if let Some(backoff) = args.backoff {
+        let variant = match backoff.value {
+            Backoff::Exponential => quote!(Exponential),
+            Backoff::Fixed => quote!(Fixed),
+            Backoff::None => quote!(None),
+        };
+        policy.extend(quote!(.backoff(#private::Backoff::#variant)));
+    }
+    if let Some(delay) = args.delay {
+        let delay = duration(delay.value);
+        policy.extend(quote!(.delay(#delay)));
+    }
+    if let Some(factor) = args.factor {
+        let factor = factor.value;
+        policy.extend(quote!(.factor(#factor)));
+    }
+    if let Some(max_delay) = args.max_delay {
+        let max_delay = duration(max_delay.value);
+        policy.extend(quote!(.max_delay(#max_delay)));
+    }
+    if let Some(jitter) = args.jitter {
+        let variant = match jitter.value {
+            Jitter::Full => quote!(Full),
+            Jitter::Equal => quote!(Equal),
+            Jitter::None => quote!(None),
+        };
+        policy.extend(quote!(.jitter(#private::Jitter::#variant)));
+    }
+    policy
+}

@@ -1,0 +1,24 @@
+//! The only door generated code goes through. Not public API: everything
+//! here may change in any release, in step with `resilience-macros`.
+
+pub use core::time::Duration;
+
+pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
+pub use attempts::Attempts;
+pub use describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
+pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
+
+mod attempts;
+mod describe;
+mod shape;
+
+/// Waits between async attempts, on the one clock.
+pub use tokio::time::sleep;
+
+/// Waits between sync attempts.
+#[inline]
+pub fn sleep_blocking(duration: Duration) {
+    if !duration.is_zero() {
+        std::thread::sleep(duration);
+    }
+}

@@ -1,0 +1,57 @@
+//! Attribute macros that make an existing function survive a failing
+//! dependency, without changing its signature or its call sites.
+//!
+//! | attribute | what it does | Python it replaces |
+//! | --- | --- | --- |
+//! | [`#[retry]`](retry) | retries transient errors with backoff | `tenacity.retry` |
+//!
+//! ```
+//! use resilience_runtime::retry;
+//!
+//! #[derive(Debug)]
+//! struct ApiError;
+//!
+//! #[retry(max = 3, backoff = "exp", delay = "100ms")]
+//! async fn fetch_user_profile(user_id: String) -> Result<String, ApiError> {
+//!     Ok(format!("profile of {user_id}"))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! assert_eq!(fetch_user_profile("42".into()).await.unwrap(), "profile of 42");
+//! # }
+//! ```
+//!
+//! # Time
+//!
+//! Every wait and every age is measured on one clock,
+//! `tokio::time::Instant`, so a test that calls `tokio::time::pause()` drives
+//! all of it without sleeping. Async functions wait with `tokio::time::sleep`
+//! (they need a tokio runtime with the time driver enabled); sync functions
+//! wait with `std::thread::sleep`.
+//!
+//! # Events
+//!
+//! Every event has target `resilience` and draws its fields from one
+//! vocabulary:
+//!
+//! | field | meaning |
+//! | --- | --- |
+//! | `function` | `module::path::function_name` of the decorated function |
+//! | `attempt` | the attempt the event is about, from 1 |
+//! | `max_attempts` | the `max` of `#[retry]` |
+//! | `error` | the error, by `Display`, else `Debug`, else its type name |
+//! | `delay_ms` | the wait before the next attempt |
+//! | `elapsed_ms` | time since the call began |
+//! | `outcome` | how a call ended: `recovered`, `exhausted`, `not_retried` |
+#![warn(missing_docs)]
+
+#[doc(inline)]
+pub use resilience_macros::retry;
+
+pub mod retry_policy;
+pub use retry_policy::{Backoff, Jitter, RetryPolicy};
+
+mod clock;
+
+#[doc(hidden)]
+pub mod __private;
