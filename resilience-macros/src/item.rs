@@ -8,7 +8,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::format_ident;
 use syn::spanned::Spanned as _;
-use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
 use syn::{
     AttrStyle, Attribute, Block, Expr, FnArg, Ident, ItemFn, Pat, PatIdent, PatType, ReturnType,
     Signature, TraitItemFn, Type, Visibility,
@@ -46,6 +46,7 @@ pub(crate) struct Input {
     /// `None` when the body cannot refer to it (`_`).
     pub(crate) pattern: Option<Pat>,
     pub(crate) passing: Passing,
+    pub(crate) ty: Type,
     /// The argument as written, for diagnostics about it.
     pub(crate) span: Span,
 }
@@ -60,8 +61,9 @@ pub(crate) struct Function {
     pub(crate) inputs: Vec<Input>,
     /// The declared return type.
     pub(crate) output: Type,
-    /// `impl Trait` in the return type cannot be written in a `let`.
-    pub(crate) output_is_opaque: bool,
+    /// The return type as a `let` can state it: each `impl Trait` (which a
+    /// `let` cannot name) left to inference as `_`.
+    pub(crate) output_in_body: Type,
 }
 
 impl Function {
@@ -108,7 +110,7 @@ impl Function {
                 ));
             }
         };
-        let output_is_opaque = contains_impl_trait(&output);
+        let output_in_body = infer_impl_trait(output.clone());
         let (outer_attrs, inner_attrs) = attrs
             .into_iter()
             .partition(|a| matches!(a.style, AttrStyle::Outer));
@@ -121,7 +123,7 @@ impl Function {
             receiver: None,
             inputs: Vec::new(),
             output,
-            output_is_opaque,
+            output_in_body,
         };
         function.analyse_inputs();
         Ok(function)
@@ -182,6 +184,7 @@ fn name_input(typed: &mut PatType, index: usize) -> Input {
         name,
         pattern,
         passing,
+        ty: (*typed.ty).clone(),
         span,
     }
 }
@@ -219,12 +222,29 @@ fn not_a_function(item: TokenStream, attribute: &str) -> syn::Error {
     )
 }
 
+/// Types users return that are certainly not a `Result`: rejected here with
+/// one clear error instead of a type error per layer.
+const NOT_RESULTS: &[&str] = &[
+    "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
+    "i128", "isize", "f32", "f64", "String", "Option", "Vec", "Box", "Arc", "Rc", "HashMap",
+    "BTreeMap", "HashSet", "BTreeSet", "Cow", "Self",
+];
+
 /// Rejects return types that can never be a `Result`. Paths (`Result<..>`,
 /// `io::Result<T>`, an alias) are checked by the type system instead, with
 /// the runtime's `ResultLike` diagnostic.
 fn check_result_shape(ty: &Type, attribute: &str) -> syn::Result<Type> {
     match peel(ty) {
-        Type::Path(_) | Type::Macro(_) => Ok(ty.clone()),
+        Type::Path(path)
+            if !path
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| NOT_RESULTS.contains(&&*s.ident.to_string())) =>
+        {
+            Ok(ty.clone())
+        }
+        Type::Macro(_) => Ok(ty.clone()),
         other => Err(error(
             other.span(),
             format!("`#[{attribute}]` needs a function returning `Result<T, E>`"),
@@ -264,14 +284,19 @@ fn reject_async_trait(sig: &Signature, block: &Block, attribute: &str) -> syn::R
     Ok(())
 }
 
-fn contains_impl_trait(ty: &Type) -> bool {
-    struct Finder(bool);
-    impl Visit<'_> for Finder {
-        fn visit_type_impl_trait(&mut self, _: &syn::TypeImplTrait) {
-            self.0 = true;
+fn infer_impl_trait(mut ty: Type) -> Type {
+    struct Infer;
+    impl VisitMut for Infer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(opaque) = ty {
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: syn::Token![_](opaque.impl_token.span),
+                });
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
         }
     }
-    let mut finder = Finder(false);
-    finder.visit_type(ty);
-    finder.0
+    Infer.visit_type_mut(&mut ty);
+    ty
 }

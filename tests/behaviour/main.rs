@@ -1,1 +1,6 @@
+//! Behaviour tests of the attributes, written as a user writes them.
+//! One module per attribute; one binary, so the suite links once.
 
+mod events;
+mod retry;
+mod retry_shapes;

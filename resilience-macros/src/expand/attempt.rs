@@ -12,7 +12,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use super::Context;
-use crate::item::Passing;
+use crate::item::{Input, Passing};
 
 /// `fresh_arguments`: whether the attempt may run again, so that it must
 /// take copies of the arguments rather than the arguments themselves.
@@ -28,9 +28,7 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool) -> TokenStream {
         };
         if fresh_arguments {
             match input.passing {
-                Passing::Owned => prepare.push(quote_spanned! {input.span=>
-                    let #name = #private::clone_argument(&#name);
-                }),
+                Passing::Owned => prepare.push(clone_for_attempt(context, input)),
                 Passing::Unique => prepare.push(quote!(let #name = &mut *#name;)),
                 Passing::Shared => {}
             }
@@ -38,8 +36,10 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool) -> TokenStream {
         bind.push(quote!(let #pattern = #name;));
     }
 
-    let anchor = (!function.output_is_opaque).then(|| {
-        let output = &function.output;
+    // The declared return type, stated inside the attempt so that `?` and
+    // `Ok(..)` in the body infer exactly as they did in the function.
+    let anchor = {
+        let output = &function.output_in_body;
         quote! {
             #[allow(
                 unknown_lints, unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop,
@@ -51,7 +51,7 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool) -> TokenStream {
                 return __resilience_unreachable;
             }
         }
-    });
+    };
     let body = &function.body;
     let attempt = if function.is_async() {
         quote!(async { #(#bind)* #anchor #body }.await)
@@ -71,5 +71,22 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool) -> TokenStream {
             let #outcome = #attempt;
             #private::into_result(#outcome)
         }
+    }
+}
+
+/// `let name = <Ty as CloneArgument>::clone_argument(&name);`, spanned at the
+/// argument, so that a type that is not `Clone` is reported there, once.
+fn clone_for_attempt(context: &Context, input: &Input) -> TokenStream {
+    let private = &context.private;
+    let name = &input.name;
+    let argument = syn::Ident::new(&name.to_string(), input.span.resolved_at(name.span()));
+    match &input.ty {
+        // `impl Trait` cannot be named; inference finds it.
+        syn::Type::ImplTrait(_) => quote_spanned! {input.span=>
+            let #name = #private::clone_argument(&#argument);
+        },
+        ty => quote_spanned! {input.span=>
+            let #name = <#ty as #private::CloneArgument>::clone_argument(&#argument);
+        },
     }
 }

@@ -31,7 +31,15 @@ pub(crate) fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> T
     let failure = Context::local("__resilience_error");
     let delay = Context::local("__resilience_delay");
     let retryable = match &args.when {
-        Some(when) => quote_spanned!(when.span()=> #when(&#failure)),
+        Some(when) => {
+            // The error, located at the path: a predicate of the wrong type
+            // is reported at `when = ...`.
+            let failure = syn::Ident::new(
+                "__resilience_error",
+                when.span().resolved_at(failure.span()),
+            );
+            quote_spanned!(when.span()=> #when(&#failure))
+        }
         None => quote!(true),
     };
     let sleep = if context.function.is_async() {

@@ -1,0 +1,8 @@
+use resilience_runtime::retry;
+
+trait Fetch {
+    #[retry]
+    fn fetch(&self) -> Result<(), String>;
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use resilience_runtime::retry;
+
+#[retry(backoff = "expo")]
+fn fetch() -> Result<(), String> {
+    Ok(())
+}
+
+#[retry(backoff = exp)]
+fn unquoted() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}
