@@ -1,1 +1,98 @@
-fn main() {}
+//! The healthy path of `#[retry]` (the first attempt succeeds), against the
+//! direct call and against `backon`, the crate a user would pick instead.
+//!
+//! ```text
+//! cargo bench -p resilience-benches --bench retry
+//! ```
+
+use std::hint::black_box;
+
+use backon::{BlockingRetryable, ExponentialBuilder, Retryable};
+use criterion::{Criterion, criterion_group, criterion_main};
+use resilience_runtime::retry;
+
+/// A small piece of real work (~100 ns): validate and checksum a payload, as
+/// a client does with a response before handing it on.
+fn checksum(payload: &[u8]) -> Result<u64, &'static str> {
+    if payload.is_empty() {
+        return Err("empty payload");
+    }
+    Ok(payload
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+        }))
+}
+
+#[retry(max = 3, backoff = "exp", delay = "100ms")]
+fn checksum_retried(payload: &[u8]) -> Result<u64, &'static str> {
+    checksum(payload)
+}
+
+async fn checksum_async(payload: &[u8]) -> Result<u64, &'static str> {
+    checksum(payload)
+}
+
+#[retry(max = 3, backoff = "exp", delay = "100ms")]
+async fn checksum_async_retried(payload: &[u8]) -> Result<u64, &'static str> {
+    checksum(payload)
+}
+
+/// An owned argument: `#[retry]` clones it for the attempt.
+#[retry(max = 3, backoff = "exp", delay = "100ms")]
+fn checksum_owned_retried(payload: Vec<u8>) -> Result<u64, &'static str> {
+    checksum(&payload)
+}
+
+fn backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(std::time::Duration::from_millis(100))
+        .with_max_times(2)
+}
+
+fn sync_calls(c: &mut Criterion) {
+    let payload = vec![7u8; 96];
+    let mut group = c.benchmark_group("retry/sync");
+    group.bench_function("direct", |b| b.iter(|| checksum(black_box(&payload))));
+    group.bench_function("#[retry]", |b| {
+        b.iter(|| checksum_retried(black_box(&payload)))
+    });
+    group.bench_function("backon", |b| {
+        b.iter(|| (|| checksum(black_box(&payload))).retry(backoff()).call())
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("retry/sync-owned-argument");
+    group.bench_function("direct", |b| {
+        b.iter(|| checksum(&black_box(payload.clone())))
+    });
+    group.bench_function("#[retry]", |b| {
+        b.iter(|| checksum_owned_retried(black_box(payload.clone())))
+    });
+    group.finish();
+}
+
+fn async_calls(c: &mut Criterion) {
+    let payload = vec![7u8; 96];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("retry/async");
+    group.bench_function("direct", |b| {
+        b.to_async(&runtime)
+            .iter(|| checksum_async(black_box(&payload)))
+    });
+    group.bench_function("#[retry]", |b| {
+        b.to_async(&runtime)
+            .iter(|| checksum_async_retried(black_box(&payload)))
+    });
+    group.bench_function("backon", |b| {
+        b.to_async(&runtime)
+            .iter(|| (|| checksum_async(black_box(&payload))).retry(backoff()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sync_calls, async_calls);
+criterion_main!(benches);
