@@ -12,9 +12,7 @@ use proc_macro::TokenStream;
 
 use expand::Kind;
 
-/// Retries a function that returned `Err`, with backoff.
-///
-/// Documented in full at `resilience_runtime::retry`.
+#[doc = include_str!("../docs/retry.md")]
 #[proc_macro_attribute]
 pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Kind::Retry, args.into(), item.into()).into()
