@@ -67,6 +67,16 @@ pub(crate) struct Function {
 }
 
 impl Function {
+    /// The `self` token of the signature, to pass the receiver on.
+    pub(crate) fn receiver_token(&self) -> TokenStream {
+        match self.sig.inputs.first() {
+            Some(FnArg::Receiver(receiver)) => {
+                quote::ToTokens::to_token_stream(&receiver.self_token)
+            }
+            _ => quote::quote!(self),
+        }
+    }
+
     pub(crate) fn is_async(&self) -> bool {
         self.sig.asyncness.is_some()
     }
@@ -284,7 +294,8 @@ fn reject_async_trait(sig: &Signature, block: &Block, attribute: &str) -> syn::R
     Ok(())
 }
 
-fn infer_impl_trait(mut ty: Type) -> Type {
+/// `ty` as a function body can state it: each `impl Trait` left to inference.
+pub(crate) fn infer_impl_trait(mut ty: Type) -> Type {
     struct Infer;
     impl VisitMut for Infer {
         fn visit_type_mut(&mut self, ty: &mut Type) {

@@ -17,3 +17,9 @@ use expand::Kind;
 pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Kind::Retry, args.into(), item.into()).into()
 }
+
+#[doc = include_str!("../docs/fallback.md")]
+#[proc_macro_attribute]
+pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Fallback, args.into(), item.into()).into()
+}

@@ -6,10 +6,12 @@ pub use core::time::Duration;
 pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
 pub use attempts::Attempts;
 pub use describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
+pub use fallback::{AsyncFallback, SyncFallback, fallback_invoked};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
 
 mod attempts;
 mod describe;
+mod fallback;
 mod shape;
 
 /// Waits between async attempts, on the one clock.

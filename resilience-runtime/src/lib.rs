@@ -4,6 +4,7 @@
 //! | attribute | what it does | Python it replaces |
 //! | --- | --- | --- |
 //! | [`#[retry]`](retry) | retries transient errors with backoff | `tenacity.retry` |
+//! | [`#[fallback]`](fallback) | answers from a fallback function instead of an error | `try`/`except` at each call site |
 //!
 //! ```
 //! use resilience_runtime::retry;
@@ -43,10 +44,15 @@
 //! | `delay_ms` | the wait before the next attempt |
 //! | `elapsed_ms` | time since the call began |
 //! | `outcome` | how a call ended: `recovered`, `exhausted`, `not_retried` |
+//!
+//! # Stacking
+//!
+//! The attributes compose like Python decorators: the top one is the
+//! outermost layer, and wraps everything below it.
 #![warn(missing_docs)]
 
 #[doc(inline)]
-pub use resilience_macros::retry;
+pub use resilience_macros::{fallback, retry};
 
 pub mod retry_policy;
 pub use retry_policy::{Backoff, Jitter, RetryPolicy};

@@ -2,5 +2,6 @@
 //! One module per attribute; one binary, so the suite links once.
 
 mod events;
+mod fallback;
 mod retry;
 mod retry_shapes;

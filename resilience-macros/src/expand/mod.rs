@@ -6,6 +6,7 @@
 //! function and expands the whole stack itself, in the written order.
 
 mod attempt;
+mod fallback;
 mod retry;
 
 use proc_macro2::{Span, TokenStream};
@@ -19,14 +20,16 @@ use crate::item::Function;
 #[derive(Clone, Copy)]
 pub(crate) enum Kind {
     Retry,
+    Fallback,
 }
 
 impl Kind {
-    const ALL: [Kind; 1] = [Kind::Retry];
+    const ALL: [Kind; 2] = [Kind::Retry, Kind::Fallback];
 
     fn name(self) -> &'static str {
         match self {
             Kind::Retry => "retry",
+            Kind::Fallback => "fallback",
         }
     }
 }
@@ -34,6 +37,7 @@ impl Kind {
 /// One attribute of the stack, parsed.
 enum Layer {
     Retry(args::retry::RetryArgs),
+    Fallback(args::fallback::FallbackArgs),
 }
 
 impl Layer {
@@ -43,14 +47,19 @@ impl Layer {
                 let Parsed { keys, krate } = args::parse(tokens)?;
                 Ok((Layer::Retry(keys), krate))
             }
+            Kind::Fallback => {
+                let Parsed { keys, krate } = args::parse(tokens)?;
+                Ok((Layer::Fallback(keys), krate))
+            }
         }
     }
 
-    /// Whether the layer may run what is inside it more than once, so each
-    /// run needs its own copy of the owned arguments.
-    fn repeats_inner(&self) -> bool {
+    /// Whether the arguments are needed again after what is inside the
+    /// layer ran (to run it again, or to pass them on), so that each attempt
+    /// must take its own copy of the owned ones.
+    fn needs_arguments_again(&self) -> bool {
         match self {
-            Layer::Retry(_) => true,
+            Layer::Retry(_) | Layer::Fallback(_) => true,
         }
     }
 
@@ -58,12 +67,14 @@ impl Layer {
     fn check(&self, function: &Function) -> syn::Result<()> {
         match self {
             Layer::Retry(_) => retry::check(function),
+            Layer::Fallback(args) => fallback::check(args, function),
         }
     }
 
     fn wrap(&self, context: &Context, inner: TokenStream) -> TokenStream {
         match self {
             Layer::Retry(args) => retry::wrap(args, context, inner),
+            Layer::Fallback(args) => fallback::wrap(args, context, inner),
         }
     }
 }
@@ -86,6 +97,29 @@ impl Context<'_> {
     pub(crate) fn local(name: &str) -> syn::Ident {
         syn::Ident::new(name, Span::mixed_site())
     }
+}
+
+/// `when(&error)`, or `true` without `when`. The error is located at the
+/// path, so a predicate of the wrong type is reported at `when = ...`.
+pub(crate) fn predicate(when: Option<&Path>, failure: &syn::Ident) -> TokenStream {
+    match when {
+        Some(when) => {
+            let span = syn::spanned::Spanned::span(when);
+            let failure = syn::Ident::new(&failure.to_string(), span.resolved_at(failure.span()));
+            quote::quote_spanned!(span=> #when(&#failure))
+        }
+        None => quote!(true),
+    }
+}
+
+/// A description of the error for events: its `Display`, else its
+/// `Debug`, else its type name, so that `E` needs no trait.
+pub(crate) fn describe_error(private: &TokenStream, failure: &syn::Ident) -> TokenStream {
+    quote! {{
+        #[allow(unused_imports)]
+        use #private::{DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _};
+        (&&&#private::ErrorRef(&#failure)).describe()
+    }}
 }
 
 /// Expands `#[kind(args)]` on `item`. On any error, the errors and the
@@ -132,7 +166,7 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Token
         function: &function,
         private: quote!(#krate::__private),
     };
-    let fresh_arguments = layers.iter().any(Layer::repeats_inner);
+    let fresh_arguments = layers.iter().any(Layer::needs_arguments_again);
     let mut body = attempt::expand(&context, fresh_arguments);
     for layer in layers.iter().rev() {
         body = layer.wrap(&context, body);

@@ -3,10 +3,9 @@
 //! each attempt must reborrow the arguments.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned as _;
+use quote::quote;
 
-use super::Context;
+use super::{Context, describe_error, predicate};
 use crate::args::error;
 use crate::args::retry::{Backoff, Jitter, RetryArgs};
 use crate::item::{Function, Receiver};
@@ -30,18 +29,8 @@ pub(crate) fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> T
     let value = Context::local("__resilience_value");
     let failure = Context::local("__resilience_error");
     let delay = Context::local("__resilience_delay");
-    let retryable = match &args.when {
-        Some(when) => {
-            // The error, located at the path: a predicate of the wrong type
-            // is reported at `when = ...`.
-            let failure = syn::Ident::new(
-                "__resilience_error",
-                when.span().resolved_at(failure.span()),
-            );
-            quote_spanned!(when.span()=> #when(&#failure))
-        }
-        None => quote!(true),
-    };
+    let retryable = predicate(args.when.as_ref(), &failure);
+    let description = describe_error(private, &failure);
     let sleep = if context.function.is_async() {
         quote!(#private::sleep(#delay).await)
     } else {
@@ -61,12 +50,7 @@ pub(crate) fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> T
                     }
                     ::core::result::Result::Err(#failure) => {
                         let retryable: bool = #retryable;
-                        let description = {
-                            #[allow(unused_imports)]
-                            use #private::{DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _};
-                            (&&&#private::ErrorRef(&#failure)).describe()
-                        };
-                        match #attempts.failed(&description, retryable) {
+                        match #attempts.failed(&#description, retryable) {
                             ::core::option::Option::Some(#delay) => #delay,
                             ::core::option::Option::None => break ::core::result::Result::Err(#failure),
                         }
