@@ -122,6 +122,12 @@ pub(crate) fn describe_error(private: &TokenStream, failure: &syn::Ident) -> Tok
     }}
 }
 
+/// A `Duration` constant, exact to the nanosecond.
+pub(crate) fn duration_tokens(private: &TokenStream, duration: std::time::Duration) -> TokenStream {
+    let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+    quote!(#private::Duration::from_nanos(#nanos))
+}
+
 /// Expands `#[kind(args)]` on `item`. On any error, the errors and the
 /// function as written (without the stack), so that the user sees those
 /// errors and nothing that follows from them.

@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Context, describe_error, predicate};
+use super::{Context, describe_error, duration_tokens, predicate};
 use crate::args::error;
 use crate::args::retry::{Backoff, Jitter, RetryArgs};
 use crate::item::{Function, Receiver};
@@ -65,10 +65,7 @@ pub(crate) fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> T
 /// The `RetryPolicy` expression: defaults from the runtime, then each key given.
 fn policy(args: &RetryArgs, private: &TokenStream) -> TokenStream {
     let mut policy = quote!(#private::RetryPolicy::new());
-    let duration = |d: std::time::Duration| {
-        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        quote!(#private::Duration::from_nanos(#nanos))
-    };
+    let duration = |d| duration_tokens(private, d);
     if let Some(max) = args.max {
         let max = max.value;
         policy.extend(quote!(.max_attempts(#max)));
