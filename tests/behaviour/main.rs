@@ -5,3 +5,4 @@ mod events;
 mod fallback;
 mod retry;
 mod retry_shapes;
+mod twins;
