@@ -3,13 +3,16 @@
 
 pub use core::time::Duration;
 
+pub use crate::circuit::{BreakerConfig, BreakerSlot, CircuitOpen, Permit};
 pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
 pub use attempts::Attempts;
 pub use describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
+pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
 
 mod attempts;
 mod describe;
+mod open;
 mod shape;
 
 /// Waits between async attempts, on the one clock.
