@@ -88,3 +88,6 @@ pub use error::CircuitOpen;
 pub use registry::{Registry, registry};
 pub use slot::BreakerSlot;
 pub use state::{State, StateChange, WindowCounts};
+
+#[cfg(test)]
+mod tests;
