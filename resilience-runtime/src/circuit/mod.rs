@@ -90,4 +90,6 @@ pub use slot::BreakerSlot;
 pub use state::{State, StateChange, WindowCounts};
 
 #[cfg(test)]
+mod model_tests;
+#[cfg(test)]
 mod tests;
