@@ -30,7 +30,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::events::{self, CallOutcome, Cause, Listeners, Transition};
-use super::window::Window;
+use super::window::{Epoch, Window};
 use super::{BreakerConfig, CircuitOpen, State, StateChange, WindowCounts};
 use crate::clock::{self, Instant};
 
@@ -381,11 +381,10 @@ impl Breaker {
     #[inline]
     fn record_closed(&self, generation: u64, failed: bool) {
         let now = self.elapsed(clock::now());
-        let epoch = self.window.epoch(now, generation);
-        self.window.record(epoch, failed);
+        let epoch = self.window.record(now, generation, failed);
         if failed {
             events::call_outcome(self, CallOutcome::Failure);
-            self.judge(generation, now);
+            self.judge(generation, now, epoch);
         } else {
             events::call_outcome(self, CallOutcome::Success);
         }
@@ -394,14 +393,14 @@ impl Breaker {
     /// After a failure: opens the breaker when the window says so.
     #[cold]
     #[inline(never)]
-    fn judge(&self, generation: u64, now: u64) {
+    fn judge(&self, generation: u64, now: u64, epoch: Epoch) {
         let closed = word(generation, CLOSED);
         // A call that began before the breaker opened or was reset no longer
         // decides anything.
         if self.word.load(Acquire) != closed {
             return;
         }
-        let counts = self.window.counts(self.window.epoch(now, generation));
+        let counts = self.window.counts(epoch);
         let Some(rate) = self.config.trips(counts.calls(), counts.failures) else {
             return;
         };

@@ -37,6 +37,11 @@ const SLOTS: usize = BUCKETS as usize;
 struct Shard {
     successes: [AtomicU64; SLOTS],
     failures: [AtomicU64; SLOTS],
+    /// The bucket (time since the origin in bucket lengths, before the
+    /// generation offset) of the last call recorded here: checking that the
+    /// next call falls in the same one is a multiplication, where finding
+    /// its bucket afresh is a 64-bit division.
+    last_bucket: AtomicU64,
 }
 
 impl Shard {
@@ -44,7 +49,22 @@ impl Shard {
         Self {
             successes: std::array::from_fn(|_| AtomicU64::new(0)),
             failures: std::array::from_fn(|_| AtomicU64::new(0)),
+            last_bucket: AtomicU64::new(0),
         }
+    }
+
+    /// `elapsed_nanos / bucket_nanos`, usually without dividing.
+    #[inline]
+    fn bucket_of(&self, elapsed_nanos: u64, bucket_nanos: u64) -> u64 {
+        let last = self.last_bucket.load(Relaxed);
+        // `last * bucket_nanos` cannot overflow: it is at most an earlier
+        // `elapsed_nanos`. An instant before it wraps to a huge offset.
+        if elapsed_nanos.wrapping_sub(last * bucket_nanos) < bucket_nanos {
+            return last;
+        }
+        let bucket = elapsed_nanos / bucket_nanos;
+        self.last_bucket.store(bucket, Relaxed);
+        bucket
     }
 }
 
@@ -53,6 +73,19 @@ impl Shard {
 pub(super) struct Epoch {
     tag: u32,
     slot: usize,
+}
+
+impl Epoch {
+    #[inline]
+    fn new(bucket: u64, generation: u64) -> Self {
+        let epoch = bucket.wrapping_add(generation.wrapping_mul(BUCKETS));
+        Epoch {
+            // Truncated: tags are compared by wrapping distance, and only
+            // distances below `BUCKETS` matter.
+            tag: epoch as u32,
+            slot: (epoch % BUCKETS) as usize,
+        }
+    }
 }
 
 /// Striped, bucketed outcome counters of one breaker.
@@ -75,28 +108,27 @@ impl Window {
 
     /// The epoch of a moment `elapsed_nanos` after the breaker's origin,
     /// within window generation `generation`.
-    #[inline]
     pub(super) fn epoch(&self, elapsed_nanos: u64, generation: u64) -> Epoch {
-        let epoch =
-            (elapsed_nanos / self.bucket_nanos).wrapping_add(generation.wrapping_mul(BUCKETS));
-        Epoch {
-            // Truncated: tags are compared by wrapping distance, and only
-            // distances below `BUCKETS` matter.
-            tag: epoch as u32,
-            slot: (epoch % BUCKETS) as usize,
-        }
+        Epoch::new(elapsed_nanos / self.bucket_nanos, generation)
     }
 
-    /// Counts one call in the calling thread's shard.
+    /// Counts one call that ended `elapsed_nanos` after the breaker's origin,
+    /// in window generation `generation`, in the calling thread's shard.
+    /// Returns the call's epoch.
     #[inline]
-    pub(super) fn record(&self, epoch: Epoch, failed: bool) {
+    pub(super) fn record(&self, elapsed_nanos: u64, generation: u64, failed: bool) -> Epoch {
         let shard = &self.shards[thread_index() & self.mask];
+        let epoch = Epoch::new(
+            shard.bucket_of(elapsed_nanos, self.bucket_nanos),
+            generation,
+        );
         let buckets = if failed {
             &shard.failures
         } else {
             &shard.successes
         };
         bump(&buckets[epoch.slot], epoch.tag);
+        epoch
     }
 
     /// Sums the buckets of every shard that lie within the window ending at
@@ -194,9 +226,9 @@ mod tests {
     #[test]
     fn counts_calls_of_the_last_ten_buckets_only() {
         let window = window();
-        window.record(window.epoch(0, 0), false);
-        window.record(window.epoch(SECOND / 2, 0), true);
-        window.record(window.epoch(9 * SECOND, 0), false);
+        window.record(0, 0, false);
+        window.record(SECOND / 2, 0, true);
+        window.record(9 * SECOND, 0, false);
         assert_eq!(
             window.counts(window.epoch(9 * SECOND, 0)),
             WindowCounts {
@@ -222,24 +254,24 @@ mod tests {
     fn a_reused_bucket_starts_over() {
         let window = window();
         for _ in 0..5 {
-            window.record(window.epoch(SECOND, 0), true);
+            window.record(SECOND, 0, true);
         }
         // Same slot, ten buckets later.
-        window.record(window.epoch(11 * SECOND, 0), true);
+        window.record(11 * SECOND, 0, true);
         assert_eq!(window.counts(window.epoch(11 * SECOND, 0)).failures, 1);
     }
 
     #[test]
     fn a_new_generation_starts_empty_and_ignores_the_old_one() {
         let window = window();
-        window.record(window.epoch(SECOND, 0), true);
+        window.record(SECOND, 0, true);
         assert_eq!(
             window.counts(window.epoch(SECOND, 1)),
             WindowCounts::default()
         );
-        window.record(window.epoch(SECOND, 1), false);
+        window.record(SECOND, 1, false);
         // A late call of generation 0 neither shows nor erases generation 1.
-        window.record(window.epoch(2 * SECOND, 0), true);
+        window.record(2 * SECOND, 0, true);
         assert_eq!(
             window.counts(window.epoch(2 * SECOND, 1)),
             WindowCounts {
@@ -252,8 +284,8 @@ mod tests {
     #[test]
     fn an_older_call_never_erases_a_newer_bucket() {
         let window = window();
-        window.record(window.epoch(12 * SECOND, 0), false);
-        window.record(window.epoch(2 * SECOND, 0), false); // same slot, older
+        window.record(12 * SECOND, 0, false);
+        window.record(2 * SECOND, 0, false); // same slot, older
         assert_eq!(window.counts(window.epoch(12 * SECOND, 0)).successes, 1);
     }
 
@@ -261,8 +293,8 @@ mod tests {
     fn tags_survive_wrapping() {
         let window = window();
         let late = (u64::from(u32::MAX) - 3) * SECOND;
-        window.record(window.epoch(late, 0), true);
-        window.record(window.epoch(late + 6 * SECOND, 0), true);
+        window.record(late, 0, true);
+        window.record(late + 6 * SECOND, 0, true);
         assert_eq!(
             window.counts(window.epoch(late + 6 * SECOND, 0)).failures,
             2
@@ -275,7 +307,7 @@ mod tests {
         let epoch = window.epoch(0, 0);
         std::thread::scope(|scope| {
             for _ in 0..4 {
-                scope.spawn(|| (0..10_000).for_each(|i| window.record(epoch, i % 10 == 0)));
+                scope.spawn(|| (0..10_000).for_each(|i| _ = window.record(0, 0, i % 10 == 0)));
             }
         });
         assert_eq!(
