@@ -735,3 +735,16 @@ fn generated_code_turns_an_open_circuit_into_the_functions_error() {
     let result: Result<u8, ApiError> = crate::__private::circuit_open(open);
     assert_eq!(result, Err(ApiError::Open("payments")));
 }
+
+#[test]
+fn generated_code_keeps_futures_send_and_errors_portable() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    fn error<T: std::error::Error + Clone + Send + Sync + 'static>() {}
+    send_sync::<Breaker>();
+    send_sync::<BreakerSlot>();
+    send_sync::<Registry>();
+    // Held across `.await` in an async decorated function.
+    send::<Permit<'static>>();
+    error::<CircuitOpen>();
+}
