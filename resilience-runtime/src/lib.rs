@@ -44,6 +44,15 @@
 //! | `delay_ms` | the wait before the next attempt |
 //! | `elapsed_ms` | time since the call began |
 //! | `outcome` | how a call ended: `recovered`, `exhausted`, `not_retried` |
+//! | `breaker` | the name of a circuit breaker |
+//! | `state` | the state a breaker entered: `closed`, `open`, `half-open` |
+//! | `failure_rate` | the failure share of the window that opened a breaker |
+//!
+//! # Circuit breakers
+//!
+//! [`circuit`] holds the breakers, their process-wide registry (state,
+//! counts, `reset`, `force_open` and state-change listeners by name) and
+//! [`CircuitOpen`], the error a rejected call turns into.
 //!
 //! # Stacking
 //!
@@ -56,6 +65,9 @@ pub use resilience_macros::{fallback, retry};
 
 pub mod retry_policy;
 pub use retry_policy::{Backoff, Jitter, RetryPolicy};
+
+pub mod circuit;
+pub use circuit::CircuitOpen;
 
 mod clock;
 

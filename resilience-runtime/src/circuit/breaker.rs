@@ -1,0 +1,642 @@
+//! [`Breaker`] and its [`Permit`]: the state machine.
+//!
+//! # Layout of the state
+//!
+//! The state a call needs is one `AtomicU64`, `word`: the state in its two
+//! low bits, the window *generation* above them. The closed path reads it
+//! once, and recording a call writes one bucket of the calling thread's shard
+//! of the [`Window`]; neither takes a lock, allocates or formats.
+//!
+//! Everything else — transitions, the half-open probe bookkeeping, the queue
+//! of transitions to tell — lives behind one `Mutex` per breaker, taken only
+//! off the closed path: when a failure opens the breaker, when a call arrives
+//! after `open_for`, by probes, and by `reset` / `force_open`. No user code
+//! ever runs under it, and a poisoned lock is taken over as it is
+//! (`PoisonError::into_inner`): every update under it is complete before
+//! anything that could panic.
+//!
+//! Transitions are told (tracing event, listeners) after the lock is released,
+//! by whichever thread finds no one else telling them, in the order they
+//! happened; so a listener may call back into the breaker.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{
+    AtomicBool, AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use super::events::{self, CallOutcome, Cause, Listeners, Transition};
+use super::window::{Epoch, Window};
+use super::{BreakerConfig, CircuitOpen, State, StateChange, WindowCounts};
+use crate::clock::{self, Instant};
+
+const CLOSED: u64 = 0;
+const OPEN: u64 = 1;
+const HALF_OPEN: u64 = 2;
+const STATE_BITS: u64 = 0b11;
+
+const fn word(generation: u64, state: u64) -> u64 {
+    (generation << 2) | state
+}
+
+const fn generation_of(word: u64) -> u64 {
+    word >> 2
+}
+
+const fn state_of(word: u64) -> State {
+    match word & STATE_BITS {
+        CLOSED => State::Closed,
+        OPEN => State::Open,
+        _ => State::HalfOpen,
+    }
+}
+
+/// A named circuit breaker.
+///
+/// Breakers that `#[breaker]` uses live in the process-wide
+/// [`registry`](super::registry()), one per name; [`Breaker::new`] makes one
+/// of your own. Either way a call goes through it in two steps:
+/// [`try_acquire`](Self::try_acquire) before the call, and
+/// [`Permit::record`] with the outcome after it.
+///
+/// - **Closed**: every call goes through. When at least `min_calls` calls
+///   ended in the window and the failure share exceeds `failure_rate`, it
+///   opens.
+/// - **Open**: every call is rejected with [`CircuitOpen`] for `open_for`.
+///   The first call after that turns it half-open (there is no timer: a
+///   breaker nobody calls stays [`State::Open`] in [`state`](Self::state)).
+/// - **Half-open**: `half_open_calls` probe calls go through at once, the
+///   rest are rejected. When that many probes have succeeded it closes with
+///   an empty window; the first probe that fails opens it again for
+///   `open_for`.
+///
+/// ```
+/// use std::time::Duration;
+/// use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+///
+/// let breaker = Breaker::new("geo", BreakerConfig::new().min_calls(4));
+/// for failed in [false, true, true, true] {
+///     let permit = breaker.try_acquire().expect("closed");
+///     permit.record(failed);
+/// }
+/// // 3 failures out of 4 calls: more than half.
+/// assert_eq!(breaker.state(), State::Open);
+/// let open = breaker.try_acquire().unwrap_err();
+/// assert_eq!(open.name(), "geo");
+/// assert!(open.retry_after() <= Duration::from_secs(60));
+/// ```
+pub struct Breaker {
+    /// Generation and state; see the module docs.
+    word: AtomicU64,
+    /// While open: when probing may begin, in nanoseconds since `origin`.
+    open_until: AtomicU64,
+    name: &'static str,
+    config: BreakerConfig,
+    origin: Instant,
+    open_for_nanos: u64,
+    window: Window,
+    /// Whether the registry's listeners hear of this breaker.
+    registered: bool,
+    machine: Mutex<Machine>,
+    /// Some thread is telling queued transitions.
+    telling: AtomicBool,
+    listeners: Listeners,
+}
+
+/// What changes only off the closed path.
+struct Machine {
+    /// Bumped by every transition; a probe permit of an earlier episode is
+    /// ignored when it ends.
+    episode: u64,
+    /// Probe permits out in this half-open episode.
+    in_flight: u64,
+    /// Probes that succeeded in this half-open episode.
+    succeeded: u64,
+    /// Transitions not yet told, oldest first.
+    pending: VecDeque<Transition>,
+}
+
+/// How a half-open probe ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ProbeEnd {
+    Succeeded,
+    Failed,
+    Abandoned,
+}
+
+impl Breaker {
+    /// A breaker of your own, outside the registry: its name is only a label
+    /// (for events and [`CircuitOpen`]), and the registry's listeners do not
+    /// hear of it. `#[breaker]` uses [`registry`](super::registry()) instead.
+    ///
+    /// ```
+    /// use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+    ///
+    /// let breaker = Breaker::new("local-cache-fill", BreakerConfig::new());
+    /// assert_eq!(breaker.state(), State::Closed);
+    /// ```
+    pub fn new(name: &'static str, config: BreakerConfig) -> Self {
+        Self::build(name, config, false)
+    }
+
+    pub(super) fn registered(name: &'static str, config: BreakerConfig) -> Self {
+        Self::build(name, config, true)
+    }
+
+    fn build(name: &'static str, config: BreakerConfig, registered: bool) -> Self {
+        Self {
+            word: AtomicU64::new(word(0, CLOSED)),
+            open_until: AtomicU64::new(0),
+            name,
+            config,
+            origin: clock::now(),
+            open_for_nanos: nanos(config.open_for_value()),
+            window: Window::new(config.window_value()),
+            registered,
+            machine: Mutex::new(Machine {
+                episode: 0,
+                in_flight: 0,
+                succeeded: 0,
+                pending: VecDeque::new(),
+            }),
+            telling: AtomicBool::new(false),
+            listeners: Listeners::new(),
+        }
+    }
+
+    /// The breaker's name.
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig};
+    /// assert_eq!(Breaker::new("geo", BreakerConfig::new()).name(), "geo");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The state now. An open breaker whose `open_for` has passed still
+    /// reads [`State::Open`] until a call turns it half-open.
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+    /// let breaker = Breaker::new("geo", BreakerConfig::new());
+    /// assert_eq!(breaker.state(), State::Closed);
+    /// ```
+    pub fn state(&self) -> State {
+        state_of(self.word.load(Acquire))
+    }
+
+    /// The configuration the breaker runs with.
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig};
+    /// let breaker = Breaker::new("geo", BreakerConfig::new().min_calls(3));
+    /// assert_eq!(breaker.config().min_calls_value(), 3);
+    /// ```
+    pub fn config(&self) -> &BreakerConfig {
+        &self.config
+    }
+
+    /// Outcomes of the calls made while closed that are still in the window.
+    /// While open or half-open, these are the calls that opened it, ageing
+    /// out; closing the breaker empties the window.
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig, WindowCounts};
+    /// let breaker = Breaker::new("geo", BreakerConfig::new());
+    /// breaker.try_acquire().unwrap().record(true);
+    /// assert_eq!(breaker.counts(), WindowCounts { successes: 0, failures: 1 });
+    /// ```
+    pub fn counts(&self) -> WindowCounts {
+        let now = self.elapsed(clock::now());
+        let generation = generation_of(self.word.load(Acquire));
+        self.window.counts(self.window.epoch(now, generation))
+    }
+
+    /// Closes the breaker and empties its window, whatever its state.
+    /// Probes still running are forgotten: their outcomes no longer count.
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+    /// let breaker = Breaker::new("geo", BreakerConfig::new());
+    /// breaker.force_open();
+    /// breaker.reset();
+    /// assert_eq!(breaker.state(), State::Closed);
+    /// assert!(breaker.try_acquire().is_ok());
+    /// ```
+    pub fn reset(&self) {
+        let mut machine = self.lock();
+        let current = self.word.load(Relaxed);
+        let next = word(generation_of(current).wrapping_add(1), CLOSED);
+        let told = self.set_locked(&mut machine, current, next, Cause::Reset, None);
+        drop(machine);
+        if told {
+            self.tell();
+        }
+    }
+
+    /// Opens the breaker now, for `open_for` from now, whatever its state
+    /// (an open breaker starts its `open_for` over).
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+    /// let breaker = Breaker::new("geo", BreakerConfig::new());
+    /// breaker.force_open();
+    /// assert_eq!(breaker.state(), State::Open);
+    /// assert!(breaker.try_acquire().is_err());
+    /// ```
+    pub fn force_open(&self) {
+        let now = self.elapsed(clock::now());
+        let mut machine = self.lock();
+        let told = self.open_locked(&mut machine, now, Cause::Forced, None);
+        drop(machine);
+        if told {
+            self.tell();
+        }
+    }
+
+    /// Calls `listener` on every state change of this breaker, after the
+    /// change, in the order changes happen. A listener may call back into the
+    /// breaker; one that panics is reported by an error event and does not
+    /// harm the breaker. Listeners of every registered breaker at once:
+    /// [`Registry::on_state_change`](super::Registry::on_state_change).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+    ///
+    /// let breaker = Breaker::new("geo", BreakerConfig::new());
+    /// let openings = Arc::new(AtomicUsize::new(0));
+    /// let count = Arc::clone(&openings);
+    /// breaker.on_state_change(move |change| {
+    ///     if change.to == State::Open {
+    ///         count.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    /// });
+    /// breaker.force_open();
+    /// assert_eq!(openings.load(Ordering::Relaxed), 1);
+    /// ```
+    pub fn on_state_change(&self, listener: impl Fn(&StateChange) + Send + Sync + 'static) {
+        self.listeners.add(listener);
+    }
+
+    /// Asks to make one call: a [`Permit`] to record its outcome with, or the
+    /// [`CircuitOpen`] error to return instead of calling.
+    ///
+    /// While closed this reads one atomic and returns; while open it reads
+    /// the clock to see whether `open_for` has passed; while half-open it
+    /// hands out at most `half_open_calls` probe permits at once.
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig};
+    /// let breaker = Breaker::new("geo", BreakerConfig::new());
+    /// match breaker.try_acquire() {
+    ///     Ok(permit) => {
+    ///         let outcome: Result<u32, String> = Ok(7); // the call
+    ///         permit.record(outcome.is_err());
+    ///     }
+    ///     Err(open) => panic!("{open}"),
+    /// }
+    /// ```
+    #[inline]
+    pub fn try_acquire(&self) -> Result<Permit<'_>, CircuitOpen> {
+        let current = self.word.load(Acquire);
+        if current & STATE_BITS == CLOSED {
+            return Ok(Permit {
+                breaker: self,
+                ticket: Ticket::Closed {
+                    generation: generation_of(current),
+                },
+            });
+        }
+        self.acquire_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn acquire_slow(&self) -> Result<Permit<'_>, CircuitOpen> {
+        let now = self.elapsed(clock::now());
+        // An open breaker rejects without the lock until `open_for` passes.
+        if self.word.load(Acquire) & STATE_BITS == OPEN {
+            let until = self.open_until.load(Acquire);
+            if now < until {
+                return Err(self.reject(until - now));
+            }
+        }
+        let mut machine = self.lock();
+        let current = self.word.load(Relaxed);
+        let mut told = false;
+        match current & STATE_BITS {
+            // Reset in the meantime.
+            CLOSED => {
+                return Ok(Permit {
+                    breaker: self,
+                    ticket: Ticket::Closed {
+                        generation: generation_of(current),
+                    },
+                });
+            }
+            OPEN => {
+                let until = self.open_until.load(Relaxed);
+                if now < until {
+                    drop(machine);
+                    return Err(self.reject(until - now));
+                }
+                let next = word(generation_of(current), HALF_OPEN);
+                told = self.set_locked(&mut machine, current, next, Cause::OpenForElapsed, None);
+            }
+            _ => {}
+        }
+        let admitted =
+            machine.in_flight + machine.succeeded < u64::from(self.config.half_open_calls_value());
+        if admitted {
+            machine.in_flight += 1;
+        }
+        let episode = machine.episode;
+        drop(machine);
+        if told {
+            self.tell();
+        }
+        if admitted {
+            Ok(Permit {
+                breaker: self,
+                ticket: Ticket::Probe { episode },
+            })
+        } else {
+            Err(self.reject(0))
+        }
+    }
+
+    fn reject(&self, wait_nanos: u64) -> CircuitOpen {
+        events::call_outcome(self, CallOutcome::Rejected);
+        CircuitOpen::new(self.name, Duration::from_nanos(wait_nanos))
+    }
+
+    /// The outcome of a call made while closed.
+    #[inline]
+    fn record_closed(&self, generation: u64, failed: bool) {
+        let now = self.elapsed(clock::now());
+        let epoch = self.window.record(now, generation, failed);
+        if failed {
+            events::call_outcome(self, CallOutcome::Failure);
+            self.judge(generation, now, epoch);
+        } else {
+            events::call_outcome(self, CallOutcome::Success);
+        }
+    }
+
+    /// After a failure: opens the breaker when the window says so.
+    #[cold]
+    #[inline(never)]
+    fn judge(&self, generation: u64, now: u64, epoch: Epoch) {
+        let closed = word(generation, CLOSED);
+        // A call that began before the breaker opened or was reset no longer
+        // decides anything.
+        if self.word.load(Acquire) != closed {
+            return;
+        }
+        let counts = self.window.counts(epoch);
+        let Some(rate) = self.config.trips(counts.calls(), counts.failures) else {
+            return;
+        };
+        let mut machine = self.lock();
+        if self.word.load(Relaxed) != closed {
+            return; // another failure opened it first
+        }
+        let told = self.open_locked(&mut machine, now, Cause::FailureRate, Some(rate));
+        drop(machine);
+        if told {
+            self.tell();
+        }
+    }
+
+    /// The end of a half-open probe.
+    fn finish_probe(&self, episode: u64, end: ProbeEnd) {
+        // Only a failure needs the time: it starts `open_for`.
+        let now = match end {
+            ProbeEnd::Failed => self.elapsed(clock::now()),
+            ProbeEnd::Succeeded | ProbeEnd::Abandoned => 0,
+        };
+        let mut machine = self.lock();
+        if machine.episode != episode {
+            return; // the breaker moved on while the probe ran
+        }
+        // Saturating: this runs in `Drop`, maybe while unwinding, where a panic aborts.
+        machine.in_flight = machine.in_flight.saturating_sub(1);
+        let told = match end {
+            ProbeEnd::Abandoned => false,
+            ProbeEnd::Failed => self.open_locked(&mut machine, now, Cause::ProbeFailed, None),
+            ProbeEnd::Succeeded => {
+                machine.succeeded += 1;
+                if machine.succeeded < u64::from(self.config.half_open_calls_value()) {
+                    false
+                } else {
+                    let current = self.word.load(Relaxed);
+                    let next = word(generation_of(current).wrapping_add(1), CLOSED);
+                    self.set_locked(&mut machine, current, next, Cause::ProbesSucceeded, None)
+                }
+            }
+        };
+        drop(machine);
+        match end {
+            ProbeEnd::Abandoned => {}
+            ProbeEnd::Failed => events::call_outcome(self, CallOutcome::Failure),
+            ProbeEnd::Succeeded => events::call_outcome(self, CallOutcome::Success),
+        }
+        if told {
+            self.tell();
+        }
+    }
+
+    /// Opens the breaker for `open_for` from `now`. Returns whether a
+    /// transition was queued.
+    fn open_locked(
+        &self,
+        machine: &mut Machine,
+        now: u64,
+        cause: Cause,
+        failure_rate: Option<f64>,
+    ) -> bool {
+        let current = self.word.load(Relaxed);
+        self.open_until
+            .store(now.saturating_add(self.open_for_nanos), Relaxed);
+        let next = word(generation_of(current), OPEN);
+        self.set_locked(machine, current, next, cause, failure_rate)
+    }
+
+    /// Publishes `next`, starts a new episode, and queues the transition when
+    /// the state changed. Returns whether it did. Holds the lock: `machine`.
+    fn set_locked(
+        &self,
+        machine: &mut Machine,
+        current: u64,
+        next: u64,
+        cause: Cause,
+        failure_rate: Option<f64>,
+    ) -> bool {
+        self.word.store(next, Release);
+        machine.episode = machine.episode.wrapping_add(1);
+        machine.in_flight = 0;
+        machine.succeeded = 0;
+        let (from, to) = (state_of(current), state_of(next));
+        if from == to {
+            return false;
+        }
+        let change = StateChange {
+            name: self.name,
+            from,
+            to,
+        };
+        machine.pending.push_back(Transition {
+            change,
+            cause,
+            failure_rate,
+        });
+        true
+    }
+
+    /// Tells queued transitions, oldest first, unless another thread is
+    /// already at it (it will tell ours too).
+    fn tell(&self) {
+        struct Done<'a>(&'a AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Release);
+            }
+        }
+        loop {
+            if self.telling.swap(true, Acquire) {
+                return;
+            }
+            let done = Done(&self.telling);
+            loop {
+                // A statement of its own: the lock is released before telling.
+                let next = self.lock().pending.pop_front();
+                let Some(transition) = next else { break };
+                events::transition(&transition);
+                self.listeners.notify(&transition.change);
+                if self.registered {
+                    super::registry().listeners.notify(&transition.change);
+                }
+            }
+            drop(done);
+            // A transition queued after our last look, by a thread that saw
+            // us telling, is ours to tell.
+            if self.lock().pending.is_empty() {
+                return;
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Machine> {
+        self.machine.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Nanoseconds from the breaker's creation to `now`; 0 for an earlier
+    /// instant (another paused runtime's clock).
+    #[inline]
+    fn elapsed(&self, now: Instant) -> u64 {
+        nanos(now.saturating_duration_since(self.origin))
+    }
+}
+
+#[inline]
+fn nanos(duration: Duration) -> u64 {
+    duration
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(duration.subsec_nanos()))
+}
+
+impl fmt::Debug for Breaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Breaker")
+            .field("name", &self.name)
+            .field("state", &self.state())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Leave to make one call through a [`Breaker`]; record the call's outcome
+/// with [`record`](Self::record).
+///
+/// A permit dropped without `record` — its future was dropped, or the call
+/// panicked — counts as neither success nor failure, and a half-open probe
+/// permit gives its slot back for the next probe.
+///
+/// ```
+/// use resilience_runtime::circuit::{Breaker, BreakerConfig, WindowCounts};
+///
+/// let breaker = Breaker::new("geo", BreakerConfig::new());
+/// let permit = breaker.try_acquire().unwrap();
+/// drop(permit); // cancelled: not counted
+/// assert_eq!(breaker.counts(), WindowCounts::default());
+/// ```
+#[must_use = "record the call's outcome with `Permit::record`; a dropped permit counts as a cancelled call"]
+pub struct Permit<'a> {
+    breaker: &'a Breaker,
+    ticket: Ticket,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Ticket {
+    /// A call made while closed, in window generation `generation`.
+    Closed { generation: u64 },
+    /// A half-open probe of episode `episode`.
+    Probe { episode: u64 },
+}
+
+impl Permit<'_> {
+    /// Records how the call ended: `failed` is `true` when it returned an
+    /// error that counts as a failure (`#[breaker(when = ..)]` decides which
+    /// do).
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig, WindowCounts};
+    /// let breaker = Breaker::new("geo", BreakerConfig::new());
+    /// breaker.try_acquire().unwrap().record(false);
+    /// assert_eq!(breaker.counts(), WindowCounts { successes: 1, failures: 0 });
+    /// ```
+    #[inline]
+    pub fn record(self, failed: bool) {
+        let this = ManuallyDrop::new(self);
+        match this.ticket {
+            Ticket::Closed { generation } => this.breaker.record_closed(generation, failed),
+            Ticket::Probe { episode } => {
+                let end = if failed {
+                    ProbeEnd::Failed
+                } else {
+                    ProbeEnd::Succeeded
+                };
+                this.breaker.finish_probe(episode, end);
+            }
+        }
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if let Ticket::Probe { episode } = self.ticket {
+            self.breaker.finish_probe(episode, ProbeEnd::Abandoned);
+        }
+    }
+}
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.ticket {
+            Ticket::Closed { .. } => "call",
+            Ticket::Probe { .. } => "probe",
+        };
+        f.debug_struct("Permit")
+            .field("breaker", &self.breaker.name)
+            .field("kind", &kind)
+            .finish()
+    }
+}

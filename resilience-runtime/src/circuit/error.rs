@@ -1,0 +1,133 @@
+//! [`CircuitOpen`]: the error of a call an open breaker rejected.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A call was rejected because its circuit breaker is open (or half-open
+/// with every probe slot taken); the function was not called.
+///
+/// A function decorated with `#[breaker]` returns its own error type, so that
+/// type needs `From<CircuitOpen>`:
+///
+/// ```
+/// use resilience_runtime::CircuitOpen;
+///
+/// #[derive(Debug)]
+/// enum ApiError {
+///     Unavailable { retry_after: std::time::Duration },
+///     Http(u16),
+/// }
+///
+/// impl From<CircuitOpen> for ApiError {
+///     fn from(open: CircuitOpen) -> Self {
+///         ApiError::Unavailable { retry_after: open.retry_after() }
+///     }
+/// }
+/// # let _ = ApiError::Http(500);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CircuitOpen {
+    name: &'static str,
+    retry_after: Duration,
+}
+
+impl CircuitOpen {
+    /// A rejection by the breaker `name`, whose next probe is allowed in
+    /// `retry_after`. Breakers build these; this is for tests of your own
+    /// `From<CircuitOpen>` conversions.
+    ///
+    /// ```
+    /// # use resilience_runtime::CircuitOpen;
+    /// # use std::time::Duration;
+    /// let open = CircuitOpen::new("payments", Duration::from_millis(12_300));
+    /// assert_eq!(open.to_string(), "circuit breaker `payments` is open; next probe in 12.3s");
+    /// ```
+    pub const fn new(name: &'static str, retry_after: Duration) -> Self {
+        Self { name, retry_after }
+    }
+
+    /// The name of the breaker that rejected the call.
+    ///
+    /// ```
+    /// # use resilience_runtime::CircuitOpen;
+    /// # use std::time::Duration;
+    /// assert_eq!(CircuitOpen::new("payments", Duration::ZERO).name(), "payments");
+    /// ```
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Time until the breaker lets the next probe call through. Zero while
+    /// half-open: a probe is running and its outcome decides.
+    ///
+    /// ```
+    /// # use resilience_runtime::CircuitOpen;
+    /// # use std::time::Duration;
+    /// let open = CircuitOpen::new("payments", Duration::from_secs(3));
+    /// assert_eq!(open.retry_after(), Duration::from_secs(3));
+    /// ```
+    pub const fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+}
+
+impl fmt::Display for CircuitOpen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name;
+        let wait = self.retry_after;
+        if wait.is_zero() {
+            write!(
+                f,
+                "circuit breaker `{name}` is half-open; its probe calls are under way"
+            )
+        } else if wait < Duration::from_secs(1) {
+            // Rounded up: "next probe in 0ms" would be a lie.
+            let millis = wait.as_nanos().div_ceil(1_000_000);
+            write!(
+                f,
+                "circuit breaker `{name}` is open; next probe in {millis}ms"
+            )
+        } else {
+            let seconds = wait.as_secs_f64();
+            write!(
+                f,
+                "circuit breaker `{name}` is open; next probe in {seconds:.1}s"
+            )
+        }
+    }
+}
+
+impl std::error::Error for CircuitOpen {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_says_which_breaker_and_when() {
+        let open = |ms| CircuitOpen::new("payments", Duration::from_millis(ms)).to_string();
+        assert_eq!(
+            open(12_345),
+            "circuit breaker `payments` is open; next probe in 12.3s"
+        );
+        assert_eq!(
+            open(250),
+            "circuit breaker `payments` is open; next probe in 250ms"
+        );
+        assert_eq!(
+            CircuitOpen::new("payments", Duration::from_nanos(1)).to_string(),
+            "circuit breaker `payments` is open; next probe in 1ms"
+        );
+        assert_eq!(
+            open(0),
+            "circuit breaker `payments` is half-open; its probe calls are under way"
+        );
+    }
+
+    #[test]
+    fn is_a_std_error() {
+        let error: Box<dyn std::error::Error + Send + Sync> =
+            Box::new(CircuitOpen::new("payments", Duration::from_secs(1)));
+        assert!(error.source().is_none());
+    }
+}

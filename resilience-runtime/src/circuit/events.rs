@@ -1,0 +1,130 @@
+//! What a breaker tells the outside world, each in one place: the
+//! `tracing` event of a transition, state-change listeners, and the hook for
+//! call outcomes. Metrics (`breakers_state`, `breaker_calls_total`) belong in
+//! [`transition`] and [`call_outcome`] and nowhere else.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use super::{Breaker, StateChange};
+
+/// Why a breaker changed state: picks the event's level and message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cause {
+    /// The failure share of the window exceeded the threshold.
+    FailureRate,
+    /// A half-open probe failed.
+    ProbeFailed,
+    /// `open_for` passed and a call arrived.
+    OpenForElapsed,
+    /// Every half-open probe succeeded.
+    ProbesSucceeded,
+    /// `Breaker::force_open`.
+    Forced,
+    /// `Breaker::reset`.
+    Reset,
+}
+
+/// A transition waiting to be told, in the order transitions happened.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Transition {
+    pub(super) change: StateChange,
+    pub(super) cause: Cause,
+    /// The failure share that decided it, where one did.
+    pub(super) failure_rate: Option<f64>,
+}
+
+/// How a call through a breaker ended, for [`call_outcome`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CallOutcome {
+    Success,
+    Failure,
+    Rejected,
+}
+
+/// The hook every call outcome goes through: the place for
+/// `breaker_calls_total{outcome}`. Called on the closed path, so whatever goes
+/// here must not lock, allocate or format.
+#[inline(always)]
+pub(super) fn call_outcome(_breaker: &Breaker, _outcome: CallOutcome) {}
+
+/// The hook every transition goes through, once, in order: the `tracing`
+/// event (opening is a warning, the rest are informational), and the place
+/// for the `breakers_state` gauge.
+pub(super) fn transition(transition: &Transition) {
+    let Transition {
+        change,
+        cause,
+        failure_rate,
+    } = *transition;
+    let breaker = change.name;
+    let state = change.to.as_str();
+    match cause {
+        Cause::FailureRate => tracing::warn!(
+            target: "resilience", breaker, state, failure_rate,
+            "circuit breaker opened: the failure rate of its window exceeds the threshold"
+        ),
+        Cause::ProbeFailed => tracing::warn!(
+            target: "resilience", breaker, state, failure_rate,
+            "circuit breaker opened again: a probe call failed"
+        ),
+        Cause::Forced => tracing::warn!(
+            target: "resilience", breaker, state, failure_rate,
+            "circuit breaker forced open"
+        ),
+        Cause::OpenForElapsed => tracing::info!(
+            target: "resilience", breaker, state, failure_rate,
+            "circuit breaker half-open: letting probe calls through"
+        ),
+        Cause::ProbesSucceeded => tracing::info!(
+            target: "resilience", breaker, state, failure_rate,
+            "circuit breaker closed: every probe call succeeded"
+        ),
+        Cause::Reset => tracing::info!(
+            target: "resilience", breaker, state, failure_rate,
+            "circuit breaker reset"
+        ),
+    }
+}
+
+type Listener = Arc<dyn Fn(&StateChange) + Send + Sync>;
+
+/// State-change listeners of one breaker, or of the whole registry.
+pub(super) struct Listeners(RwLock<Vec<Listener>>);
+
+impl Listeners {
+    pub(super) const fn new() -> Self {
+        Self(RwLock::new(Vec::new()))
+    }
+
+    pub(super) fn add(&self, listener: impl Fn(&StateChange) + Send + Sync + 'static) {
+        let mut listeners = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        listeners.push(Arc::new(listener));
+    }
+
+    /// Calls every listener with `change`. The list is copied first, so a
+    /// listener may itself add listeners or drive the breaker; a listener
+    /// that panics is reported and the others still run.
+    pub(super) fn notify(&self, change: &StateChange) {
+        let listeners = self
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for listener in listeners {
+            if catch_unwind(AssertUnwindSafe(|| listener(change))).is_err() {
+                tracing::error!(
+                    target: "resilience", breaker = change.name, state = change.to.as_str(),
+                    "a circuit-breaker state-change listener panicked; the breaker is unaffected"
+                );
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = self.0.read().unwrap_or_else(PoisonError::into_inner).len();
+        write!(f, "{count} listener(s)")
+    }
+}
