@@ -23,3 +23,9 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Kind::Fallback, args.into(), item.into()).into()
 }
+
+#[doc = include_str!("../docs/breaker.md")]
+#[proc_macro_attribute]
+pub fn breaker(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Breaker, args.into(), item.into()).into()
+}

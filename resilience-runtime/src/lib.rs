@@ -61,7 +61,7 @@
 #![warn(missing_docs)]
 
 #[doc(inline)]
-pub use resilience_macros::{fallback, retry};
+pub use resilience_macros::{breaker, fallback, retry};
 
 pub mod retry_policy;
 pub use retry_policy::{Backoff, Jitter, RetryPolicy};

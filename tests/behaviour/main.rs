@@ -1,6 +1,7 @@
 //! Behaviour tests of the attributes, written as a user writes them.
 //! One module per attribute; one binary, so the suite links once.
 
+mod breaker;
 mod events;
 mod fallback;
 mod retry;

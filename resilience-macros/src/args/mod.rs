@@ -1,6 +1,7 @@
 //! Typed arguments of the attributes, parsed with the span of every value so
 //! that an error (or a check across two keys) points at the right token.
 
+pub(crate) mod breaker;
 pub(crate) mod fallback;
 pub(crate) mod retry;
 mod values;

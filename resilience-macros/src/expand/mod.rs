@@ -2,10 +2,13 @@
 //!
 //! Attributes stack like Python decorators, top = outermost. Rust expands
 //! the top attribute first and would nest each later one *inside* it, so the
-//! first resilience attribute to expand takes the ones below it off the
-//! function and expands the whole stack itself, in the written order.
+//! first resilience attribute to expand reads the ones below it and expands
+//! the whole stack itself, in the written order. It leaves each of them in
+//! place as `#[name(__resilience_expanded)]`, which expands to nothing: the
+//! attribute's path still resolves, so its `use` is not reported unused.
 
 mod attempt;
+mod breaker;
 mod fallback;
 mod retry;
 
@@ -20,15 +23,17 @@ use crate::item::Function;
 #[derive(Clone, Copy)]
 pub(crate) enum Kind {
     Retry,
+    Breaker,
     Fallback,
 }
 
 impl Kind {
-    const ALL: [Kind; 2] = [Kind::Retry, Kind::Fallback];
+    const ALL: [Kind; 3] = [Kind::Retry, Kind::Breaker, Kind::Fallback];
 
     fn name(self) -> &'static str {
         match self {
             Kind::Retry => "retry",
+            Kind::Breaker => "breaker",
             Kind::Fallback => "fallback",
         }
     }
@@ -37,6 +42,7 @@ impl Kind {
 /// One attribute of the stack, parsed.
 enum Layer {
     Retry(args::retry::RetryArgs),
+    Breaker(args::breaker::BreakerArgs),
     Fallback(args::fallback::FallbackArgs),
 }
 
@@ -46,6 +52,10 @@ impl Layer {
             Kind::Retry => {
                 let Parsed { keys, krate } = args::parse(tokens)?;
                 Ok((Layer::Retry(keys), krate))
+            }
+            Kind::Breaker => {
+                let Parsed { keys, krate } = args::parse(tokens)?;
+                Ok((Layer::Breaker(keys), krate))
             }
             Kind::Fallback => {
                 let Parsed { keys, krate } = args::parse(tokens)?;
@@ -60,6 +70,7 @@ impl Layer {
     fn needs_arguments_again(&self) -> bool {
         match self {
             Layer::Retry(_) | Layer::Fallback(_) => true,
+            Layer::Breaker(_) => false,
         }
     }
 
@@ -68,6 +79,7 @@ impl Layer {
         match self {
             Layer::Retry(_) => retry::check(function),
             Layer::Fallback(args) => fallback::check(args, function),
+            Layer::Breaker(_) => Ok(()),
         }
     }
 
@@ -75,6 +87,7 @@ impl Layer {
         match self {
             Layer::Retry(args) => retry::wrap(args, context, inner),
             Layer::Fallback(args) => fallback::wrap(args, context, inner),
+            Layer::Breaker(args) => breaker::wrap(args, context, inner),
         }
     }
 }
@@ -122,6 +135,18 @@ pub(crate) fn describe_error(private: &TokenStream, failure: &syn::Ident) -> Tok
     }}
 }
 
+/// `tokens`, every one located at `span`: for a generated path whose
+/// trait-bound error should point at the user's code.
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
+}
+
 /// A `Duration` constant, exact to the nanosecond.
 pub(crate) fn duration_tokens(private: &TokenStream, duration: std::time::Duration) -> TokenStream {
     let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
@@ -132,6 +157,9 @@ pub(crate) fn duration_tokens(private: &TokenStream, duration: std::time::Durati
 /// function as written (without the stack), so that the user sees those
 /// errors and nothing that follows from them.
 pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    if is_expanded_marker(&args) {
+        return item;
+    }
     match expand(kind, args, item.clone()) {
         Ok(expanded) => expanded,
         Err(errors) => {
@@ -145,8 +173,7 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
 fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let mut function = Function::parse(item, kind.name())?;
     let mut errors = Errors::default();
-    let (stack, others) = split_stack(std::mem::take(&mut function.outer_attrs), &mut errors);
-    function.outer_attrs = others;
+    let stack = split_stack(&mut function.outer_attrs, &mut errors);
 
     let mut layers = Vec::new();
     let mut krate = None;
@@ -206,20 +233,34 @@ fn stack_kind(attr: &Attribute) -> Option<Kind> {
         .find(|kind| ours && last.ident == kind.name())
 }
 
-/// Separates the resilience attributes below this one from the others.
-fn split_stack(
-    attrs: Vec<Attribute>,
-    errors: &mut Errors,
-) -> (Vec<(Kind, TokenStream)>, Vec<Attribute>) {
+const EXPANDED: &str = "__resilience_expanded";
+
+fn is_expanded_marker(args: &TokenStream) -> bool {
+    let mut tokens = args.clone().into_iter();
+    matches!((tokens.next(), tokens.next()), (Some(proc_macro2::TokenTree::Ident(ident)), None) if ident == EXPANDED)
+}
+
+/// `#[name(__resilience_expanded)]`: the attribute, already expanded.
+fn mark_expanded(attr: &mut Attribute) {
+    let path = attr.path().clone();
+    let marker = syn::Ident::new(EXPANDED, Span::call_site());
+    attr.meta = Meta::List(syn::MetaList {
+        path,
+        delimiter: syn::MacroDelimiter::Paren(Default::default()),
+        tokens: quote!(#marker),
+    });
+}
+
+/// Reads the resilience attributes below this one, and marks them expanded.
+fn split_stack(attrs: &mut [Attribute], errors: &mut Errors) -> Vec<(Kind, TokenStream)> {
     let mut stack = Vec::new();
-    let mut others = Vec::new();
     for attr in attrs {
-        let Some(kind) = stack_kind(&attr) else {
-            others.push(attr);
+        let Some(kind) = stack_kind(attr) else {
             continue;
         };
         match &attr.meta {
             Meta::Path(_) => stack.push((kind, TokenStream::new())),
+            Meta::List(list) if is_expanded_marker(&list.tokens) => continue,
             Meta::List(list) => stack.push((kind, list.tokens.clone())),
             Meta::NameValue(pair) => errors.push(error(
                 syn::spanned::Spanned::span(pair),
@@ -230,15 +271,22 @@ fn split_stack(
                 format!("write `#[{}(key = value, ...)]`", kind.name()),
             )),
         }
+        mark_expanded(attr);
     }
-    (stack, others)
+    stack
 }
 
-/// The item as written, minus the resilience attributes below this one.
+/// The item as written, its resilience attributes marked expanded.
 fn without_stack(item: TokenStream) -> TokenStream {
     match syn::parse2::<ItemFn>(item.clone()) {
         Ok(mut function) => {
-            function.attrs.retain(|attr| stack_kind(attr).is_none());
+            for attr in function
+                .attrs
+                .iter_mut()
+                .filter(|attr| stack_kind(attr).is_some())
+            {
+                mark_expanded(attr);
+            }
             function.into_token_stream()
         }
         Err(_) => item,

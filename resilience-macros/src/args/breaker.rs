@@ -1,0 +1,127 @@
+//! `#[breaker(name = "payments", failure_rate = 0.5, window = 10, min_calls = 20,
+//! open_for = 60, half_open_calls = 1, when = counts_as_failure)]`
+
+use std::time::Duration;
+
+use syn::spanned::Spanned as _;
+use syn::{Expr, ExprLit, Lit, LitStr, Path};
+
+use super::{Errors, Keys, Spanned, duration, error, path, positive_u32};
+
+#[derive(Default)]
+pub(crate) struct BreakerArgs {
+    /// Required; `None` only while parsing.
+    pub(crate) name: Option<LitStr>,
+    pub(crate) failure_rate: Option<Spanned<f64>>,
+    pub(crate) window: Option<Spanned<Duration>>,
+    pub(crate) min_calls: Option<Spanned<u32>>,
+    pub(crate) open_for: Option<Spanned<Duration>>,
+    pub(crate) half_open_calls: Option<Spanned<u32>>,
+    pub(crate) when: Option<Path>,
+    /// `name = ..` was written, valid or not (an invalid one is reported as such).
+    name_written: bool,
+}
+
+impl Keys for BreakerArgs {
+    const ATTRIBUTE: &'static str = "breaker";
+    const KEYS: &'static [&'static str] = &[
+        "name",
+        "failure_rate",
+        "window",
+        "min_calls",
+        "open_for",
+        "half_open_calls",
+        "when",
+    ];
+
+    fn assign(&mut self, key: &str, value: &Expr) -> syn::Result<bool> {
+        match key {
+            "name" => {
+                self.name_written = true;
+                self.name = Some(name(value)?);
+            }
+            "failure_rate" => self.failure_rate = Some(failure_rate(value)?),
+            "window" => self.window = Some(positive_duration(value, "window")?),
+            "open_for" => self.open_for = Some(duration(value, "open_for")?),
+            "min_calls" => {
+                let help = "`min_calls` is how many calls the window must hold before its failure rate is judged";
+                self.min_calls = Some(positive_u32(value, "min_calls", help)?);
+            }
+            "half_open_calls" => {
+                let help =
+                    "`half_open_calls` is how many probe calls a half-open breaker lets through";
+                self.half_open_calls = Some(positive_u32(value, "half_open_calls", help)?);
+            }
+            "when" => self.when = Some(path(value, "when", "when = counts_as_failure")?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn validate(&self, errors: &mut Errors) {
+        if !self.name_written {
+            errors.push(error(
+                proc_macro2::Span::call_site(),
+                "`#[breaker]` needs a `name`: breakers of the same name share one state",
+                "write `#[breaker(name = \"payments\")]`, naming the dependency it guards",
+            ));
+        }
+    }
+}
+
+fn name(value: &Expr) -> syn::Result<LitStr> {
+    let help = "name the dependency the breaker guards: `name = \"payments\"`";
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(name),
+            ..
+        }) if name.value().trim().is_empty() => {
+            Err(error(name.span(), "`name` cannot be empty", help))
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(name),
+            ..
+        }) => Ok(name.clone()),
+        other => Err(error(other.span(), "`name` expects a string", help)),
+    }
+}
+
+fn failure_rate(value: &Expr) -> syn::Result<Spanned<f64>> {
+    let span = value.span();
+    let help = "`failure_rate` is the share of failed calls above which the breaker opens: 0.5 opens above half";
+    let number = match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(float),
+            ..
+        }) => float.base10_parse::<f64>().ok(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => int.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    match number {
+        Some(rate) if rate > 0.0 && rate <= 1.0 => Ok(Spanned { value: rate, span }),
+        Some(_) => Err(error(
+            span,
+            "`failure_rate` must be greater than 0 and at most 1",
+            help,
+        )),
+        None => Err(error(
+            span,
+            "`failure_rate` expects a number between 0 and 1",
+            help,
+        )),
+    }
+}
+
+fn positive_duration(value: &Expr, key: &str) -> syn::Result<Spanned<Duration>> {
+    let parsed = duration(value, key)?;
+    if parsed.value.is_zero() {
+        return Err(error(
+            parsed.span,
+            format!("`{key}` must be longer than zero"),
+            "for example `window = 10` (seconds)",
+        ));
+    }
+    Ok(parsed)
+}
