@@ -4,6 +4,7 @@
 //! | attribute | what it does | Python it replaces |
 //! | --- | --- | --- |
 //! | [`#[retry]`](retry) | retries transient errors with backoff | `tenacity.retry` |
+//! | [`#[breaker]`](breaker) | cuts off a failing dependency with a named circuit breaker | `pybreaker.CircuitBreaker` |
 //! | [`#[fallback]`](fallback) | answers from a fallback function instead of an error | `try`/`except` at each call site |
 //!
 //! ```
