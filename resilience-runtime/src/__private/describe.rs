@@ -65,6 +65,8 @@ impl<'a, E> DescribeOpaque<'a> for ErrorRef<'a, E> {
 }
 
 #[cfg(test)]
+// The extra borrows are the mechanism under test, not noise.
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
 
