@@ -51,6 +51,8 @@ pub use resilience_macros::retry;
 pub mod retry_policy;
 pub use retry_policy::{Backoff, Jitter, RetryPolicy};
 
+pub mod cache;
+
 mod clock;
 
 #[doc(hidden)]
