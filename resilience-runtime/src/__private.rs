@@ -3,12 +3,15 @@
 
 pub use core::time::Duration;
 
+pub use crate::cache::{CacheConfig, Refresh, StaleCache};
 pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
 pub use attempts::Attempts;
+pub use cache_slot::CacheSlot;
 pub use describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
 
 mod attempts;
+mod cache_slot;
 mod describe;
 mod shape;
 
