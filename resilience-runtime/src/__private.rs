@@ -4,14 +4,17 @@
 pub use core::time::Duration;
 
 pub use crate::circuit::{BreakerConfig, BreakerSlot, CircuitOpen, Permit};
+pub use crate::cache::{CacheConfig, Refresh, StaleCache};
 pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
 pub use attempts::Attempts;
+pub use cache_slot::CacheSlot;
 pub use describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
 pub use fallback::{AsyncFallback, SyncFallback, fallback_invoked};
 pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
 
 mod attempts;
+mod cache_slot;
 mod describe;
 mod fallback;
 mod open;

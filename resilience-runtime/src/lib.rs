@@ -69,6 +69,7 @@ pub use retry_policy::{Backoff, Jitter, RetryPolicy};
 
 pub mod circuit;
 pub use circuit::CircuitOpen;
+pub mod cache;
 
 mod clock;
 

@@ -1,0 +1,125 @@
+//! What the cache tells the world: one outcome per request through one hook,
+//! and one event per load that refreshed, fell back on a stale value, or
+//! failed outright.
+//!
+//! Events are emitted once per load, by the caller that ran it (only it holds
+//! the error); every request, the waiters of a shared load included, goes
+//! through [`request`].
+
+use std::fmt;
+
+/// How one request was answered: the `outcome` label of
+/// `stale_cache_requests_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// A fresh cached value, no call.
+    Fresh,
+    /// An expired value replaced by a successful load.
+    Refreshed,
+    /// A stale value: its refresh failed, or runs in the background.
+    Stale,
+    /// Nothing servable was cached; a load succeeded.
+    Miss,
+    /// The load failed and nothing servable was cached.
+    Error,
+}
+
+impl Outcome {
+    pub(super) const fn as_str(self) -> &'static str {
+        match self {
+            Self::Fresh => "fresh",
+            Self::Refreshed => "refreshed",
+            Self::Stale => "stale",
+            Self::Miss => "miss",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// The one place every request's outcome goes through: the
+/// `stale_cache_requests_total{function, outcome}` counter belongs here.
+/// Called on the fresh path, so it must stay free of locks, allocation and
+/// formatting.
+#[inline(always)]
+pub(super) fn request(function: &'static str, outcome: Outcome) {
+    let _ = (function, outcome);
+    #[cfg(test)]
+    tests::record(function, outcome);
+}
+
+/// An expired value was replaced (info).
+pub(super) fn refreshed(function: &'static str, previous_age_ms: u64) {
+    tracing::info!(
+        target: "resilience", function, age_ms = previous_age_ms,
+        outcome = Outcome::Refreshed.as_str(), "cache refreshed"
+    );
+}
+
+/// A refresh failed and a stale value is served (warn).
+pub(super) fn stale_served(function: &'static str, error: &dyn fmt::Display, age_ms: u64) {
+    tracing::warn!(
+        target: "resilience", function, error = %error, age_ms,
+        outcome = Outcome::Stale.as_str(), "refresh failed, serving a stale value within tolerance"
+    );
+}
+
+/// A background refresh failed; the stale value stays in place (warn).
+pub(super) fn background_failed(function: &'static str, error: &dyn fmt::Display, age_ms: u64) {
+    tracing::warn!(
+        target: "resilience", function, error = %error, age_ms,
+        outcome = Outcome::Stale.as_str(), "background refresh failed, the stale value stays"
+    );
+}
+
+/// A load failed with nothing servable cached (error). `too_old_ms` is the
+/// age of a cached value older than the tolerance, if there was one.
+pub(super) fn failed(function: &'static str, error: &dyn fmt::Display, too_old_ms: Option<u64>) {
+    tracing::error!(
+        target: "resilience", function, error = %error, age_ms = too_old_ms,
+        outcome = Outcome::Error.as_str(), "load failed and no value within tolerance to serve"
+    );
+}
+
+/// An error described by the caller's closure, so `E` needs no bound.
+pub(super) struct Described<'a, E, D>(pub(super) &'a E, pub(super) &'a D);
+
+impl<E, D> fmt::Display for Described<'_, E, D>
+where
+    D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.1)(self.0, f)
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    //! Outcomes recorded per thread while a test asks for them.
+
+    use std::cell::RefCell;
+
+    use super::Outcome;
+
+    thread_local! {
+        static OUTCOMES: RefCell<Option<Vec<Outcome>>> = const { RefCell::new(None) };
+    }
+
+    pub(in crate::cache) fn record(_function: &'static str, outcome: Outcome) {
+        OUTCOMES.with_borrow_mut(|outcomes| {
+            if let Some(outcomes) = outcomes {
+                outcomes.push(outcome);
+            }
+        });
+    }
+
+    /// Starts recording this thread's outcomes.
+    pub(in crate::cache) fn start() {
+        OUTCOMES.set(Some(Vec::new()));
+    }
+
+    /// The outcomes recorded since the last call (or [`start`]).
+    pub(in crate::cache) fn take() -> Vec<Outcome> {
+        OUTCOMES
+            .with_borrow_mut(|outcomes| outcomes.as_mut().map(std::mem::take).unwrap_or_default())
+    }
+}

@@ -1,0 +1,891 @@
+//! Every branch of the cache on paused tokio time, single flight with 1 000
+//! tasks and 64 threads, panics and cancellation, background refresh,
+//! capacity, and the three events.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use tokio::time::{Instant, advance, sleep};
+
+use super::report::{Outcome, tests as outcomes};
+use super::{CacheConfig, Refresh, StaleCache};
+
+/// An error that is neither `Clone` nor `Display`: the cache needs neither.
+#[derive(Debug, PartialEq)]
+struct Boom(&'static str);
+
+fn text(error: &Boom, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.write_str(error.0)
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// maxage 5 s, tolerance 30 s: the defaults, spelled out.
+fn cache() -> StaleCache<&'static str, String> {
+    StaleCache::new(CacheConfig::new().maxage(secs(5)).tolerance(secs(30)))
+}
+
+async fn ok(value: &str) -> Result<String, Boom> {
+    Ok(value.to_string())
+}
+
+async fn fail() -> Result<String, Boom> {
+    Err(Boom("upstream down"))
+}
+
+async fn never_polled() -> Result<String, Boom> {
+    unreachable!("a fresh value needs no load")
+}
+
+/// Waits, on real time, for `condition`; a few ms at a time, 10 s at most.
+fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+// ---------------------------------------------------------------- branches
+
+#[tokio::test(start_paused = true)]
+async fn a_fresh_value_is_served_without_polling_the_load() {
+    let cache = cache();
+    outcomes::start();
+    assert_eq!(
+        cache.get_or_load("k", "f", ok("v1"), text).await,
+        Ok("v1".into())
+    );
+    advance(Duration::from_millis(4_999)).await;
+    assert_eq!(
+        cache.get_or_load("k", "f", never_polled(), text).await,
+        Ok("v1".into())
+    );
+    assert_eq!(outcomes::take(), [Outcome::Miss, Outcome::Fresh]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_value_is_refreshed_when_the_load_succeeds() {
+    let cache = cache();
+    outcomes::start();
+    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
+    advance(secs(5)).await; // age == maxage: expired
+    assert_eq!(
+        cache.get_or_load("k", "f", ok("v2"), text).await,
+        Ok("v2".into())
+    );
+    // Stored aged 0: fresh again for another maxage.
+    advance(Duration::from_millis(4_999)).await;
+    assert_eq!(
+        cache.get_or_load("k", "f", never_polled(), text).await,
+        Ok("v2".into())
+    );
+    assert_eq!(
+        outcomes::take(),
+        [Outcome::Miss, Outcome::Refreshed, Outcome::Fresh]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_refresh_serves_the_stale_value_up_to_tolerance_inclusive() {
+    let cache = cache();
+    outcomes::start();
+    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
+    advance(secs(10)).await;
+    assert_eq!(
+        cache.get_or_load("k", "f", fail(), text).await,
+        Ok("v1".into())
+    );
+    advance(secs(20)).await; // age == tolerance: still served
+    assert_eq!(
+        cache.get_or_load("k", "f", fail(), text).await,
+        Ok("v1".into())
+    );
+    assert_eq!(
+        outcomes::take(),
+        [Outcome::Miss, Outcome::Stale, Outcome::Stale]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn beyond_tolerance_the_error_is_returned_even_though_moka_still_holds_it() {
+    let cache = cache();
+    outcomes::start();
+    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
+    // Only the paused clock moves: moka's own clock keeps the entry alive.
+    advance(secs(30) + Duration::from_millis(1)).await;
+    assert_eq!(
+        cache.get_or_load("k", "f", fail(), text).await,
+        Err(Boom("upstream down"))
+    );
+    assert!(cache.store.contains_key("k"));
+    // An entry too old to serve is a miss when its load succeeds.
+    assert_eq!(
+        cache.get_or_load("k", "f", ok("v2"), text).await,
+        Ok("v2".into())
+    );
+    assert_eq!(
+        outcomes::take(),
+        [Outcome::Miss, Outcome::Error, Outcome::Miss]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_first_call_that_fails_returns_its_error_and_caches_nothing() {
+    let cache = cache();
+    outcomes::start();
+    assert_eq!(
+        cache.get_or_load("k", "f", fail(), text).await,
+        Err(Boom("upstream down"))
+    );
+    cache.run_pending_tasks();
+    assert_eq!(cache.entry_count(), 0);
+    // Nothing was cached, so the next call loads.
+    assert_eq!(
+        cache.get_or_load("k", "f", ok("v1"), text).await,
+        Ok("v1".into())
+    );
+    assert_eq!(outcomes::take(), [Outcome::Error, Outcome::Miss]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_ok_is_stored_a_failure_keeps_the_old_timestamp() {
+    let cache = cache();
+    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
+    advance(secs(20)).await;
+    assert_eq!(
+        cache.get_or_load("k", "f", fail(), text).await,
+        Ok("v1".into())
+    );
+    // Had the failure refreshed the stamp, v1 would be 11 s old here; it is 31.
+    advance(secs(11)).await;
+    assert!(cache.get_or_load("k", "f", fail(), text).await.is_err());
+}
+
+#[test]
+fn the_sync_methods_follow_the_same_rules() {
+    let cache: StaleCache<u8, &str> = StaleCache::new(
+        CacheConfig::new()
+            .maxage(Duration::ZERO)
+            .tolerance(secs(30)),
+    );
+    let calls = AtomicUsize::new(0);
+    let load = |value| {
+        calls.fetch_add(1, Ordering::Relaxed);
+        value
+    };
+    assert_eq!(
+        cache.get_or_load_blocking(1, "f", || load(Err(Boom("x"))), text),
+        Err(Boom("x"))
+    );
+    assert_eq!(
+        cache.get_or_load_blocking(1, "f", || load(Ok("v1")), text),
+        Ok("v1")
+    );
+    assert_eq!(
+        cache.get_or_load_blocking(1, "f", || load(Ok("v2")), text),
+        Ok("v2")
+    );
+    assert_eq!(
+        cache.get_or_load_blocking(1, "f", || load(Err(Boom("x"))), text),
+        Ok("v2")
+    );
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        4,
+        "maxage 0: every call loads"
+    );
+
+    let fresh: StaleCache<u8, &str> = StaleCache::new(CacheConfig::new());
+    fresh
+        .get_or_load_blocking(1, "f", || Ok::<_, Boom>("v1"), text)
+        .unwrap();
+    let not_called = || -> Result<&str, Boom> { unreachable!("fresh") };
+    assert_eq!(
+        fresh.get_or_load_blocking(1, "f", not_called, text),
+        Ok("v1")
+    );
+}
+
+#[test]
+fn tolerance_below_maxage_is_raised_to_maxage() {
+    let config = CacheConfig::new().maxage(secs(10)).tolerance(secs(1));
+    assert_eq!(config.tolerance_value(), secs(10));
+    let huge = CacheConfig::new()
+        .maxage(Duration::MAX)
+        .tolerance(Duration::MAX);
+    // Does not panic in moka's builder, nor overflow an instant.
+    let cache: StaleCache<u8, u8> = StaleCache::new(huge);
+    assert_eq!(
+        cache.get_or_load_blocking(1, "f", || Ok::<_, Boom>(1), text),
+        Ok(1)
+    );
+}
+
+// ----------------------------------------------------------- single flight
+
+fn counting(calls: &Arc<AtomicUsize>) -> Arc<AtomicUsize> {
+    Arc::clone(calls)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_thousand_tasks_on_an_expired_key_share_one_load() {
+    let cache = Arc::new(cache());
+    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
+    advance(secs(6)).await;
+    outcomes::start();
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1_000 {
+        let (cache, calls) = (Arc::clone(&cache), counting(&calls));
+        tasks.spawn(async move {
+            let load = async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                sleep(secs(1)).await;
+                ok("v2").await
+            };
+            cache.get_or_load("k", "f", load, text).await
+        });
+    }
+    let results = tasks.join_all().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(results.iter().all(|r| r == &Ok("v2".to_string())));
+    let seen = outcomes::take();
+    assert_eq!(seen.len(), 1_000);
+    assert!(seen.iter().all(|o| *o == Outcome::Refreshed), "{seen:?}");
+    assert!(cache.flights.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_thousand_tasks_on_a_missing_key_share_one_load() {
+    let cache = Arc::new(cache());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1_000 {
+        let (cache, calls) = (Arc::clone(&cache), counting(&calls));
+        tasks.spawn(async move {
+            let load = async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                sleep(secs(1)).await;
+                ok("v1").await
+            };
+            cache.get_or_load("k", "f", load, text).await
+        });
+    }
+    let results = tasks.join_all().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(results.iter().all(|r| r == &Ok("v1".to_string())));
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiters_of_a_failed_refresh_get_the_stale_value_without_a_call() {
+    let cache = Arc::new(cache());
+    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
+    advance(secs(6)).await;
+    outcomes::start();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let (cache, calls) = (Arc::clone(&cache), counting(&calls));
+        tasks.spawn(async move {
+            let load = async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                sleep(secs(1)).await;
+                fail().await
+            };
+            cache.get_or_load("k", "f", load, text).await
+        });
+    }
+    let results = tasks.join_all().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(results.iter().all(|r| r == &Ok("v1".to_string())));
+    assert!(outcomes::take().iter().all(|o| *o == Outcome::Stale));
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiters_of_a_failed_first_load_each_load_for_themselves_at_once() {
+    let cache = Arc::new(cache());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (cache, calls) = (Arc::clone(&cache), counting(&calls));
+        tasks.spawn(async move {
+            let load = async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                sleep(secs(1)).await;
+                fail().await
+            };
+            cache.get_or_load("k", "f", load, text).await
+        });
+    }
+    let results = tasks.join_all().await;
+    assert!(results.iter().all(|r| r == &Err(Boom("upstream down"))));
+    // One shared load, then the nine waiters' own loads side by side: 2 s,
+    // not the 10 s of queueing each behind the previous failure.
+    assert_eq!(calls.load(Ordering::SeqCst), 10);
+    assert_eq!(started.elapsed(), secs(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn different_keys_never_wait_for_each_other() {
+    let cache = Arc::new(cache());
+    let slow = {
+        let cache = Arc::clone(&cache);
+        tokio::spawn(async move {
+            let load = async {
+                sleep(secs(3_600)).await;
+                ok("a").await
+            };
+            cache.get_or_load("a", "f", load, text).await
+        })
+    };
+    tokio::task::yield_now().await; // "a" is now loading
+    let started = Instant::now();
+    assert_eq!(
+        cache.get_or_load("b", "f", ok("b"), text).await,
+        Ok("b".into())
+    );
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    slow.abort();
+}
+
+#[test]
+fn sixty_four_threads_on_an_expired_key_share_one_load() {
+    // maxage 0: the key is expired again as soon as it is stored.
+    let cache: StaleCache<u8, &str> = StaleCache::new(
+        CacheConfig::new()
+            .maxage(Duration::ZERO)
+            .tolerance(secs(30)),
+    );
+    cache
+        .get_or_load_blocking(1, "f", || Ok::<_, Boom>("v1"), text)
+        .unwrap();
+
+    let calls = AtomicUsize::new(0);
+    let barrier = Barrier::new(64);
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..64)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    cache.get_or_load_blocking(
+                        1,
+                        "f",
+                        || {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            // Land only once every other thread waits on this load.
+                            eventually("63 waiters", || cache.flights.waiters(&1) == 63);
+                            Ok::<_, Boom>("v2")
+                        },
+                        text,
+                    )
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(results.iter().all(|r| r == &Ok("v2")));
+}
+
+#[test]
+fn different_keys_never_wait_for_each_other_in_sync_code() {
+    let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+    let cache = &cache;
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            cache.get_or_load_blocking(
+                1,
+                "f",
+                move || {
+                    released.recv().unwrap();
+                    Ok::<_, Boom>(1)
+                },
+                text,
+            )
+        });
+        eventually("key 1 loading", || cache.flights.in_flight(&1));
+        assert_eq!(
+            cache.get_or_load_blocking(2, "f", || Ok::<_, Boom>(2), text),
+            Ok(2)
+        );
+        release.send(()).unwrap();
+    });
+}
+
+// ------------------------------------------------------ panics, cancellation
+
+#[test]
+fn a_panicking_sync_load_does_not_wedge_the_key() {
+    let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cache.get_or_load_blocking(
+            1,
+            "f",
+            || -> Result<u8, Boom> { panic!("load panicked") },
+            text,
+        )
+    }));
+    assert!(panicked.is_err());
+    assert!(!cache.flights.in_flight(&1));
+    assert_eq!(
+        cache.get_or_load_blocking(1, "f", || Ok::<_, Boom>(7), text),
+        Ok(7)
+    );
+}
+
+#[test]
+fn a_thread_waiting_on_a_panicking_load_loads_again() {
+    let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+    let calls = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let leader = scope.spawn(|| {
+            cache.get_or_load_blocking(
+                1,
+                "f",
+                || -> Result<u8, Boom> {
+                    eventually("a waiter", || cache.flights.waiters(&1) == 1);
+                    panic!("load panicked")
+                },
+                text,
+            )
+        });
+        eventually("key 1 loading", || cache.flights.in_flight(&1));
+        let waiter = scope.spawn(|| {
+            cache.get_or_load_blocking(
+                1,
+                "f",
+                || {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, Boom>(8)
+                },
+                text,
+            )
+        });
+        assert!(leader.join().is_err());
+        assert_eq!(waiter.join().unwrap(), Ok(8));
+    });
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_task_does_not_wedge_the_key_and_its_waiters_load_once() {
+    let cache = Arc::new(cache());
+    let leader = {
+        let cache = Arc::clone(&cache);
+        tokio::spawn(async move {
+            let load = async {
+                sleep(secs(1)).await;
+                panic!("load panicked")
+            };
+            cache.get_or_load("k", "f", load, text).await
+        })
+    };
+    tokio::task::yield_now().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut waiters = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (cache, calls) = (Arc::clone(&cache), counting(&calls));
+        waiters.spawn(async move {
+            let load = async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                ok("v1").await
+            };
+            cache.get_or_load("k", "f", load, text).await
+        });
+    }
+    assert!(leader.await.unwrap_err().is_panic());
+    let results = waiters.join_all().await;
+    assert!(results.iter().all(|r| r == &Ok("v1".to_string())));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // And the next caller finds it fresh.
+    assert_eq!(
+        cache.get_or_load("k", "f", never_polled(), text).await,
+        Ok("v1".into())
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_leader_hands_the_load_to_a_waiter() {
+    let cache = cache();
+    let leader = cache.get_or_load(
+        "k",
+        "f",
+        async {
+            sleep(secs(60)).await;
+            ok("never").await
+        },
+        text,
+    );
+    let waiter = cache.get_or_load("k", "f", ok("v1"), text);
+    let (dropped, waited) = tokio::join!(tokio::time::timeout(secs(1), leader), waiter,);
+    assert!(dropped.is_err(), "the leader timed out and was dropped");
+    assert_eq!(waited, Ok("v1".into()));
+    assert!(cache.flights.is_empty());
+}
+
+// ------------------------------------------------------------- background
+
+fn background() -> StaleCache<&'static str, String> {
+    StaleCache::new(
+        CacheConfig::new()
+            .maxage(secs(5))
+            .tolerance(secs(30))
+            .refresh(Refresh::Background),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn background_refresh_serves_stale_at_once_and_refreshes_once() {
+    let cache = Arc::new(background());
+    cache
+        .get_or_revalidate("k", "f", ok("v1"), text)
+        .await
+        .unwrap();
+    advance(secs(6)).await;
+    outcomes::start();
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    for _ in 0..100 {
+        let calls = counting(&calls);
+        let load = async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            sleep(secs(1)).await;
+            ok("v2").await
+        };
+        assert_eq!(
+            cache.get_or_revalidate("k", "f", load, text).await,
+            Ok("v1".into())
+        );
+    }
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
+        "nobody waited for the refresh"
+    );
+    assert!(outcomes::take().iter().all(|o| *o == Outcome::Stale));
+
+    sleep(secs(2)).await; // the refresh, started when this task yielded, lands
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let fresh = cache
+        .get_or_revalidate("k", "f", never_polled(), text)
+        .await;
+    assert_eq!(fresh, Ok("v2".into()));
+    assert_eq!(outcomes::take(), [Outcome::Fresh]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_background_refresh_leaves_the_stale_value() {
+    let cache = background();
+    cache
+        .get_or_revalidate("k", "f", ok("v1"), text)
+        .await
+        .unwrap();
+    advance(secs(6)).await;
+    assert_eq!(
+        cache.get_or_revalidate("k", "f", fail(), text).await,
+        Ok("v1".into())
+    );
+    tokio::task::yield_now().await; // the refresh runs, and fails
+    assert!(cache.flights.is_empty());
+    // Still there, with its old stamp: served stale until tolerance...
+    assert_eq!(
+        cache.get_or_revalidate("k", "f", fail(), text).await,
+        Ok("v1".into())
+    );
+    tokio::task::yield_now().await;
+    advance(secs(24)).await;
+    let (stale, stamp) = (cache.store.get("k").unwrap(), Instant::now());
+    assert_eq!(stale.stamp.age(stamp), secs(30));
+    assert_eq!(
+        cache.get_or_revalidate("k", "f", fail(), text).await,
+        Ok("v1".into())
+    );
+    tokio::task::yield_now().await;
+    // ...and beyond it, loaded inline: the error.
+    advance(secs(1)).await;
+    assert!(
+        cache
+            .get_or_revalidate("k", "f", fail(), text)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn background_refresh_loads_inline_what_it_cannot_serve() {
+    let cache = background();
+    // Missing: the caller waits for the load.
+    assert_eq!(
+        cache.get_or_revalidate("k", "f", ok("v1"), text).await,
+        Ok("v1".into())
+    );
+    advance(secs(31)).await;
+    // Too old: the same.
+    assert_eq!(
+        cache.get_or_revalidate("k", "f", ok("v2"), text).await,
+        Ok("v2".into())
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn get_or_revalidate_refreshes_inline_when_so_configured() {
+    let cache = cache(); // Refresh::Inline
+    cache
+        .get_or_revalidate("k", "f", ok("v1"), text)
+        .await
+        .unwrap();
+    advance(secs(6)).await;
+    assert_eq!(
+        cache.get_or_revalidate("k", "f", ok("v2"), text).await,
+        Ok("v2".into())
+    );
+}
+
+#[test]
+fn a_failed_background_refresh_on_a_thread_leaves_the_stale_value() {
+    let cache: StaleCache<u8, &str> = StaleCache::new(
+        CacheConfig::new()
+            .maxage(Duration::ZERO)
+            .refresh(Refresh::Background),
+    );
+    cache
+        .get_or_revalidate_blocking(1, "f", || Ok::<_, Boom>("v1"), text)
+        .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let load = {
+        let calls = Arc::clone(&calls);
+        move || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            released.recv().unwrap();
+            Err(Boom("upstream down"))
+        }
+    };
+    assert_eq!(
+        cache.get_or_revalidate_blocking(1, "f", load, text),
+        Ok("v1")
+    );
+    // While it runs, callers get the stale value and start no second refresh.
+    for _ in 0..10 {
+        let second = || -> Result<&str, Boom> { unreachable!("a second refresh") };
+        assert_eq!(
+            cache.get_or_revalidate_blocking(1, "f", second, text),
+            Ok("v1")
+        );
+    }
+    release.send(()).unwrap();
+    eventually("the refresh to land", || !cache.flights.in_flight(&1));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(cache.store.get(&1).unwrap().value, "v1");
+}
+
+// -------------------------------------------------------------- capacity
+
+#[test]
+fn a_million_distinct_keys_stay_within_capacity() {
+    let cache: StaleCache<u32, u32> = StaleCache::new(CacheConfig::new().capacity(10_000));
+    for key in 0..1_000_000 {
+        let value = cache.get_or_load_blocking(key, "f", || Ok::<_, Boom>(key), text);
+        assert_eq!(value, Ok(key));
+    }
+    cache.run_pending_tasks();
+    assert_eq!(cache.entry_count(), 10_000);
+    assert!(cache.flights.is_empty());
+}
+
+// ------------------------------------------------------------------ events
+
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Event {
+    level: String,
+    target: String,
+    outcome: String,
+    error: Option<String>,
+    age_ms: Option<u64>,
+    function: String,
+}
+
+thread_local! {
+    static EVENTS: std::cell::RefCell<Option<Vec<Event>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The one global subscriber of the test binary: always interested, it
+/// hands each event to the recording of the thread that emitted it. Scoped
+/// subscribers race with other tests' first use of a callsite (the interest
+/// cached then can miss them); one that never changes cannot.
+struct Recorder;
+
+/// Starts recording this thread's events.
+fn record_events() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        tracing::subscriber::set_global_default(Recorder).expect("the only global subscriber");
+    });
+    tracing::callsite::rebuild_interest_cache();
+    EVENTS.set(Some(Vec::new()));
+}
+
+/// The events recorded on this thread since [`record_events`].
+fn recorded_events() -> Vec<Event> {
+    EVENTS.with_borrow_mut(|events| events.take().unwrap_or_default())
+}
+
+impl tracing::field::Visit for Event {
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        if field.name() == "age_ms" {
+            self.age_ms = Some(value);
+        }
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match field.name() {
+            "outcome" => self.outcome = value.into(),
+            "function" => self.function = value.into(),
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        if field.name() == "error" {
+            self.error = Some(format!("{value:?}"));
+        }
+    }
+}
+
+impl tracing::Subscriber for Recorder {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut seen = Event {
+            level: event.metadata().level().to_string(),
+            target: event.metadata().target().into(),
+            ..Event::default()
+        };
+        event.record(&mut seen);
+        EVENTS.with_borrow_mut(|events| events.as_mut().map(|events| events.push(seen)));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+fn event(level: &str, outcome: &str, error: Option<&str>, age_ms: Option<u64>) -> Event {
+    Event {
+        level: level.into(),
+        target: "resilience".into(),
+        outcome: outcome.into(),
+        error: error.map(Into::into),
+        age_ms,
+        function: "app::load".into(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_stale_and_failure_are_three_distinct_events() {
+    record_events();
+    let cache = cache();
+    let f = "app::load";
+
+    cache.get_or_load("k", f, ok("v1"), text).await.unwrap(); // miss: no event
+    cache.get_or_load("k", f, ok("v1"), text).await.unwrap(); // fresh: no event
+    advance(secs(6)).await;
+    cache.get_or_load("k", f, ok("v2"), text).await.unwrap(); // refreshed
+    advance(secs(10)).await;
+    cache.get_or_load("k", f, fail(), text).await.unwrap(); // stale
+    advance(secs(21)).await;
+    cache.get_or_load("k", f, fail(), text).await.unwrap_err(); // too old
+    cache.get_or_load("new", f, fail(), text).await.unwrap_err(); // nothing cached
+
+    let events = recorded_events();
+    assert_eq!(
+        events,
+        [
+            event("INFO", "refreshed", None, Some(6_000)),
+            event("WARN", "stale", Some("upstream down"), Some(10_000)),
+            event("ERROR", "error", Some("upstream down"), Some(31_000)),
+            event("ERROR", "error", Some("upstream down"), None),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_background_refresh_is_a_warning_with_the_age() {
+    record_events();
+    let cache = background();
+    cache
+        .get_or_revalidate("k", "app::load", ok("v1"), text)
+        .await
+        .unwrap();
+    advance(secs(7)).await;
+    cache
+        .get_or_revalidate("k", "app::load", fail(), text)
+        .await
+        .unwrap();
+    tokio::task::yield_now().await;
+    let events = recorded_events();
+    assert_eq!(
+        events,
+        [event("WARN", "stale", Some("upstream down"), Some(7_000))]
+    );
+}
+
+// ------------------------------------------------- what generated code needs
+
+#[test]
+fn the_future_is_send_when_the_load_is() {
+    fn assert_send<T: Send>(_: T) {}
+    let cache = cache();
+    assert_send(cache.get_or_load("k", "f", ok("v"), text));
+    assert_send(cache.get_or_revalidate("k", "f", ok("v"), text));
+}
+
+/// The generated `describe` closure: `Display`, else `Debug`, else the type
+/// name, with the error's type inferred from the load.
+#[tokio::test(start_paused = true)]
+async fn errors_are_described_the_way_generated_code_does() {
+    use crate::__private::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
+
+    struct Opaque;
+
+    // A macro, not a generic function: in generated code the error type is
+    // concrete where the closure is written.
+    macro_rules! described {
+        ($error:expr) => {{
+            record_events();
+            let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+            let load = async { Err($error) };
+            let result = cache
+                .get_or_load(1, "app::load", load, |error, f| {
+                    fmt::Display::fmt(&(&&&ErrorRef(error)).describe(), f)
+                })
+                .await;
+            assert!(result.is_err());
+            let events = recorded_events();
+            events[0].error.clone().unwrap()
+        }};
+    }
+
+    assert_eq!(
+        described!(std::io::Error::other("disk on fire")),
+        "disk on fire"
+    );
+    assert_eq!(described!(Boom("x")), "Boom(\"x\")");
+    assert!(described!(Opaque).contains("Opaque"));
+}
