@@ -3,8 +3,8 @@
 
 pub use core::time::Duration;
 
-pub use crate::circuit::{BreakerConfig, BreakerSlot, CircuitOpen, Permit};
 pub use crate::cache::{CacheConfig, Refresh, StaleCache};
+pub use crate::circuit::{BreakerConfig, BreakerSlot, CircuitOpen, Permit};
 pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
 pub use attempts::Attempts;
 pub use cache_slot::CacheSlot;

@@ -79,5 +79,7 @@ mod stored;
 pub use config::{CacheConfig, Refresh};
 pub use stale_cache::StaleCache;
 
+pub(crate) use report::Outcome;
+
 #[cfg(test)]
 mod tests;

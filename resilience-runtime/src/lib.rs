@@ -72,6 +72,7 @@ pub use circuit::CircuitOpen;
 pub mod cache;
 
 mod clock;
+mod meters;
 
 #[doc(hidden)]
 pub mod __private;

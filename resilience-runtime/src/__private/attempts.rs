@@ -3,7 +3,8 @@
 //! The loop itself lives in the decorated function (each attempt must
 //! reborrow `&mut self` and the arguments afresh, which a closure-taking
 //! runtime function cannot express); this type decides whether to go on, how
-//! long to wait, and emits the events.
+//! long to wait, and emits the events. Each retry is counted here, once:
+//! `retry_attempts_total`.
 
 use std::fmt::Display;
 use std::time::Duration;
@@ -49,7 +50,8 @@ impl Attempts {
 
     /// The current attempt failed with `error`; `retryable` is the verdict of
     /// the `when` predicate. Returns the wait before the next attempt, or
-    /// `None` when the error is to be returned as it is.
+    /// `None` when the error is to be returned as it is. A retry is counted
+    /// when the wait is handed out.
     pub fn failed(&mut self, error: &dyn Display, retryable: bool) -> Option<Duration> {
         let (function, attempt) = (self.function, self.attempt);
         let max_attempts = self.policy.max_attempts_value();
@@ -69,6 +71,7 @@ impl Attempts {
             return None;
         }
         let delay = self.policy.jittered_delay(attempt);
+        crate::meters::count_retry(function);
         tracing::warn!(
             target: "resilience", function, attempt, max_attempts, error = %error,
             delay_ms = clock::millis(delay), elapsed_ms, "attempt failed, retrying"

@@ -4,28 +4,42 @@
 //!
 //! Events are emitted once per load, by the caller that ran it (only it holds
 //! the error); every request, the waiters of a shared load included, goes
-//! through [`request`].
+//! through [`request`] (or [`request_stale`] for a stale value, with its
+//! age).
 
 use std::fmt;
+use std::time::Duration;
+
+use crate::meters::CacheMeters;
 
 /// How one request was answered: the `outcome` label of
 /// `stale_cache_requests_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Outcome {
+pub(crate) enum Outcome {
     /// A fresh cached value, no call.
-    Fresh,
+    Fresh = 0,
     /// An expired value replaced by a successful load.
-    Refreshed,
+    Refreshed = 1,
     /// A stale value: its refresh failed, or runs in the background.
-    Stale,
+    Stale = 2,
     /// Nothing servable was cached; a load succeeded.
-    Miss,
+    Miss = 3,
     /// The load failed and nothing servable was cached.
-    Error,
+    Error = 4,
 }
 
 impl Outcome {
-    pub(super) const fn as_str(self) -> &'static str {
+    /// Every outcome, in discriminant order.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) const ALL: [Self; 5] = [
+        Self::Fresh,
+        Self::Refreshed,
+        Self::Stale,
+        Self::Miss,
+        Self::Error,
+    ];
+
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Self::Fresh => "fresh",
             Self::Refreshed => "refreshed",
@@ -37,14 +51,20 @@ impl Outcome {
 }
 
 /// The one place every request's outcome goes through: the
-/// `stale_cache_requests_total{function, outcome}` counter belongs here.
-/// Called on the fresh path, so it must stay free of locks, allocation and
-/// formatting.
+/// `stale_cache_requests_total{function, outcome}` counter, through the
+/// cache's own handles. Called on the fresh path, so it must stay free of
+/// locks, allocation and formatting.
 #[inline(always)]
-pub(super) fn request(function: &'static str, outcome: Outcome) {
-    let _ = (function, outcome);
+pub(super) fn request(meters: &CacheMeters, function: &'static str, outcome: Outcome) {
+    meters.count(function, outcome);
     #[cfg(test)]
     tests::record(function, outcome);
+}
+
+/// A request answered with a stale value `age` old.
+pub(super) fn request_stale(meters: &CacheMeters, function: &'static str, age: Duration) {
+    let _ = age;
+    request(meters, function, Outcome::Stale);
 }
 
 /// An expired value was replaced (info).

@@ -10,6 +10,7 @@ use super::flight::{Boarding, Flights, Landing, Lead, Waiting};
 use super::report::{self, Described, Outcome};
 use super::stored::{Stamp, Stored};
 use crate::clock;
+use crate::meters::CacheMeters;
 
 /// A cache that serves fresh values without a call, refreshes expired ones,
 /// and falls back on a stale value when a refresh fails.
@@ -39,6 +40,8 @@ pub struct StaleCache<K, V> {
     pub(super) store: moka::sync::Cache<K, Stored<V>>,
     pub(super) flights: Arc<Flights<K, V>>,
     pub(super) config: CacheConfig,
+    /// Metric handles, registered on the first request.
+    pub(super) meters: CacheMeters,
 }
 
 /// Where a request stands on its way past the hit path.
@@ -87,6 +90,7 @@ where
             store,
             flights: Arc::new(Flights::new()),
             config,
+            meters: CacheMeters::new(),
         }
     }
 
@@ -137,6 +141,7 @@ where
             store: self.store.clone(),
             flights: Arc::clone(&self.flights),
             config: self.config,
+            meters: self.meters.clone(),
         }
     }
 
@@ -146,7 +151,7 @@ where
     pub(super) fn lookup(&self, key: &K, function: &'static str) -> Result<V, Option<Stored<V>>> {
         match self.store.get(key) {
             Some(stored) if stored.is_fresh(clock::now()) => {
-                report::request(function, Outcome::Fresh);
+                report::request(&self.meters, function, Outcome::Fresh);
                 Ok(stored.value)
             }
             seen => Err(seen),
@@ -161,7 +166,7 @@ where
             Boarding::Lead(lead) => match self.store.get(key) {
                 Some(stored) if stored.is_fresh(clock::now()) => {
                     lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
-                    report::request(function, Outcome::Fresh);
+                    report::request(&self.meters, function, Outcome::Fresh);
                     Step::Served(stored.value)
                 }
                 seen => Step::Load(Some(lead), seen),
@@ -183,17 +188,17 @@ where
         function: &'static str,
     ) -> Step<K, V> {
         if let Landing::Loaded(value, outcome) = landing {
-            report::request(function, outcome);
+            report::request(&self.meters, function, outcome);
             return Step::Served(value);
         }
         let now = clock::now();
         match (landing, self.store.get(key)) {
             (_, Some(stored)) if stored.is_fresh(now) => {
-                report::request(function, Outcome::Fresh);
+                report::request(&self.meters, function, Outcome::Fresh);
                 Step::Served(stored.value)
             }
             (Landing::Failed, Some(stored)) if self.servable(stored.stamp, now) => {
-                report::request(function, Outcome::Stale);
+                report::request_stale(&self.meters, function, stored.stamp.age(now));
                 Step::Served(stored.value)
             }
             (Landing::Failed, seen) => Step::Load(None, seen),
@@ -222,7 +227,7 @@ where
                 if let Some(lead) = lead {
                     lead.land(|| Landing::Loaded(value.clone(), outcome));
                 }
-                report::request(function, outcome);
+                report::request(&self.meters, function, outcome);
                 Ok(value)
             }
             Err(error) => {
@@ -234,13 +239,13 @@ where
                 match seen {
                     Some(stale) if self.servable(stale.stamp, now) => {
                         report::stale_served(function, &error_text, stale.stamp.age_ms(now));
-                        report::request(function, Outcome::Stale);
+                        report::request_stale(&self.meters, function, stale.stamp.age(now));
                         Ok(stale.value)
                     }
                     too_old => {
                         let too_old_ms = too_old.map(|stored| stored.stamp.age_ms(now));
                         report::failed(function, &error_text, too_old_ms);
-                        report::request(function, Outcome::Error);
+                        report::request(&self.meters, function, Outcome::Error);
                         Err(error)
                     }
                 }
@@ -262,18 +267,18 @@ where
         };
         let Some(lead) = self.flights.try_lead(key) else {
             // A refresh is already running: serve the stale value, start none.
-            report::request(function, Outcome::Stale);
+            report::request_stale(&self.meters, function, stale.stamp.age(now));
             return Revalidation::Served(stale.value);
         };
         match self.store.get(key) {
             // A refresh landed since the lookup: nothing to revalidate.
             Some(stored) if stored.is_fresh(clock::now()) => {
                 lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
-                report::request(function, Outcome::Fresh);
+                report::request(&self.meters, function, Outcome::Fresh);
                 Revalidation::Served(stored.value)
             }
             _ => {
-                report::request(function, Outcome::Stale);
+                report::request_stale(&self.meters, function, stale.stamp.age(now));
                 Revalidation::Refresh(stale.value, lead, stale.stamp)
             }
         }

@@ -33,6 +33,7 @@ use super::events::{self, CallOutcome, Cause, Listeners, Transition};
 use super::window::{Epoch, Window};
 use super::{BreakerConfig, CircuitOpen, State, StateChange, WindowCounts};
 use crate::clock::{self, Instant};
+use crate::meters::BreakerMeters;
 
 const CLOSED: u64 = 0;
 const OPEN: u64 = 1;
@@ -105,6 +106,8 @@ pub struct Breaker {
     /// Some thread is telling queued transitions.
     telling: AtomicBool,
     listeners: Listeners,
+    /// Its metric handles, registered when it is built.
+    meters: BreakerMeters,
 }
 
 /// What changes only off the closed path.
@@ -130,8 +133,13 @@ enum ProbeEnd {
 
 impl Breaker {
     /// A breaker of your own, outside the registry: its name is only a label
-    /// (for events and [`CircuitOpen`]), and the registry's listeners do not
-    /// hear of it. `#[breaker]` uses [`registry`](super::registry()) instead.
+    /// (for events, metrics and [`CircuitOpen`]), and the registry's
+    /// listeners do not hear of it. `#[breaker]` uses
+    /// [`registry`](super::registry()) instead.
+    ///
+    /// Its metrics are labelled `breaker = name` like a registered breaker's,
+    /// so give it a name no registered breaker has, or the two share one
+    /// `breakers_state` series.
     ///
     /// ```
     /// use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
@@ -165,7 +173,12 @@ impl Breaker {
             }),
             telling: AtomicBool::new(false),
             listeners: Listeners::new(),
+            meters: BreakerMeters::register(name),
         }
+    }
+
+    pub(super) fn meters(&self) -> &BreakerMeters {
+        &self.meters
     }
 
     /// The breaker's name.
@@ -518,7 +531,7 @@ impl Breaker {
                 // A statement of its own: the lock is released before telling.
                 let next = self.lock().pending.pop_front();
                 let Some(transition) = next else { break };
-                events::transition(&transition);
+                events::transition(self, &transition);
                 self.listeners.notify(&transition.change);
                 if self.registered {
                     super::registry().listeners.notify(&transition.change);

@@ -1,7 +1,7 @@
 //! What a breaker tells the outside world, each in one place: the
 //! `tracing` event of a transition, state-change listeners, and the hook for
-//! call outcomes. Metrics (`breakers_state`, `breaker_calls_total`) belong in
-//! [`transition`] and [`call_outcome`] and nowhere else.
+//! call outcomes. Metrics (`breakers_state`, `breaker_calls_total`) are
+//! recorded in [`transition`] and [`call_outcome`] and nowhere else.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -34,29 +34,50 @@ pub(super) struct Transition {
     pub(super) failure_rate: Option<f64>,
 }
 
-/// How a call through a breaker ended, for [`call_outcome`].
+/// How a call through a breaker ended, for [`call_outcome`]: the `outcome`
+/// label of `breaker_calls_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum CallOutcome {
-    Success,
-    Failure,
-    Rejected,
+pub(crate) enum CallOutcome {
+    Success = 0,
+    Failure = 1,
+    Rejected = 2,
 }
 
-/// The hook every call outcome goes through: the place for
-/// `breaker_calls_total{outcome}`. Called on the closed path, so whatever goes
-/// here must not lock, allocate or format.
-#[inline(always)]
-pub(super) fn call_outcome(_breaker: &Breaker, _outcome: CallOutcome) {}
+impl CallOutcome {
+    /// Every outcome, in discriminant order.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) const ALL: [Self; 3] = [Self::Success, Self::Failure, Self::Rejected];
 
-/// The hook every transition goes through, once, in order: the `tracing`
-/// event (opening is a warning, the rest are informational), and the place
-/// for the `breakers_state` gauge.
-pub(super) fn transition(transition: &Transition) {
+    /// The label value.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// The hook every call outcome goes through: `breaker_calls_total{outcome}`
+/// through the breaker's registered handles. Called on the closed path, so whatever goes here must not
+/// lock, allocate or format: with the outcome a constant at each call site,
+/// a success is one increment of a held counter.
+#[inline(always)]
+pub(super) fn call_outcome(breaker: &Breaker, outcome: CallOutcome) {
+    breaker.meters().call(outcome);
+}
+
+/// The hook every transition goes through, once, in order: the
+/// `breakers_state` gauge and the `tracing` event (opening is a warning, the
+/// rest are informational).
+pub(super) fn transition(breaker: &Breaker, transition: &Transition) {
     let Transition {
         change,
         cause,
         failure_rate,
     } = *transition;
+    breaker.meters().state(change.to);
     let breaker = change.name;
     let state = change.to.as_str();
     match cause {

@@ -85,6 +85,7 @@ mod window;
 pub use breaker::{Breaker, Permit};
 pub use config::BreakerConfig;
 pub use error::CircuitOpen;
+pub(crate) use events::CallOutcome;
 pub use registry::{Registry, registry};
 pub use slot::BreakerSlot;
 pub use state::{State, StateChange, WindowCounts};
