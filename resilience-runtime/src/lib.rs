@@ -70,6 +70,7 @@ pub use retry_policy::{Backoff, Jitter, RetryPolicy};
 pub mod circuit;
 pub use circuit::CircuitOpen;
 pub mod cache;
+pub mod recovery;
 
 mod clock;
 mod meters;

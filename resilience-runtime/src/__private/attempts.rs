@@ -4,7 +4,7 @@
 //! reborrow `&mut self` and the arguments afresh, which a closure-taking
 //! runtime function cannot express); this type decides whether to go on, how
 //! long to wait, and emits the events. Each retry is counted here, once:
-//! `retry_attempts_total`.
+//! `retry_attempts_total` and the recovery scope's retry count.
 
 use std::fmt::Display;
 use std::time::Duration;
@@ -51,7 +51,7 @@ impl Attempts {
     /// The current attempt failed with `error`; `retryable` is the verdict of
     /// the `when` predicate. Returns the wait before the next attempt, or
     /// `None` when the error is to be returned as it is. A retry is counted
-    /// when the wait is handed out.
+    /// (metrics, recovery scope) when the wait is handed out.
     pub fn failed(&mut self, error: &dyn Display, retryable: bool) -> Option<Duration> {
         let (function, attempt) = (self.function, self.attempt);
         let max_attempts = self.policy.max_attempts_value();
@@ -72,6 +72,7 @@ impl Attempts {
         }
         let delay = self.policy.jittered_delay(attempt);
         crate::meters::count_retry(function);
+        crate::recovery::retried();
         tracing::warn!(
             target: "resilience", function, attempt, max_attempts, error = %error,
             delay_ms = clock::millis(delay), elapsed_ms, "attempt failed, retrying"

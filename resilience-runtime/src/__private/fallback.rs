@@ -76,10 +76,12 @@ fallback_arities!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12);
 fallback_arities!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13);
 
 /// The fallback is about to answer for `error`: the one place that counts
-/// `fallback_invocations_total` and emits the warning event.
+/// `fallback_invocations_total`, marks the recovery scope, and emits the
+/// warning event.
 #[cold]
 pub fn fallback_invoked(function: &'static str, error: &dyn Display) {
     crate::meters::count_fallback(function);
+    crate::recovery::fallback_used();
     tracing::warn!(target: "resilience", function, error = %error, "falling back: the call failed");
 }
 

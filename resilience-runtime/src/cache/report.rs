@@ -4,8 +4,8 @@
 //!
 //! Events are emitted once per load, by the caller that ran it (only it holds
 //! the error); every request, the waiters of a shared load included, goes
-//! through [`request`] (or [`request_stale`] for a stale value, with its
-//! age).
+//! through [`request`] (or [`request_stale`], which adds the stale value's
+//! age for the recovery scope).
 
 use std::fmt;
 use std::time::Duration;
@@ -61,9 +61,10 @@ pub(super) fn request(meters: &CacheMeters, function: &'static str, outcome: Out
     tests::record(function, outcome);
 }
 
-/// A request answered with a stale value `age` old.
+/// A request answered with a stale value `age` old: its outcome, and the
+/// stale age for the recovery scope (see [`crate::recovery`]).
 pub(super) fn request_stale(meters: &CacheMeters, function: &'static str, age: Duration) {
-    let _ = age;
+    crate::recovery::stale_served(age);
     request(meters, function, Outcome::Stale);
 }
 

@@ -1,7 +1,8 @@
 //! What a breaker tells the outside world, each in one place: the
 //! `tracing` event of a transition, state-change listeners, and the hook for
-//! call outcomes. Metrics (`breakers_state`, `breaker_calls_total`) are
-//! recorded in [`transition`] and [`call_outcome`] and nowhere else.
+//! call outcomes. Metrics (`breakers_state`, `breaker_calls_total`) and the
+//! recovery scope's breaker rejections are recorded in [`transition`] and
+//! [`call_outcome`] and nowhere else.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -60,12 +61,16 @@ impl CallOutcome {
 }
 
 /// The hook every call outcome goes through: `breaker_calls_total{outcome}`
-/// through the breaker's registered handles. Called on the closed path, so whatever goes here must not
+/// through the breaker's registered handles, and, for a rejection, the
+/// recovery scope. Called on the closed path, so whatever goes here must not
 /// lock, allocate or format: with the outcome a constant at each call site,
 /// a success is one increment of a held counter.
 #[inline(always)]
 pub(super) fn call_outcome(breaker: &Breaker, outcome: CallOutcome) {
     breaker.meters().call(outcome);
+    if outcome == CallOutcome::Rejected {
+        crate::recovery::breaker_rejected();
+    }
 }
 
 /// The hook every transition goes through, once, in order: the
