@@ -55,6 +55,12 @@
 //! Recording happens only on failure paths (a retry, a fallback, a stale
 //! value, a rejection): a healthy call records nothing. Outside a scope, a
 //! recording is one task-local lookup that finds nothing.
+//!
+//! # Over HTTP
+//!
+//! With the `tower` feature, `RecoveryLayer` opens a scope per request and
+//! writes it on the response as headers: `X-Retry-Count`, `X-Fallback`,
+//! `X-Stale-Age` and `X-Trace-Id`.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -63,6 +69,11 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use tokio::task::futures::TaskLocalFuture;
+
+#[cfg(feature = "tower")]
+mod layer;
+#[cfg(feature = "tower")]
+pub use layer::{RecoveryFuture, RecoveryLayer, RecoveryService, TraceId};
 
 tokio::task_local! {
     static CURRENT: Cell<Recovery>;
