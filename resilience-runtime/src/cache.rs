@@ -42,8 +42,10 @@
 //! | error | a load failed with nothing within tolerance to serve | `function`, `error`, `age_ms` (if a too-old value existed), `outcome = "error"` |
 //!
 //! Every request, fresh hits and waiters included, also has an outcome,
-//! `fresh`, `refreshed`, `stale`, `miss` or `error`, reported through one
-//! internal hook: the place for a `stale_cache_requests_total` counter.
+//! `fresh`, `refreshed`, `stale`, `miss` or `error`, counted as
+//! `stale_cache_requests_total{function, outcome}` (feature `metrics`; see
+//! the [crate docs](crate#metrics)); a request answered with a stale value
+//! also records it, with its age, in the [recovery scope](crate::recovery).
 //!
 //! ```
 //! use std::time::Duration;

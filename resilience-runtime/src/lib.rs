@@ -34,20 +34,67 @@
 //! # Events
 //!
 //! Every event has target `resilience` and draws its fields from one
-//! vocabulary:
+//! vocabulary, the same for all the attributes. Numbers are recorded as
+//! numbers and text as text, so a structured subscriber (the JSON layer of
+//! `tracing-subscriber`, for one) prints each field as a typed value.
 //!
-//! | field | meaning |
-//! | --- | --- |
-//! | `function` | `module::path::function_name` of the decorated function |
-//! | `attempt` | the attempt the event is about, from 1 |
-//! | `max_attempts` | the `max` of `#[retry]` |
-//! | `error` | the error, by `Display`, else `Debug`, else its type name |
-//! | `delay_ms` | the wait before the next attempt |
-//! | `elapsed_ms` | time since the call began |
-//! | `outcome` | how a call ended: `recovered`, `exhausted`, `not_retried` |
-//! | `breaker` | the name of a circuit breaker |
-//! | `state` | the state a breaker entered: `closed`, `open`, `half-open` |
-//! | `failure_rate` | the failure share of the window that opened a breaker |
+//! | field | meaning | in the events of |
+//! | --- | --- | --- |
+//! | `function` | `module::path::function_name` of the decorated function | retry, fallback, stale cache |
+//! | `attempt` | the attempt the event is about, from 1 | retry |
+//! | `max_attempts` | the `max` of `#[retry]` | retry |
+//! | `error` | the error, by `Display`, else `Debug`, else its type name | retry, fallback, stale cache |
+//! | `delay_ms` | the wait before the next attempt | retry |
+//! | `elapsed_ms` | time since the call began | retry |
+//! | `outcome` | how it ended. Retry: `recovered` (succeeded after retrying), `exhausted` (every attempt failed), `not_retried` (the `when` predicate refused the error). Stale cache: `refreshed` (an expired value was replaced), `stale` (a refresh failed and a stale value is served, or a background refresh failed), `error` (a load failed with nothing within tolerance to serve) | retry, stale cache |
+//! | `age_ms` | age of the cached value the event is about: the one replaced (`refreshed`), served (`stale`), or too old to serve (`error`, when there was one) | stale cache |
+//! | `breaker` | the name of a circuit breaker | breaker |
+//! | `state` | the state a breaker entered: `closed`, `open`, `half-open` | breaker |
+//! | `failure_rate` | the failure share of the window that opened a breaker | breaker |
+//! | `trace_id` | the request's trace id, on the `request` span of `recovery::RecoveryLayer` (feature `tower`) | every event inside a request |
+//!
+//! Levels: a retry is a warning, giving up an error, a recovery or a refused
+//! error informational; a fallback is a warning; a breaker opening is a
+//! warning, its other transitions informational; a stale value served is a
+//! warning, a refresh informational, a load with nothing to serve an error.
+//!
+//! # Metrics
+//!
+//! With the `metrics` feature (on by default), the attributes count what
+//! they do through the [`metrics`](https://docs.rs/metrics) facade, under
+//! these Prometheus names; the application installs the recorder, which
+//! picks the exporter (`metrics-exporter-prometheus`, for one):
+//!
+//! | metric | kind | labels | counts |
+//! | --- | --- | --- | --- |
+//! | `retry_attempts_total` | counter | `function` | retries: attempts after the first (a call that succeeds at once adds nothing) |
+//! | `breakers_state` | gauge | `breaker` | the state: 0 closed, 1 open, 2 half-open; set when the breaker is created, so it exists before the first transition |
+//! | `breaker_calls_total` | counter | `breaker`, `outcome` = `success`, `failure`, `rejected` | calls through a breaker, and calls it rejected while open |
+//! | `fallback_invocations_total` | counter | `function` | answers given by a `#[fallback]` function |
+//! | `stale_cache_requests_total` | counter | `function`, `outcome` = `fresh`, `refreshed`, `stale`, `miss`, `error` | requests to a stale cache, by how they were answered |
+//!
+//! **Install the recorder before the first decorated call.** To keep the
+//! breaker's closed path and the cache's hit path free of look-ups, a
+//! breaker registers its metric handles when it is created (on its first
+//! call) and a cache on its first request, and keeps them: handles taken
+//! before a recorder exists count into nothing for the life of the process.
+//!
+//! With `default-features = false`, nothing of `metrics` is compiled in.
+//!
+//! # Recovery per request
+//!
+//! [`recovery::scope`] collects what happened while a request was served —
+//! retries, fallbacks, stale values and their age, breaker rejections — for
+//! the application to read; with the `tower` feature,
+//! `recovery::RecoveryLayer` writes it on each HTTP response as
+//! `X-Retry-Count`, `X-Fallback`, `X-Stale-Age` and `X-Trace-Id` headers.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `metrics` | on | the counters and gauge above, through the `metrics` facade |
+//! | `tower` | off | `recovery::RecoveryLayer`, a tower layer for axum, tonic or any tower stack |
 //!
 //! # Circuit breakers
 //!

@@ -65,6 +65,15 @@
 //! `half-open`) and, when a failure share decided it, `failure_rate`.
 //! Opening is a warning; the other transitions are informational.
 //!
+//! # Metrics
+//!
+//! With the `metrics` feature, each breaker reports `breakers_state{breaker}`
+//! (0 closed, 1 open, 2 half-open, set when the breaker is created) and
+//! `breaker_calls_total{breaker, outcome}` (`success`, `failure`,
+//! `rejected`) through handles it registers once; a rejection is also
+//! recorded in the [recovery scope](crate::recovery). See the
+//! [crate docs](crate#metrics).
+//!
 //! # Cost
 //!
 //! The closed path — [`Breaker::try_acquire`] and [`Permit::record`] of a
