@@ -55,7 +55,11 @@ fn on_threads(threads: usize, iters: u64, call: &(dyn Fn(u64) + Sync)) -> Durati
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).max().unwrap()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap()
     })
 }
 
@@ -71,10 +75,18 @@ fn closed_path(c: &mut Criterion) {
             b.iter_custom(|iters| on_threads(threads, iters, &|i| drop(black_box(work_broken(i)))))
         });
         group.bench_function("failsafe", |b| {
-            b.iter_custom(|iters| on_threads(threads, iters, &|i| drop(black_box(failsafe.call(|| work(i))))))
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, &|i| {
+                    drop(black_box(failsafe.call(|| work(i))))
+                })
+            })
         });
         group.bench_function("recloser", |b| {
-            b.iter_custom(|iters| on_threads(threads, iters, &|i| drop(black_box(recloser.call(|| work(i))))))
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, &|i| {
+                    drop(black_box(recloser.call(|| work(i))))
+                })
+            })
         });
         group.finish();
     }

@@ -62,7 +62,7 @@
 #![warn(missing_docs)]
 
 #[doc(inline)]
-pub use resilience_macros::{breaker, fallback, retry};
+pub use resilience_macros::{breaker, fallback, retry, stale_cache};
 
 pub mod retry_policy;
 pub use retry_policy::{Backoff, Jitter, RetryPolicy};

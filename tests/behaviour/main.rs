@@ -6,4 +6,5 @@ mod events;
 mod fallback;
 mod retry;
 mod retry_shapes;
+mod stale_cache;
 mod twins;

@@ -11,6 +11,7 @@ mod attempt;
 mod breaker;
 mod fallback;
 mod retry;
+mod stale_cache;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
@@ -25,16 +26,18 @@ pub(crate) enum Kind {
     Retry,
     Breaker,
     Fallback,
+    StaleCache,
 }
 
 impl Kind {
-    const ALL: [Kind; 3] = [Kind::Retry, Kind::Breaker, Kind::Fallback];
+    const ALL: [Kind; 4] = [Kind::Retry, Kind::Breaker, Kind::Fallback, Kind::StaleCache];
 
     fn name(self) -> &'static str {
         match self {
             Kind::Retry => "retry",
             Kind::Breaker => "breaker",
             Kind::Fallback => "fallback",
+            Kind::StaleCache => "stale_cache",
         }
     }
 }
@@ -44,6 +47,7 @@ enum Layer {
     Retry(args::retry::RetryArgs),
     Breaker(args::breaker::BreakerArgs),
     Fallback(args::fallback::FallbackArgs),
+    StaleCache(args::stale_cache::StaleCacheArgs),
 }
 
 impl Layer {
@@ -61,6 +65,10 @@ impl Layer {
                 let Parsed { keys, krate } = args::parse(tokens)?;
                 Ok((Layer::Fallback(keys), krate))
             }
+            Kind::StaleCache => {
+                let Parsed { keys, krate } = args::parse(tokens)?;
+                Ok((Layer::StaleCache(keys), krate))
+            }
         }
     }
 
@@ -71,6 +79,8 @@ impl Layer {
         match self {
             Layer::Retry(_) | Layer::Fallback(_) => true,
             Layer::Breaker(_) => false,
+            // Its load retries; a background load also runs after the call.
+            Layer::StaleCache(args) => args.retries() > 0,
         }
     }
 
@@ -80,6 +90,7 @@ impl Layer {
             Layer::Retry(_) => retry::check(function),
             Layer::Fallback(args) => fallback::check(args, function),
             Layer::Breaker(_) => Ok(()),
+            Layer::StaleCache(args) => stale_cache::check(args, function),
         }
     }
 
@@ -88,6 +99,7 @@ impl Layer {
             Layer::Retry(args) => retry::wrap(args, context, inner),
             Layer::Fallback(args) => fallback::wrap(args, context, inner),
             Layer::Breaker(args) => breaker::wrap(args, context, inner),
+            Layer::StaleCache(args) => stale_cache::wrap(args, context, inner),
         }
     }
 }
