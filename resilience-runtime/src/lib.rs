@@ -6,6 +6,7 @@
 //! | [`#[retry]`](retry) | retries transient errors with backoff | `tenacity.retry` |
 //! | [`#[breaker]`](breaker) | cuts off a failing dependency with a named circuit breaker | `pybreaker.CircuitBreaker` |
 //! | [`#[fallback]`](fallback) | answers from a fallback function instead of an error | `try`/`except` at each call site |
+//! | [`#[stale_cache]`](stale_cache) | serves cached data, and stale data when a refresh fails | the `lru_cache` stale-data decorator |
 //!
 //! ```
 //! use resilience_runtime::retry;
