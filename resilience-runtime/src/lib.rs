@@ -59,7 +59,27 @@
 //! # Stacking
 //!
 //! The attributes compose like Python decorators: the top one is the
-//! outermost layer, and wraps everything below it.
+//! outermost layer, and wraps everything below it. The documented order is
+//!
+//! ```text
+//! #[fallback(fn = ..)]     answers when everything below gave up
+//! #[stale_cache(..)]       serves stale data when the refresh below fails
+//! #[breaker(name = ..)]    one outcome per call, retries included
+//! #[retry(..)]             attempts the call
+//! fn ...
+//! ```
+//!
+//! - `#[breaker]` above `#[retry]`: one call with all its retries is one
+//!   outcome for the breaker, and a call the open breaker rejects is never
+//!   retried. The other order counts every attempt and retries rejections —
+//!   the ordering resilience4j applies by default (its issue #2383).
+//! - `#[stale_cache]` above `#[breaker]`: while the breaker is open, a
+//!   cached value within `tolerance` still answers.
+//! - `#[fallback]` on top: it answers only when nothing below could, with
+//!   the error that got through (the open breaker's included).
+//!
+//! With `#[retry]` below it, give `#[stale_cache]` `retries = 0`: the retry
+//! layer already does the retrying.
 #![warn(missing_docs)]
 
 #[doc(inline)]
