@@ -52,23 +52,15 @@ enum Layer {
 
 impl Layer {
     fn parse(kind: Kind, tokens: TokenStream) -> syn::Result<(Layer, Option<Path>)> {
+        fn parsed<K: args::Keys>(tokens: TokenStream, layer: fn(K) -> Layer) -> syn::Result<(Layer, Option<Path>)> {
+            let Parsed { keys, krate } = args::parse(tokens)?;
+            Ok((layer(keys), krate))
+        }
         match kind {
-            Kind::Retry => {
-                let Parsed { keys, krate } = args::parse(tokens)?;
-                Ok((Layer::Retry(keys), krate))
-            }
-            Kind::Breaker => {
-                let Parsed { keys, krate } = args::parse(tokens)?;
-                Ok((Layer::Breaker(keys), krate))
-            }
-            Kind::Fallback => {
-                let Parsed { keys, krate } = args::parse(tokens)?;
-                Ok((Layer::Fallback(keys), krate))
-            }
-            Kind::StaleCache => {
-                let Parsed { keys, krate } = args::parse(tokens)?;
-                Ok((Layer::StaleCache(keys), krate))
-            }
+            Kind::Retry => parsed(tokens, Layer::Retry),
+            Kind::Breaker => parsed(tokens, Layer::Breaker),
+            Kind::Fallback => parsed(tokens, Layer::Fallback),
+            Kind::StaleCache => parsed(tokens, Layer::StaleCache),
         }
     }
 
