@@ -1,109 +1,156 @@
-//! Quick start: `#[retry]` on a flaky upstream that fails two calls in three,
-//! as in the Python original our users migrate from.
+//! Quick start: all four attributes on a flaky upstream that fails two calls
+//! in three, as in the Python original our users migrate from.
 //!
 //! ```text
 //! cargo run --example quickstart
 //! ```
+//!
+//! Each request prints which layer answered it: the upstream (after how many
+//! attempts), the cache (fresh or stale), or the fallback (and why).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
-use resilience_runtime::retry;
+use resilience_runtime::circuit::registry;
+use resilience_runtime::{CircuitOpen, breaker, fallback, retry, stale_cache};
+use tokio::time::Instant;
 
 #[derive(Debug, Clone)]
 struct Profile {
-    id: String,
     name: String,
+    /// When the upstream produced it; `None` for a placeholder.
+    loaded_at: Option<Instant>,
+    /// Why the fallback answered, for a placeholder.
+    fallback_reason: Option<String>,
 }
 
 #[derive(Debug)]
 enum ApiError {
     Timeout,
+    CircuitOpen(CircuitOpen),
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ApiError::Timeout => f.write_str("network timeout or service unavailable"),
+            ApiError::CircuitOpen(open) => open.fmt(f),
         }
+    }
+}
+
+impl From<CircuitOpen> for ApiError {
+    fn from(open: CircuitOpen) -> Self {
+        ApiError::CircuitOpen(open)
     }
 }
 
 /// The simulated upstream: each call fails with probability 2/3, from a
-/// seeded generator so every run prints the same story.
-struct FlakyUpstream {
-    rng: Mutex<fastrand::Rng>,
-    calls: AtomicU32,
+/// seeded generator so every run tells the same story.
+static RNG: Mutex<Option<fastrand::Rng>> = Mutex::new(None);
+static UPSTREAM_CALLS: AtomicU32 = AtomicU32::new(0);
+
+fn call_upstream(user_id: &str) -> Result<Profile, ApiError> {
+    UPSTREAM_CALLS.fetch_add(1, Ordering::SeqCst);
+    let mut rng = RNG.lock().unwrap();
+    if rng
+        .get_or_insert_with(|| fastrand::Rng::with_seed(8))
+        .u8(0..3)
+        < 2
+    {
+        return Err(ApiError::Timeout);
+    }
+    Ok(Profile {
+        name: format!("User-{user_id}"),
+        loaded_at: Some(Instant::now()),
+        fallback_reason: None,
+    })
 }
 
-static UPSTREAM: FlakyUpstream = FlakyUpstream {
-    rng: Mutex::new(fastrand::Rng::with_seed(4)),
-    calls: AtomicU32::new(0),
-};
-
-impl FlakyUpstream {
-    fn fetch(&self, user_id: &str) -> Result<Profile, ApiError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.rng.lock().unwrap().u8(0..3) < 2 {
-            return Err(ApiError::Timeout);
-        }
-        Ok(Profile {
-            id: user_id.to_string(),
-            name: format!("User-{user_id}"),
-        })
-    }
-
-    fn calls(&self) -> u32 {
-        self.calls.load(Ordering::SeqCst)
-    }
+/// The last resort: a placeholder that says why it was needed.
+async fn placeholder_profile(user_id: String, error: ApiError) -> Result<Profile, ApiError> {
+    Ok(Profile {
+        name: format!("Guest-{user_id}"),
+        loaded_at: None,
+        fallback_reason: Some(error.to_string()),
+    })
 }
 
-/// Three attempts in all, waiting 50 ms then 100 ms (with equal jitter).
-#[retry(max = 3, backoff = "exp", delay = "50ms")]
+/// Read from the top: the fallback answers when nothing below can; stale
+/// data (up to 3 s old) is served when a refresh fails; the breaker stops
+/// calling the upstream when most calls fail; each call gets 3 attempts.
+#[fallback(fn = placeholder_profile)]
+#[stale_cache(maxage = "300ms", tolerance = 3, retries = 0)]
+#[breaker(
+    name = "profile-service",
+    min_calls = 4,
+    failure_rate = 0.5,
+    open_for = "1s"
+)]
+#[retry(max = 3, backoff = "exp", delay = "20ms")]
 async fn fetch_user_profile(user_id: String) -> Result<Profile, ApiError> {
-    UPSTREAM.fetch(&user_id)
+    call_upstream(&user_id)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    // Show the library's own events (target `resilience`) under each call.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    tracing_subscriber::fmt()
-        .with_target(false)
-        .without_time()
-        .with_ansi(ansi)
-        .compact()
-        .init();
-
-    let (mut first_try, mut recovered, mut failed) = (0, 0, 0);
-    for call in 1..=8 {
-        let before = UPSTREAM.calls();
-        let result = fetch_user_profile(format!("{call}")).await;
-        let attempts = UPSTREAM.calls() - before;
-        match &result {
-            Ok(profile) if attempts == 1 => {
-                first_try += 1;
-                println!(
-                    "call {call}: {} ({}) on the first attempt",
-                    profile.name, profile.id
-                );
+    let started = Instant::now();
+    let mut answered_by = std::collections::BTreeMap::<&str, u32>::new();
+    for request in 0..24 {
+        let user = ["ada", "bob"][request % 2];
+        let calls_before = UPSTREAM_CALLS.load(Ordering::SeqCst);
+        let profile = fetch_user_profile(user.to_string())
+            .await
+            .expect("the fallback always answers");
+        let attempts = UPSTREAM_CALLS.load(Ordering::SeqCst) - calls_before;
+        let (layer, detail) = match (profile.loaded_at, &profile.fallback_reason) {
+            (None, reason) => (
+                "fallback",
+                format!("because: {}", reason.as_deref().unwrap_or_default()),
+            ),
+            (Some(loaded), _) if loaded.elapsed() < Duration::from_millis(1) => (
+                "upstream",
+                format!(
+                    "after {attempts} attempt{}",
+                    if attempts == 1 { "" } else { "s" }
+                ),
+            ),
+            (Some(loaded), _) if loaded.elapsed() < Duration::from_millis(300) => (
+                "cache",
+                format!("fresh, {} ms old", loaded.elapsed().as_millis()),
+            ),
+            (Some(loaded), _) => {
+                let why = if attempts == 0 {
+                    "breaker open"
+                } else {
+                    "refresh failed"
+                };
+                (
+                    "stale cache",
+                    format!("{} ms old ({why})", loaded.elapsed().as_millis()),
+                )
             }
-            Ok(profile) => {
-                recovered += 1;
-                println!(
-                    "call {call}: {} ({}) after {attempts} attempts",
-                    profile.name, profile.id
-                );
-            }
-            Err(error) => {
-                failed += 1;
-                println!("call {call}: failed after {attempts} attempts: {error}");
-            }
-        }
+        };
+        *answered_by.entry(layer).or_default() += 1;
+        let breaker = registry()
+            .get("profile-service")
+            .map(|b| b.state().to_string())
+            .unwrap_or_default();
+        println!(
+            "t={:>4} ms  {user}: {:<9} <- {layer:<11} {detail}  [breaker {breaker}]",
+            started.elapsed().as_millis(),
+            profile.name,
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let summary: Vec<String> = answered_by
+        .iter()
+        .map(|(layer, n)| format!("{n} by {layer}"))
+        .collect();
     println!(
-        "\nsummary: {first_try} first-try, {recovered} recovered by retrying, {failed} failed; \
-         {} upstream calls for 8 requests",
-        UPSTREAM.calls()
+        "\n24 requests answered: {}; {} upstream calls; no request failed.",
+        summary.join(", "),
+        UPSTREAM_CALLS.load(Ordering::SeqCst)
     );
 }

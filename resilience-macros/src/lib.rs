@@ -29,3 +29,9 @@ pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Kind::Breaker, args.into(), item.into()).into()
 }
+
+#[doc = include_str!("../docs/stale_cache.md")]
+#[proc_macro_attribute]
+pub fn stale_cache(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::StaleCache, args.into(), item.into()).into()
+}

@@ -6,6 +6,7 @@
 //! | [`#[retry]`](retry) | retries transient errors with backoff | `tenacity.retry` |
 //! | [`#[breaker]`](breaker) | cuts off a failing dependency with a named circuit breaker | `pybreaker.CircuitBreaker` |
 //! | [`#[fallback]`](fallback) | answers from a fallback function instead of an error | `try`/`except` at each call site |
+//! | [`#[stale_cache]`](stale_cache) | serves cached data, and stale data when a refresh fails | the `lru_cache` stale-data decorator |
 //!
 //! ```
 //! use resilience_runtime::retry;
@@ -105,11 +106,31 @@
 //! # Stacking
 //!
 //! The attributes compose like Python decorators: the top one is the
-//! outermost layer, and wraps everything below it.
+//! outermost layer, and wraps everything below it. The documented order is
+//!
+//! ```text
+//! #[fallback(fn = ..)]     answers when everything below gave up
+//! #[stale_cache(..)]       serves stale data when the refresh below fails
+//! #[breaker(name = ..)]    one outcome per call, retries included
+//! #[retry(..)]             attempts the call
+//! fn ...
+//! ```
+//!
+//! - `#[breaker]` above `#[retry]`: one call with all its retries is one
+//!   outcome for the breaker, and a call the open breaker rejects is never
+//!   retried. The other order counts every attempt and retries rejections —
+//!   the ordering resilience4j applies by default (its issue #2383).
+//! - `#[stale_cache]` above `#[breaker]`: while the breaker is open, a
+//!   cached value within `tolerance` still answers.
+//! - `#[fallback]` on top: it answers only when nothing below could, with
+//!   the error that got through (the open breaker's included).
+//!
+//! With `#[retry]` below it, give `#[stale_cache]` `retries = 0`: the retry
+//! layer already does the retrying.
 #![warn(missing_docs)]
 
 #[doc(inline)]
-pub use resilience_macros::{breaker, fallback, retry};
+pub use resilience_macros::{breaker, fallback, retry, stale_cache};
 
 pub mod retry_policy;
 pub use retry_policy::{Backoff, Jitter, RetryPolicy};

@@ -6,4 +6,6 @@ mod events;
 mod fallback;
 mod retry;
 mod retry_shapes;
+mod stack;
+mod stale_cache;
 mod twins;

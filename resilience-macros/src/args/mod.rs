@@ -4,6 +4,7 @@
 pub(crate) mod breaker;
 pub(crate) mod fallback;
 pub(crate) mod retry;
+pub(crate) mod stale_cache;
 mod values;
 
 use proc_macro2::{Span, TokenStream};

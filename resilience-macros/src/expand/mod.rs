@@ -11,6 +11,7 @@ mod attempt;
 mod breaker;
 mod fallback;
 mod retry;
+mod stale_cache;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
@@ -25,16 +26,18 @@ pub(crate) enum Kind {
     Retry,
     Breaker,
     Fallback,
+    StaleCache,
 }
 
 impl Kind {
-    const ALL: [Kind; 3] = [Kind::Retry, Kind::Breaker, Kind::Fallback];
+    const ALL: [Kind; 4] = [Kind::Retry, Kind::Breaker, Kind::Fallback, Kind::StaleCache];
 
     fn name(self) -> &'static str {
         match self {
             Kind::Retry => "retry",
             Kind::Breaker => "breaker",
             Kind::Fallback => "fallback",
+            Kind::StaleCache => "stale_cache",
         }
     }
 }
@@ -44,23 +47,20 @@ enum Layer {
     Retry(args::retry::RetryArgs),
     Breaker(args::breaker::BreakerArgs),
     Fallback(args::fallback::FallbackArgs),
+    StaleCache(args::stale_cache::StaleCacheArgs),
 }
 
 impl Layer {
     fn parse(kind: Kind, tokens: TokenStream) -> syn::Result<(Layer, Option<Path>)> {
+        fn parsed<K: args::Keys>(tokens: TokenStream, layer: fn(K) -> Layer) -> syn::Result<(Layer, Option<Path>)> {
+            let Parsed { keys, krate } = args::parse(tokens)?;
+            Ok((layer(keys), krate))
+        }
         match kind {
-            Kind::Retry => {
-                let Parsed { keys, krate } = args::parse(tokens)?;
-                Ok((Layer::Retry(keys), krate))
-            }
-            Kind::Breaker => {
-                let Parsed { keys, krate } = args::parse(tokens)?;
-                Ok((Layer::Breaker(keys), krate))
-            }
-            Kind::Fallback => {
-                let Parsed { keys, krate } = args::parse(tokens)?;
-                Ok((Layer::Fallback(keys), krate))
-            }
+            Kind::Retry => parsed(tokens, Layer::Retry),
+            Kind::Breaker => parsed(tokens, Layer::Breaker),
+            Kind::Fallback => parsed(tokens, Layer::Fallback),
+            Kind::StaleCache => parsed(tokens, Layer::StaleCache),
         }
     }
 
@@ -71,6 +71,8 @@ impl Layer {
         match self {
             Layer::Retry(_) | Layer::Fallback(_) => true,
             Layer::Breaker(_) => false,
+            // Its load retries; a background load also runs after the call.
+            Layer::StaleCache(args) => args.retries() > 0,
         }
     }
 
@@ -80,6 +82,7 @@ impl Layer {
             Layer::Retry(_) => retry::check(function),
             Layer::Fallback(args) => fallback::check(args, function),
             Layer::Breaker(_) => Ok(()),
+            Layer::StaleCache(args) => stale_cache::check(args, function),
         }
     }
 
@@ -88,6 +91,7 @@ impl Layer {
             Layer::Retry(args) => retry::wrap(args, context, inner),
             Layer::Fallback(args) => fallback::wrap(args, context, inner),
             Layer::Breaker(args) => breaker::wrap(args, context, inner),
+            Layer::StaleCache(args) => stale_cache::wrap(args, context, inner),
         }
     }
 }

@@ -1,0 +1,203 @@
+//! `#[stale_cache]`: look the key up; on a miss or an expired entry, run what
+//! is inside (with its own retries) as the load, once per key however many
+//! callers wait for it. The runtime's `StaleCache` decides fresh, refreshed,
+//! stale or error.
+
+use std::time::Duration;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{GenericParam, Type};
+
+use super::{Context, duration_tokens, respan, retry};
+use crate::args::retry::{Backoff, Jitter, RetryArgs};
+use crate::args::stale_cache::{Refresh, StaleCacheArgs};
+use crate::args::{Spanned, error};
+use crate::item::{Function, Input, Passing};
+
+pub(crate) fn check(args: &StaleCacheArgs, function: &Function) -> syn::Result<()> {
+    if let Some(param) = function
+        .sig
+        .generics
+        .params
+        .iter()
+        .find(|p| !matches!(p, GenericParam::Lifetime(_)))
+    {
+        return Err(error(
+            param.span(),
+            "`#[stale_cache]` cannot cache a generic function: each instantiation would need a cache of its own",
+            "cache a non-generic function for each type you use, and call it from the generic one",
+        ));
+    }
+    if args.key.is_none() {
+        if function.receiver.is_some() {
+            return Err(error(
+                function.sig.inputs.span(),
+                "`#[stale_cache]` on a method needs `key = ...`",
+                "say what identifies a result, with or without the receiver: `key = (self.region.clone(), user_id)` or `key = user_id`",
+            ));
+        }
+        if let Some(input) = function
+            .inputs
+            .iter()
+            .find(|input| matches!(input.ty, Type::ImplTrait(_)))
+        {
+            return Err(error(
+                input.span,
+                "`#[stale_cache]` cannot make an `impl Trait` argument part of its key",
+                "choose the key yourself: `key = ...`",
+            ));
+        }
+    }
+    if args.refresh() == Refresh::Background {
+        let borrowed = function.receiver.is_some()
+            || function
+                .inputs
+                .iter()
+                .any(|input| input.passing != Passing::Owned && !is_static_reference(input));
+        if borrowed {
+            let span = args.refresh.map_or(Span::call_site(), |r| r.span);
+            return Err(error(
+                span,
+                "`refresh = \"background\"` refreshes after the call has returned, so the refresh cannot borrow `self` or the arguments",
+                "take owned arguments (or `&'static` ones) in a free function, or use `refresh = \"inline\"`",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenStream {
+    let private = &context.private;
+    let function = context.function;
+    let load_body = match args.retries() {
+        0 => inner,
+        retries => retry::wrap(&refresh_retries(retries), context, inner),
+    };
+    let background = args.refresh() == Refresh::Background;
+    // A background load outlives the call: it owns copies of the arguments
+    // (copies, so that an outer `#[fallback]` still has the originals).
+    let own_copies: Vec<_> = if background {
+        function
+            .inputs
+            .iter()
+            .filter(|input| input.passing == Passing::Owned && input.pattern.is_some())
+            .map(|input| {
+                let name = &input.name;
+                quote_spanned!(input.span=> let #name = #private::clone_argument(&#name);)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (load, method) = match (function.is_async(), background) {
+        (true, false) => (quote!(async { #load_body }), quote!(get_or_load)),
+        (true, true) => (quote!(async move { #load_body }), quote!(get_or_revalidate)),
+        (false, false) => (quote!(|| #load_body), quote!(get_or_load_blocking)),
+        (false, true) => (
+            quote!(move || #load_body),
+            quote!(get_or_revalidate_blocking),
+        ),
+    };
+    let wait = function.is_async().then(|| quote!(.await));
+    let key = match &args.key {
+        Some(expr) => quote!(#expr),
+        None => default_key(context),
+    };
+    let config = config(args, private);
+    let name = context.function_name();
+    let failure = Context::local("__resilience_error");
+    let formatter = Context::local("__resilience_formatter");
+    let cache_key = Context::local("__resilience_key");
+    // At the return type: a value type the cache cannot store is reported there.
+    let private_at_output = respan(private.clone(), function.output.span());
+    let output = &function.output_in_body;
+    let value_type =
+        quote_spanned!(function.output.span()=> <#output as #private_at_output::ResultLike>::Ok);
+    quote! {
+        {
+            static __RESILIENCE_CACHE: #private::CacheSlot = #private::CacheSlot::new(#config);
+            let #cache_key = #key;
+            #(#own_copies)*
+            #private_at_output::cache_for::<_, #value_type>(&__RESILIENCE_CACHE).#method(
+                #cache_key,
+                #name,
+                #load,
+                |#failure, #formatter| {
+                    #[allow(unused_imports)]
+                    use #private::{DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _};
+                    ::core::fmt::Display::fmt(&(&&&#private::ErrorRef(#failure)).describe(), #formatter)
+                },
+            )#wait
+        }
+    }
+}
+
+/// The documented waits of a failed load: 0.1 s, then doubling, no jitter.
+fn refresh_retries(retries: u32) -> RetryArgs {
+    let span = Span::call_site();
+    RetryArgs {
+        max: Some(Spanned {
+            value: retries.saturating_add(1),
+            span,
+        }),
+        backoff: Some(Spanned {
+            value: Backoff::Exponential,
+            span,
+        }),
+        delay: Some(Spanned {
+            value: Duration::from_millis(100),
+            span,
+        }),
+        factor: Some(Spanned { value: 2.0, span }),
+        max_delay: None,
+        jitter: Some(Spanned {
+            value: Jitter::None,
+            span,
+        }),
+        when: None,
+    }
+}
+
+/// Every argument, as an owned value: cloned, or turned owned from a
+/// reference (`&str` keys as `String`); `&'static` references as they are.
+fn default_key(context: &Context) -> TokenStream {
+    let private = &context.private;
+    let parts = context.function.inputs.iter().map(|input| {
+        let name = &input.name;
+        match input.passing {
+            Passing::Owned => quote_spanned!(input.span=> #private::key_part(::core::clone::Clone::clone(&#name))),
+            _ if is_static_reference(input) => quote_spanned!(input.span=> #private::key_part(#name)),
+            Passing::Shared | Passing::Unique => {
+                quote_spanned!(input.span=> #private::key_part(::std::borrow::ToOwned::to_owned(&*#name)))
+            }
+        }
+    });
+    quote!((#(#parts,)*))
+}
+
+fn is_static_reference(input: &Input) -> bool {
+    matches!(&input.ty, Type::Reference(reference) if reference.lifetime.as_ref().is_some_and(|l| l.ident == "static"))
+}
+
+/// The `CacheConfig` expression: defaults from the runtime, then each key given.
+fn config(args: &StaleCacheArgs, private: &TokenStream) -> TokenStream {
+    let mut config = quote!(#private::CacheConfig::new());
+    if let Some(maxage) = args.maxage {
+        let maxage = duration_tokens(private, maxage.value);
+        config.extend(quote!(.maxage(#maxage)));
+    }
+    if let Some(tolerance) = args.tolerance {
+        let tolerance = duration_tokens(private, tolerance.value);
+        config.extend(quote!(.tolerance(#tolerance)));
+    }
+    if let Some(capacity) = args.capacity {
+        let capacity = u64::from(capacity.value);
+        config.extend(quote!(.capacity(#capacity)));
+    }
+    if args.refresh() == Refresh::Background {
+        config.extend(quote!(.refresh(#private::Refresh::Background)));
+    }
+    config
+}

@@ -1,0 +1,322 @@
+//! `#[stale_cache]` through decorated functions, on paused time.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+
+use resilience_runtime::stale_cache;
+use tokio::time::advance;
+
+use crate::events::Recorder;
+use crate::retry::ApiError;
+
+/// An upstream whose health the test switches; counts its calls.
+struct Upstream {
+    down: AtomicBool,
+    calls: AtomicU32,
+}
+
+impl Upstream {
+    const fn new() -> Self {
+        Upstream {
+            down: AtomicBool::new(false),
+            calls: AtomicU32::new(0),
+        }
+    }
+
+    fn call(&self, id: &str) -> Result<String, ApiError> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.down.load(Ordering::SeqCst) {
+            Err(ApiError::Unavailable(call))
+        } else {
+            Ok(format!("{id}#{call}"))
+        }
+    }
+
+    fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn fresh_then_refreshed_then_stale_then_error() {
+    static UPSTREAM: Upstream = Upstream::new();
+    #[stale_cache(maxage = 3, tolerance = 15)]
+    async fn profile(id: String) -> Result<String, ApiError> {
+        UPSTREAM.call(&id)
+    }
+
+    assert_eq!(
+        profile("ada".into()).await,
+        Ok("ada#1".into()),
+        "a miss loads"
+    );
+    advance(Duration::from_secs(2)).await;
+    assert_eq!(
+        profile("ada".into()).await,
+        Ok("ada#1".into()),
+        "fresh: no call"
+    );
+    assert_eq!(UPSTREAM.calls(), 1);
+
+    advance(Duration::from_secs(1)).await; // age 3 s = maxage: expired
+    assert_eq!(
+        profile("ada".into()).await,
+        Ok("ada#2".into()),
+        "expired: refreshed"
+    );
+
+    UPSTREAM.set_down(true);
+    advance(Duration::from_secs(10)).await;
+    let before = UPSTREAM.calls();
+    assert_eq!(
+        profile("ada".into()).await,
+        Ok("ada#2".into()),
+        "refresh failed, age 10 s ≤ 15 s: stale"
+    );
+    assert_eq!(UPSTREAM.calls() - before, 3, "the refresh got two retries");
+
+    advance(Duration::from_secs(5)).await; // age 15.3 s (the retries waited 0.3 s)
+    assert_eq!(
+        profile("ada".into()).await,
+        Err(ApiError::Unavailable(8)),
+        "too old to serve"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_first_call_that_fails_returns_its_error_and_caches_nothing() {
+    static UPSTREAM: Upstream = Upstream::new();
+    #[stale_cache(retries = 0)]
+    async fn profile(id: String) -> Result<String, ApiError> {
+        UPSTREAM.call(&id)
+    }
+
+    UPSTREAM.set_down(true);
+    assert_eq!(profile("new".into()).await, Err(ApiError::Unavailable(1)));
+    UPSTREAM.set_down(false);
+    assert_eq!(
+        profile("new".into()).await,
+        Ok("new#2".into()),
+        "nothing was cached: it loads again"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_thousand_callers_of_one_expired_key_make_one_call() {
+    static UPSTREAM: Upstream = Upstream::new();
+    #[stale_cache(maxage = 1, tolerance = 10)]
+    async fn profile(id: String) -> Result<String, ApiError> {
+        tokio::time::sleep(Duration::from_millis(50)).await; // a slow upstream
+        UPSTREAM.call(&id)
+    }
+
+    profile("hot".into()).await.unwrap();
+    advance(Duration::from_secs(2)).await;
+    let callers: Vec<_> = (0..1000)
+        .map(|_| tokio::spawn(profile("hot".into())))
+        .collect();
+    for caller in callers {
+        assert_eq!(caller.await.unwrap(), Ok("hot#2".into()));
+    }
+    assert_eq!(
+        UPSTREAM.calls(),
+        2,
+        "one load, then one refresh for a thousand callers"
+    );
+}
+
+#[test]
+fn sync_callers_on_real_threads_share_one_load() {
+    static UPSTREAM: Upstream = Upstream::new();
+    #[stale_cache(retries = 0)]
+    fn config(env: &'static str) -> Result<String, ApiError> {
+        std::thread::sleep(Duration::from_millis(20)); // a slow upstream
+        UPSTREAM.call(env)
+    }
+
+    let threads: Vec<_> = (0..64)
+        .map(|_| std::thread::spawn(|| config("prod")))
+        .collect();
+    for thread in threads {
+        assert_eq!(thread.join().unwrap(), Ok("prod#1".into()));
+    }
+    assert_eq!(UPSTREAM.calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn background_refresh_serves_stale_at_once_and_refreshes_once_behind() {
+    static UPSTREAM: Upstream = Upstream::new();
+    static RELEASE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+    static HOLD: AtomicBool = AtomicBool::new(false);
+    #[stale_cache(maxage = 1, tolerance = 60, retries = 0, refresh = "background")]
+    async fn profile(id: String) -> Result<String, ApiError> {
+        if HOLD.load(Ordering::SeqCst) {
+            RELEASE.notified().await;
+        }
+        UPSTREAM.call(&id)
+    }
+
+    profile("bg".into()).await.unwrap();
+    advance(Duration::from_secs(2)).await;
+    HOLD.store(true, Ordering::SeqCst);
+    for _ in 0..100 {
+        assert_eq!(
+            profile("bg".into()).await,
+            Ok("bg#1".into()),
+            "stale at once"
+        );
+    }
+    RELEASE.notify_waiters();
+    HOLD.store(false, Ordering::SeqCst);
+    tokio::task::yield_now().await;
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(UPSTREAM.calls(), 2, "one refresh behind a hundred callers");
+    assert_eq!(profile("bg".into()).await, Ok("bg#2".into()));
+
+    // A background refresh that fails leaves the stale value in place.
+    UPSTREAM.set_down(true);
+    advance(Duration::from_secs(2)).await;
+    assert_eq!(profile("bg".into()).await, Ok("bg#2".into()));
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(UPSTREAM.calls(), 3);
+    assert_eq!(
+        profile("bg".into()).await,
+        Ok("bg#2".into()),
+        "still the stale value"
+    );
+}
+
+struct Directory {
+    region: &'static str,
+    upstream: Upstream,
+}
+
+impl Directory {
+    #[stale_cache(key = (self.region, user.clone()), retries = 0)]
+    fn lookup(&self, user: String) -> Result<String, ApiError> {
+        self.upstream.call(&format!("{}/{user}", self.region))
+    }
+
+    #[stale_cache(key = user_id, retries = 0)]
+    async fn by_id(&mut self, user_id: u64) -> Result<String, ApiError> {
+        self.upstream.call(&user_id.to_string())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn methods_cache_under_the_key_they_name() {
+    let eu = Directory {
+        region: "eu",
+        upstream: Upstream::new(),
+    };
+    assert_eq!(eu.lookup("ada".into()), Ok("eu/ada#1".into()));
+    assert_eq!(eu.lookup("ada".into()), Ok("eu/ada#1".into()));
+    let us = Directory {
+        region: "us",
+        upstream: Upstream::new(),
+    };
+    assert_eq!(
+        us.lookup("ada".into()),
+        Ok("us/ada#1".into()),
+        "the region is part of the key"
+    );
+
+    let mut directory = Directory {
+        region: "eu",
+        upstream: Upstream::new(),
+    };
+    assert_eq!(directory.by_id(7).await, Ok("7#1".into()));
+    assert_eq!(directory.by_id(7).await, Ok("7#1".into()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn borrowed_arguments_are_keyed_by_an_owned_copy() {
+    static UPSTREAM: Upstream = Upstream::new();
+    #[stale_cache]
+    async fn greet(name: &str, times: u8) -> Result<String, ApiError> {
+        UPSTREAM.call(&name.repeat(usize::from(times)))
+    }
+
+    let name = String::from("ab");
+    assert_eq!(greet(&name, 2).await, Ok("abab#1".into()));
+    assert_eq!(greet("ab", 2).await, Ok("abab#1".into()));
+    assert_eq!(greet("ab", 3).await, Ok("ababab#2".into()));
+}
+
+#[test]
+fn a_panicking_load_does_not_wedge_the_key() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[stale_cache(retries = 0)]
+    fn fragile(id: u32) -> Result<u32, ApiError> {
+        let call = CALLS.fetch_add(1, Ordering::SeqCst);
+        assert!(call > 0, "the first load panics");
+        Ok(id)
+    }
+
+    assert!(std::panic::catch_unwind(|| fragile(1)).is_err());
+    assert_eq!(fragile(1), Ok(1), "the next caller loads again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn capacity_bounds_the_entries() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[stale_cache(capacity = 100)]
+    async fn square(n: u64) -> Result<u64, ApiError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        Ok(n * n)
+    }
+
+    for n in 0..10_000 {
+        square(n).await.unwrap();
+    }
+    assert_eq!(CALLS.load(Ordering::SeqCst), 10_000);
+    // Recent keys may still be there; most of the early ones are not.
+    let before = CALLS.load(Ordering::SeqCst);
+    for n in 0..1_000 {
+        square(n).await.unwrap();
+    }
+    assert!(
+        CALLS.load(Ordering::SeqCst) - before > 800,
+        "evicted past capacity"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn refreshed_stale_and_failed_are_three_distinct_events() {
+    static UPSTREAM: Upstream = Upstream::new();
+    #[stale_cache(maxage = 1, tolerance = 5, retries = 0)]
+    async fn profile(id: String) -> Result<String, ApiError> {
+        UPSTREAM.call(&id)
+    }
+
+    let (recorder, _guard) = Recorder::install();
+    profile("ev".into()).await.unwrap();
+    advance(Duration::from_secs(1)).await;
+    profile("ev".into()).await.unwrap(); // refreshed
+    UPSTREAM.set_down(true);
+    advance(Duration::from_secs(2)).await;
+    profile("ev".into()).await.unwrap(); // stale, age 2 s
+    advance(Duration::from_secs(4)).await;
+    profile("ev".into()).await.unwrap_err(); // too old: error
+
+    let events = recorder.events();
+    let outcomes: Vec<_> = events
+        .iter()
+        .map(|e| (e.level, e.field("outcome").unwrap_or_default().to_string()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (tracing::Level::INFO, "refreshed".to_string()),
+            (tracing::Level::WARN, "stale".to_string()),
+            (tracing::Level::ERROR, "error".to_string()),
+        ],
+        "{events:?}"
+    );
+    assert_eq!(events[1].field("age_ms"), Some("2000"));
+    assert!(events[1].field("function").unwrap().ends_with("::profile"));
+}
