@@ -3,5 +3,12 @@
 //! The `twins` are Rust versions of the Python decorators our users migrate
 //! from. Each takes a failure schedule and returns what happened on each
 //! call, so the example prints it and a test pins it.
+//!
+//! [`http_service`] is the app of `cargo run --example http_service`, which
+//! the integration test serves too.
 
 pub mod twins;
+
+// The example binary is `http_service.rs`; its app lives in a folder.
+#[path = "http_service/mod.rs"]
+pub mod http_service;
