@@ -4,6 +4,9 @@
 mod breaker;
 mod events;
 mod fallback;
+mod http_service;
+mod json_events;
+mod recovery;
 mod retry;
 mod retry_shapes;
 mod stack;

@@ -1,0 +1,229 @@
+//! The example HTTP service, served in-process on a free loopback port and
+//! called with a real HTTP client: the recovery headers of each response,
+//! and the `/metrics` the requests produced.
+//!
+//! The metrics recorder is process-wide and the breaker and cache of
+//! `fetch_profile` are too, so one test owns the service and tells its story
+//! in order; the other tests of this binary use other names.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use resilience_examples::http_service::{BREAKER, FUNCTION, Upstream, app, install_metrics, serve};
+
+struct Service {
+    addr: SocketAddr,
+    client: Client<HttpConnector, String>,
+    upstream: Arc<Upstream>,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .map(|value| value.to_str().expect("a text header"))
+    }
+}
+
+impl Service {
+    async fn start(failure_rate: f64) -> Self {
+        let metrics = install_metrics().expect("no other recorder in this test binary");
+        let upstream = Arc::new(Upstream::new(failure_rate, 7));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, app(Arc::clone(&upstream), metrics)));
+        // A connection per request: no idle connection outlives a request.
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build_http();
+        Self {
+            addr,
+            client,
+            upstream,
+        }
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut request = Request::get(format!("http://{}{path}", self.addr));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .client
+            .request(request.body(String::new()).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    }
+
+    /// `GET /profile/{id}`, and the upstream calls it made.
+    async fn profile(&self, id: u64, headers: &[(&str, &str)]) -> (Answer, u64) {
+        let before = self.upstream.calls();
+        let answer = self.get(&format!("/profile/{id}"), headers).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        (answer, self.upstream.calls() - before)
+    }
+
+    async fn metrics(&self) -> String {
+        let answer = self.get("/metrics", &[]).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        answer.body
+    }
+}
+
+/// The value of the series `name{labels}` (exactly those labels), if present.
+fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, "}"));
+            let found: Vec<(&str, &str)> = rest
+                .strip_suffix('}')?
+                .split(',')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(key, value)| (key, value.trim_matches('"')))
+                .collect();
+            let same = metric == name
+                && found.len() == labels.len()
+                && labels.iter().all(|label| found.contains(label));
+            same.then(|| value.parse().ok()).flatten()
+        })
+}
+
+fn cache_requests(metrics: &str, outcome: &str) -> Option<f64> {
+    sample(
+        metrics,
+        "stale_cache_requests_total",
+        &[("function", FUNCTION), ("outcome", outcome)],
+    )
+}
+
+fn breaker_calls(metrics: &str, outcome: &str) -> Option<f64> {
+    sample(
+        metrics,
+        "breaker_calls_total",
+        &[("breaker", BREAKER), ("outcome", outcome)],
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_recovery_shows_in_the_headers_and_in_metrics() {
+    let service = Service::start(0.0).await;
+
+    // Healthy: one upstream call, no retry, no fallback, a new trace id.
+    let (healthy, calls) = service.profile(1, &[]).await;
+    assert_eq!(calls, 1);
+    assert_eq!(healthy.body, "profile 1: User 1 (upstream)\n");
+    assert_eq!(healthy.header("x-retry-count"), Some("0"));
+    assert_eq!(healthy.header("x-fallback"), None);
+    assert_eq!(healthy.header("x-stale-age"), None);
+    let generated = healthy.header("x-trace-id").unwrap();
+    assert_eq!(generated.len(), 32, "{generated}");
+
+    // The breaker's state exists from its first call on, before any transition.
+    let metrics = service.metrics().await;
+    assert_eq!(
+        sample(&metrics, "breakers_state", &[("breaker", BREAKER)]),
+        Some(0.0),
+        "{metrics}"
+    );
+
+    // A fresh cache hit; the caller's trace id comes back unchanged.
+    let (fresh, calls) = service.profile(1, &[("x-trace-id", "checkout-7f3a")]).await;
+    assert_eq!(calls, 0);
+    assert_eq!(fresh.header("x-trace-id"), Some("checkout-7f3a"));
+    assert_eq!(fresh.header("x-retry-count"), Some("0"));
+    assert_eq!(fresh.header("x-fallback"), None);
+
+    // ... and so does the trace id of a W3C traceparent.
+    let (traced, _) = service
+        .profile(
+            1,
+            &[(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )],
+        )
+        .await;
+    assert_eq!(
+        traced.header("x-trace-id"),
+        Some("4bf92f3577b34da6a3ce929d0e0e4736")
+    );
+
+    // The upstream fails from now on.
+    service.upstream.set_failure_rate(1.0);
+
+    // Nothing cached for 2: three attempts, then the fallback.
+    let (fallback, calls) = service.profile(2, &[]).await;
+    assert_eq!(calls, 3);
+    assert_eq!(fallback.body, "profile 2: Guest 2 (placeholder)\n");
+    assert_eq!(fallback.header("x-retry-count"), Some("2"), "retries made");
+    assert_eq!(fallback.header("x-fallback"), Some("true"));
+    assert_eq!(fallback.header("x-stale-age"), None);
+
+    // 1 has expired (maxage 5 s): the refresh fails, the stale value answers.
+    tokio::time::advance(Duration::from_secs(6)).await;
+    let (stale, calls) = service.profile(1, &[]).await;
+    assert_eq!(calls, 3);
+    assert_eq!(stale.body, "profile 1: User 1 (upstream)\n");
+    assert_eq!(stale.header("x-retry-count"), Some("2"));
+    assert_eq!(stale.header("x-fallback"), None);
+    assert_eq!(stale.header("x-stale-age"), Some("6"), "whole seconds");
+
+    // A third failed call of four in the window opens the breaker.
+    let (opening, calls) = service.profile(3, &[]).await;
+    assert_eq!(calls, 3);
+    assert_eq!(opening.header("x-retry-count"), Some("2"));
+    assert_eq!(opening.header("x-fallback"), Some("true"));
+
+    // Open: no upstream call, no retry; the fallback answers ...
+    let (rejected, calls) = service.profile(4, &[]).await;
+    assert_eq!(calls, 0);
+    assert_eq!(rejected.header("x-retry-count"), Some("0"));
+    assert_eq!(rejected.header("x-fallback"), Some("true"));
+    // ... or the stale value, where there is one.
+    let (stale_while_open, calls) = service.profile(1, &[]).await;
+    assert_eq!(calls, 0);
+    assert_eq!(stale_while_open.header("x-fallback"), None);
+    assert_eq!(stale_while_open.header("x-stale-age"), Some("6"));
+
+    let metrics = service.metrics().await;
+    let retries = sample(&metrics, "retry_attempts_total", &[("function", FUNCTION)]);
+    assert_eq!(retries, Some(6.0), "3 failed calls x 2 retries\n{metrics}");
+    let state = sample(&metrics, "breakers_state", &[("breaker", BREAKER)]);
+    assert_eq!(state, Some(1.0), "open");
+    assert_eq!(breaker_calls(&metrics, "success"), Some(1.0));
+    assert_eq!(breaker_calls(&metrics, "failure"), Some(3.0));
+    assert_eq!(breaker_calls(&metrics, "rejected"), Some(2.0));
+    let fallbacks = sample(
+        &metrics,
+        "fallback_invocations_total",
+        &[("function", FUNCTION)],
+    );
+    assert_eq!(fallbacks, Some(3.0));
+    assert_eq!(cache_requests(&metrics, "miss"), Some(1.0));
+    assert_eq!(cache_requests(&metrics, "fresh"), Some(2.0));
+    assert_eq!(cache_requests(&metrics, "stale"), Some(2.0));
+    assert_eq!(cache_requests(&metrics, "error"), Some(3.0));
+    assert_eq!(cache_requests(&metrics, "refreshed"), Some(0.0));
+}
