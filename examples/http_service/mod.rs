@@ -63,6 +63,14 @@ impl Config {
 
     /// Like [`from_env`](Self::from_env), reading variables through `var`.
     ///
+    /// ```
+    /// use resilience_examples::http_service::Config;
+    ///
+    /// let config = Config::from_vars(|name| (name == "PORT").then(|| "8080".to_string())).unwrap();
+    /// assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
+    /// assert_eq!(config.failure_rate, 0.66);
+    /// ```
+    ///
     /// # Errors
     ///
     /// A value that does not parse, with what was expected.
@@ -150,6 +158,18 @@ impl From<CircuitOpen> for ProfileError {
 
 /// The simulated upstream: each call fails with probability
 /// `failure_rate`, drawn from a generator seeded once, so a run repeats.
+///
+/// ```
+/// use resilience_examples::http_service::Upstream;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let upstream = Upstream::new(0.0, 42);
+/// assert!(upstream.get_profile(7).await.is_ok());
+/// upstream.set_failure_rate(1.0);
+/// assert!(upstream.get_profile(7).await.is_err());
+/// assert_eq!(upstream.calls(), 2);
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Upstream {
     rng: Mutex<fastrand::Rng>,
@@ -273,6 +293,18 @@ struct AppState {
 
 /// The service: `GET /profile/{id}` and `GET /metrics`, every response
 /// with the recovery headers.
+///
+/// ```
+/// use std::sync::Arc;
+/// use metrics_exporter_prometheus::PrometheusBuilder;
+/// use resilience_examples::http_service::{Upstream, app};
+///
+/// // A recorder that is not installed renders nothing of the attributes:
+/// // use `install_metrics` in a real service.
+/// let metrics = PrometheusBuilder::new().build_recorder().handle();
+/// let router = app(Arc::new(Upstream::new(0.66, 42)), metrics);
+/// # let _ = router;
+/// ```
 pub fn app(upstream: Arc<Upstream>, metrics: PrometheusHandle) -> Router {
     Router::new()
         .route("/profile/{id}", get(profile))

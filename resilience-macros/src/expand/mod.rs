@@ -52,7 +52,10 @@ enum Layer {
 
 impl Layer {
     fn parse(kind: Kind, tokens: TokenStream) -> syn::Result<(Layer, Option<Path>)> {
-        fn parsed<K: args::Keys>(tokens: TokenStream, layer: fn(K) -> Layer) -> syn::Result<(Layer, Option<Path>)> {
+        fn parsed<K: args::Keys>(
+            tokens: TokenStream,
+            layer: fn(K) -> Layer,
+        ) -> syn::Result<(Layer, Option<Path>)> {
             let Parsed { keys, krate } = args::parse(tokens)?;
             Ok((layer(keys), krate))
         }
