@@ -15,8 +15,11 @@ use resilience_examples::http_service::{Config, Upstream, app, install_metrics, 
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Colour only on a terminal, so a redirected log stays plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
