@@ -1,0 +1,143 @@
+//! A fresh hit through `#[stale_cache]`, against the direct call, a raw
+//! `moka::sync::Cache::get` (the storage `#[stale_cache]` is built on) and
+//! `cached`'s `#[cached(ttl_secs = ..)]`, the crate a user would pick
+//! instead, at 1 and 2 threads.
+//!
+//! ```text
+//! cargo bench -p resilience-benches --bench stale_cache
+//! ```
+//!
+//! Every cache is warmed with the same 1024 `u64` keys first, so every call
+//! measured is a fresh hit; calls cycle through the keys. At 2 threads each
+//! thread makes the same number of calls on one shared cache; the figure is
+//! the time per call *per thread*, so perfect scaling keeps it equal to the
+//! 1-thread figure.
+//!
+//! Two more rows break the attribute's cost down: one read of the crate's
+//! clock (`tokio::time::Instant::now()`), which a hit needs to know the
+//! value is fresh, alone and after moka's `get`: the least a hit that goes
+//! through moka's `get` can cost.
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use cached::macros::cached;
+use criterion::{Criterion, criterion_group, criterion_main};
+use resilience_runtime::stale_cache;
+
+#[derive(Debug, Clone)]
+pub struct Error;
+
+/// The keys every cache holds, fresh, while it is measured.
+const KEYS: u64 = 1024;
+
+/// A cheap call, so that what is measured is the cache.
+#[inline(never)]
+fn lookup(id: u64) -> Result<u64, Error> {
+    Ok(id.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// Fresh for an hour, servable stale for two: nothing expires during a run.
+#[stale_cache(maxage = 3600, tolerance = 7200)]
+fn lookup_stale_cached(id: u64) -> Result<u64, Error> {
+    lookup(id)
+}
+
+#[cached(ttl_secs = 3600)]
+fn lookup_cached(id: u64) -> Result<u64, Error> {
+    lookup(id)
+}
+
+/// What `#[stale_cache]` keeps its values in, configured as it configures
+/// it (default capacity, entries evicted after `tolerance`), holding the
+/// same keys and values. `get` returns `Option<u64>`, where the attribute
+/// returns `Result<u64, Error>`: the same clone of the value.
+fn moka_cache() -> moka::sync::Cache<u64, u64> {
+    let cache = moka::sync::Cache::builder()
+        .max_capacity(10_000)
+        .time_to_live(Duration::from_secs(7200))
+        .build();
+    for id in 0..KEYS {
+        cache.insert(id, lookup(id).unwrap());
+    }
+    cache.run_pending_tasks();
+    cache
+}
+
+/// Runs `call` `iters` times on each of `threads` threads, started together;
+/// the time of the slowest thread.
+fn on_threads(threads: usize, iters: u64, call: &(dyn Fn(u64) + Sync)) -> Duration {
+    let start = Barrier::new(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    let began = Instant::now();
+                    for i in 0..iters {
+                        call(black_box(i % KEYS));
+                    }
+                    began.elapsed()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap()
+    })
+}
+
+fn fresh_hit(c: &mut Criterion) {
+    let moka = moka_cache();
+    for id in 0..KEYS {
+        lookup_stale_cached(id).unwrap();
+        lookup_cached(id).unwrap();
+    }
+    for threads in [1, 2] {
+        let mut group = c.benchmark_group(format!("stale_cache/{threads}-thread"));
+        group.bench_function("direct", |b| {
+            b.iter_custom(|iters| on_threads(threads, iters, &|id| drop(black_box(lookup(id)))))
+        });
+        group.bench_function("#[stale_cache]", |b| {
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, &|id| {
+                    drop(black_box(lookup_stale_cached(id)))
+                })
+            })
+        });
+        group.bench_function("moka get", |b| {
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, &|id| {
+                    black_box(moka.get(&id));
+                })
+            })
+        });
+        group.bench_function("moka get + clock read", |b| {
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, &|id| {
+                    black_box(moka.get(&id));
+                    black_box(tokio::time::Instant::now());
+                })
+            })
+        });
+        group.bench_function("clock read", |b| {
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, &|_| {
+                    black_box(tokio::time::Instant::now());
+                })
+            })
+        });
+        group.bench_function("cached", |b| {
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, &|id| drop(black_box(lookup_cached(id))))
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, fresh_hit);
+criterion_main!(benches);
