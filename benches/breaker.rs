@@ -11,12 +11,13 @@
 //! keeps it equal to the 1-thread figure.
 
 use std::hint::black_box;
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
+
+mod threads;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
 use resilience_runtime::{CircuitOpen, breaker};
+use threads::on_threads;
 
 #[derive(Debug)]
 pub struct Error;
@@ -36,31 +37,6 @@ fn work(x: u64) -> Result<u64, Error> {
 #[breaker(name = "bench")]
 fn work_broken(x: u64) -> Result<u64, Error> {
     work(x)
-}
-
-/// Runs `call` `iters` times on each of `threads` threads, started together;
-/// the time of the slowest thread.
-fn on_threads(threads: usize, iters: u64, call: &(dyn Fn(u64) + Sync)) -> Duration {
-    let start = Barrier::new(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    start.wait();
-                    let began = Instant::now();
-                    for i in 0..iters {
-                        call(black_box(i));
-                    }
-                    began.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .max()
-            .unwrap()
-    })
 }
 
 fn closed_path(c: &mut Criterion) {

@@ -19,12 +19,14 @@
 //! through moka's `get` can cost.
 
 use std::hint::black_box;
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cached::macros::cached;
+mod threads;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use resilience_runtime::stale_cache;
+use threads::on_threads;
 
 #[derive(Debug, Clone)]
 pub struct Error;
@@ -65,29 +67,9 @@ fn moka_cache() -> moka::sync::Cache<u64, u64> {
     cache
 }
 
-/// Runs `call` `iters` times on each of `threads` threads, started together;
-/// the time of the slowest thread.
-fn on_threads(threads: usize, iters: u64, call: &(dyn Fn(u64) + Sync)) -> Duration {
-    let start = Barrier::new(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    start.wait();
-                    let began = Instant::now();
-                    for i in 0..iters {
-                        call(black_box(i % KEYS));
-                    }
-                    began.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .max()
-            .unwrap()
-    })
+/// [`on_threads`] over the warmed keys, cycling through them.
+fn on_keys(threads: usize, iters: u64, call: &(dyn Fn(u64) + Sync)) -> Duration {
+    on_threads(threads, iters, &|i| call(i % KEYS))
 }
 
 fn fresh_hit(c: &mut Criterion) {
@@ -99,25 +81,25 @@ fn fresh_hit(c: &mut Criterion) {
     for threads in [1, 2] {
         let mut group = c.benchmark_group(format!("stale_cache/{threads}-thread"));
         group.bench_function("direct", |b| {
-            b.iter_custom(|iters| on_threads(threads, iters, &|id| drop(black_box(lookup(id)))))
+            b.iter_custom(|iters| on_keys(threads, iters, &|id| drop(black_box(lookup(id)))))
         });
         group.bench_function("#[stale_cache]", |b| {
             b.iter_custom(|iters| {
-                on_threads(threads, iters, &|id| {
+                on_keys(threads, iters, &|id| {
                     drop(black_box(lookup_stale_cached(id)))
                 })
             })
         });
         group.bench_function("moka get", |b| {
             b.iter_custom(|iters| {
-                on_threads(threads, iters, &|id| {
+                on_keys(threads, iters, &|id| {
                     black_box(moka.get(&id));
                 })
             })
         });
         group.bench_function("moka get + clock read", |b| {
             b.iter_custom(|iters| {
-                on_threads(threads, iters, &|id| {
+                on_keys(threads, iters, &|id| {
                     black_box(moka.get(&id));
                     black_box(tokio::time::Instant::now());
                 })
@@ -125,15 +107,13 @@ fn fresh_hit(c: &mut Criterion) {
         });
         group.bench_function("clock read", |b| {
             b.iter_custom(|iters| {
-                on_threads(threads, iters, &|_| {
+                on_keys(threads, iters, &|_| {
                     black_box(tokio::time::Instant::now());
                 })
             })
         });
         group.bench_function("cached", |b| {
-            b.iter_custom(|iters| {
-                on_threads(threads, iters, &|id| drop(black_box(lookup_cached(id))))
-            })
+            b.iter_custom(|iters| on_keys(threads, iters, &|id| drop(black_box(lookup_cached(id)))))
         });
         group.finish();
     }
