@@ -102,7 +102,14 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The default policy (see the type's docs).
+    /// The default policy (see the type's docs); `const`, so it can live in
+    /// a `static`.
+    ///
+    /// ```
+    /// use resilience_runtime::RetryPolicy;
+    /// static POLICY: RetryPolicy = RetryPolicy::new().max_attempts(5);
+    /// assert_eq!(POLICY.max_attempts_value(), 5);
+    /// ```
     pub const fn new() -> Self {
         Self {
             max_attempts: 3,
