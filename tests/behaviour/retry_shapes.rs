@@ -222,6 +222,21 @@ async fn the_future_stays_send() {
         Ok(cell.get())
     }
 
+    /// `Send` but not `Sync`: a future holding `&mut Counter` is `Send`, one
+    /// holding `&&mut Counter` is not.
+    struct Counter {
+        hits: Cell<u32>,
+    }
+    impl Counter {
+        #[retry(backoff = "none")]
+        async fn read_only(&mut self) -> Result<u32, ApiError> {
+            tokio::task::yield_now().await;
+            Ok(self.hits.get())
+        }
+    }
+
+    let mut counter = Counter { hits: Cell::new(3) };
+    assert_eq!(assert_send(counter.read_only()).await, Ok(3));
     let client = Client::failing(0);
     assert_eq!(assert_send(client.shared()).await, Ok(1));
     assert_eq!(

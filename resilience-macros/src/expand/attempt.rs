@@ -12,7 +12,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use super::Context;
-use crate::item::{Input, Passing};
+use crate::item::{Input, Passing, Receiver};
 
 /// `fresh_arguments`: whether the attempt may run again, so that it must
 /// take copies of the arguments rather than the arguments themselves.
@@ -52,6 +52,13 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool) -> TokenStream {
             }
         }
     };
+    // A body that only reads through `&mut self` would capture `self` by
+    // shared reference, and the future would need `Self: Sync` where the
+    // undecorated one needed `Self: Send`: capture it uniquely.
+    if function.is_async() && matches!(function.receiver, Some(Receiver::Unique)) {
+        let receiver = function.receiver_token();
+        bind.insert(0, quote!(let _ = &mut *#receiver;));
+    }
     let body = &function.body;
     let attempt = if function.is_async() {
         quote!(async { #(#bind)* #anchor #body }.await)
