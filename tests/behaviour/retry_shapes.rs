@@ -117,7 +117,7 @@ type ApiResult<T> = Result<T, ApiError>;
 async fn generics_where_clauses_impl_trait_and_aliases() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
     fn fail_once() -> Result<(), ApiError> {
-        if CALLS.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+        if CALLS.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
             Err(ApiError::Unavailable(1))
         } else {
             Ok(())

@@ -109,22 +109,20 @@ where
             Ok(value) => return Ok(value),
             Err(seen) => seen,
         };
-        if self.config.refresh_value() == Refresh::Background {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                match self.revalidate(&key, seen, function) {
-                    Revalidation::Served(value) => return Ok(value),
-                    Revalidation::Refresh(value, lead, stale) => {
-                        let cache = self.share();
-                        runtime.spawn(async move {
-                            let result = load.await;
-                            cache.finish_in_background(
-                                lead, key, stale, result, function, &describe,
-                            );
-                        });
-                        return Ok(value);
-                    }
-                    Revalidation::Inline => {}
+        if self.config.refresh_value() == Refresh::Background
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            match self.revalidate(&key, seen, function) {
+                Revalidation::Served(value) => return Ok(value),
+                Revalidation::Refresh(value, lead, stale) => {
+                    let cache = self.share();
+                    runtime.spawn(async move {
+                        let result = load.await;
+                        cache.finish_in_background(lead, key, stale, result, function, &describe);
+                    });
+                    return Ok(value);
                 }
+                Revalidation::Inline => {}
             }
         }
         self.load_inline(key, function, load, describe).await
