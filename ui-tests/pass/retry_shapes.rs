@@ -31,6 +31,11 @@ pub(crate) fn patterns(mut count: u32, (a, b): (u8, u8), _: String) -> ApiResult
     Ok(count)
 }
 
+#[retry(backoff = "none")]
+pub fn raw_identifiers(r#type: String, r#match: &str) -> Result<usize, ApiError> {
+    Ok(r#type.len() + r#match.len())
+}
+
 #[retry(crate = resilience_runtime)]
 fn lifetimes<'a, 'b: 'a>(left: &'a str, _right: &'b str) -> Result<&'a str, ApiError> {
     Ok(left)
@@ -107,6 +112,7 @@ fn require_send<T: Send>(_: &T) {}
 
 fn main() {
     let _ = every_key();
+    let _ = raw_identifiers(String::new(), "");
     let _ = patterns(1, (2, 3), String::new());
     let _ = lifetimes("a", "b");
     let _ = opaque();

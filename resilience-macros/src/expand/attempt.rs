@@ -86,7 +86,9 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool) -> TokenStream {
 fn clone_for_attempt(context: &Context, input: &Input) -> TokenStream {
     let private = &context.private;
     let name = &input.name;
-    let argument = syn::Ident::new(&name.to_string(), input.span.resolved_at(name.span()));
+    // `set_span`, not `Ident::new`: a raw identifier (`r#type`) stays raw.
+    let mut argument = name.clone();
+    argument.set_span(input.span.resolved_at(name.span()));
     match &input.ty {
         // `impl Trait` cannot be named; inference finds it.
         syn::Type::ImplTrait(_) => quote_spanned! {input.span=>

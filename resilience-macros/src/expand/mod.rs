@@ -125,7 +125,8 @@ pub(crate) fn predicate(when: Option<&Path>, failure: &syn::Ident) -> TokenStrea
     match when {
         Some(when) => {
             let span = syn::spanned::Spanned::span(when);
-            let failure = syn::Ident::new(&failure.to_string(), span.resolved_at(failure.span()));
+            let mut failure = failure.clone();
+            failure.set_span(span.resolved_at(failure.span()));
             quote::quote_spanned!(span=> #when(&#failure))
         }
         None => quote!(true),
