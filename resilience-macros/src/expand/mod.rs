@@ -162,8 +162,8 @@ pub(crate) fn duration_tokens(private: &TokenStream, duration: std::time::Durati
 }
 
 /// Expands `#[kind(args)]` on `item`. On any error, the errors and the
-/// function as written (without the stack), so that the user sees those
-/// errors and nothing that follows from them.
+/// function as written (its resilience attributes marked expanded), so that
+/// the user sees those errors and nothing that follows from them.
 pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     if is_expanded_marker(&args) {
         return item;
