@@ -1,6 +1,7 @@
 //! `#[stale_cache]` through decorated functions, on paused time.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use resilience_runtime::stale_cache;
@@ -130,21 +131,46 @@ async fn a_thousand_callers_of_one_expired_key_make_one_call() {
 }
 
 #[test]
-fn sync_callers_on_real_threads_share_one_load() {
+fn a_thousand_real_threads_on_one_expired_key_make_one_call() {
+    const THREADS: u32 = 1000;
     static UPSTREAM: Upstream = Upstream::new();
-    #[stale_cache(retries = 0)]
+    static ENTERED: AtomicU32 = AtomicU32::new(0);
+    #[stale_cache(maxage = "100ms", tolerance = 60, retries = 0)]
     fn config(env: &'static str) -> Result<String, ApiError> {
-        std::thread::sleep(Duration::from_millis(20)); // a slow upstream
+        if UPSTREAM.calls() > 0 {
+            // The refresh lasts until every thread has called, so all of
+            // them are concurrent with it (bounded, should one be lost).
+            let started = std::time::Instant::now();
+            while ENTERED.load(Ordering::SeqCst) < THREADS
+                && started.elapsed() < Duration::from_secs(5)
+            {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
         UPSTREAM.call(env)
     }
 
-    let threads: Vec<_> = (0..64)
-        .map(|_| std::thread::spawn(|| config("prod")))
+    assert_eq!(config("prod"), Ok("prod#1".into()));
+    std::thread::sleep(Duration::from_millis(110)); // expired
+    let start = Arc::new(Barrier::new(THREADS as usize));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || {
+                start.wait();
+                ENTERED.fetch_add(1, Ordering::SeqCst);
+                config("prod")
+            })
+        })
         .collect();
     for thread in threads {
-        assert_eq!(thread.join().unwrap(), Ok("prod#1".into()));
+        assert_eq!(thread.join().unwrap(), Ok("prod#2".into()));
     }
-    assert_eq!(UPSTREAM.calls(), 1);
+    assert_eq!(
+        UPSTREAM.calls(),
+        2,
+        "one load, then one refresh for a thousand threads"
+    );
 }
 
 #[tokio::test(start_paused = true)]
