@@ -33,6 +33,7 @@ impl Keys for BreakerArgs {
         "half_open_calls",
         "when",
     ];
+    const EXAMPLE: &'static str = "name = \"payments\"";
 
     fn assign(&mut self, key: &str, value: &Expr) -> syn::Result<bool> {
         match key {

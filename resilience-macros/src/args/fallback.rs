@@ -16,6 +16,7 @@ pub(crate) struct FallbackArgs {
 impl Keys for FallbackArgs {
     const ATTRIBUTE: &'static str = "fallback";
     const KEYS: &'static [&'static str] = &["fn", "when"];
+    const EXAMPLE: &'static str = "fn = cached_profile";
 
     fn assign(&mut self, key: &str, value: &Expr) -> syn::Result<bool> {
         match key {

@@ -51,6 +51,8 @@ pub(crate) trait Keys: Default {
     const ATTRIBUTE: &'static str;
     /// Every key it takes (besides `crate`), for "expected one of".
     const KEYS: &'static [&'static str];
+    /// A typical argument list, for messages.
+    const EXAMPLE: &'static str;
 
     /// Stores `key = value` (a key seen for the first time); `Ok(false)`
     /// when `key` is not one of this attribute's.
@@ -80,8 +82,19 @@ pub(crate) fn parse<K: Keys>(tokens: TokenStream) -> syn::Result<Parsed<K>> {
                 expected_keys::<K>(),
             ));
         };
-        let value: Expr = meta.value()?.parse()?;
         let name = key.to_string();
+        if !meta.input.peek(syn::Token![=]) {
+            return Err(error(
+                key.span(),
+                format!("`{name}` needs a value, written `{name} = ...`"),
+                format!(
+                    "write keys as `key = value`, for example `#[{}({})]`",
+                    K::ATTRIBUTE,
+                    K::EXAMPLE
+                ),
+            ));
+        }
+        let value: Expr = meta.value()?.parse()?;
         if seen.contains(&name) {
             errors.push(error(
                 key.span(),

@@ -45,6 +45,7 @@ impl Keys for RetryArgs {
         "jitter",
         "when",
     ];
+    const EXAMPLE: &'static str = "max = 3, backoff = \"exp\"";
 
     fn assign(&mut self, key: &str, value: &Expr) -> syn::Result<bool> {
         match key {

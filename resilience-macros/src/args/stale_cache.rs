@@ -50,6 +50,7 @@ impl Keys for StaleCacheArgs {
         "refresh",
         "key",
     ];
+    const EXAMPLE: &'static str = "maxage = 3, tolerance = 15";
 
     fn assign(&mut self, key: &str, value: &Expr) -> syn::Result<bool> {
         match key {
