@@ -7,7 +7,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use super::{Breaker, StateChange};
+use super::{Breaker, State, StateChange};
 
 /// Why a breaker changed state: picks the event's level and message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,22 @@ pub(super) enum Cause {
     Forced,
     /// `Breaker::reset`.
     Reset,
+}
+
+impl Cause {
+    /// The event's message.
+    fn describe(self) -> &'static str {
+        match self {
+            Cause::FailureRate => {
+                "circuit breaker opened: the failure rate of its window exceeds the threshold"
+            }
+            Cause::ProbeFailed => "circuit breaker opened again: a probe call failed",
+            Cause::Forced => "circuit breaker forced open",
+            Cause::OpenForElapsed => "circuit breaker half-open: letting probe calls through",
+            Cause::ProbesSucceeded => "circuit breaker closed: every probe call succeeded",
+            Cause::Reset => "circuit breaker reset",
+        }
+    }
 }
 
 /// A transition waiting to be told, in the order transitions happened.
@@ -85,31 +101,11 @@ pub(super) fn transition(breaker: &Breaker, transition: &Transition) {
     breaker.meters().state(change.to);
     let breaker = change.name;
     let state = change.to.as_str();
-    match cause {
-        Cause::FailureRate => tracing::warn!(
-            target: "resilience", breaker, state, failure_rate,
-            "circuit breaker opened: the failure rate of its window exceeds the threshold"
-        ),
-        Cause::ProbeFailed => tracing::warn!(
-            target: "resilience", breaker, state, failure_rate,
-            "circuit breaker opened again: a probe call failed"
-        ),
-        Cause::Forced => tracing::warn!(
-            target: "resilience", breaker, state, failure_rate,
-            "circuit breaker forced open"
-        ),
-        Cause::OpenForElapsed => tracing::info!(
-            target: "resilience", breaker, state, failure_rate,
-            "circuit breaker half-open: letting probe calls through"
-        ),
-        Cause::ProbesSucceeded => tracing::info!(
-            target: "resilience", breaker, state, failure_rate,
-            "circuit breaker closed: every probe call succeeded"
-        ),
-        Cause::Reset => tracing::info!(
-            target: "resilience", breaker, state, failure_rate,
-            "circuit breaker reset"
-        ),
+    // A callsite's level is static: one event for openings, one for the rest.
+    if matches!(change.to, State::Open) {
+        tracing::warn!(target: "resilience", breaker, state, failure_rate, "{}", cause.describe());
+    } else {
+        tracing::info!(target: "resilience", breaker, state, failure_rate, "{}", cause.describe());
     }
 }
 
