@@ -5,7 +5,7 @@
 //! cargo run --example http_retry
 //! ```
 
-use resilience_examples::twins::http_retry::{OrdersClient, run};
+use resilience_examples::twins::http_retry::{OrdersClient, STORY, run};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {

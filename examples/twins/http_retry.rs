@@ -30,6 +30,19 @@ pub fn is_retryable(error: &HttpError) -> bool {
     error.0 >= 500 || error.0 == 429
 }
 
+/// The example's story: order 1 gets two 503s then 200; order 2 a 404 (not
+/// retried); order 3 503, 502, 500 (gives up); order 4 200 at once.
+pub const STORY: [Option<u16>; 8] = [
+    Some(503),
+    Some(503),
+    None,
+    Some(404),
+    Some(503),
+    Some(502),
+    Some(500),
+    None,
+];
+
 /// The client: each request answers from its schedule.
 pub struct OrdersClient {
     /// Statuses of failed requests, in order; `None` means 200.

@@ -1,7 +1,7 @@
 //! The Python twins of `examples/`: each pins its observable sequence for a
 //! fixed failure schedule, on paused time.
 
-use resilience_examples::twins::http_retry::{HttpError, OrdersClient, run};
+use resilience_examples::twins::http_retry::{HttpError, OrdersClient, STORY, run};
 
 #[tokio::test(start_paused = true)]
 async fn http_retry_retries_5xx_with_exponential_backoff_and_never_a_4xx() {
