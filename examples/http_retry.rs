@@ -9,18 +9,7 @@ use resilience_examples::twins::http_retry::{OrdersClient, STORY, run};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    // Order 1: two 503s, then 200. Order 2: 404 (not retried).
-    // Order 3: 503, 502, 500 (gives up). Order 4: 200 at once.
-    let client = OrdersClient::new([
-        Some(503),
-        Some(503),
-        None,
-        Some(404),
-        Some(503),
-        Some(502),
-        Some(500),
-        None,
-    ]);
+    let client = OrdersClient::new(STORY);
     for report in run(&client, &[1, 2, 3, 4]).await {
         println!("{report}");
     }
