@@ -5,16 +5,7 @@ use resilience_examples::twins::http_retry::{HttpError, OrdersClient, STORY, run
 
 #[tokio::test(start_paused = true)]
 async fn http_retry_retries_5xx_with_exponential_backoff_and_never_a_4xx() {
-    let client = OrdersClient::new([
-        Some(503),
-        Some(503),
-        None,
-        Some(404),
-        Some(503),
-        Some(502),
-        Some(500),
-        None,
-    ]);
+    let client = OrdersClient::new(STORY);
     let reports = run(&client, &[1, 2, 3, 4]).await;
     let summary: Vec<_> = reports
         .iter()
