@@ -142,6 +142,8 @@ pub mod recovery;
 
 mod clock;
 mod meters;
+#[cfg(test)]
+mod test_events;
 
 #[doc(hidden)]
 pub mod __private;

@@ -21,7 +21,7 @@ fn counts_as_failure(error: &PayError) -> bool {
     matches!(error, PayError::Down)
 }
 
-#[breaker(name = "pass-all-keys", failure_rate = 0.25, window = "30s", min_calls = 5, open_for = "1m", half_open_calls = 2, when = counts_as_failure)]
+#[breaker(name = "pass-all-keys", failure_rate = 0.25, window = "30s", min_calls = 5, open_for = "1m", half_open_calls = 2, probe_timeout = "10s", when = counts_as_failure)]
 pub fn every_key(amount: u64) -> PayResult<u64> {
     Ok(amount)
 }

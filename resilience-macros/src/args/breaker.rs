@@ -1,5 +1,5 @@
 //! `#[breaker(name = "payments", failure_rate = 0.5, window = 10, min_calls = 20,
-//! open_for = 60, half_open_calls = 1, when = counts_as_failure)]`
+//! open_for = 60, half_open_calls = 1, probe_timeout = 60, when = counts_as_failure)]`
 
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ pub(crate) struct BreakerArgs {
     pub(crate) min_calls: Option<Spanned<u32>>,
     pub(crate) open_for: Option<Spanned<Duration>>,
     pub(crate) half_open_calls: Option<Spanned<u32>>,
+    pub(crate) probe_timeout: Option<Spanned<Duration>>,
     pub(crate) when: Option<Path>,
     /// `name = ..` was written, valid or not (an invalid one is reported as such).
     name_written: bool,
@@ -31,6 +32,7 @@ impl Keys for BreakerArgs {
         "min_calls",
         "open_for",
         "half_open_calls",
+        "probe_timeout",
         "when",
     ];
     const EXAMPLE: &'static str = "name = \"payments\"";
@@ -52,6 +54,9 @@ impl Keys for BreakerArgs {
                 let help =
                     "`half_open_calls` is how many probe calls a half-open breaker lets through";
                 self.half_open_calls = Some(positive_u32(value, "half_open_calls", help)?);
+            }
+            "probe_timeout" => {
+                self.probe_timeout = Some(positive_duration(value, "probe_timeout")?);
             }
             "when" => self.when = Some(path(value, "when", "when = counts_as_failure")?),
             _ => return Ok(false),
@@ -121,7 +126,7 @@ fn positive_duration(value: &Expr, key: &str) -> syn::Result<Spanned<Duration>> 
         return Err(error(
             parsed.span,
             format!("`{key}` must be longer than zero"),
-            "for example `window = 10` (seconds)",
+            format!("for example `{key} = 10` (seconds)"),
         ));
     }
     Ok(parsed)

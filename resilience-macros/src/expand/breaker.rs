@@ -73,5 +73,9 @@ fn config(args: &BreakerArgs, private: &TokenStream) -> TokenStream {
         let half_open_calls = half_open_calls.value;
         config.extend(quote!(.half_open_calls(#half_open_calls)));
     }
+    if let Some(probe_timeout) = args.probe_timeout {
+        let probe_timeout = duration(probe_timeout.value);
+        config.extend(quote!(.probe_timeout(#probe_timeout)));
+    }
     config
 }

@@ -11,6 +11,7 @@ use tokio::time::{Instant, advance, sleep};
 
 use super::report::{Outcome, tests as outcomes};
 use super::{CacheConfig, Refresh, StaleCache};
+use crate::test_events::{self, record_events};
 
 /// An error that is neither `Clone` nor `Display`: the cache needs neither.
 #[derive(Debug, PartialEq)]
@@ -717,73 +718,22 @@ struct Event {
     function: String,
 }
 
-thread_local! {
-    static EVENTS: std::cell::RefCell<Option<Vec<Event>>> = const { std::cell::RefCell::new(None) };
-}
-
-/// The one global subscriber of the test binary: always interested, it
-/// hands each event to the recording of the thread that emitted it. Scoped
-/// subscribers race with other tests' first use of a callsite (the interest
-/// cached then can miss them); one that never changes cannot.
-struct Recorder;
-
-/// Starts recording this thread's events.
-fn record_events() {
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        tracing::subscriber::set_global_default(Recorder).expect("the only global subscriber");
-    });
-    tracing::callsite::rebuild_interest_cache();
-    EVENTS.set(Some(Vec::new()));
-}
-
-/// The events recorded on this thread since [`record_events`].
+/// The events recorded on this thread since `record_events()`.
 fn recorded_events() -> Vec<Event> {
-    EVENTS.with_borrow_mut(|events| events.take().unwrap_or_default())
-}
-
-impl tracing::field::Visit for Event {
-    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
-        if field.name() == "age_ms" {
-            self.age_ms = Some(value);
-        }
-    }
-
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        match field.name() {
-            "outcome" => self.outcome = value.into(),
-            "function" => self.function = value.into(),
-            _ => {}
-        }
-    }
-
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
-        if field.name() == "error" {
-            self.error = Some(format!("{value:?}"));
-        }
-    }
-}
-
-impl tracing::Subscriber for Recorder {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut seen = Event {
-            level: event.metadata().level().to_string(),
-            target: event.metadata().target().into(),
-            ..Event::default()
-        };
-        event.record(&mut seen);
-        EVENTS.with_borrow_mut(|events| events.as_mut().map(|events| events.push(seen)));
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
+    test_events::recorded_events()
+        .into_iter()
+        .map(|captured| Event {
+            level: captured.level.to_string(),
+            target: captured.target,
+            outcome: captured.fields.get("outcome").cloned().unwrap_or_default(),
+            error: captured.fields.get("error").cloned(),
+            age_ms: captured
+                .fields
+                .get("age_ms")
+                .map(|age| age.parse().expect("a number")),
+            function: captured.fields.get("function").cloned().unwrap_or_default(),
+        })
+        .collect()
 }
 
 fn event(level: &str, outcome: &str, error: Option<&str>, age_ms: Option<u64>) -> Event {

@@ -7,6 +7,15 @@
 //! once, and recording a call writes one bucket of the calling thread's shard
 //! of the [`Window`]; neither takes a lock, allocates or formats.
 //!
+//! A success judges the window only when it could trip it: the last
+//! judgement is kept in `verdict` (the epoch it was made in, and whether the
+//! failure share was at or below the threshold then). Within one epoch the
+//! window only grows, and a success only lowers the share, so after a "below"
+//! verdict the successes of that epoch need not look; the first outcome of a
+//! new epoch (when old calls may have aged out) does. A failure always
+//! judges. So the rule is resilience4j's — judged on every outcome once
+//! `min_calls` is reached — at the cost of one shared read per success.
+//!
 //! Everything else — transitions, the half-open probe bookkeeping, the queue
 //! of transitions to tell — lives behind one `Mutex` per breaker, taken only
 //! off the closed path: when a failure opens the breaker, when a call arrives
@@ -24,7 +33,8 @@ use std::fmt;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{
     AtomicBool, AtomicU64,
-    Ordering::{Acquire, Relaxed, Release},
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
+    fence,
 };
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -39,6 +49,15 @@ const CLOSED: u64 = 0;
 const OPEN: u64 = 1;
 const HALF_OPEN: u64 = 2;
 const STATE_BITS: u64 = 0b11;
+
+/// A `verdict` no epoch's "below the rate" equals: the next success judges.
+const MUST_JUDGE: u64 = u64::MAX;
+
+/// The verdict "the failure share was at or below the rate in `epoch`".
+#[inline]
+fn below(epoch: Epoch) -> u64 {
+    u64::from(epoch.tag())
+}
 
 const fn word(generation: u64, state: u64) -> u64 {
     (generation << 2) | state
@@ -64,16 +83,19 @@ const fn state_of(word: u64) -> State {
 /// [`try_acquire`](Self::try_acquire) before the call, and
 /// [`Permit::record`] with the outcome after it.
 ///
-/// - **Closed**: every call goes through. When at least `min_calls` calls
-///   ended in the window and the failure share exceeds `failure_rate`, it
-///   opens.
+/// - **Closed**: every call goes through. Each outcome, success or failure,
+///   is judged: when at least `min_calls` calls ended in the window and the
+///   failure share exceeds `failure_rate`, it opens. (Two outcomes recorded
+///   at the same moment on two threads may each miss the other's count;
+///   then the trip is decided by the next outcome at the latest.)
 /// - **Open**: every call is rejected with [`CircuitOpen`] for `open_for`.
 ///   The first call after that turns it half-open (there is no timer: a
 ///   breaker nobody calls stays [`State::Open`] in [`state`](Self::state)).
 /// - **Half-open**: `half_open_calls` probe calls go through at once, the
 ///   rest are rejected. When that many probes have succeeded it closes with
 ///   an empty window; the first probe that fails opens it again for
-///   `open_for`.
+///   `open_for`. Probes that have not ended within `probe_timeout` (default
+///   `open_for`) count as failed, so a hung probe cannot hold it half-open.
 ///
 /// ```
 /// use std::time::Duration;
@@ -99,7 +121,10 @@ pub struct Breaker {
     config: BreakerConfig,
     origin: Instant,
     open_for_nanos: u64,
+    probe_timeout_nanos: u64,
     window: Window,
+    /// The last judgement of the window; see the module docs.
+    verdict: AtomicU64,
     /// Whether the registry's listeners hear of this breaker.
     registered: bool,
     machine: Mutex<Machine>,
@@ -119,6 +144,8 @@ struct Machine {
     in_flight: u64,
     /// Probes that succeeded in this half-open episode.
     succeeded: u64,
+    /// When the last probe of this episode was let through.
+    last_probe_at: u64,
     /// Transitions not yet told, oldest first.
     pending: VecDeque<Transition>,
 }
@@ -163,12 +190,15 @@ impl Breaker {
             config,
             origin: clock::now(),
             open_for_nanos: nanos(config.open_for_value()),
+            probe_timeout_nanos: nanos(config.probe_timeout_value()),
             window: Window::new(config.window_value()),
+            verdict: AtomicU64::new(MUST_JUDGE),
             registered,
             machine: Mutex::new(Machine {
                 episode: 0,
                 in_flight: 0,
                 succeeded: 0,
+                last_probe_at: 0,
                 pending: VecDeque::new(),
             }),
             telling: AtomicBool::new(false),
@@ -367,8 +397,16 @@ impl Breaker {
         }
         let admitted =
             machine.in_flight + machine.succeeded < u64::from(self.config.half_open_calls_value());
+        let mut wait = 0;
         if admitted {
             machine.in_flight += 1;
+            machine.last_probe_at = now;
+        } else if machine.in_flight > 0
+            && now.saturating_sub(machine.last_probe_at) >= self.probe_timeout_nanos
+        {
+            // The probes out have had their time: count them as failed.
+            told |= self.open_locked(&mut machine, now, Cause::ProbeTimedOut, None);
+            wait = self.open_for_nanos;
         }
         let episode = machine.episode;
         drop(machine);
@@ -381,7 +419,7 @@ impl Breaker {
                 ticket: Ticket::Probe { episode },
             })
         } else {
-            Err(self.reject(0))
+            Err(self.reject(wait))
         }
     }
 
@@ -400,13 +438,25 @@ impl Breaker {
             self.judge(generation, now, epoch);
         } else {
             events::call_outcome(self, CallOutcome::Success);
+            // Relaxed: a stale verdict only delays a trip to the next outcome.
+            if self.verdict.load(Relaxed) != below(epoch) {
+                self.judge(generation, now, epoch);
+            }
         }
     }
 
-    /// After a failure: opens the breaker when the window says so.
+    /// After an outcome that could trip it: opens the breaker when the
+    /// window says so, else notes the verdict for the successes to come.
     #[cold]
     #[inline(never)]
     fn judge(&self, generation: u64, now: u64, epoch: Epoch) {
+        // Our count was bumped with a relaxed write and the sum below reads
+        // other shards with relaxed loads: without a full fence in between,
+        // two threads recording failures together may each read the other's
+        // shard before the other's bump lands (a store-buffer reordering,
+        // allowed on every CPU) and neither trips. With it, at least one sees
+        // both. The healthy success path does not come here.
+        fence(SeqCst);
         let closed = word(generation, CLOSED);
         // A call that began before the breaker opened or was reset no longer
         // decides anything.
@@ -414,9 +464,15 @@ impl Breaker {
             return;
         }
         let counts = self.window.counts(epoch);
-        let Some(rate) = self.config.trips(counts.calls(), counts.failures) else {
+        let Some(rate) = self.config.above_rate(counts.calls(), counts.failures) else {
+            self.note_verdict(below(epoch));
             return;
         };
+        if counts.calls() < u64::from(self.config.min_calls_value()) {
+            // Above the rate but too few calls: every outcome must look.
+            self.note_verdict(MUST_JUDGE);
+            return;
+        }
         let mut machine = self.lock();
         if self.word.load(Relaxed) != closed {
             return; // another failure opened it first
@@ -425,6 +481,14 @@ impl Breaker {
         drop(machine);
         if told {
             self.tell();
+        }
+    }
+
+    /// Keeps `verdict` for the successes to come; written only when it
+    /// changes, so their shared read stays a cache hit.
+    fn note_verdict(&self, verdict: u64) {
+        if self.verdict.load(Relaxed) != verdict {
+            self.verdict.store(verdict, Relaxed);
         }
     }
 

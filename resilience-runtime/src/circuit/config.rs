@@ -15,6 +15,7 @@ use std::time::Duration;
 /// | [`min_calls`](Self::min_calls) | calls in the window before the share is judged | 20 |
 /// | [`open_for`](Self::open_for) | how long the breaker stays open before probing | 60 s |
 /// | [`half_open_calls`](Self::half_open_calls) | probe calls let through at once while half-open | 1 |
+/// | [`probe_timeout`](Self::probe_timeout) | a probe not ended by then counts as failed | `open_for` |
 ///
 /// ```
 /// use std::time::Duration;
@@ -35,6 +36,8 @@ pub struct BreakerConfig {
     min_calls: u32,
     open_for: Duration,
     half_open_calls: u32,
+    /// `None`: as long as `open_for`.
+    probe_timeout: Option<Duration>,
 }
 
 impl Default for BreakerConfig {
@@ -57,6 +60,7 @@ impl BreakerConfig {
             min_calls: 20,
             open_for: Duration::from_secs(60),
             half_open_calls: 1,
+            probe_timeout: None,
         }
     }
 
@@ -159,6 +163,44 @@ impl BreakerConfig {
         self
     }
 
+    /// How long half-open probes may run before they count as failed.
+    ///
+    /// A probe whose call hangs (a dead connection), or whose future is kept
+    /// but never polled, would otherwise hold the breaker half-open — rejecting
+    /// every other call — for as long as it lives. When every probe slot is
+    /// taken and the last probe was let through at least this long ago, the
+    /// next call opens the breaker again (cause: the probe timed out), and
+    /// probing starts over after `open_for`. A late outcome of such a probe
+    /// is ignored. Defaults to `open_for`.
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use std::time::Duration;
+    /// let config = BreakerConfig::new().open_for(Duration::from_secs(30));
+    /// assert_eq!(config.probe_timeout_value(), Duration::from_secs(30));
+    /// let config = config.probe_timeout(Duration::from_secs(5));
+    /// assert_eq!(config.probe_timeout_value(), Duration::from_secs(5));
+    /// ```
+    pub const fn probe_timeout(mut self, timeout: Duration) -> Self {
+        self.probe_timeout = Some(timeout);
+        self
+    }
+
+    /// How long probes may run before they count as failed: the one set
+    /// with [`probe_timeout`](Self::probe_timeout), else `open_for`.
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use std::time::Duration;
+    /// assert_eq!(BreakerConfig::new().probe_timeout_value(), Duration::from_secs(60));
+    /// ```
+    pub const fn probe_timeout_value(&self) -> Duration {
+        match self.probe_timeout {
+            Some(timeout) => timeout,
+            None => self.open_for,
+        }
+    }
+
     /// The failure share above which the breaker opens.
     ///
     /// ```
@@ -211,11 +253,10 @@ impl BreakerConfig {
         self.half_open_calls
     }
 
-    /// Whether `failures` out of `calls` in the window open the breaker:
-    /// at least `min_calls` calls, and a share strictly above `failure_rate`.
-    /// Returns the share when it does.
-    pub(crate) fn trips(&self, calls: u64, failures: u64) -> Option<f64> {
-        if calls == 0 || calls < u64::from(self.min_calls) {
+    /// The failure share when it is strictly above `failure_rate`, whatever
+    /// the number of calls.
+    pub(crate) fn above_rate(&self, calls: u64, failures: u64) -> Option<f64> {
+        if calls == 0 {
             return None;
         }
         // A quotient, not `failures > rate * calls`: a correctly rounded
@@ -232,26 +273,19 @@ mod tests {
 
     #[test]
     fn equal_share_does_not_trip_and_a_larger_one_does() {
-        let config = BreakerConfig::new().min_calls(10).failure_rate(0.3);
-        assert_eq!(config.trips(10, 3), None);
-        assert_eq!(config.trips(10, 4), Some(0.4));
+        let config = BreakerConfig::new().failure_rate(0.3);
+        assert_eq!(config.above_rate(10, 3), None);
+        assert_eq!(config.above_rate(10, 4), Some(0.4));
         let half = BreakerConfig::new();
-        assert_eq!(half.trips(20, 10), None);
-        assert_eq!(half.trips(21, 11), Some(11.0 / 21.0));
-    }
-
-    #[test]
-    fn fewer_than_min_calls_never_trips() {
-        let config = BreakerConfig::new().min_calls(5).failure_rate(0.0);
-        assert_eq!(config.trips(4, 4), None);
-        assert_eq!(config.trips(5, 1), Some(0.2));
-        assert_eq!(config.trips(0, 0), None);
+        assert_eq!(half.above_rate(20, 10), None);
+        assert_eq!(half.above_rate(21, 11), Some(11.0 / 21.0));
+        assert_eq!(half.above_rate(0, 0), None);
     }
 
     #[test]
     fn rate_of_one_never_trips_and_nan_is_ignored() {
         let config = BreakerConfig::new().failure_rate(1.0).min_calls(1);
-        assert_eq!(config.trips(100, 100), None);
+        assert_eq!(config.above_rate(100, 100), None);
         assert_eq!(
             BreakerConfig::new()
                 .failure_rate(f64::NAN)

@@ -16,6 +16,8 @@ pub(super) enum Cause {
     FailureRate,
     /// A half-open probe failed.
     ProbeFailed,
+    /// Half-open probes ran past `probe_timeout` without an outcome.
+    ProbeTimedOut,
     /// `open_for` passed and a call arrived.
     OpenForElapsed,
     /// Every half-open probe succeeded.
@@ -34,6 +36,9 @@ impl Cause {
                 "circuit breaker opened: the failure rate of its window exceeds the threshold"
             }
             Cause::ProbeFailed => "circuit breaker opened again: a probe call failed",
+            Cause::ProbeTimedOut => {
+                "circuit breaker opened again: a probe call did not end within probe_timeout"
+            }
             Cause::Forced => "circuit breaker forced open",
             Cause::OpenForElapsed => "circuit breaker half-open: letting probe calls through",
             Cause::ProbesSucceeded => "circuit breaker closed: every probe call succeeded",

@@ -37,14 +37,16 @@
 //!   time-based sliding window ([`BreakerConfig::window`]). Once at least
 //!   [`min_calls`](BreakerConfig::min_calls) calls are in the window and the
 //!   share of failures *exceeds* [`failure_rate`](BreakerConfig::failure_rate)
-//!   (equal does not), the breaker opens.
+//!   (equal does not), the breaker opens. Every outcome is judged, a success
+//!   as much as a failure.
 //! - **Open**: calls are rejected with [`CircuitOpen`] without being made,
 //!   for [`open_for`](BreakerConfig::open_for).
 //! - **Half-open**: the first call after `open_for` turns the breaker
 //!   half-open. [`half_open_calls`](BreakerConfig::half_open_calls) probe
 //!   calls go through at once and the rest are rejected; when that many
 //!   probes have succeeded the breaker closes with an empty window, and the
-//!   first probe that fails opens it again.
+//!   first probe that fails opens it again. Probes that have not ended
+//!   within [`probe_timeout`](BreakerConfig::probe_timeout) count as failed.
 //!
 //! A call whose permit is dropped without an outcome (its future was
 //! dropped, or it panicked) counts as neither success nor failure, and a

@@ -5,6 +5,9 @@
 //! `retry_after`), on the state, on the window's counts and on the
 //! transitions the listeners hear.
 //!
+//! The model judges every outcome (the spec's rule), and lets a hung probe
+//! go once `probe_timeout` has passed since the last probe was let through.
+//!
 //! The model's window is the exact sliding window ("a call counts while it is
 //! younger than `window`"); time moves in whole buckets (`window / 10`), where
 //! the breaker's 10-bucket window and the exact one agree. Bucketing within a
@@ -62,15 +65,22 @@ fn config() -> impl Strategy<Value = BreakerConfig> {
         1u32..8,
         1u64..40,
         1u32..4,
+        prop::option::of(1u64..40),
     )
         .prop_map(
-            |(rate, min_calls, open_for_half_seconds, half_open_calls)| {
-                BreakerConfig::new()
+            |(rate, min_calls, open_for_half_seconds, half_open_calls, probe_timeout)| {
+                let config = BreakerConfig::new()
                     .failure_rate(rate)
                     .min_calls(min_calls)
                     .window(WINDOW)
                     .open_for(Duration::from_millis(500 * open_for_half_seconds))
-                    .half_open_calls(half_open_calls)
+                    .half_open_calls(half_open_calls);
+                match probe_timeout {
+                    Some(half_seconds) => {
+                        config.probe_timeout(Duration::from_millis(500 * half_seconds))
+                    }
+                    None => config,
+                }
             },
         )
 }
@@ -93,6 +103,8 @@ struct Model {
     open_until: Duration,
     in_flight: u32,
     succeeded: u32,
+    /// When the last probe of this half-open episode was let through.
+    last_probe_at: Duration,
     /// Every call ended while its permit was a closed one: when, whether it
     /// failed, and the generation it was acquired in.
     calls: Vec<(Duration, bool, u64)>,
@@ -110,6 +122,7 @@ impl Model {
             open_until: Duration::ZERO,
             in_flight: 0,
             succeeded: 0,
+            last_probe_at: Duration::ZERO,
             calls: Vec::new(),
             transitions: Vec::new(),
         }
@@ -159,9 +172,16 @@ impl Model {
         }
         if self.in_flight + self.succeeded < self.config.half_open_calls_value() {
             self.in_flight += 1;
+            self.last_probe_at = self.now;
             Ok(Ticket::Probe {
                 episode: self.episode,
             })
+        } else if self.in_flight > 0
+            && self.now - self.last_probe_at >= self.config.probe_timeout_value()
+        {
+            // Probes that outlived `probe_timeout` count as failed.
+            self.open();
+            Err(self.config.open_for_value())
         } else {
             Err(Duration::ZERO)
         }
@@ -175,7 +195,8 @@ impl Model {
                 }
                 let failed = end == End::Failure;
                 self.calls.push((self.now, failed, generation));
-                if failed && generation == self.generation && self.state == State::Closed {
+                // Every outcome is judged, a success as much as a failure.
+                if generation == self.generation && self.state == State::Closed {
                     let counts = self.counts();
                     let calls = counts.calls();
                     if calls >= u64::from(self.config.min_calls_value())

@@ -1,7 +1,6 @@
 //! Behaviour of breakers on paused time: every transition, the boundaries,
 //! cancellation and panics, listeners, events and the registry.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
@@ -13,6 +12,7 @@ use std::time::Duration;
 use tokio::time::advance;
 
 use super::*;
+use crate::test_events::{Captured, record_events, recorded_events};
 
 const WINDOW: Duration = Duration::from_secs(10);
 const OPEN_FOR: Duration = Duration::from_secs(30);
@@ -86,6 +86,32 @@ async fn opens_when_the_failure_share_exceeds_the_threshold() {
         breaker.try_acquire().unwrap_err().retry_after(),
         Duration::from_secs(18)
     );
+}
+
+/// resilience4j's rule: the outcome that brings the window to `min_calls`
+/// judges it, whether it failed or not. Under load this is the common order:
+/// failures return fast, successes slowly.
+#[tokio::test(start_paused = true)]
+async fn a_success_that_reaches_min_calls_opens_when_the_share_is_above() {
+    let breaker = Breaker::new("t", config());
+    calls(&breaker, &[true, true, true]);
+    assert_eq!(breaker.state(), State::Closed, "3 calls < min_calls");
+    calls(&breaker, &[false]);
+    assert_eq!(breaker.state(), State::Open, "3 failures of 4 calls");
+}
+
+/// Old successes age out of the window while the failures stay: the first
+/// success of a later bucket judges again.
+#[tokio::test(start_paused = true)]
+async fn a_success_opens_once_older_successes_have_aged_out() {
+    let breaker = Breaker::new("t", config());
+    calls(&breaker, &[false, false, false, false]);
+    advance(Duration::from_secs(5)).await;
+    calls(&breaker, &[true, true, true]);
+    assert_eq!(breaker.state(), State::Closed, "3 failures of 7");
+    advance(Duration::from_secs(5)).await; // the first four have aged out
+    calls(&breaker, &[false]);
+    assert_eq!(breaker.state(), State::Open, "3 failures of 4");
 }
 
 #[tokio::test(start_paused = true)]
@@ -294,11 +320,23 @@ async fn one_failed_probe_among_several_opens_and_the_others_no_longer_count() {
     drop(probes);
 }
 
-#[tokio::test(start_paused = true)]
-async fn probes_are_limited_across_threads() {
+/// On the real clock throughout (std threads do not see a paused tokio
+/// clock): `open_for = 0` makes the first call after the trip a probe.
+#[test]
+fn probes_are_limited_across_threads() {
     const THREADS: usize = 16;
-    let breaker = Breaker::new("t", config().half_open_calls(4));
-    let first = half_open(&breaker).await;
+    let breaker = Breaker::new(
+        "t",
+        config()
+            .half_open_calls(4)
+            .open_for(Duration::ZERO)
+            .probe_timeout(Duration::from_secs(3600)),
+    );
+    trip(&breaker);
+    let first = breaker
+        .try_acquire()
+        .expect("open_for = 0: a probe at once");
+    assert_eq!(breaker.state(), State::HalfOpen);
     let acquired = Barrier::new(THREADS);
     let admitted = AtomicUsize::new(0);
     let rejected = AtomicUsize::new(0);
@@ -391,6 +429,83 @@ async fn ten_thousand_abandoned_probes_leak_no_permit() {
     assert!(breaker.try_acquire().is_err(), "and only one");
     probe.record(false);
     assert_eq!(breaker.state(), State::Closed);
+}
+
+/// A probe that never ends (a hung call, a future kept but never polled)
+/// must not hold the breaker half-open, rejecting everything, forever.
+#[tokio::test(start_paused = true)]
+async fn a_hung_probe_counts_as_failed_after_probe_timeout() {
+    let timeout = Duration::from_secs(5);
+    let breaker = Breaker::new("t", config().probe_timeout(timeout));
+    let changes = record_changes(&breaker);
+    let hung = half_open(&breaker).await;
+    advance(timeout - Duration::from_millis(1)).await;
+    let open = breaker.try_acquire().unwrap_err();
+    assert_eq!(
+        open.retry_after(),
+        Duration::ZERO,
+        "the probe still has time"
+    );
+    assert_eq!(breaker.state(), State::HalfOpen);
+
+    advance(Duration::from_millis(1)).await;
+    let open = breaker.try_acquire().unwrap_err();
+    assert_eq!(
+        breaker.state(),
+        State::Open,
+        "the hung probe counts as failed"
+    );
+    assert_eq!(open.retry_after(), OPEN_FOR);
+    hung.record(false); // too late: ignored
+    assert_eq!(breaker.state(), State::Open);
+
+    advance(OPEN_FOR).await;
+    breaker.try_acquire().expect("a new probe").record(false);
+    assert_eq!(breaker.state(), State::Closed);
+    assert_eq!(
+        *changes.lock().unwrap(),
+        [
+            (State::Closed, State::Open),
+            (State::Open, State::HalfOpen),
+            (State::HalfOpen, State::Open),
+            (State::Open, State::HalfOpen),
+            (State::HalfOpen, State::Closed),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn probe_timeout_defaults_to_open_for() {
+    let breaker = Breaker::new("t", config());
+    let _hung = half_open(&breaker).await;
+    advance(OPEN_FOR - Duration::from_millis(1)).await;
+    assert!(breaker.try_acquire().is_err());
+    assert_eq!(breaker.state(), State::HalfOpen);
+    advance(Duration::from_millis(1)).await;
+    assert!(breaker.try_acquire().is_err());
+    assert_eq!(breaker.state(), State::Open);
+}
+
+/// Failures recorded at once on many threads: whichever of them completes
+/// the window must see the others' counts and open the breaker. (The
+/// store-buffer reordering this guards against cannot show on x86, where the
+/// bump is a locked instruction; it can on ARM without the fence in `judge`.)
+#[test]
+fn failures_racing_on_many_threads_open_the_breaker() {
+    const THREADS: usize = 8;
+    for round in 0..200 {
+        let breaker = Breaker::new("t", BreakerConfig::new().min_calls(THREADS as u32));
+        let start = Barrier::new(THREADS);
+        std::thread::scope(|scope| {
+            for _ in 0..THREADS {
+                scope.spawn(|| {
+                    start.wait();
+                    call(&breaker, true).expect("closed until the last failure");
+                });
+            }
+        });
+        assert_eq!(breaker.state(), State::Open, "round {round}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -562,62 +677,23 @@ async fn a_listener_may_drive_its_own_breaker() {
 
 // ---- Events ---------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq)]
-struct Captured {
-    level: tracing::Level,
-    fields: BTreeMap<&'static str, String>,
-}
-
-/// A `tracing` subscriber that keeps every event of target `resilience`.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Captured>>>);
-
-impl Capture {
-    fn events(&self) -> Vec<Captured> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
-struct Fields<'a>(&'a mut BTreeMap<&'static str, String>);
-
-impl tracing::field::Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.insert(field.name(), value.to_owned());
-    }
-}
-
-impl tracing::Subscriber for Capture {
-    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
-        metadata.target() == "resilience"
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut fields = BTreeMap::new();
-        event.record(&mut Fields(&mut fields));
-        let level = *event.metadata().level();
-        self.0.lock().unwrap().push(Captured { level, fields });
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
+/// This thread's events of target `resilience` since `record_events()`.
+fn resilience_events() -> Vec<Captured> {
+    recorded_events()
+        .into_iter()
+        .filter(|event| event.target == "resilience")
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
 async fn every_transition_emits_one_event_and_opening_warns() {
-    let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
+    record_events();
     let breaker = Breaker::new("ledger", config());
     calls(&breaker, &[false, true, true, true]);
     let probe = half_open_after_trip(&breaker).await;
     probe.record(false);
 
-    let events = capture.events();
+    let events = resilience_events();
     let summary: Vec<_> = events
         .iter()
         .map(|event| {
@@ -673,20 +749,19 @@ async fn breakers_of_one_name_share_one_state() {
 
 #[tokio::test(start_paused = true)]
 async fn registering_a_name_again_with_another_config_warns_and_keeps_the_first() {
-    let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
+    record_events();
     let first = registry().get_or_register("tests::twice", config());
     let same = registry().get_or_register("tests::twice", config());
     assert!(Arc::ptr_eq(&first, &same));
     assert!(
-        capture.events().is_empty(),
+        resilience_events().is_empty(),
         "the same configuration is no conflict"
     );
 
     let other = registry().get_or_register("tests::twice", config().min_calls(50));
     assert!(Arc::ptr_eq(&first, &other));
     assert_eq!(other.config().min_calls_value(), 4);
-    let events = capture.events();
+    let events = resilience_events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].level, tracing::Level::WARN);
     assert_eq!(events[0].fields["breaker"], "tests::twice");

@@ -76,6 +76,12 @@ pub(super) struct Epoch {
 }
 
 impl Epoch {
+    /// The epoch's tag: equal tags, equal epochs (within 2³² buckets).
+    #[inline]
+    pub(super) fn tag(self) -> u32 {
+        self.tag
+    }
+
     #[inline]
     fn new(bucket: u64, generation: u64) -> Self {
         let epoch = bucket.wrapping_add(generation.wrapping_mul(BUCKETS));
