@@ -20,7 +20,10 @@
 //!   keys never wait for each other. Waiters get the loaded value; if the
 //!   load failed they get the stale value within tolerance, and where there
 //!   is none each runs its own load at once (the error type need not be
-//!   `Clone`, so one error cannot be handed to many callers). A load that
+//!   `Clone`, so one error cannot be handed to many callers).
+//!   `#[stale_cache]` does better when its error type is `Clone + Send +
+//!   Sync + 'static`: the waiters then get a clone of the leader's error,
+//!   so a cold key during an outage costs one upstream call. A load that
 //!   panics, or whose future is dropped, releases the key: the next caller
 //!   loads again.
 //! - With [`Refresh::Background`], an expired value within tolerance is
@@ -71,9 +74,11 @@
 //! ```
 
 mod config;
+mod errors;
 mod flight;
 mod load_async;
 mod load_blocking;
+mod refresher;
 mod report;
 mod stale_cache;
 mod stored;
@@ -81,6 +86,7 @@ mod stored;
 pub use config::{CacheConfig, Refresh};
 pub use stale_cache::StaleCache;
 
+pub(crate) use errors::{DescribeOnly, LoadErrors, ShareClones};
 pub(crate) use report::Outcome;
 
 #[cfg(test)]

@@ -282,8 +282,20 @@ mod tests {
     #[test]
     fn recording_outside_a_scope_does_nothing() {
         retried();
+        fallback_used();
         stale_served(Duration::from_secs(3));
+        breaker_rejected();
         assert_eq!(Recovery::current(), None);
+        // Nothing recorded outside was kept for a scope opened later on the
+        // same thread: it sees only its own.
+        let ((), recovery) = scope_blocking(retried);
+        assert_eq!(
+            recovery,
+            Recovery {
+                retries: 1,
+                ..Recovery::default()
+            }
+        );
     }
 
     #[test]

@@ -2,43 +2,11 @@
 //! object per line, target `resilience`, every field of the vocabulary a
 //! typed JSON value (numbers as numbers, not text).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use resilience_runtime::circuit::{Breaker, BreakerConfig};
 use resilience_runtime::retry;
 use serde_json::Value;
-use tracing_subscriber::layer::SubscriberExt as _;
 
-/// A JSON log on this thread until the guard drops; its lines, parsed.
-fn json_log() -> (impl Fn() -> Vec<Value>, tracing::subscriber::DefaultGuard) {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let layer = tracing_subscriber::fmt::layer()
-        .json()
-        .flatten_event(true)
-        .with_writer(move || writer.clone());
-    let subscriber = tracing_subscriber::registry().with(layer);
-    let guard = tracing::subscriber::set_default(subscriber);
-    let lines = move || {
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-            .collect()
-    };
-    (lines, guard)
-}
+use crate::events::json_log;
 
 fn field<'a>(event: &'a Value, name: &str) -> &'a Value {
     event

@@ -91,13 +91,16 @@ pub(crate) fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream)
     } else {
         Vec::new()
     };
-    let (load, method) = match (function.is_async(), background) {
-        (true, false) => (quote!(async { #load_body }), quote!(get_or_load)),
-        (true, true) => (quote!(async move { #load_body }), quote!(get_or_revalidate)),
-        (false, false) => (quote!(|| #load_body), quote!(get_or_load_blocking)),
+    let (load, call) = match (function.is_async(), background) {
+        (true, false) => (quote!(async { #load_body }), quote!(cache_get_or_load)),
+        (true, true) => (
+            quote!(async move { #load_body }),
+            quote!(cache_get_or_revalidate),
+        ),
+        (false, false) => (quote!(|| #load_body), quote!(cache_get_or_load_blocking)),
         (false, true) => (
             quote!(move || #load_body),
-            quote!(get_or_revalidate_blocking),
+            quote!(cache_get_or_revalidate_blocking),
         ),
     };
     let wait = function.is_async().then(|| quote!(.await));
@@ -115,19 +118,30 @@ pub(crate) fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream)
     let output = &function.output_in_body;
     let value_type =
         quote_spanned!(function.output.span()=> <#output as #private_at_output::ResultLike>::Ok);
+    let error_type = quote!(<#output as #private::ResultLike>::Err);
+    // The `static` is one for every instantiation of the function (and of
+    // its `impl`); the closure's type is not, so it names the cache to use.
     quote! {
         {
             static __RESILIENCE_CACHE: #private::CacheSlot = #private::CacheSlot::new(#config);
             let #cache_key = #key;
             #(#own_copies)*
-            #private_at_output::cache_for::<_, #value_type>(&__RESILIENCE_CACHE).#method(
+            #private::#call(
+                #private_at_output::cache_for::<_, #value_type>(
+                    &__RESILIENCE_CACHE,
+                    #private::instance_of(&|| ()),
+                ),
                 #cache_key,
                 #name,
                 #load,
-                |#failure, #formatter| {
+                {
                     #[allow(unused_imports)]
-                    use #private::{DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _};
-                    ::core::fmt::Display::fmt(&(&&&#private::ErrorRef(#failure)).describe(), #formatter)
+                    use #private::{DescribeErrors as _, ShareClonedErrors as _};
+                    (&&#private::ErrorsOf::<#error_type>::new()).errors(|#failure, #formatter| {
+                        #[allow(unused_imports)]
+                        use #private::{DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _};
+                        ::core::fmt::Display::fmt(&(&&&#private::ErrorRef(#failure)).describe(), #formatter)
+                    })
                 },
             )#wait
         }

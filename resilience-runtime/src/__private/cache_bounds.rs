@@ -32,8 +32,12 @@ pub fn key_part<T: CacheKey>(part: T) -> T {
     part
 }
 
-/// The cache of a decorated function, its value type checked at the return type.
+/// The cache of a decorated function's instantiation `instance`, its value
+/// type checked at the return type.
 #[inline(always)]
-pub fn cache_for<K: CacheKey, V: CacheValue>(slot: &CacheSlot) -> &StaleCache<K, V> {
-    slot.cache()
+pub fn cache_for<K: CacheKey, V: CacheValue>(
+    slot: &CacheSlot,
+    instance: std::any::TypeId,
+) -> &StaleCache<K, V> {
+    slot.cache(instance)
 }

@@ -1,23 +1,32 @@
-//! Where `#[stale_cache]` keeps its cache: a `static` inside the decorated
-//! function, typed without naming the key or value type.
+//! Where `#[stale_cache]` keeps its caches: a `static` inside the decorated
+//! function, one cache per instantiation of that function, typed without
+//! naming the key or value type.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::hash::Hash;
 use std::sync::OnceLock;
 
 use crate::cache::{CacheConfig, StaleCache};
 
-/// A lazily created, type-erased [`StaleCache`] for a `static`.
+/// A lazily created, type-erased [`StaleCache`] for a `static`, one per
+/// instantiation of the function the `static` is in.
 ///
-/// `K` and `V` are inferred where [`cache`](Self::cache) is called, so the
-/// `static` never names them:
+/// A `static` inside a function is one for every instantiation of it: for a
+/// method of `impl<B: Backend> Client<B>`, `Client<Mock>::fetch` and
+/// `Client<Prod>::fetch` share it, and so do the implementations of a trait
+/// default method. One cache for all of them would hand one type's values
+/// to the other. So the caller names its instantiation — the
+/// [`instance_of`] a closure written in the function, whose type differs
+/// per instantiation — and each instantiation gets a cache of its own,
+/// created on first use and found by a short walk past the others (the
+/// first one created is found without one).
 ///
 /// ```
-/// use resilience_runtime::__private::{CacheConfig, CacheSlot};
+/// use resilience_runtime::__private::{CacheConfig, CacheSlot, instance_of};
 ///
 /// fn load_config(env: &'static str) -> Result<String, std::io::Error> {
 ///     static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
-///     SLOT.cache().get_or_load_blocking(
+///     SLOT.cache(instance_of(&|| ())).get_or_load_blocking(
 ///         env,
 ///         "app::load_config",
 ///         || Ok(format!("config of {env}")),
@@ -27,25 +36,34 @@ use crate::cache::{CacheConfig, StaleCache};
 ///
 /// assert_eq!(load_config("prod").unwrap(), "config of prod");
 /// ```
-///
-/// A `static` inside a generic function is one for all its instantiations,
-/// so one slot can be asked for several `(K, V)` pairs. That is not a
-/// mismatch to panic about: each pair gets a cache of its own, created on
-/// first use and found by a short walk past the others (the first pair
-/// created is found without one). Never one cache shared across types.
 pub struct CacheSlot {
     config: CacheConfig,
     head: Node,
 }
 
-/// One cache of the slot, and the link to the next `(K, V)` pair's.
+/// One instantiation's cache, and the link to the next one's.
 struct Node {
-    cache: OnceLock<Box<dyn Any + Send + Sync>>,
+    entry: OnceLock<Entry>,
     next: OnceLock<Box<Node>>,
 }
 
+struct Entry {
+    instance: TypeId,
+    cache: Box<dyn Any + Send + Sync>,
+}
+
+/// Names the instantiation of the function it is called in: pass it a
+/// reference to a closure written there (`instance_of(&|| ())`). A closure's
+/// type carries every generic parameter of the function and of its `impl`,
+/// so each instantiation gets another `TypeId` (lifetimes aside, which
+/// cannot change what a `'static` cache holds).
+#[inline(always)]
+pub fn instance_of<T: ?Sized>(_: &T) -> TypeId {
+    typeid::of::<T>()
+}
+
 impl CacheSlot {
-    /// An empty slot; the cache is built with `config` on first use.
+    /// An empty slot; each cache is built with `config` on first use.
     pub const fn new(config: CacheConfig) -> Self {
         Self {
             config,
@@ -53,24 +71,24 @@ impl CacheSlot {
         }
     }
 
-    /// The cache for keys `K` and values `V`.
+    /// The cache of the instantiation `instance`, for keys `K` and values `V`.
     #[inline]
-    pub fn cache<K, V>(&self) -> &StaleCache<K, V>
+    pub fn cache<K, V>(&self, instance: TypeId) -> &StaleCache<K, V>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        let first = self.head.cache.get_or_init(|| self.build::<K, V>());
-        match first.downcast_ref() {
+        let first = self.head.entry.get_or_init(|| self.build::<K, V>(instance));
+        match first.get(instance) {
             Some(cache) => cache,
-            None => self.other::<K, V>(),
+            None => self.other::<K, V>(instance),
         }
     }
 
-    /// The cache of a `(K, V)` pair other than the first one created.
+    /// The cache of an instantiation other than the first one created.
     #[cold]
     #[inline(never)]
-    fn other<K, V>(&self) -> &StaleCache<K, V>
+    fn other<K, V>(&self, instance: TypeId) -> &StaleCache<K, V>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
@@ -78,26 +96,41 @@ impl CacheSlot {
         let mut node = &self.head;
         loop {
             node = node.next.get_or_init(|| Box::new(Node::new()));
-            let cache = node.cache.get_or_init(|| self.build::<K, V>());
-            if let Some(cache) = cache.downcast_ref() {
+            let entry = node.entry.get_or_init(|| self.build::<K, V>(instance));
+            if let Some(cache) = entry.get(instance) {
                 return cache;
             }
         }
     }
 
-    fn build<K, V>(&self) -> Box<dyn Any + Send + Sync>
+    fn build<K, V>(&self, instance: TypeId) -> Entry
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        Box::new(StaleCache::<K, V>::new(self.config))
+        Entry {
+            instance,
+            cache: Box::new(StaleCache::<K, V>::new(self.config)),
+        }
+    }
+}
+
+impl Entry {
+    /// The cache, if it is `instance`'s (and so of `K` and `V`).
+    #[inline]
+    fn get<K: 'static, V: 'static>(&self, instance: TypeId) -> Option<&StaleCache<K, V>> {
+        if self.instance == instance {
+            self.cache.downcast_ref()
+        } else {
+            None
+        }
     }
 }
 
 impl Node {
     const fn new() -> Self {
         Self {
-            cache: OnceLock::new(),
+            entry: OnceLock::new(),
             next: OnceLock::new(),
         }
     }
@@ -110,47 +143,54 @@ mod tests {
     static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new().capacity(8));
 
     #[test]
-    fn one_pair_always_gets_the_same_cache() {
-        let a: &StaleCache<u32, String> = SLOT.cache();
-        let b: &StaleCache<u32, String> = SLOT.cache();
+    fn one_instance_always_gets_the_same_cache() {
+        let instance = TypeId::of::<u8>();
+        let a: &StaleCache<u32, String> = SLOT.cache(instance);
+        let b: &StaleCache<u32, String> = SLOT.cache(instance);
         assert!(std::ptr::eq(a, b));
         assert_eq!(a.config().capacity_value(), 8);
     }
 
-    #[test]
-    fn different_pairs_get_different_caches() {
-        let slot = CacheSlot::new(CacheConfig::new());
-        let describe = |_: &(), _: &mut std::fmt::Formatter<'_>| Ok(());
-        let numbers = slot.cache::<u8, u64>();
-        let words = slot.cache::<u8, &'static str>();
-        let more = slot.cache::<String, u64>();
-        assert_eq!(
-            numbers.get_or_load_blocking(1, "t", || Ok(10), describe),
-            Ok(10)
-        );
-        assert_eq!(
-            words.get_or_load_blocking(1, "t", || Ok("ten"), describe),
-            Ok("ten")
-        );
-        assert_eq!(
-            more.get_or_load_blocking("1".into(), "t", || Ok(11), describe),
-            Ok(11)
-        );
-        // Each pair finds its own cache again, with its own entries.
-        assert!(std::ptr::eq(numbers, slot.cache::<u8, u64>()));
-        assert!(std::ptr::eq(words, slot.cache::<u8, &'static str>()));
-        assert!(std::ptr::eq(more, slot.cache::<String, u64>()));
-        let not_called = || -> Result<u64, ()> { unreachable!("fresh") };
-        assert_eq!(
-            numbers.get_or_load_blocking(1, "t", not_called, describe),
-            Ok(10)
-        );
+    /// What generated code in a method of a generic `impl` amounts to: the
+    /// key and value types are the same for every instantiation.
+    struct Client<B>(B);
+
+    trait Backend: Send + Sync + 'static {
+        const NAME: &'static str;
+    }
+    struct Mock;
+    struct Prod;
+    impl Backend for Mock {
+        const NAME: &'static str = "mock";
+    }
+    impl Backend for Prod {
+        const NAME: &'static str = "prod";
     }
 
-    /// What generated code in a generic function amounts to.
+    impl<B: Backend> Client<B> {
+        fn fetch(&self, id: u32) -> Result<String, ()> {
+            static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
+            SLOT.cache(instance_of(&|| ())).get_or_load_blocking(
+                id,
+                "fetch",
+                || Ok(format!("{} {id}", B::NAME)),
+                |_, _| Ok(()),
+            )
+        }
+    }
+
+    #[test]
+    fn each_instantiation_of_a_generic_impl_has_its_own_cache() {
+        assert_eq!(Client(Prod).fetch(1).unwrap(), "prod 1");
+        assert_eq!(Client(Mock).fetch(1).unwrap(), "mock 1");
+        assert_eq!(Client(Prod).fetch(1).unwrap(), "prod 1");
+        assert_eq!(Client(Mock).fetch(1).unwrap(), "mock 1");
+    }
+
+    /// A generic function whose value type changes with its parameter.
     fn generic<T: Clone + Send + Sync + 'static>(value: T) -> T {
         static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
-        SLOT.cache::<u8, T>()
+        SLOT.cache::<u8, T>(instance_of(&|| ()))
             .get_or_load_blocking(0, "generic", || Ok::<_, ()>(value), |_, _| Ok(()))
             .unwrap()
     }

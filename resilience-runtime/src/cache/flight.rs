@@ -19,6 +19,7 @@ use std::sync::Arc;
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::Notify;
 
+use super::errors::SharedError;
 use super::report::Outcome;
 
 /// How a flight landed, as its waiters see it.
@@ -27,9 +28,10 @@ pub(super) enum Landing<V> {
     /// The load succeeded with this value; the waiters report the leader's
     /// outcome as theirs.
     Loaded(V, Outcome),
-    /// The load failed. Its error stayed with the leader (`E` need not be
-    /// `Clone`), so the waiters serve a stale value or load for themselves.
-    Failed,
+    /// The load failed. The waiters serve a stale value if they can, else
+    /// return their copy of the error when it was shared, else load for
+    /// themselves (`E` need not be `Clone`).
+    Failed(Option<SharedError>),
     /// The leader left without an outcome (its load panicked, or its future
     /// was dropped): the waiters look again, and one of them leads.
     Abandoned,
@@ -80,9 +82,7 @@ impl<K: Hash + Eq + Clone, V> Flights<K, V> {
         if let Some(flight) = map.get(key) {
             return Boarding::Wait(Waiting(Arc::clone(flight)));
         }
-        let flight = Arc::new(Flight::new());
-        map.insert(key.clone(), Arc::clone(&flight));
-        Boarding::Lead(self.lead(key, flight))
+        Boarding::Lead(self.start(&mut map, key))
     }
 
     /// Starts a flight for `key` unless one is in progress.
@@ -91,15 +91,20 @@ impl<K: Hash + Eq + Clone, V> Flights<K, V> {
         if map.contains_key(key) {
             return None;
         }
-        let flight = Arc::new(Flight::new());
-        map.insert(key.clone(), Arc::clone(&flight));
-        Some(self.lead(key, flight))
+        Some(self.start(&mut map, key))
     }
 
-    fn lead(self: &Arc<Self>, key: &K, flight: Arc<Flight<V>>) -> Lead<K, V> {
+    /// Puts a new flight on the map and returns its lead. Both copies of the
+    /// key are made first: a `Clone` that panics leaves no flight behind
+    /// that nobody leads (the lock is released as the panic unwinds).
+    fn start(self: &Arc<Self>, map: &mut HashMap<K, Arc<Flight<V>>>, key: &K) -> Lead<K, V> {
+        let lead_key = key.clone();
+        let map_key = key.clone();
+        let flight = Arc::new(Flight::new());
+        map.insert(map_key, Arc::clone(&flight));
         Lead {
             flights: Arc::clone(self),
-            key: key.clone(),
+            key: lead_key,
             flight: Some(flight),
         }
     }
@@ -159,9 +164,31 @@ impl<K: Hash + Eq, V> Lead<K, V> {
         if Arc::strong_count(&flight) == 1 {
             return;
         }
-        *flight.landing.lock() = Some(landing());
-        flight.landed.notify_all();
-        flight.notify.notify_waiters();
+        // `landing` clones the value, and a `Clone` may panic: the waiters
+        // are then told the flight was abandoned, never left waiting.
+        let abandon_on_unwind = Abandon(&flight);
+        let landed = landing();
+        std::mem::forget(abandon_on_unwind);
+        flight.land(landed);
+    }
+}
+
+/// Lands a flight as abandoned if dropped, that is, if computing its
+/// landing unwound.
+struct Abandon<'a, V>(&'a Flight<V>);
+
+impl<V> Drop for Abandon<'_, V> {
+    fn drop(&mut self) {
+        self.0.land(Landing::Abandoned);
+    }
+}
+
+impl<V> Flight<V> {
+    /// Records how the flight landed and wakes every waiter.
+    fn land(&self, landing: Landing<V>) {
+        *self.landing.lock() = Some(landing);
+        self.landed.notify_all();
+        self.notify.notify_waiters();
     }
 }
 

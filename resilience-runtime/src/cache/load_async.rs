@@ -6,6 +6,7 @@ use std::future::Future;
 use std::hash::Hash;
 
 use super::config::Refresh;
+use super::errors::{DescribeOnly, LoadErrors};
 use super::stale_cache::{Revalidation, StaleCache, Step};
 
 impl<K, V> StaleCache<K, V>
@@ -55,10 +56,27 @@ where
         F: Future<Output = Result<V, E>>,
         D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
+        self.get_or_load_with(key, function, load, DescribeOnly(describe))
+            .await
+    }
+
+    /// [`get_or_load`](Self::get_or_load) with `errors` deciding how a
+    /// failed load's error is described and whether its waiters share it.
+    pub(crate) async fn get_or_load_with<E, F, H>(
+        &self,
+        key: K,
+        function: &'static str,
+        load: F,
+        errors: H,
+    ) -> Result<V, E>
+    where
+        F: Future<Output = Result<V, E>>,
+        H: LoadErrors<E>,
+    {
         if let Ok(value) = self.lookup(&key, function) {
             return Ok(value);
         }
-        self.load_inline(key, function, load, describe).await
+        self.load_inline(key, function, load, errors).await
     }
 
     /// Like [`get_or_load`](Self::get_or_load), but with
@@ -105,6 +123,24 @@ where
         F: Future<Output = Result<V, E>> + Send + 'static,
         D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result + Send + 'static,
     {
+        self.get_or_revalidate_with(key, function, load, DescribeOnly(describe))
+            .await
+    }
+
+    /// [`get_or_revalidate`](Self::get_or_revalidate) with `errors` deciding
+    /// how a failed load's error is described and whether waiters share it.
+    pub(crate) async fn get_or_revalidate_with<E, F, H>(
+        &self,
+        key: K,
+        function: &'static str,
+        load: F,
+        errors: H,
+    ) -> Result<V, E>
+    where
+        E: 'static,
+        F: Future<Output = Result<V, E>> + Send + 'static,
+        H: LoadErrors<E> + Send + 'static,
+    {
         let seen = match self.lookup(&key, function) {
             Ok(value) => return Ok(value),
             Err(seen) => seen,
@@ -118,37 +154,38 @@ where
                     let cache = self.share();
                     runtime.spawn(async move {
                         let result = load.await;
-                        cache.finish_in_background(lead, key, stale, result, function, &describe);
+                        cache.finish_in_background(lead, key, stale, result, function, &errors);
                     });
                     return Ok(value);
                 }
                 Revalidation::Inline => {}
             }
         }
-        self.load_inline(key, function, load, describe).await
+        self.load_inline(key, function, load, errors).await
     }
 
     /// Past the hit path: board the key's flight, then load or wait.
-    async fn load_inline<E, F, D>(
+    async fn load_inline<E, F, H>(
         &self,
         key: K,
         function: &'static str,
         load: F,
-        describe: D,
+        errors: H,
     ) -> Result<V, E>
     where
         F: Future<Output = Result<V, E>>,
-        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
+        H: LoadErrors<E>,
     {
         let mut step = self.board(&key, function);
         loop {
             step = match step {
                 Step::Served(value) => return Ok(value),
+                Step::Failed(error) => return Err(error),
                 Step::Load(lead, seen) => {
                     let result = load.await;
-                    return self.finish(lead, key, seen, result, function, &describe);
+                    return self.finish(lead, key, seen, result, function, &errors);
                 }
-                Step::Wait(waiting) => self.landed(&key, waiting.wait().await, function),
+                Step::Wait(waiting) => self.landed(&key, waiting.wait().await, function, &errors),
                 Step::Retry => self.board(&key, function),
             }
         }

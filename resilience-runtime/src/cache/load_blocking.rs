@@ -1,10 +1,12 @@
 //! The sync methods: wait for a shared load by blocking the thread; refresh
-//! in the background on a thread of its own.
+//! in the background on one of a few shared refresher threads.
 
 use std::fmt;
 use std::hash::Hash;
 
 use super::config::Refresh;
+use super::errors::{DescribeOnly, LoadErrors};
+use super::refresher;
 use super::stale_cache::{Revalidation, StaleCache, Step};
 
 impl<K, V> StaleCache<K, V>
@@ -46,17 +48,32 @@ where
     where
         D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
+        self.get_or_load_blocking_with(key, function, load, DescribeOnly(describe))
+    }
+
+    /// [`get_or_load_blocking`](Self::get_or_load_blocking) with `errors`
+    /// deciding how a failed load's error is described and whether its
+    /// waiters share it.
+    pub(crate) fn get_or_load_blocking_with<E, H: LoadErrors<E>>(
+        &self,
+        key: K,
+        function: &'static str,
+        load: impl FnOnce() -> Result<V, E>,
+        errors: H,
+    ) -> Result<V, E> {
         if let Ok(value) = self.lookup(&key, function) {
             return Ok(value);
         }
-        self.load_inline_blocking(key, function, load, describe)
+        self.load_inline_blocking(key, function, load, errors)
     }
 
     /// The sync twin of [`get_or_revalidate`](Self::get_or_revalidate): with
     /// [`Refresh::Background`] configured, an expired value within
-    /// `tolerance` is returned at once and one refresh runs behind it on a
-    /// thread of its own. If no thread can be started, no refresh runs and
-    /// the next caller tries again.
+    /// `tolerance` is returned at once and one refresh runs behind it, on one
+    /// of a few refresher threads shared by every cache: at most 4 refreshes
+    /// run at once and up to 1 024 more wait their turn. When that queue is
+    /// full (or no thread can be started) no refresh is started, and the next
+    /// caller of the key tries again.
     ///
     /// ```
     /// use std::time::Duration;
@@ -83,6 +100,24 @@ where
         L: FnOnce() -> Result<V, E> + Send + 'static,
         D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result + Send + 'static,
     {
+        self.get_or_revalidate_blocking_with(key, function, load, DescribeOnly(describe))
+    }
+
+    /// [`get_or_revalidate_blocking`](Self::get_or_revalidate_blocking) with
+    /// `errors` deciding how a failed load's error is described and whether
+    /// its waiters share it.
+    pub(crate) fn get_or_revalidate_blocking_with<E, L, H>(
+        &self,
+        key: K,
+        function: &'static str,
+        load: L,
+        errors: H,
+    ) -> Result<V, E>
+    where
+        E: 'static,
+        L: FnOnce() -> Result<V, E> + Send + 'static,
+        H: LoadErrors<E> + Send + 'static,
+    {
         let seen = match self.lookup(&key, function) {
             Ok(value) => return Ok(value),
             Err(seen) => seen,
@@ -92,44 +127,40 @@ where
                 Revalidation::Served(value) => return Ok(value),
                 Revalidation::Refresh(value, lead, stale) => {
                     let cache = self.share();
-                    // A thread that cannot start drops the lead, which lands
-                    // the flight as abandoned: nothing stays wedged.
-                    let _detached = std::thread::Builder::new()
-                        .name("resilience-refresh".into())
-                        .spawn(move || {
-                            let result = load();
-                            cache.finish_in_background(
-                                lead, key, stale, result, function, &describe,
-                            );
-                        });
+                    // A refresh not taken is dropped with its lead, which
+                    // lands the flight as abandoned: nothing stays wedged.
+                    let _not_taken = refresher::offer(Box::new(move || {
+                        let result = load();
+                        cache.finish_in_background(lead, key, stale, result, function, &errors);
+                    }));
                     return Ok(value);
                 }
                 Revalidation::Inline => {}
             }
         }
-        self.load_inline_blocking(key, function, load, describe)
+        self.load_inline_blocking(key, function, load, errors)
     }
 
     /// Past the hit path: board the key's flight, then load or wait.
-    fn load_inline_blocking<E, D>(
+    fn load_inline_blocking<E, H: LoadErrors<E>>(
         &self,
         key: K,
         function: &'static str,
         load: impl FnOnce() -> Result<V, E>,
-        describe: D,
-    ) -> Result<V, E>
-    where
-        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
-    {
+        errors: H,
+    ) -> Result<V, E> {
         let mut step = self.board(&key, function);
         loop {
             step = match step {
                 Step::Served(value) => return Ok(value),
+                Step::Failed(error) => return Err(error),
                 Step::Load(lead, seen) => {
                     let result = load();
-                    return self.finish(lead, key, seen, result, function, &describe);
+                    return self.finish(lead, key, seen, result, function, &errors);
                 }
-                Step::Wait(waiting) => self.landed(&key, waiting.wait_blocking(), function),
+                Step::Wait(waiting) => {
+                    self.landed(&key, waiting.wait_blocking(), function, &errors)
+                }
                 Step::Retry => self.board(&key, function),
             }
         }

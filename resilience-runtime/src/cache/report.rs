@@ -101,18 +101,6 @@ pub(super) fn failed(function: &'static str, error: &dyn fmt::Display, too_old_m
     );
 }
 
-/// An error described by the caller's closure, so `E` needs no bound.
-pub(super) struct Described<'a, E, D>(pub(super) &'a E, pub(super) &'a D);
-
-impl<E, D> fmt::Display for Described<'_, E, D>
-where
-    D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
-{
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        (self.1)(self.0, f)
-    }
-}
-
 #[cfg(test)]
 pub(super) mod tests {
     //! Outcomes recorded per thread while a test asks for them.

@@ -6,8 +6,9 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use super::config::CacheConfig;
+use super::errors::{Described, LoadErrors};
 use super::flight::{Boarding, Flights, Landing, Lead, Waiting};
-use super::report::{self, Described, Outcome};
+use super::report::{self, Outcome};
 use super::stored::{Stamp, Stored};
 use crate::clock;
 use crate::meters::CacheMeters;
@@ -45,9 +46,11 @@ pub struct StaleCache<K, V> {
 }
 
 /// Where a request stands on its way past the hit path.
-pub(super) enum Step<K: Hash + Eq, V> {
+pub(super) enum Step<K: Hash + Eq, V, E> {
     /// Answered: return this value.
     Served(V),
+    /// Answered: the load this request waited for failed with this error.
+    Failed(E),
     /// Run the load, leading the key's flight if a `Lead` is given.
     /// The stored value, if any, is the stale fallback.
     Load(Option<Lead<K, V>>, Option<Stored<V>>),
@@ -160,7 +163,7 @@ where
 
     /// Boards `key`'s flight. A new leader looks once more, since a flight
     /// may have landed between the caller's lookup and now.
-    pub(super) fn board(&self, key: &K, function: &'static str) -> Step<K, V> {
+    pub(super) fn board<E>(&self, key: &K, function: &'static str) -> Step<K, V, E> {
         match self.flights.board(key) {
             Boarding::Wait(waiting) => Step::Wait(waiting),
             Boarding::Lead(lead) => match self.store.get(key) {
@@ -176,17 +179,18 @@ where
 
     /// What a waiter does once its flight landed.
     ///
-    /// A failed load leaves the waiters with no error to return (`E` need not
-    /// be `Clone`): they serve the stale value if one is within tolerance,
-    /// else each runs its own load, unshared, at once — the gate is already
-    /// open, so a failing upstream never makes callers queue behind each
-    /// other's failures.
-    pub(super) fn landed(
+    /// After a failed load the waiters serve the stale value if one is within
+    /// tolerance, else return their copy of the leader's error when `errors`
+    /// shares it (one upstream call for all of them), else each runs its own
+    /// load, unshared, at once — the gate is already open, so a failing
+    /// upstream never makes callers queue behind each other's failures.
+    pub(super) fn landed<E, H: LoadErrors<E>>(
         &self,
         key: &K,
         landing: Landing<V>,
         function: &'static str,
-    ) -> Step<K, V> {
+        errors: &H,
+    ) -> Step<K, V, E> {
         if let Landing::Loaded(value, outcome) = landing {
             report::request(&self.meters, function, outcome);
             return Step::Served(value);
@@ -197,11 +201,19 @@ where
                 report::request(&self.meters, function, Outcome::Fresh);
                 Step::Served(stored.value)
             }
-            (Landing::Failed, Some(stored)) if self.servable(stored.stamp, now) => {
+            (Landing::Failed(_), Some(stored)) if self.servable(stored.stamp, now) => {
                 report::request_stale(&self.meters, function, stored.stamp.age(now));
                 Step::Served(stored.value)
             }
-            (Landing::Failed, seen) => Step::Load(None, seen),
+            (Landing::Failed(shared), seen) => {
+                match shared.and_then(|shared| errors.unshare(&shared)) {
+                    Some(error) => {
+                        report::request(&self.meters, function, Outcome::Error);
+                        Step::Failed(error)
+                    }
+                    None => Step::Load(None, seen),
+                }
+            }
             _ => Step::Retry,
         }
     }
@@ -209,18 +221,15 @@ where
     /// Stores a load's value, or falls back on the stale one, and lands the
     /// leader's flight (first thing on failure: the gate is held no longer
     /// than the load).
-    pub(super) fn finish<E, D>(
+    pub(super) fn finish<E, H: LoadErrors<E>>(
         &self,
         lead: Option<Lead<K, V>>,
         key: K,
         seen: Option<Stored<V>>,
         result: Result<V, E>,
         function: &'static str,
-        describe: &D,
-    ) -> Result<V, E>
-    where
-        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
-    {
+        errors: &H,
+    ) -> Result<V, E> {
         match result {
             Ok(value) => {
                 let outcome = self.keep(key, &value, seen.map(|seen| seen.stamp), function);
@@ -232,10 +241,10 @@ where
             }
             Err(error) => {
                 if let Some(lead) = lead {
-                    lead.land(|| Landing::Failed);
+                    lead.land(|| Landing::Failed(errors.share(&error)));
                 }
                 let now = clock::now();
-                let error_text = Described(&error, describe);
+                let error_text = Described(&error, errors);
                 match seen {
                     Some(stale) if self.servable(stale.stamp, now) => {
                         report::stale_served(function, &error_text, stale.stamp.age_ms(now));
@@ -286,26 +295,24 @@ where
 
     /// Ends a background refresh: stores its value, or leaves the stale one
     /// in place. The request was already answered, so no outcome is reported.
-    pub(super) fn finish_in_background<E, D>(
+    pub(super) fn finish_in_background<E, H: LoadErrors<E>>(
         &self,
         lead: Lead<K, V>,
         key: K,
         stale: Stamp,
         result: Result<V, E>,
         function: &'static str,
-        describe: &D,
-    ) where
-        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
-    {
+        errors: &H,
+    ) {
         match result {
             Ok(value) => {
                 let outcome = self.keep(key, &value, Some(stale), function);
                 lead.land(|| Landing::Loaded(value, outcome));
             }
             Err(error) => {
-                lead.land(|| Landing::Failed);
+                lead.land(|| Landing::Failed(errors.share(&error)));
                 let age_ms = stale.age_ms(clock::now());
-                report::background_failed(function, &Described(&error, describe), age_ms);
+                report::background_failed(function, &Described(&error, errors), age_ms);
             }
         }
     }

@@ -42,9 +42,11 @@ async fn never_polled() -> Result<String, Boom> {
     unreachable!("a fresh value needs no load")
 }
 
-/// Waits, on real time, for `condition`; a few ms at a time, 10 s at most.
+/// Waits, on real time, for `condition`, a millisecond at a time. The
+/// bound is only there to turn a wedged key into a failure: nothing a busy
+/// machine does delays these conditions by minutes.
 fn eventually(what: &str, condition: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
     while !condition() {
         assert!(
             std::time::Instant::now() < deadline,
@@ -265,6 +267,79 @@ async fn a_thousand_tasks_on_an_expired_key_share_one_load() {
     assert!(cache.flights.is_empty());
 }
 
+/// Waits, yielding to the runtime, until `waiting` tasks wait on `key`'s
+/// flight; on real time, a millisecond at a time (see [`eventually`]).
+async fn until_waiting(
+    cache: &StaleCache<&'static str, String>,
+    key: &'static str,
+    waiting: usize,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while cache.flights.waiters(&key) != waiting {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {waiting} waiters"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// On a multi-threaded runtime the waiters wake on other threads than the
+/// leader's: `Notify` and the flight's lock meet real parallelism. The load
+/// lands only once the 999 others wait on it, so the count is exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_tasks_on_two_threads_share_one_load_of_an_expired_key() {
+    let cache: Arc<StaleCache<&str, String>> = Arc::new(StaleCache::new(
+        CacheConfig::new()
+            .maxage(Duration::ZERO)
+            .tolerance(secs(30)),
+    ));
+    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1_000 {
+        let (cache, calls) = (Arc::clone(&cache), counting(&calls));
+        tasks.spawn(async move {
+            let load = async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                until_waiting(&cache, "k", 999).await;
+                ok("v2").await
+            };
+            cache.get_or_load("k", "f", load, text).await
+        });
+    }
+    let results = tasks.join_all().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(results.iter().all(|r| r == &Ok("v2".to_string())));
+    assert!(cache.flights.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_tasks_on_two_threads_share_one_failed_load_of_a_cold_key() {
+    let cache: Arc<StaleCache<&str, String>> = Arc::new(StaleCache::new(CacheConfig::new()));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1_000 {
+        let (cache, calls) = (Arc::clone(&cache), counting(&calls));
+        tasks.spawn(async move {
+            let load = async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                until_waiting(&cache, "k", 999).await;
+                Err(Shareable("upstream down"))
+            };
+            cache.get_or_load_with("k", "f", load, shareable()).await
+        });
+    }
+    let results = tasks.join_all().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(
+        results
+            .iter()
+            .all(|r| r == &Err(Shareable("upstream down")))
+    );
+    assert!(cache.flights.is_empty());
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_thousand_tasks_on_a_missing_key_share_one_load() {
     let cache = Arc::new(cache());
@@ -357,6 +432,46 @@ async fn different_keys_never_wait_for_each_other() {
     );
     assert_eq!(started.elapsed(), Duration::ZERO);
     slow.abort();
+}
+
+#[test]
+fn a_thousand_threads_on_an_expired_key_share_one_load() {
+    const THREADS: usize = 1_000;
+    // maxage 0: the key is expired again as soon as it is stored.
+    let cache: StaleCache<u8, &str> = StaleCache::new(
+        CacheConfig::new()
+            .maxage(Duration::ZERO)
+            .tolerance(secs(30)),
+    );
+    cache
+        .get_or_load_blocking(1, "f", || Ok::<_, Boom>("v1"), text)
+        .unwrap();
+
+    let calls = AtomicUsize::new(0);
+    let barrier = Barrier::new(THREADS);
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    cache.get_or_load_blocking(
+                        1,
+                        "f",
+                        || {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            // Land only once every other thread waits on this load.
+                            eventually("999 waiters", || cache.flights.waiters(&1) == THREADS - 1);
+                            Ok::<_, Boom>("v2")
+                        },
+                        text,
+                    )
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(results.iter().all(|r| r == &Ok("v2")));
 }
 
 #[test]
@@ -514,6 +629,175 @@ async fn a_panicking_task_does_not_wedge_the_key_and_its_waiters_load_once() {
         cache.get_or_load("k", "f", never_polled(), text).await,
         Ok("v1".into())
     );
+}
+
+/// A value whose `Clone` panics when its countdown reaches zero: landing a
+/// flight clones the value for its waiters.
+#[derive(Debug, PartialEq)]
+struct Brittle(u8);
+
+static VALUE_CLONES_LEFT: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+impl Clone for Brittle {
+    fn clone(&self) -> Self {
+        if VALUE_CLONES_LEFT.fetch_sub(1, Ordering::SeqCst) == 0 {
+            VALUE_CLONES_LEFT.store(usize::MAX, Ordering::SeqCst);
+            panic!("value Clone panicked");
+        }
+        Brittle(self.0)
+    }
+}
+
+#[test]
+fn a_value_clone_that_panics_while_landing_does_not_wedge_the_waiters() {
+    let cache: Arc<StaleCache<u8, Brittle>> = Arc::new(StaleCache::new(CacheConfig::new()));
+    let leader = {
+        let cache = Arc::clone(&cache);
+        std::thread::spawn(move || {
+            cache.get_or_load_blocking(
+                1,
+                "f",
+                || {
+                    eventually("a waiter", || cache.flights.waiters(&1) == 1);
+                    // Storing clones twice (ours, then moka's on insert);
+                    // the next clone, the waiters' copy, panics.
+                    VALUE_CLONES_LEFT.store(2, Ordering::SeqCst);
+                    Ok::<_, Boom>(Brittle(1))
+                },
+                text,
+            )
+        })
+    };
+    eventually("key 1 loading", || cache.flights.in_flight(&1));
+    let (answer, answered) = std::sync::mpsc::channel();
+    {
+        let cache = Arc::clone(&cache);
+        std::thread::spawn(move || {
+            let result = cache.get_or_load_blocking(1, "f", || Ok::<_, Boom>(Brittle(2)), text);
+            answer.send(result).unwrap();
+        });
+    }
+    assert!(leader.join().is_err(), "the leader's landing panicked");
+    let waited = answered
+        .recv_timeout(Duration::from_secs(300))
+        .expect("the waiter was left waiting on a flight that never lands");
+    assert_eq!(
+        waited,
+        Ok(Brittle(1)),
+        "the stored value, found on a second look"
+    );
+    assert!(cache.flights.is_empty());
+}
+
+/// A key whose `Clone` panics on the clone that starting a flight makes.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct BrittleKey(u8);
+
+static KEY_CLONES_LEFT: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+impl Clone for BrittleKey {
+    fn clone(&self) -> Self {
+        if KEY_CLONES_LEFT.fetch_sub(1, Ordering::SeqCst) == 0 {
+            panic!("key Clone panicked");
+        }
+        BrittleKey(self.0)
+    }
+}
+
+#[test]
+fn a_key_clone_that_panics_while_boarding_leaves_no_flight_behind() {
+    let cache: StaleCache<BrittleKey, u8> = StaleCache::new(CacheConfig::new());
+    for clones_before_the_panic in 0..2 {
+        KEY_CLONES_LEFT.store(clones_before_the_panic, Ordering::SeqCst);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cache.get_or_load_blocking(BrittleKey(1), "f", || Ok::<_, Boom>(1), text)
+        }));
+        KEY_CLONES_LEFT.store(usize::MAX, Ordering::SeqCst);
+        assert!(
+            panicked.is_err(),
+            "clone {clones_before_the_panic} panicked"
+        );
+        assert!(
+            !cache.flights.in_flight(&BrittleKey(1)),
+            "no flight left that nobody leads"
+        );
+    }
+    assert_eq!(
+        cache.get_or_load_blocking(BrittleKey(1), "f", || Ok::<_, Boom>(7), text),
+        Ok(7)
+    );
+}
+
+/// An error that can be cloned: the waiters of a failed load get a copy.
+#[derive(Debug, Clone, PartialEq)]
+struct Shareable(&'static str);
+
+fn shareable() -> super::ShareClones<fn(&Shareable, &mut fmt::Formatter<'_>) -> fmt::Result> {
+    super::ShareClones(|error, f| f.write_str(error.0))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cold_key_whose_load_fails_costs_one_call_for_a_thousand_callers() {
+    let cache: Arc<StaleCache<&str, String>> = Arc::new(StaleCache::new(CacheConfig::new()));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1_000 {
+        let (cache, calls) = (Arc::clone(&cache), counting(&calls));
+        tasks.spawn(async move {
+            let load = async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                sleep(secs(1)).await;
+                Err(Shareable("upstream down"))
+            };
+            cache.get_or_load_with("k", "f", load, shareable()).await
+        });
+    }
+    let results = tasks.join_all().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "one upstream call in all");
+    assert!(
+        results
+            .iter()
+            .all(|r| r == &Err(Shareable("upstream down")))
+    );
+    assert_eq!(started.elapsed(), secs(1));
+    assert!(cache.flights.is_empty());
+}
+
+#[test]
+fn threads_waiting_on_a_failed_load_share_its_error() {
+    const THREADS: usize = 64;
+    let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+    let calls = AtomicUsize::new(0);
+    let barrier = Barrier::new(THREADS);
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let errors =
+                        super::ShareClones(|error: &Shareable, f: &mut fmt::Formatter<'_>| {
+                            f.write_str(error.0)
+                        });
+                    cache.get_or_load_blocking_with(
+                        1,
+                        "f",
+                        || {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            eventually("the others waiting", || {
+                                cache.flights.waiters(&1) == THREADS - 1
+                            });
+                            Err(Shareable("down"))
+                        },
+                        errors,
+                    )
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(results.iter().all(|r| r == &Err(Shareable("down"))));
 }
 
 #[tokio::test(start_paused = true)]
@@ -690,6 +974,49 @@ fn a_failed_background_refresh_on_a_thread_leaves_the_stale_value() {
     eventually("the refresh to land", || !cache.flights.in_flight(&1));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(cache.store.get(&1).unwrap().value, "v1");
+}
+
+/// 10 000 keys expiring together: their background refreshes run on the
+/// few shared refresher threads, not on a thread each.
+#[test]
+fn ten_thousand_background_refreshes_share_a_few_threads() {
+    const KEYS: u32 = 10_000;
+    let cache: StaleCache<u32, &str> = StaleCache::new(
+        CacheConfig::new()
+            .maxage(Duration::ZERO)
+            .refresh(Refresh::Background),
+    );
+    for key in 0..KEYS {
+        let loaded = cache.get_or_revalidate_blocking(key, "f", || Ok::<_, Boom>("old"), text);
+        assert_eq!(loaded, Ok("old"));
+    }
+    type Seen = Arc<std::sync::Mutex<std::collections::HashSet<std::thread::ThreadId>>>;
+    let threads: Seen = Arc::default();
+    let refresh = |threads: &Seen| {
+        let threads = Arc::clone(threads);
+        move || {
+            threads.lock().unwrap().insert(std::thread::current().id());
+            Ok::<_, Boom>("new")
+        }
+    };
+    // Ask until every key has been refreshed: a refresh offered to a full
+    // queue is offered again by the next call of its key.
+    let mut pending: Vec<u32> = (0..KEYS).collect();
+    for _round in 0..100_000 {
+        pending.retain(|&key| {
+            cache.get_or_revalidate_blocking(key, "f", refresh(&threads), text) != Ok("new")
+        });
+        if pending.is_empty() {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    assert!(pending.is_empty(), "{} keys never refreshed", pending.len());
+    let threads = threads.lock().unwrap().len();
+    assert!(
+        (1..=super::refresher::THREADS).contains(&threads),
+        "{threads} refresher threads"
+    );
 }
 
 // -------------------------------------------------------------- capacity
