@@ -7,7 +7,7 @@ pub use crate::cache::{CacheConfig, Refresh, StaleCache};
 pub use crate::circuit::{BreakerConfig, BreakerSlot, CircuitOpen, Permit};
 pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
 pub use attempts::Attempts;
-pub use cache_bounds::{CacheKey, CacheValue, cache_for, key_part};
+pub use cache_bounds::{CacheKey, CacheValue, KeyArg, KeyPart, NotAKey, ValidKey, cache_for};
 pub use cache_slot::CacheSlot;
 pub use describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
 pub use fallback::{AsyncFallback, SyncFallback, fallback_invoked};
