@@ -10,7 +10,10 @@ pub use attempts::Attempts;
 pub use cache_bounds::{CacheKey, CacheValue, KeyArg, KeyPart, NotAKey, ValidKey, cache_for};
 pub use cache_slot::CacheSlot;
 pub use describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
-pub use fallback::{AsyncFallback, SyncFallback, fallback_invoked};
+pub use fallback::{
+    AsyncFallback, AsyncFallbackFn, CallAsync, CallSyncForAsync, FallbackIsAsync, SyncFallback,
+    fallback_invoked,
+};
 pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
 
