@@ -102,7 +102,15 @@ pub(crate) fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream)
     };
     let wait = function.is_async().then(|| quote!(.await));
     let key = match &args.key {
-        Some(expr) => quote!(#expr),
+        Some(expr) => {
+            // Checked at the expression, once (see `KeyArg`).
+            let private = respan(private.clone(), expr.span());
+            quote_spanned! {expr.span()=> {
+                #[allow(unused_imports)]
+                use #private::ValidKey as _;
+                #private::KeyArg(#expr).key_part()
+            }}
+        }
         None => default_key(context),
     };
     let config = config(args, private);

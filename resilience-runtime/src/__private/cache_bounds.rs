@@ -9,7 +9,7 @@ use crate::cache::StaleCache;
 /// What one part of a cache key needs.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a `#[stale_cache]` key",
-    label = "this argument is part of the cache key",
+    label = "this is part of the cache key",
     note = "every part of a key must be `Hash + Eq + Clone + Send + Sync + 'static`: derive what is missing, or choose the key yourself with `key = ...`"
 )]
 pub trait CacheKey: Hash + Eq + Clone + Send + Sync + 'static {}
@@ -71,7 +71,7 @@ pub struct NotAKey;
 /// What one part of the default key (an argument) needs.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a `#[stale_cache]` key",
-    label = "this argument is part of the cache key",
+    label = "this is part of the cache key",
     note = "every part of a key must be `Hash + Eq + Clone + Send + Sync + 'static`: derive what is missing, or choose the key yourself with `key = ...`"
 )]
 pub trait KeyPart: CacheKey {}
