@@ -72,10 +72,13 @@ pub struct NotAKey;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a `#[stale_cache]` key",
     label = "this is part of the cache key",
-    note = "every part of a key must be `Hash + Eq + Clone + Send + Sync + 'static`: derive what is missing, or choose the key yourself with `key = ...`"
+    note = "every part of a key must be `Hash + Eq + Clone + Send + Sync + 'static`: derive what is missing (a float is neither `Hash` nor `Eq`: key on `f64::to_bits`), or choose the key yourself with `key = ...`"
 )]
 pub trait KeyPart: CacheKey {}
 
+// Not looked through in diagnostics: one error for the part, not one per
+// missing trait (`Hash` and `Eq` for a float).
+#[diagnostic::do_not_recommend]
 impl<T: CacheKey> KeyPart for T {}
 
 /// The cache of a decorated function, its value type checked at the return type.
