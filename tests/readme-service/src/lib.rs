@@ -90,6 +90,15 @@ pub async fn fetch_user_profile(user_id: String) -> Result<Profile, ApiError> {
     })
 }
 
+pub static INVENTORY: Upstream = Upstream::failing(0);
+
+/// A slow schedule: a minute between attempts.
+#[retry(max = 2, backoff = "fixed", delay = "1m")]
+pub async fn refresh_inventory(warehouse: u32) -> ApiResult<u32> {
+    INVENTORY.call()?;
+    Ok(warehouse * 100)
+}
+
 /// A sync function on `&'static str`, cached.
 #[stale_cache(maxage = 5, tolerance = 30, retries = 0)]
 pub fn load_config(env: &'static str) -> ApiResult<String> {
