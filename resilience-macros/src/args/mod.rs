@@ -44,6 +44,7 @@ pub(crate) fn as_written(tokens: &TokenStream) -> String {
         let glued = match c {
             ' ' => {
                 matches!(next, Some('<' | '>' | ',' | ':' | ')'))
+                    || (next == Some('(') && text.ends_with(char::is_alphanumeric))
                     || text.ends_with(['<', '(', '&', ':'])
             }
             _ => false,
@@ -185,8 +186,26 @@ fn span_of(tokens: &impl quote::ToTokens) -> Span {
 
 #[cfg(test)]
 mod tests {
-    use super::closest_key;
     use super::retry::RetryArgs;
+    use super::{as_written, closest_key};
+
+    #[test]
+    fn types_read_as_written() {
+        let written = |text: &str| as_written(&text.parse().unwrap());
+        assert_eq!(written("impl Into<String>"), "impl Into<String>");
+        assert_eq!(
+            written("impl Fn(&str) -> Option<String>"),
+            "impl Fn(&str) -> Option<String>"
+        );
+        assert_eq!(
+            written("impl Iterator<Item = (u32, &'a str)> + Send"),
+            "impl Iterator<Item = (u32, &'a str)> + Send"
+        );
+        assert_eq!(
+            written("Result<u32, std::io::Error>"),
+            "Result<u32, std::io::Error>"
+        );
+    }
 
     #[test]
     fn a_misspelt_key_names_the_closest_one() {
