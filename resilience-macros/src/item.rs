@@ -14,7 +14,7 @@ use syn::{
     Signature, TraitItemFn, Type, Visibility,
 };
 
-use crate::args::error;
+use crate::args::{as_written, error};
 
 /// How the function takes `self`.
 #[derive(Clone, Copy)]
@@ -108,7 +108,7 @@ impl Function {
         }
         reject_async_trait(&sig, &block, attribute)?;
         let output = match &sig.output {
-            ReturnType::Type(_, ty) => check_result_shape(ty, attribute)?,
+            ReturnType::Type(_, ty) => check_result_shape(ty, attribute, &sig)?,
             ReturnType::Default => {
                 return Err(error(
                     sig.ident.span(),
@@ -243,7 +243,7 @@ const NOT_RESULTS: &[&str] = &[
 /// Rejects return types that can never be a `Result`. Paths (`Result<..>`,
 /// `io::Result<T>`, an alias) are checked by the type system instead, with
 /// the runtime's `ResultLike` diagnostic.
-fn check_result_shape(ty: &Type, attribute: &str) -> syn::Result<Type> {
+fn check_result_shape(ty: &Type, attribute: &str, sig: &Signature) -> syn::Result<Type> {
     match peel(ty) {
         Type::Path(path)
             if !path
@@ -255,12 +255,65 @@ fn check_result_shape(ty: &Type, attribute: &str) -> syn::Result<Type> {
             Ok(ty.clone())
         }
         Type::Macro(_) => Ok(ty.clone()),
+        Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "Pin") => {
+            Err(returns_future(path.span(), None, attribute, sig))
+        }
+        Type::ImplTrait(opaque) if future_output(opaque).is_some() => Err(returns_future(
+            opaque.span(),
+            future_output(opaque),
+            attribute,
+            sig,
+        )),
         other => Err(error(
             other.span(),
             format!("`#[{attribute}]` needs a function returning `Result<T, E>`"),
             "return `Result<T, E>` (or an alias of it) so that a failure can be told from a success",
         )),
     }
+}
+
+/// `Output` of `impl Future<Output = ..>`, when the type is one.
+fn future_output(opaque: &syn::TypeImplTrait) -> Option<&Type> {
+    opaque.bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let last = bound.path.segments.last()?;
+        if last.ident != "Future" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+            _ => None,
+        })
+    })
+}
+
+/// A function that returns a future by hand: the attributes wrap the call,
+/// so they need the `async fn` form, whose body they can run per attempt.
+fn returns_future(
+    span: Span,
+    output: Option<&Type>,
+    attribute: &str,
+    sig: &Signature,
+) -> syn::Error {
+    let output = output.map_or_else(
+        || "Result<T, E>".to_string(),
+        |ty| as_written(&quote::ToTokens::to_token_stream(ty)),
+    );
+    error(
+        span,
+        format!(
+            "`#[{attribute}]` needs a function returning `Result<T, E>`, and this one returns a future of it"
+        ),
+        format!(
+            "write it as `async fn {}(..) -> {output}`; an `async fn` stays `Send` whenever its body is, so a `+ Send` bound is kept without writing it",
+            sig.ident
+        ),
+    )
 }
 
 /// `#[async_trait]` has already turned an `async fn` into a plain `fn`

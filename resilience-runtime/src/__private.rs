@@ -7,14 +7,17 @@ pub use crate::cache::{CacheConfig, Refresh, StaleCache};
 pub use crate::circuit::{BreakerConfig, BreakerSlot, CircuitOpen, Permit};
 pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
 pub use attempts::Attempts;
-pub use cache_bounds::{CacheKey, CacheValue, cache_for, key_part};
+pub use cache_bounds::{CacheKey, CacheValue, KeyArg, KeyPart, NotAKey, ValidKey, cache_for};
 pub use cache_calls::{
     DescribeErrors, ErrorsOf, ShareClonedErrors, cache_get_or_load, cache_get_or_load_blocking,
     cache_get_or_revalidate, cache_get_or_revalidate_blocking,
 };
 pub use cache_slot::{CacheSlot, instance_of};
 pub use describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
-pub use fallback::{AsyncFallback, SyncFallback, fallback_invoked};
+pub use fallback::{
+    AsyncFallback, AsyncFallbackFn, CallAsync, CallSyncForAsync, FallbackIsAsync, SyncFallback,
+    fallback_invoked,
+};
 pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
 

@@ -27,10 +27,19 @@
 //! # Time
 //!
 //! Every wait and every age is measured on one clock,
-//! `tokio::time::Instant`, so a test that calls `tokio::time::pause()` drives
-//! all of it without sleeping. Async functions wait with `tokio::time::sleep`
+//! `tokio::time::Instant`. Async functions wait with `tokio::time::sleep`
 //! (they need a tokio runtime with the time driver enabled); sync functions
-//! wait with `std::thread::sleep`.
+//! wait with `std::thread::sleep`. On a paused tokio runtime
+//! (`#[tokio::test(start_paused = true)]`):
+//!
+//! - an async function never sleeps: the paused clock skips its waits;
+//! - breaker windows and open periods, cache ages and the `elapsed_ms` of
+//!   events follow the paused clock, for sync functions too, and
+//!   `tokio::time::advance` moves them;
+//! - a sync function's waits are real time, during which the paused clock
+//!   stands still. Tests of sync functions stay fast with the attribute's
+//!   own keys: `backoff = "none"`, a small `delay`, `retries = 0` on a
+//!   `#[stale_cache]`.
 //!
 //! # Events
 //!

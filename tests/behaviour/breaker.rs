@@ -248,3 +248,27 @@ async fn inside_retry_each_attempt_is_an_outcome_and_rejections_are_retried() {
     );
     assert_eq!(ATTEMPTS.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_io_result_function_gets_the_open_circuit_as_an_io_error() {
+    #[breaker(name = "behaviour-io", min_calls = 1)]
+    async fn read(fail: bool) -> std::io::Result<u32> {
+        if fail {
+            return Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        }
+        Ok(7)
+    }
+
+    assert_eq!(read(false).await.unwrap(), 7);
+    circuit::registry()
+        .get("behaviour-io")
+        .unwrap()
+        .force_open();
+    let error = read(false).await.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::Other);
+    let open = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<CircuitOpen>())
+        .expect("the io::Error carries the CircuitOpen");
+    assert_eq!(open.name(), "behaviour-io");
+}

@@ -339,3 +339,30 @@ async fn errors_without_display_are_described_by_debug() {
         Some("Opaque { code: 502 }")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn on_a_paused_runtime_a_sync_retry_still_sleeps_and_the_clock_stands_still() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(max = 2, backoff = "fixed", delay = "5ms", jitter = "none")]
+    fn flaky() -> Result<u32, ApiError> {
+        let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+        if call < 2 {
+            Err(ApiError::Unavailable(call))
+        } else {
+            Ok(call)
+        }
+    }
+
+    let paused = Instant::now();
+    let real = std::time::Instant::now();
+    assert_eq!(flaky(), Ok(2));
+    assert!(
+        real.elapsed() >= Duration::from_millis(5),
+        "std::thread::sleep takes real time"
+    );
+    assert_eq!(
+        paused.elapsed(),
+        Duration::ZERO,
+        "and the paused clock does not move meanwhile"
+    );
+}

@@ -428,3 +428,24 @@ async fn refreshed_stale_and_failed_are_three_distinct_events() {
     assert_eq!(events[1].field("age_ms"), Some("2000"));
     assert!(events[1].field("function").unwrap().ends_with("::profile"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_sync_function_s_cache_ages_on_the_paused_clock() {
+    static UPSTREAM: Upstream = Upstream::new();
+    #[stale_cache(maxage = 3, tolerance = 15, retries = 0)]
+    fn config(env: &'static str) -> Result<String, ApiError> {
+        UPSTREAM.call(env)
+    }
+
+    assert_eq!(config("prod"), Ok("prod#1".to_string()));
+    advance(Duration::from_secs(2)).await;
+    assert_eq!(config("prod"), Ok("prod#1".to_string()), "fresh at 2 s");
+    advance(Duration::from_secs(1)).await;
+    UPSTREAM.set_down(true);
+    assert_eq!(
+        config("prod"),
+        Ok("prod#1".to_string()),
+        "expired at 3 s on the paused clock: refreshed, failed, served stale"
+    );
+    assert_eq!(UPSTREAM.calls(), 2, "the expiry made one refresh call");
+}

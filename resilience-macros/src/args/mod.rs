@@ -20,12 +20,40 @@ pub(crate) struct Spanned<T> {
 }
 
 /// An error with the line that says what to do about it.
+///
+/// A proc macro on stable Rust emits an error as `compile_error!`: one
+/// message at one span, no `= help:` of its own below the snippet (that is
+/// the nightly-only `proc_macro::Diagnostic`). So the help is the message's
+/// second line, `help: ...`, right under the headline.
 pub(crate) fn error(
     span: Span,
     message: impl std::fmt::Display,
     help: impl std::fmt::Display,
 ) -> syn::Error {
-    syn::Error::new(span, format!("{message}\n= help: {help}"))
+    syn::Error::new(span, format!("{message}\nhelp: {help}"))
+}
+
+/// Tokens as a person writes them: `impl Into<String>`, not the token
+/// stream's `impl Into < String >`.
+pub(crate) fn as_written(tokens: &TokenStream) -> String {
+    let spaced = tokens.to_string();
+    let mut text = String::with_capacity(spaced.len());
+    let mut chars = spaced.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let glued = match c {
+            ' ' => {
+                matches!(next, Some('<' | '>' | ',' | ':' | ')'))
+                    || (next == Some('(') && text.ends_with(char::is_alphanumeric))
+                    || text.ends_with(['<', '(', '&', ':'])
+            }
+            _ => false,
+        };
+        if !glued {
+            text.push(c);
+        }
+    }
+    text
 }
 
 /// Several errors, reported together rather than one compile at a time.
@@ -113,7 +141,10 @@ pub(crate) fn parse<K: Keys>(tokens: TokenStream) -> syn::Result<Parsed<K>> {
                 Ok(false) => errors.push(error(
                     key.span(),
                     format!("unknown key `{name}` in `#[{}]`", K::ATTRIBUTE),
-                    expected_keys::<K>(),
+                    match closest_key::<K>(&name) {
+                        Some(close) => format!("did you mean `{close}`? {}", expected_keys::<K>()),
+                        None => expected_keys::<K>(),
+                    },
                 )),
             }
         }
@@ -137,6 +168,51 @@ fn expected_keys<K: Keys>() -> String {
     format!("`#[{}]` takes: {}", K::ATTRIBUTE, keys.join(", "))
 }
 
+/// The key `written` most likely misspells, if any is close enough (the
+/// measure and threshold of clap's "did you mean").
+fn closest_key<K: Keys>(written: &str) -> Option<&'static str> {
+    K::KEYS
+        .iter()
+        .chain(["crate"].iter())
+        .map(|key| (strsim::jaro(written, key), *key))
+        .filter(|(similarity, _)| *similarity > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, key)| key)
+}
+
 fn span_of(tokens: &impl quote::ToTokens) -> Span {
     syn::spanned::Spanned::span(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry::RetryArgs;
+    use super::{as_written, closest_key};
+
+    #[test]
+    fn types_read_as_written() {
+        let written = |text: &str| as_written(&text.parse().unwrap());
+        assert_eq!(written("impl Into<String>"), "impl Into<String>");
+        assert_eq!(
+            written("impl Fn(&str) -> Option<String>"),
+            "impl Fn(&str) -> Option<String>"
+        );
+        assert_eq!(
+            written("impl Iterator<Item = (u32, &'a str)> + Send"),
+            "impl Iterator<Item = (u32, &'a str)> + Send"
+        );
+        assert_eq!(
+            written("Result<u32, std::io::Error>"),
+            "Result<u32, std::io::Error>"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_key_names_the_closest_one() {
+        assert_eq!(closest_key::<RetryArgs>("backof"), Some("backoff"));
+        assert_eq!(closest_key::<RetryArgs>("maxx"), Some("max"));
+        assert_eq!(closest_key::<RetryArgs>("jiter"), Some("jitter"));
+        assert_eq!(closest_key::<RetryArgs>("max_delays"), Some("max_delay"));
+        assert_eq!(closest_key::<RetryArgs>("tolerance"), None);
+    }
 }

@@ -32,8 +32,12 @@ fn negative(value: &Expr) -> bool {
 /// A whole number ≥ 1, such as `max = 3`.
 pub(crate) fn positive_u32(value: &Expr, key: &str, help: &str) -> syn::Result<Spanned<u32>> {
     let span = value.span();
-    let Some(Lit::Int(int)) = literal(value) else {
-        return Err(error(span, format!("`{key}` expects a whole number"), help));
+    let int = match literal(value) {
+        Some(Lit::Int(int)) => int,
+        Some(Lit::Str(text)) if text.value().trim().parse::<u32>().is_ok() => {
+            return Err(quoted_number(span, key, &text.value()));
+        }
+        _ => return Err(error(span, format!("`{key}` expects a whole number"), help)),
     };
     match int.base10_parse::<u32>() {
         Ok(0) => Err(error(span, format!("`{key}` must be at least 1"), help)),
@@ -53,6 +57,9 @@ pub(crate) fn float_at_least(
     let number = match literal(value) {
         Some(Lit::Float(float)) => float.base10_parse::<f64>().ok(),
         Some(Lit::Int(int)) => int.base10_parse::<f64>().ok(),
+        Some(Lit::Str(text)) if text.value().trim().parse::<f64>().is_ok() => {
+            return Err(quoted_number(span, key, &text.value()));
+        }
         _ => None,
     };
     match number {
@@ -60,6 +67,16 @@ pub(crate) fn float_at_least(
         Some(_) => Err(error(span, format!("`{key}` must be at least {min}"), help)),
         None => Err(error(span, format!("`{key}` expects a number"), help)),
     }
+}
+
+/// `max = "3"`: a number written as a string.
+fn quoted_number(span: Span, key: &str, text: &str) -> syn::Error {
+    let number = text.trim();
+    error(
+        span,
+        format!("`{key}` expects a number, not a string"),
+        format!("drop the quotes: `{key} = {number}`"),
+    )
 }
 
 /// One of a fixed set of strings, such as `backoff = "exp"`.
@@ -114,6 +131,17 @@ pub(crate) fn duration(value: &Expr, key: &str) -> syn::Result<Spanned<Duration>
 }
 
 fn malformed_duration(span: Span, key: &str, value: &Expr) -> syn::Error {
+    if let Some(Lit::Str(text)) = literal(value)
+        && let Ok(seconds) = text.value().trim().parse::<f64>()
+    {
+        return error(
+            span,
+            format!("`{key}` is a string without a unit: `{}`", text.value()),
+            format!(
+                "drop the quotes for seconds (`{key} = {seconds}`), or add a unit (`\"{seconds}s\"`)"
+            ),
+        );
+    }
     let written = quote::ToTokens::to_token_stream(value).to_string();
     error(
         span,
@@ -215,6 +243,17 @@ mod tests {
         assert_eq!(positive_u32(&expr("4"), "max", "").unwrap().value, 4);
         assert!(positive_u32(&expr("0"), "max", "").is_err());
         assert!(positive_u32(&expr("1.5"), "max", "").is_err());
+        let quoted = positive_u32(&expr("\"3\""), "max", "").err().unwrap();
+        assert!(
+            quoted.to_string().contains("drop the quotes: `max = 3`"),
+            "{quoted}"
+        );
+        let quoted = float_at_least(&expr("\"2\""), "factor", 1.0, "")
+            .err()
+            .unwrap();
+        assert!(quoted.to_string().contains("`factor = 2`"), "{quoted}");
+        let unitless = duration(&expr("\"0.5\""), "delay").err().unwrap();
+        assert!(unitless.to_string().contains("`delay = 0.5`"), "{unitless}");
         assert!(float_at_least(&expr("0.5"), "factor", 1.0, "").is_err());
         assert_eq!(
             float_at_least(&expr("3"), "factor", 1.0, "").unwrap().value,

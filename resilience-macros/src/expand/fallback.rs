@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
-use super::{Context, describe_error, predicate};
+use super::{Context, describe_error, predicate, respan};
 use crate::args::error;
 use crate::args::fallback::FallbackArgs;
 use crate::item::{Function, Passing, Receiver, infer_impl_trait};
@@ -72,8 +72,17 @@ pub(crate) fn wrap(args: &FallbackArgs, context: &Context, inner: TokenStream) -
     types.push(quote!(<#output as #private::ResultLike>::Err));
 
     let call = if function.is_async() {
+        // Resolved among three methods (see `AsyncFallbackFn`), so that a
+        // sync fallback is one error that says to make it `async`.
+        let private = respan(private.clone(), fallback.span());
         quote_spanned! {fallback.span()=>
-            <_ as #private::AsyncFallback<(#(#types,)*), #output>>::call_fallback(#fallback, (#(#arguments,)*)).await
+            {
+                #[allow(unused_imports)]
+                use #private::{CallAsync as _, CallSyncForAsync as _};
+                #private::AsyncFallbackFn::<(#(#types,)*), #output, _>::new(#fallback)
+                    .call_fallback((#(#arguments,)*))
+                    .await
+            }
         }
     } else {
         quote_spanned! {fallback.span()=>

@@ -17,7 +17,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::{Attribute, ItemFn, Meta, Path};
 
-use crate::args::{self, Errors, Parsed, error};
+use crate::args::{self, Errors, Parsed, as_written, error};
 use crate::item::Function;
 
 /// The attributes of this crate.
@@ -70,6 +70,15 @@ impl Layer {
     /// Whether the arguments are needed again after what is inside the
     /// layer ran (to run it again, or to pass them on), so that each attempt
     /// must take its own copy of the owned ones.
+    fn name(&self) -> &'static str {
+        match self {
+            Layer::Retry(_) => Kind::Retry.name(),
+            Layer::Breaker(_) => Kind::Breaker.name(),
+            Layer::Fallback(_) => Kind::Fallback.name(),
+            Layer::StaleCache(_) => Kind::StaleCache.name(),
+        }
+    }
+
     fn needs_arguments_again(&self) -> bool {
         match self {
             Layer::Retry(_) | Layer::Fallback(_) => true,
@@ -208,6 +217,9 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Token
         private: quote!(#krate::__private),
     };
     let fresh_arguments = layers.iter().any(Layer::needs_arguments_again);
+    if let Some(layer) = layers.iter().find(|layer| layer.needs_arguments_again()) {
+        check_impl_arguments_clone(&function, layer.name())?;
+    }
     let mut body = attempt::expand(&context, fresh_arguments);
     for layer in layers.iter().rev() {
         body = layer.wrap(&context, body);
@@ -226,6 +238,36 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Token
             #body
         }
     })
+}
+
+/// An owned `impl Trait` argument is cloned for each attempt, and inside
+/// the function only its written bounds are known: without `Clone` among
+/// them the clone cannot compile. Said here, at the type, in words — the
+/// type checker's own error would name the runtime's private traits.
+fn check_impl_arguments_clone(function: &Function, attribute: &str) -> syn::Result<()> {
+    let mut errors = Errors::default();
+    for input in &function.inputs {
+        let syn::Type::ImplTrait(opaque) = &input.ty else {
+            continue;
+        };
+        let clone = opaque.bounds.iter().any(|bound| {
+            matches!(bound, syn::TypeParamBound::Trait(t)
+                if t.path.segments.last().is_some_and(|s| s.ident == "Clone" || s.ident == "Copy"))
+        });
+        if input.pattern.is_some() && !clone {
+            let written = as_written(&opaque.to_token_stream());
+            errors.push(error(
+                syn::spanned::Spanned::span(opaque),
+                format!(
+                    "`#[{attribute}]` gives each attempt its own copy of this argument, so `{written}` must be `Clone`"
+                ),
+                format!(
+                    "write `{written} + Clone` (even when the trait implies it), or take the argument by reference"
+                ),
+            ));
+        }
+    }
+    errors.finish()
 }
 
 /// Which resilience attribute `attr` is: `retry` or `resilience_runtime::retry`.

@@ -105,7 +105,15 @@ pub(crate) fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream)
     };
     let wait = function.is_async().then(|| quote!(.await));
     let key = match &args.key {
-        Some(expr) => quote!(#expr),
+        Some(expr) => {
+            // Checked at the expression, once (see `KeyArg`).
+            let private = respan(private.clone(), expr.span());
+            quote_spanned! {expr.span()=> {
+                #[allow(unused_imports)]
+                use #private::ValidKey as _;
+                #private::KeyArg(#expr).key_part()
+            }}
+        }
         None => default_key(context),
     };
     let config = config(args, private);
@@ -180,15 +188,23 @@ fn default_key(context: &Context) -> TokenStream {
     let private = &context.private;
     let parts = context.function.inputs.iter().map(|input| {
         let name = &input.name;
-        match input.passing {
-            Passing::Owned => quote_spanned!(input.span=> #private::key_part(::core::clone::Clone::clone(&#name))),
-            _ if is_static_reference(input) => quote_spanned!(input.span=> #private::key_part(#name)),
+        let part = match input.passing {
+            Passing::Owned => quote_spanned!(input.span=> ::core::clone::Clone::clone(&#name)),
+            _ if is_static_reference(input) => quote_spanned!(input.span=> #name),
             Passing::Shared | Passing::Unique => {
-                quote_spanned!(input.span=> #private::key_part(::std::borrow::ToOwned::to_owned(&*#name)))
+                quote_spanned!(input.span=> ::std::borrow::ToOwned::to_owned(&*#name))
             }
-        }
+        };
+        // A part that is not a valid key is reported here, once, and does
+        // not fail the cache call too (see `KeyArg`).
+        let private = respan(private.clone(), input.span);
+        quote_spanned!(input.span=> #private::KeyArg(#part).key_part())
     });
-    quote!((#(#parts,)*))
+    quote! {{
+        #[allow(unused_imports)]
+        use #private::ValidKey as _;
+        (#(#parts,)*)
+    }}
 }
 
 fn is_static_reference(input: &Input) -> bool {

@@ -9,7 +9,7 @@ use crate::cache::StaleCache;
 /// What one part of a cache key needs.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a `#[stale_cache]` key",
-    label = "this argument is part of the cache key",
+    label = "this is part of the cache key",
     note = "every part of a key must be `Hash + Eq + Clone + Send + Sync + 'static`: derive what is missing, or choose the key yourself with `key = ...`"
 )]
 pub trait CacheKey: Hash + Eq + Clone + Send + Sync + 'static {}
@@ -26,11 +26,60 @@ pub trait CacheValue: Clone + Send + Sync + 'static {}
 
 impl<T: Clone + Send + Sync + 'static> CacheValue for T {}
 
-/// One part of the default key (an argument), checked where it is written.
-#[inline(always)]
-pub fn key_part<T: CacheKey>(part: T) -> T {
-    part
+/// One part of the default key (an argument), as generated code passes it:
+/// `KeyArg(value).key_part()`.
+///
+/// Method resolution picks [`ValidKey::key_part`] when the value is a valid
+/// key, and returns it unchanged. Otherwise it falls back to the inherent
+/// method, whose bound reports the missing traits at the argument and which
+/// returns a [`NotAKey`] that *is* a valid key: the cache call that follows
+/// then type-checks, and the user sees one error, not one per bound of the
+/// cache's methods.
+pub struct KeyArg<T>(pub T);
+
+/// Resolved when the part is a valid key: the part itself.
+pub trait ValidKey {
+    /// The part.
+    type Part;
+    /// The part, unchanged.
+    fn key_part(self) -> Self::Part;
 }
+
+impl<T: CacheKey> ValidKey for KeyArg<T> {
+    type Part = T;
+
+    #[inline(always)]
+    fn key_part(self) -> T {
+        self.0
+    }
+}
+
+impl<T> KeyArg<T> {
+    /// Resolved only when `T` is not a valid key, and then an error.
+    pub fn key_part(&self) -> NotAKey
+    where
+        T: KeyPart,
+    {
+        NotAKey
+    }
+}
+
+/// The stand-in part of a key that failed to compile.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct NotAKey;
+
+/// What one part of the default key (an argument) needs.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be part of a `#[stale_cache]` key",
+    label = "this is part of the cache key",
+    note = "every part of a key must be `Hash + Eq + Clone + Send + Sync + 'static`: derive what is missing (a float is neither `Hash` nor `Eq`: key on `f64::to_bits`), or choose the key yourself with `key = ...`"
+)]
+pub trait KeyPart: CacheKey {}
+
+// Not looked through in diagnostics: one error for the part, not one per
+// missing trait (`Hash` and `Eq` for a float).
+#[diagnostic::do_not_recommend]
+impl<T: CacheKey> KeyPart for T {}
 
 /// The cache of a decorated function's instantiation `instance`, its value
 /// type checked at the return type.

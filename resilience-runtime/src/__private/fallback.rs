@@ -5,7 +5,8 @@
 //! error inside generated code.
 
 use std::fmt::Display;
-use std::future::Future;
+use std::future::{Future, Pending};
+use std::marker::PhantomData;
 
 /// A sync function usable as the fallback for arguments `Args`.
 #[diagnostic::on_unimplemented(
@@ -74,6 +75,85 @@ fallback_arities!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10);
 fallback_arities!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11);
 fallback_arities!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12);
 fallback_arities!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13);
+
+/// The fallback of an async function, as generated code calls it:
+/// `AsyncFallbackFn::<Args, Output, _>::new(f).call_fallback(args).await`.
+///
+/// Method resolution picks [`CallAsync`] for an async fallback of the right
+/// shape. A sync function of the right shape falls through to
+/// [`CallSyncForAsync`], and anything else to the inherent method: each of
+/// those is one error at `fn = ...` that says what is wrong, and returns a
+/// future of the right output, so the `.await` after it reports nothing more.
+pub struct AsyncFallbackFn<Args, Output, F> {
+    function: F,
+    shape: PhantomData<fn(Args) -> Output>,
+}
+
+impl<Args, Output, F> AsyncFallbackFn<Args, Output, F> {
+    /// The fallback `function`, for arguments `Args` and output `Output`.
+    #[inline(always)]
+    pub fn new(function: F) -> Self {
+        Self {
+            function,
+            shape: PhantomData,
+        }
+    }
+
+    /// Resolved only when `F` is no fallback of this shape, and then an error.
+    pub fn call_fallback(&mut self, _args: Args) -> Pending<Output>
+    where
+        F: AsyncFallback<Args, Output>,
+    {
+        std::future::pending()
+    }
+}
+
+/// First choice: an async fallback of the right shape.
+pub trait CallAsync<Args, Output> {
+    /// The fallback's future.
+    type Future: Future<Output = Output>;
+    /// Calls the fallback.
+    fn call_fallback(self, args: Args) -> Self::Future;
+}
+
+impl<Args, Output, F: AsyncFallback<Args, Output>> CallAsync<Args, Output>
+    for AsyncFallbackFn<Args, Output, F>
+{
+    type Future = F::Future;
+
+    #[inline(always)]
+    fn call_fallback(self, args: Args) -> F::Future {
+        self.function.call_fallback(args)
+    }
+}
+
+/// Second: a sync function of the right shape, which must be made `async`.
+pub trait CallSyncForAsync<Args, Output, F> {
+    /// An error: the fallback is not `async`.
+    fn call_fallback(self, args: Args) -> Pending<Output>
+    where
+        F: FallbackIsAsync;
+}
+
+impl<Args, Output, F: SyncFallback<Args, Output>> CallSyncForAsync<Args, Output, F>
+    for &AsyncFallbackFn<Args, Output, F>
+{
+    fn call_fallback(self, _args: Args) -> Pending<Output>
+    where
+        F: FallbackIsAsync,
+    {
+        std::future::pending()
+    }
+}
+
+/// Implemented by no type: the bound that reports a sync fallback named for
+/// an `async fn`.
+#[diagnostic::on_unimplemented(
+    message = "the fallback of an `async fn` must be an `async fn` too",
+    label = "this fallback is a sync `fn`",
+    note = "write the fallback as `async fn`, with the same parameters and return type"
+)]
+pub trait FallbackIsAsync {}
 
 /// The fallback is about to answer for `error`: the one place that counts
 /// `fallback_invocations_total`, marks the recovery scope, and emits the

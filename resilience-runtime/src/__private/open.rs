@@ -8,7 +8,7 @@ use crate::circuit::CircuitOpen;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot report an open circuit: `#[breaker]` needs `{Self}: From<CircuitOpen>`",
     label = "the error type of this `#[breaker]` function has no `From<CircuitOpen>`",
-    note = "add `impl From<resilience_runtime::CircuitOpen> for {Self}`, so that a call rejected by the open breaker returns your own error"
+    note = "if `{Self}` is your own type, add `impl From<resilience_runtime::CircuitOpen> for {Self}`; if it is another crate's, return an enum or newtype of yours that wraps it and has that impl (`std::io::Error` already has it)"
 )]
 pub trait OpenError: Sized {
     /// The error for a call the breaker rejected.

@@ -99,6 +99,35 @@ impl fmt::Display for CircuitOpen {
 
 impl std::error::Error for CircuitOpen {}
 
+/// A `#[breaker]` function returning `std::io::Result<T>`: its error type is
+/// not yours, so the orphan rule forbids you the `From<CircuitOpen>` it
+/// needs, and this crate ships it. The `io::Error` has kind
+/// [`Other`](std::io::ErrorKind::Other) — std's kind for an error that is
+/// no I/O condition (`ConnectionRefused` would say the dependency refused
+/// a connection; this call never reached it) — and carries the
+/// `CircuitOpen`, which `get_ref` and `downcast` give back.
+///
+/// ```
+/// use resilience_runtime::{CircuitOpen, breaker, circuit};
+///
+/// #[breaker(name = "disk", min_calls = 1)]
+/// fn read_config(path: &str) -> std::io::Result<String> {
+///     std::fs::read_to_string(path)
+/// }
+///
+/// let _ = read_config("/nonexistent/config.toml"); // creates the breaker
+/// circuit::registry().get("disk").unwrap().force_open();
+/// let error = read_config("/etc/hostname").unwrap_err();
+/// assert_eq!(error.kind(), std::io::ErrorKind::Other);
+/// let open = error.get_ref().and_then(|e| e.downcast_ref::<CircuitOpen>()).unwrap();
+/// assert_eq!(open.name(), "disk");
+/// ```
+impl From<CircuitOpen> for std::io::Error {
+    fn from(open: CircuitOpen) -> Self {
+        std::io::Error::other(open)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +151,20 @@ mod tests {
             open(0),
             "circuit breaker `payments` is half-open; its probe calls are under way"
         );
+    }
+
+    #[test]
+    fn becomes_an_io_error_that_gives_it_back() {
+        let open = CircuitOpen::new("disk", Duration::from_secs(2));
+        let error = std::io::Error::from(open.clone());
+        assert_eq!(error.kind(), std::io::ErrorKind::Other);
+        assert_eq!(error.to_string(), open.to_string());
+        let back = error
+            .into_inner()
+            .unwrap()
+            .downcast::<CircuitOpen>()
+            .unwrap();
+        assert_eq!(*back, open);
     }
 
     #[test]
