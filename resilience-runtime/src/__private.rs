@@ -3,6 +3,7 @@
 
 pub use core::time::Duration;
 
+pub use crate::attempt::{CallAttempt, InAttempt, in_attempt, in_attempt_blocking};
 pub use crate::cache::{CacheConfig, Refresh, StaleCache};
 pub use crate::circuit::{BreakerConfig, BreakerSlot, CircuitOpen, Permit};
 pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
@@ -30,8 +31,14 @@ mod fallback;
 mod open;
 mod shape;
 
-/// Waits between async attempts, on the one clock.
-pub use tokio::time::sleep;
+/// Waits between async attempts, on the one clock; a zero wait (testing
+/// mode, `backoff = "none"`) does not touch the timer.
+#[inline]
+pub async fn sleep(duration: Duration) {
+    if !duration.is_zero() {
+        tokio::time::sleep(duration).await;
+    }
+}
 
 /// Waits between sync attempts.
 #[inline]

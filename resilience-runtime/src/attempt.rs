@@ -249,7 +249,12 @@ mod tests {
         assert_eq!((first.number(), second.number()), (1, 2));
         assert_eq!(first.max(), 3);
         assert_eq!(first.idempotency_key(), second.idempotency_key());
-        assert_eq!(Uuid::parse_str(first.idempotency_key()).unwrap().get_version_num(), 4);
+        assert_eq!(
+            Uuid::parse_str(first.idempotency_key())
+                .unwrap()
+                .get_version_num(),
+            4
+        );
         assert_eq!(current(), None, "restored after the attempt");
     }
 

@@ -141,6 +141,7 @@
 #[doc(inline)]
 pub use resilience_macros::{breaker, fallback, retry, stale_cache};
 
+pub mod attempt;
 pub mod retry_policy;
 pub use retry_policy::{Backoff, Jitter, RetryPolicy};
 
@@ -148,6 +149,7 @@ pub mod circuit;
 pub use circuit::CircuitOpen;
 pub mod cache;
 pub mod recovery;
+pub mod testing;
 
 mod clock;
 mod meters;

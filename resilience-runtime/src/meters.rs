@@ -377,7 +377,7 @@ mod tests {
             let healthy = Attempts::start(&POLICY, "app::healthy");
             healthy.succeeded();
             let mut failing = Attempts::start(&POLICY, "app::failing");
-            while failing.failed(&"503", true).is_some() {}
+            while failing.failed(&"503", true, None).is_some() {}
             fallback_invoked("app::failing", &"503");
         });
         assert_eq!(

@@ -93,6 +93,7 @@ pub struct RetryPolicy {
     factor: f64,
     max_delay: Duration,
     jitter: Jitter,
+    max_elapsed: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
@@ -118,6 +119,7 @@ impl RetryPolicy {
             factor: 2.0,
             max_delay: Duration::from_secs(30),
             jitter: Jitter::Equal,
+            max_elapsed: None,
         }
     }
 
@@ -195,6 +197,45 @@ impl RetryPolicy {
     pub const fn jitter(mut self, jitter: Jitter) -> Self {
         self.jitter = jitter;
         self
+    }
+
+    /// A time budget from the start of the first attempt (tenacity's
+    /// `stop_after_delay`, backon's `total_delay`): no attempt starts after
+    /// it, and no wait runs past it — when the next wait would end past the
+    /// budget, the retries stop and the last error is returned. The attempt
+    /// limit still applies; whichever is reached first stops.
+    ///
+    /// ```
+    /// # use resilience_runtime::retry_policy::RetryPolicy;
+    /// # use std::time::Duration;
+    /// let policy = RetryPolicy::new().max_elapsed(Duration::from_secs(10));
+    /// assert_eq!(policy.max_elapsed_value(), Some(Duration::from_secs(10)));
+    /// assert_eq!(RetryPolicy::new().max_elapsed_value(), None);
+    /// ```
+    pub const fn max_elapsed(mut self, budget: Duration) -> Self {
+        self.max_elapsed = Some(budget);
+        self
+    }
+
+    /// The time budget, if one is set.
+    ///
+    /// ```
+    /// # use resilience_runtime::retry_policy::RetryPolicy;
+    /// assert_eq!(RetryPolicy::new().max_elapsed_value(), None);
+    /// ```
+    pub const fn max_elapsed_value(&self) -> Option<Duration> {
+        self.max_elapsed
+    }
+
+    /// The cap on one wait of the policy's own.
+    ///
+    /// ```
+    /// # use resilience_runtime::retry_policy::RetryPolicy;
+    /// # use std::time::Duration;
+    /// assert_eq!(RetryPolicy::new().max_delay_value(), Duration::from_secs(30));
+    /// ```
+    pub const fn max_delay_value(&self) -> Duration {
+        self.max_delay
     }
 
     /// Attempts in all, the first included.

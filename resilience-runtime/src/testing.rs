@@ -9,7 +9,7 @@
 //! switch for the whole process: set it at the start of a test binary (or
 //! in a test that runs alone), not in tests that check waits.
 //!
-//! ```
+//! ```standalone_crate
 //! use resilience_runtime::{retry, testing};
 //!
 //! #[retry(max = 3, delay = 5)]
@@ -32,7 +32,7 @@ static TESTING: AtomicBool = AtomicBool::new(false);
 
 /// Turns testing mode on (no retry waits) or off (the policy's waits).
 ///
-/// ```
+/// ```standalone_crate
 /// resilience_runtime::testing::set_testing(true);
 /// assert!(resilience_runtime::testing::is_testing());
 /// resilience_runtime::testing::set_testing(false);
@@ -43,7 +43,7 @@ pub fn set_testing(testing: bool) {
 
 /// Whether testing mode is on.
 ///
-/// ```
+/// ```standalone_crate
 /// assert!(!resilience_runtime::testing::is_testing());
 /// ```
 pub fn is_testing() -> bool {

@@ -8,6 +8,7 @@ mod http_service;
 mod json_events;
 mod recovery;
 mod retry;
+mod retry_budget;
 mod retry_shapes;
 mod stack;
 mod stale_cache;

@@ -14,10 +14,25 @@ fn is_transient(_: &ApiError) -> bool {
     true
 }
 
+fn retry_after(_: &ApiError) -> Option<std::time::Duration> {
+    None
+}
+
+fn is_empty(page: &Vec<u32>) -> bool {
+    page.is_empty()
+}
+
 /// Free functions, sync and async, every key.
-#[retry(max = 4, backoff = "exp", delay = "250ms", factor = 1.5, max_delay = "1m", jitter = "full", when = is_transient)]
-pub fn every_key() -> Result<(), ApiError> {
-    Ok(())
+#[retry(max = 4, backoff = "exp", delay = "250ms", factor = 1.5, max_delay = "1m", jitter = "full", when = is_transient, max_elapsed = "10s", delay_from = retry_after, when_ok = is_empty)]
+pub fn every_key() -> Result<Vec<u32>, ApiError> {
+    Ok(vec![1])
+}
+
+/// The same keys on an `async fn`, and `attempt::current()` in its body.
+#[retry(max_elapsed = 3.5, delay_from = retry_after, when_ok = is_empty)]
+pub async fn every_key_async() -> ApiResult<Vec<u32>> {
+    let attempt = resilience_runtime::attempt::current();
+    Ok(attempt.map_or_else(Vec::new, |attempt| vec![attempt.number()]))
 }
 
 #[retry(backoff = "fixed", delay = 0.5, jitter = "none")]

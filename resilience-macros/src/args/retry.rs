@@ -1,5 +1,6 @@
 //! `#[retry(max = 3, backoff = "exp", delay = 0.5, factor = 2, max_delay = 30,
-//! jitter = "equal", when = is_transient)]`
+//! jitter = "equal", when = is_transient, max_elapsed = 10,
+//! delay_from = retry_after, when_ok = is_pending)]`
 
 use std::time::Duration;
 
@@ -32,6 +33,9 @@ pub(crate) struct RetryArgs {
     pub(crate) max_delay: Option<Spanned<Duration>>,
     pub(crate) jitter: Option<Spanned<Jitter>>,
     pub(crate) when: Option<Path>,
+    pub(crate) max_elapsed: Option<Spanned<Duration>>,
+    pub(crate) delay_from: Option<Path>,
+    pub(crate) when_ok: Option<Path>,
 }
 
 impl Keys for RetryArgs {
@@ -44,6 +48,9 @@ impl Keys for RetryArgs {
         "max_delay",
         "jitter",
         "when",
+        "max_elapsed",
+        "delay_from",
+        "when_ok",
     ];
     const EXAMPLE: &'static str = "max = 3, backoff = \"exp\"";
 
@@ -76,6 +83,21 @@ impl Keys for RetryArgs {
                 self.factor = Some(float_at_least(value, "factor", 1.0, help)?);
             }
             "when" => self.when = Some(path(value, "when", "when = is_transient")?),
+            "max_elapsed" => {
+                let budget = duration(value, "max_elapsed")?;
+                if budget.value.is_zero() {
+                    return Err(error(
+                        budget.span,
+                        "`max_elapsed` must be longer than zero: no attempt could start",
+                        "give the time budget of the whole call, first attempt included: `max_elapsed = 10` (seconds)",
+                    ));
+                }
+                self.max_elapsed = Some(budget);
+            }
+            "delay_from" => {
+                self.delay_from = Some(path(value, "delay_from", "delay_from = retry_after")?);
+            }
+            "when_ok" => self.when_ok = Some(path(value, "when_ok", "when_ok = is_pending")?),
             _ => return Ok(false),
         }
         Ok(true)

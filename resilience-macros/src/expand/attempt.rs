@@ -16,7 +16,9 @@ use crate::item::{Input, Passing, Receiver};
 
 /// `fresh_arguments`: whether the attempt may run again, so that it must
 /// take copies of the arguments rather than the arguments themselves.
-pub(crate) fn expand(context: &Context, fresh_arguments: bool) -> TokenStream {
+/// `retried`: whether a retry loop encloses it, whose attempt the body can
+/// read with `attempt::current()`.
+pub(crate) fn expand(context: &Context, fresh_arguments: bool, retried: bool) -> TokenStream {
     let function = context.function;
     let private = &context.private;
     let mut prepare = Vec::new();
@@ -60,10 +62,16 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool) -> TokenStream {
         bind.insert(0, quote!(let _ = &mut *#receiver;));
     }
     let body = &function.body;
-    let attempt = if function.is_async() {
-        quote!(async { #(#bind)* #anchor #body }.await)
-    } else {
-        quote!(#private::attempt(|| { #(#bind)* #anchor #body }))
+    let attempts = super::retry::attempts_local();
+    let attempt = match (function.is_async(), retried) {
+        (true, false) => quote!(async { #(#bind)* #anchor #body }.await),
+        (true, true) => quote! {
+            #private::in_attempt(#attempts.context(), async { #(#bind)* #anchor #body }).await
+        },
+        (false, false) => quote!(#private::attempt(|| { #(#bind)* #anchor #body })),
+        (false, true) => quote! {
+            #private::in_attempt_blocking(#attempts.context(), || #private::attempt(|| { #(#bind)* #anchor #body }))
+        },
     };
 
     // Named at the return type, so that "not a `Result`" points there.

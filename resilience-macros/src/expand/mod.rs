@@ -88,6 +88,20 @@ impl Layer {
         }
     }
 
+    /// Whether the layer runs a retry loop around what is inside it.
+    fn retries(&self) -> bool {
+        match self {
+            Layer::Retry(_) => true,
+            Layer::Breaker(_) | Layer::Fallback(_) => false,
+            Layer::StaleCache(args) => args.retries() > 0,
+        }
+    }
+
+    /// Whether the layer runs what is inside it after the call returned.
+    fn refreshes_in_background(&self) -> bool {
+        matches!(self, Layer::StaleCache(args) if args.refresh() == args::stale_cache::Refresh::Background)
+    }
+
     /// What this layer cannot do with this function.
     fn check(&self, function: &Function) -> syn::Result<()> {
         match self {
@@ -220,7 +234,14 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Token
     if let Some(layer) = layers.iter().find(|layer| layer.needs_arguments_again()) {
         check_impl_arguments_clone(&function, layer.name())?;
     }
-    let mut body = attempt::expand(&context, fresh_arguments);
+    // The nearest retry loop around the attempt, unless a background
+    // refresh lies between: that load runs after the call, apart from it.
+    let retried = layers
+        .iter()
+        .rev()
+        .find(|layer| layer.retries() || layer.refreshes_in_background())
+        .is_some_and(Layer::retries);
+    let mut body = attempt::expand(&context, fresh_arguments, retried);
     for layer in layers.iter().rev() {
         body = layer.wrap(&context, body);
     }

@@ -3,7 +3,8 @@
 //! each attempt must reborrow the arguments.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned as _;
 
 use super::{Context, describe_error, duration_tokens, predicate};
 use crate::args::error;
@@ -21,11 +22,17 @@ pub(crate) fn check(function: &Function) -> syn::Result<()> {
     Ok(())
 }
 
+/// The loop's state, which the innermost attempt also reads (the attempt
+/// `attempt::current()` reports).
+pub(crate) fn attempts_local() -> syn::Ident {
+    Context::local("__resilience_attempts")
+}
+
 pub(crate) fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> TokenStream {
     let private = &context.private;
     let function = context.function_name();
     let policy = policy(args, private);
-    let attempts = Context::local("__resilience_attempts");
+    let attempts = attempts_local();
     let value = Context::local("__resilience_value");
     let failure = Context::local("__resilience_error");
     let delay = Context::local("__resilience_delay");
@@ -36,21 +43,68 @@ pub(crate) fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> T
     } else {
         quote!(#private::sleep_blocking(#delay))
     };
+    let output = &context.function.output_in_body;
+    // Each path is first given its expected `fn` type, at the path: one of
+    // another signature is reported there, naming the one expected.
+    let (server_delay, delay_from) = match &args.delay_from {
+        Some(path) => {
+            let local = Context::local("__resilience_delay_from");
+            let span = path.span();
+            let declare = quote_spanned! {span=>
+                let #local: fn(&<#output as #private::ResultLike>::Err) -> ::core::option::Option<#private::Duration> = #path;
+            };
+            (quote!(#local(&#failure)), declare)
+        }
+        None => (quote!(::core::option::Option::None), TokenStream::new()),
+    };
+    let (on_ok, when_ok) = match &args.when_ok {
+        Some(path) => {
+            let local = Context::local("__resilience_when_ok");
+            let span = path.span();
+            let declare = quote_spanned! {span=>
+                let #local: fn(&<#output as #private::ResultLike>::Ok) -> bool = #path;
+            };
+            let on_ok = quote! {
+                ::core::result::Result::Ok(#value) => {
+                    if #local(&#value) {
+                        match #attempts.value_rejected() {
+                            ::core::option::Option::Some(#delay) => #delay,
+                            ::core::option::Option::None => break ::core::result::Result::Ok(#value),
+                        }
+                    } else {
+                        #attempts.succeeded();
+                        break ::core::result::Result::Ok(#value);
+                    }
+                }
+            };
+            (on_ok, declare)
+        }
+        None => (
+            quote! {
+                ::core::result::Result::Ok(#value) => {
+                    #attempts.succeeded();
+                    break ::core::result::Result::Ok(#value);
+                }
+            },
+            TokenStream::new(),
+        ),
+    };
     quote! {
         {
             static __RESILIENCE_RETRY_POLICY: #private::RetryPolicy = #policy;
+            #delay_from
+            #when_ok
             let mut #attempts = #private::Attempts::start(&__RESILIENCE_RETRY_POLICY, #function);
             loop {
                 // The error is dropped before the wait: a future must not
                 // hold it across the await (it may not be `Send`).
                 let #delay = match #inner {
-                    ::core::result::Result::Ok(#value) => {
-                        #attempts.succeeded();
-                        break ::core::result::Result::Ok(#value);
-                    }
+                    #on_ok
                     ::core::result::Result::Err(#failure) => {
                         let retryable: bool = #retryable;
-                        match #attempts.failed(&#description, retryable) {
+                        let server_delay: ::core::option::Option<#private::Duration> =
+                            if retryable { #server_delay } else { ::core::option::Option::None };
+                        match #attempts.failed(&#description, retryable, server_delay) {
                             ::core::option::Option::Some(#delay) => #delay,
                             ::core::option::Option::None => break ::core::result::Result::Err(#failure),
                         }
@@ -97,6 +151,10 @@ fn policy(args: &RetryArgs, private: &TokenStream) -> TokenStream {
             Jitter::None => quote!(None),
         };
         policy.extend(quote!(.jitter(#private::Jitter::#variant)));
+    }
+    if let Some(max_elapsed) = args.max_elapsed {
+        let max_elapsed = duration(max_elapsed.value);
+        policy.extend(quote!(.max_elapsed(#max_elapsed)));
     }
     policy
 }

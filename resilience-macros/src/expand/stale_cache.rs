@@ -178,7 +178,7 @@ fn refresh_retries(retries: u32) -> RetryArgs {
             value: Jitter::None,
             span,
         }),
-        when: None,
+        ..RetryArgs::default()
     }
 }
 

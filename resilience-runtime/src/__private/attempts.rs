@@ -9,6 +9,7 @@
 use std::fmt::Display;
 use std::time::Duration;
 
+use crate::attempt::CallAttempt;
 use crate::clock::{self, Instant};
 use crate::retry_policy::RetryPolicy;
 
@@ -17,9 +18,23 @@ pub struct Attempts {
     policy: &'static RetryPolicy,
     function: &'static str,
     attempt: u32,
-    /// Read only when an event could be recorded: the healthy call of an
-    /// unobserved function reads no clock.
+    /// Read only when needed: for events, or for a time budget. The healthy
+    /// call of an unobserved function without a budget reads no clock.
     started: Option<Instant>,
+    /// What `attempt::current()` tells the body; its idempotency key is made
+    /// on first request and kept for every attempt of the call.
+    context: CallAttempt,
+}
+
+/// Why a call stopped retrying, where it was not the attempt limit.
+#[derive(Clone, Copy)]
+enum Stop {
+    /// The policy's next wait would end past `max_elapsed`.
+    Budget,
+    /// The server asked for a wait longer than `max_delay`.
+    ServerDelayTooLong,
+    /// The server asked for a wait that would end past `max_elapsed`.
+    ServerDelayPastBudget,
 }
 
 impl Attempts {
@@ -27,17 +42,26 @@ impl Attempts {
     #[inline]
     pub fn start(policy: &'static RetryPolicy, function: &'static str) -> Self {
         let observed = tracing::enabled!(target: "resilience", tracing::Level::ERROR);
+        let timed = observed || policy.max_elapsed_value().is_some();
         Self {
             policy,
             function,
             attempt: 1,
-            started: observed.then(clock::now),
+            started: timed.then(clock::now),
+            context: CallAttempt::first(policy.max_attempts_value()),
         }
     }
 
     /// The attempt now running, from 1.
     pub fn attempt(&self) -> u32 {
         self.attempt
+    }
+
+    /// What `attempt::current()` returns inside the running attempt: run
+    /// the attempt with [`in_attempt`](crate::attempt) holding it.
+    #[inline]
+    pub fn context(&mut self) -> &mut CallAttempt {
+        &mut self.context
     }
 
     /// The current attempt succeeded.
@@ -49,14 +73,20 @@ impl Attempts {
     }
 
     /// The current attempt failed with `error`; `retryable` is the verdict of
-    /// the `when` predicate. Returns the wait before the next attempt, or
-    /// `None` when the error is to be returned as it is. A retry is counted
-    /// (metrics, recovery scope) when the wait is handed out.
-    pub fn failed(&mut self, error: &dyn Display, retryable: bool) -> Option<Duration> {
+    /// the `when` predicate, `server_delay` what `delay_from` read from the
+    /// error. Returns the wait before the next attempt, or `None` when the
+    /// error is to be returned as it is. A retry is counted (metrics,
+    /// recovery scope) when the wait is handed out.
+    pub fn failed(
+        &mut self,
+        error: &dyn Display,
+        retryable: bool,
+        server_delay: Option<Duration>,
+    ) -> Option<Duration> {
         let (function, attempt) = (self.function, self.attempt);
         let max_attempts = self.policy.max_attempts_value();
-        let elapsed_ms = self.elapsed_ms();
         if !retryable {
+            let elapsed_ms = self.elapsed_ms();
             tracing::info!(
                 target: "resilience", function, attempt, max_attempts, error = %error, elapsed_ms,
                 outcome = "not_retried", "error not retried: the `when` predicate rejected it"
@@ -64,21 +94,104 @@ impl Attempts {
             return None;
         }
         if attempt >= max_attempts {
+            let elapsed_ms = self.elapsed_ms();
             tracing::error!(
                 target: "resilience", function, attempt, max_attempts, error = %error, elapsed_ms,
                 outcome = "exhausted", "giving up: every attempt failed"
             );
             return None;
         }
-        let delay = self.policy.jittered_delay(attempt);
-        crate::meters::count_retry(function);
+        match self.next_wait(server_delay) {
+            Ok((delay, delay_source)) => {
+                tracing::warn!(
+                    target: "resilience", function, attempt, max_attempts, error = %error,
+                    delay_ms = clock::millis(delay), delay_source, elapsed_ms = self.elapsed_ms(),
+                    "attempt failed, retrying"
+                );
+                Some(self.retry_after(delay))
+            }
+            Err(stop) => {
+                let (outcome, message) = stop.describe();
+                tracing::error!(
+                    target: "resilience", function, attempt, max_attempts, error = %error,
+                    elapsed_ms = self.elapsed_ms(), outcome, "{}", message
+                );
+                None
+            }
+        }
+    }
+
+    /// The current attempt returned a value that `when_ok` asked to retry.
+    /// Returns the wait before the next attempt, or `None` when the value is
+    /// to be returned as it is (attempts or budget ran out).
+    pub fn value_rejected(&mut self) -> Option<Duration> {
+        let (function, attempt) = (self.function, self.attempt);
+        let max_attempts = self.policy.max_attempts_value();
+        if attempt >= max_attempts {
+            tracing::warn!(
+                target: "resilience", function, attempt, max_attempts, elapsed_ms = self.elapsed_ms(),
+                outcome = "exhausted", "returning the last value: every attempt's value asked for a retry"
+            );
+            return None;
+        }
+        match self.next_wait(None) {
+            Ok((delay, delay_source)) => {
+                tracing::info!(
+                    target: "resilience", function, attempt, max_attempts,
+                    delay_ms = clock::millis(delay), delay_source, elapsed_ms = self.elapsed_ms(),
+                    outcome = "value_retried", "the `when_ok` predicate asked to retry the value"
+                );
+                Some(self.retry_after(delay))
+            }
+            Err(stop) => {
+                let (outcome, message) = stop.describe();
+                tracing::warn!(
+                    target: "resilience", function, attempt, max_attempts,
+                    elapsed_ms = self.elapsed_ms(), outcome, "{}; returning the last value", message
+                );
+                None
+            }
+        }
+    }
+
+    /// The next wait and where it came from, or why there is none. The
+    /// policy's own sequence is indexed by the attempt, so it advances
+    /// whether or not the server's delay replaced this wait.
+    fn next_wait(&self, server_delay: Option<Duration>) -> Result<(Duration, &'static str), Stop> {
+        let left = self.budget_left();
+        match server_delay {
+            // The server's word is never clamped nor jittered: a wait it
+            // cannot have means stop now (retrying sooner earns another 429).
+            Some(delay) if delay > self.policy.max_delay_value() => Err(Stop::ServerDelayTooLong),
+            Some(delay) if left.is_some_and(|left| delay > left) => {
+                Err(Stop::ServerDelayPastBudget)
+            }
+            Some(delay) => Ok((delay, "server")),
+            None => {
+                let delay = self.policy.jittered_delay(self.attempt);
+                if left.is_some_and(|left| delay > left) {
+                    return Err(Stop::Budget);
+                }
+                Ok((delay, "policy"))
+            }
+        }
+    }
+
+    fn retry_after(&mut self, delay: Duration) -> Duration {
+        crate::meters::count_retry(self.function);
         crate::recovery::retried();
-        tracing::warn!(
-            target: "resilience", function, attempt, max_attempts, error = %error,
-            delay_ms = clock::millis(delay), elapsed_ms, "attempt failed, retrying"
-        );
         self.attempt += 1;
-        Some(delay)
+        self.context.next();
+        crate::testing::wait_for(delay)
+    }
+
+    /// What is left of `max_elapsed`, if one is set.
+    fn budget_left(&self) -> Option<Duration> {
+        let budget = self.policy.max_elapsed_value()?;
+        let elapsed = self
+            .started
+            .map_or(Duration::ZERO, |started| started.elapsed());
+        Some(budget.saturating_sub(elapsed))
     }
 
     #[cold]
@@ -100,6 +213,26 @@ impl Attempts {
     }
 }
 
+impl Stop {
+    /// The event's `outcome` and message.
+    fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            Stop::Budget => (
+                "budget_exhausted",
+                "giving up: the next wait would end past max_elapsed",
+            ),
+            Stop::ServerDelayTooLong => (
+                "server_delay_too_long",
+                "giving up: the server asked for a wait longer than max_delay",
+            ),
+            Stop::ServerDelayPastBudget => (
+                "budget_exhausted",
+                "giving up: the server asked for a wait that ends past max_elapsed",
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,22 +247,22 @@ mod tests {
     fn waits_grow_until_the_last_attempt_then_stop() {
         let mut attempts = Attempts::start(&POLICY, "f");
         assert_eq!(
-            attempts.failed(&"boom", true),
+            attempts.failed(&"boom", true, None),
             Some(Duration::from_millis(100))
         );
         assert_eq!(attempts.attempt(), 2);
         assert_eq!(
-            attempts.failed(&"boom", true),
+            attempts.failed(&"boom", true, None),
             Some(Duration::from_millis(200))
         );
         assert_eq!(attempts.attempt(), 3);
-        assert_eq!(attempts.failed(&"boom", true), None);
+        assert_eq!(attempts.failed(&"boom", true, None), None);
     }
 
     #[test]
     fn an_error_the_predicate_rejects_stops_at_once() {
         let mut attempts = Attempts::start(&POLICY, "f");
-        assert_eq!(attempts.failed(&"404", false), None);
+        assert_eq!(attempts.failed(&"404", false, None), None);
         assert_eq!(attempts.attempt(), 1);
     }
 }

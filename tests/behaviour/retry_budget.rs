@@ -1,0 +1,242 @@
+//! `#[retry]`'s time budget (`max_elapsed`), the server's word on the wait
+//! (`delay_from`), retrying a value (`when_ok`), and `attempt::current()`,
+//! on paused time.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use resilience_runtime::{attempt, retry};
+use tokio::time::Instant;
+
+use crate::events::Recorder;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpError {
+    /// 429 or 503 with the server's `Retry-After`, in seconds.
+    Busy(Option<u64>),
+}
+
+fn retry_after(error: &HttpError) -> Option<Duration> {
+    match error {
+        HttpError::Busy(seconds) => seconds.map(Duration::from_secs),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_wait_runs_past_max_elapsed() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(
+        max = 10,
+        backoff = "fixed",
+        delay = 1,
+        jitter = "none",
+        max_elapsed = 3.5
+    )]
+    async fn down() -> Result<(), HttpError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        Err(HttpError::Busy(None))
+    }
+
+    let (recorder, _guard) = Recorder::install();
+    let started = Instant::now();
+    assert_eq!(down().await, Err(HttpError::Busy(None)));
+    // Attempts at 0, 1, 2 and 3 s; a fourth wait would end at 4 s > 3.5 s.
+    assert_eq!(CALLS.load(Ordering::SeqCst), 4);
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+    let last = recorder.events().pop().unwrap();
+    assert_eq!(last.field("outcome"), Some("budget_exhausted"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_still_applies_within_the_budget() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(max = 2, backoff = "none", max_elapsed = 60)]
+    async fn down() -> Result<(), HttpError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        Err(HttpError::Busy(None))
+    }
+
+    assert!(down().await.is_err());
+    assert_eq!(CALLS.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_servers_delay_replaces_the_wait_and_the_policy_sequence_advances() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(max = 3, backoff = "exp", delay = 0.5, jitter = "none", delay_from = retry_after)]
+    async fn busy() -> Result<u32, HttpError> {
+        let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+        match call {
+            1 => Err(HttpError::Busy(Some(7))),
+            2 => Err(HttpError::Busy(None)),
+            _ => Ok(call),
+        }
+    }
+
+    let (recorder, _guard) = Recorder::install();
+    let started = Instant::now();
+    assert_eq!(busy().await, Ok(3));
+    // 7 s as the server said, then the policy's second wait: 1 s.
+    assert_eq!(started.elapsed(), Duration::from_secs(8));
+    let sources: Vec<_> = recorder
+        .events()
+        .iter()
+        .filter_map(|event| event.field("delay_source").map(str::to_owned))
+        .collect();
+    assert_eq!(sources, ["server", "policy"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_delay_longer_than_max_delay_stops_at_once() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(max = 5, max_delay = 5, jitter = "none", delay_from = retry_after)]
+    async fn busy() -> Result<(), HttpError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        Err(HttpError::Busy(Some(7)))
+    }
+
+    let (recorder, _guard) = Recorder::install();
+    let started = Instant::now();
+    assert_eq!(busy().await, Err(HttpError::Busy(Some(7))));
+    assert_eq!(CALLS.load(Ordering::SeqCst), 1, "never clamped: no retry");
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    let last = recorder.events().pop().unwrap();
+    assert_eq!(last.field("outcome"), Some("server_delay_too_long"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_delay_past_the_budget_stops_at_once() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(max = 5, jitter = "none", max_elapsed = 10, delay_from = retry_after)]
+    async fn busy() -> Result<(), HttpError> {
+        let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+        Err(HttpError::Busy(Some(if call == 1 { 6 } else { 5 })))
+    }
+
+    let started = Instant::now();
+    assert!(busy().await.is_err());
+    // Waited 6 s; 5 s more would end at 11 s, past the 10 s budget.
+    assert_eq!(CALLS.load(Ordering::SeqCst), 2);
+    assert_eq!(started.elapsed(), Duration::from_secs(6));
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Job {
+    Pending,
+    Done(u32),
+}
+
+fn is_pending(job: &Job) -> bool {
+    *job == Job::Pending
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_ok_retries_a_value_until_it_passes() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(max = 5, backoff = "fixed", delay = 2, jitter = "none", when_ok = is_pending)]
+    async fn poll_job() -> Result<Job, HttpError> {
+        let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(if call < 3 {
+            Job::Pending
+        } else {
+            Job::Done(call)
+        })
+    }
+
+    let started = Instant::now();
+    assert_eq!(poll_job().await, Ok(Job::Done(3)));
+    assert_eq!(started.elapsed(), Duration::from_secs(4));
+}
+
+#[test]
+fn when_ok_returns_the_last_value_when_attempts_run_out() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(max = 3, backoff = "none", when_ok = is_pending)]
+    fn poll_job() -> Result<Job, HttpError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        Ok(Job::Pending)
+    }
+
+    assert_eq!(poll_job(), Ok(Job::Pending));
+    assert_eq!(CALLS.load(Ordering::SeqCst), 3);
+}
+
+// ------------------------------------------------------------ attempt::current
+
+#[tokio::test(start_paused = true)]
+async fn one_idempotency_key_for_every_attempt_of_a_call_and_another_per_call() {
+    static SEEN: std::sync::Mutex<Vec<(u32, u32, String)>> = std::sync::Mutex::new(Vec::new());
+    #[retry(max = 3, backoff = "fixed", delay = 1, jitter = "none")]
+    async fn post(fail_until: u32) -> Result<(), HttpError> {
+        let attempt = attempt::current().expect("inside a retried body");
+        // Across an await: the attempt stays with this call.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let again = attempt::current().unwrap();
+        assert_eq!(again, attempt);
+        let key = attempt.idempotency_key().to_owned();
+        SEEN.lock()
+            .unwrap()
+            .push((attempt.number(), attempt.max(), key));
+        if attempt.number() < fail_until {
+            Err(HttpError::Busy(None))
+        } else {
+            Ok(())
+        }
+    }
+
+    post(3).await.unwrap();
+    post(1).await.unwrap();
+    let seen = SEEN.lock().unwrap().clone();
+    let numbers: Vec<_> = seen.iter().map(|(n, max, _)| (*n, *max)).collect();
+    assert_eq!(numbers, [(1, 3), (2, 3), (3, 3), (1, 3)]);
+    assert_eq!(seen[0].2, seen[1].2);
+    assert_eq!(seen[1].2, seen[2].2);
+    assert_ne!(seen[2].2, seen[3].2, "another call, another key");
+    assert!(attempt::current().is_none(), "outside a retried body");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_never_see_each_others_attempts() {
+    #[retry(max = 3, backoff = "none")]
+    async fn call(id: u32) -> Result<(u32, Vec<String>), HttpError> {
+        let mut keys = Vec::new();
+        for _ in 0..20 {
+            keys.push(attempt::current().unwrap().idempotency_key().to_owned());
+            tokio::task::yield_now().await; // let the other tasks in, on either thread
+        }
+        Ok((id, keys))
+    }
+
+    let calls: Vec<_> = (0..50).map(|id| tokio::spawn(call(id))).collect();
+    let mut all_keys = std::collections::HashSet::new();
+    for (id, call) in calls.into_iter().enumerate() {
+        let (returned, keys) = call.await.unwrap().unwrap();
+        assert_eq!(returned as usize, id);
+        assert!(
+            keys.iter().all(|key| *key == keys[0]),
+            "one key within a call"
+        );
+        assert!(all_keys.insert(keys[0].clone()), "a key of its own");
+    }
+}
+
+#[test]
+fn a_nested_retried_call_sees_its_own_attempt() {
+    #[retry(max = 5, backoff = "none")]
+    fn inner() -> Result<(u32, String), HttpError> {
+        let attempt = attempt::current().unwrap();
+        Ok((attempt.max(), attempt.idempotency_key().to_owned()))
+    }
+
+    #[retry(max = 2, backoff = "none")]
+    fn outer() -> Result<(), HttpError> {
+        let before = attempt::current().unwrap();
+        let (inner_max, inner_key) = inner()?;
+        assert_eq!(inner_max, 5);
+        assert_ne!(inner_key, before.idempotency_key());
+        assert_eq!(attempt::current().unwrap(), before, "the outer one again");
+        Ok(())
+    }
+
+    outer().unwrap();
+}
