@@ -231,6 +231,30 @@ async fn outside_retry_one_call_with_its_retries_is_one_outcome_and_open_is_neve
     );
 }
 
+/// The same stack under a renamed path (`use resilience_runtime as res`,
+/// or a dependency renamed in Cargo.toml): still seen as one stack, in the
+/// written order — the breaker outside, one outcome per call.
+#[tokio::test(start_paused = true)]
+async fn a_renamed_path_keeps_the_written_order() {
+    use resilience_runtime as res;
+    static ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+    #[res::breaker(name = "behaviour-renamed", min_calls = 2, failure_rate = 0.5, crate = res)]
+    #[res::retry(max = 3, backoff = "none")]
+    async fn fetch() -> Result<(), PayError> {
+        ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+        Err(PayError::Down)
+    }
+
+    let _ = fetch().await;
+    let breaker = circuit::registry().get("behaviour-renamed").unwrap();
+    assert_eq!(ATTEMPTS.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        breaker.counts().failures,
+        1,
+        "three attempts, one breaker outcome: the breaker is outside"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn inside_retry_each_attempt_is_an_outcome_and_rejections_are_retried() {
     // The order resilience4j users hit (its issue #2383): documented as the wrong one.

@@ -291,17 +291,13 @@ fn check_impl_arguments_clone(function: &Function, attribute: &str) -> syn::Resu
     errors.finish()
 }
 
-/// Which resilience attribute `attr` is: `retry` or `resilience_runtime::retry`.
+/// Which resilience attribute `attr` is, by the last segment of its path:
+/// `retry`, `resilience_runtime::retry`, and also `res::retry` under a
+/// renamed dependency or `use resilience_runtime as res` — a stack written
+/// with a renamed path must not go unseen, or its order would flip.
 fn stack_kind(attr: &Attribute) -> Option<Kind> {
-    let segments = &attr.path().segments;
-    let last = segments.last()?;
-    let ours = segments.len() == 1
-        || segments
-            .first()
-            .is_some_and(|s| s.ident == "resilience_runtime");
-    Kind::ALL
-        .into_iter()
-        .find(|kind| ours && last.ident == kind.name())
+    let last = attr.path().segments.last()?;
+    Kind::ALL.into_iter().find(|kind| last.ident == kind.name())
 }
 
 const EXPANDED: &str = "__resilience_expanded";
