@@ -35,7 +35,7 @@ fn json_is_one_object_per_function() {
     let functions = document["functions"]
         .as_array()
         .expect("a list of functions");
-    assert_eq!(functions.len(), 4);
+    assert_eq!(functions.len(), 5);
     let query = &functions[0];
     assert_eq!(query["function"], "SearchClient.query");
     assert_eq!(query["line"], 9);
@@ -53,7 +53,7 @@ fn markdown_is_a_checklist() {
     assert!(output.status.success());
     let text = stdout(&output);
     assert!(text.starts_with("# Migration checklist"), "{text}");
-    assert_eq!(text.matches("- [ ] ").count(), 4, "{text}");
+    assert_eq!(text.matches("- [ ] ").count(), 5, "{text}");
 }
 
 #[test]

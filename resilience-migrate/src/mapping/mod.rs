@@ -80,6 +80,10 @@ pub struct Migration {
     pub line: usize,
     /// `name`, or `Class.name` for a method.
     pub function: String,
+    /// Its parameters, as named in Python; a method's receiver left out.
+    pub params: Vec<String>,
+    /// Defined in a class.
+    pub is_method: bool,
     /// The libraries of its resilience decorators.
     pub libraries: Vec<Library>,
     /// Those decorators as written, top first.
@@ -176,6 +180,8 @@ pub(crate) fn function(tree: &Tree, module: usize, function: &Function) -> Optio
         file: tree.modules[module].path.clone(),
         line: function.line,
         function: function.name.clone(),
+        params: function.params.clone(),
+        is_method: function.is_method,
         libraries,
         python: found
             .iter()
@@ -205,7 +211,10 @@ fn decorator_layer(
 ) -> Option<(Library, Layer)> {
     let recognised = recognise(cx, &decorator.expr)?;
     let layer = match recognised {
-        Recognised::Tenacity(call, at) => (Library::Tenacity, tenacity::layer(at, call)),
+        Recognised::Tenacity(call, at) => (
+            Library::Tenacity,
+            tenacity::layer(at, call, function.is_method),
+        ),
         Recognised::Stamina(call) => (Library::Stamina, stamina::layer(cx, call)),
         Recognised::Breaker(name, call, at) => {
             let mut layer = pybreaker::layer(at, &name, call);

@@ -72,9 +72,10 @@ pub(super) const HANDLED: &[&str] = &[
 ];
 
 /// The `#[retry]` (and `#[fallback]`) for `@retry` / `@retry(...)`.
-pub(super) fn layer(cx: Context<'_>, call: Option<&Call>) -> Layer {
+pub(super) fn layer(cx: Context<'_>, call: Option<&Call>, is_method: bool) -> Layer {
     let mut out = Out {
         cx,
+        is_method,
         retry: Attribute::new(Kind::Retry),
         fallback: None,
         layer: Layer::default(),
@@ -121,6 +122,8 @@ pub(super) fn layer(cx: Context<'_>, call: Option<&Call>) -> Layer {
 
 struct Out<'t> {
     cx: Context<'t>,
+    /// The decorated function is a method: its fallback is one too.
+    is_method: bool,
     retry: Attribute,
     fallback: Option<Attribute>,
     layer: Layer,
@@ -536,10 +539,18 @@ impl Out<'_> {
         match self.cx.selector(expr) {
             Some(Selector::Predicate(path)) => {
                 let mut fallback = Attribute::new(Kind::Fallback);
+                let (path, takes) = if self.is_method {
+                    (
+                        format!("Self::{}", path.rsplit("::").next().unwrap_or(&path)),
+                        "the receiver and the method's arguments, followed by the last error,",
+                    )
+                } else {
+                    (path, "the function's arguments followed by the last error,")
+                };
                 fallback.set("fn", path.clone());
                 self.fallback = Some(fallback);
                 self.layer.note(format!(
-                    "`retry_error_callback={}`: `{path}` takes the function's arguments followed by the last error, and returns the same `Result` (tenacity passed it the retry state)",
+                    "`retry_error_callback={}`: `{path}` takes {takes} and returns the same `Result` (tenacity passed it the retry state)",
                     expr.text
                 ));
             }
