@@ -119,7 +119,7 @@ fn stub(index: usize, m: &Migration) -> String {
                 out,
                 "        fn {fallback}(&self{typed}, _: ApiError) -> Result<String, ApiError> "
             );
-            out.push_str(&body("        ").trim_start().to_owned());
+            out.push_str(body("        ").trim_start());
             out.push('\n');
         }
         for attribute in &m.rust {
