@@ -35,6 +35,7 @@
 
 mod mapping;
 mod python;
+mod read;
 pub mod render;
 mod rust;
 mod walk;
@@ -100,12 +101,11 @@ pub fn scan(paths: &[PathBuf]) -> io::Result<Report> {
         }
     }
     let mut report = Report::default();
-    let mut parser = python::module::parser();
     let mut modules = Vec::new();
-    for file in walk::python_files(paths) {
-        match std::fs::read_to_string(&file) {
-            Ok(source) => modules.push(python::module::parse(file, &source, &mut parser)),
-            Err(e) => report.unreadable.push((file, e.to_string())),
+    for result in read::parse_all(walk::python_files(paths)) {
+        match result {
+            Ok(module) => modules.push(module),
+            Err(unreadable) => report.unreadable.push(unreadable),
         }
     }
     report.files = modules.len();

@@ -108,3 +108,34 @@ fn methods_and_nested_classes_are_named_with_their_classes() {
     );
     assert_eq!(find(&report, "unreadable").status, Status::NotMapped);
 }
+
+#[test]
+fn a_decorator_built_by_a_factory_of_the_tree_is_read_from_what_it_returns() {
+    let report = fixture_tree();
+    for function in ["completion_with_retry._completion", "called_factory"] {
+        let m = find(&report, function);
+        assert_eq!(
+            m.rust,
+            [
+                "#[retry(backoff = \"exp\", delay = 4, max_delay = 10, jitter = \"none\", when = is_timeout_error)]"
+            ],
+            "{function}"
+        );
+        assert!(
+            m.notes[0].starts_with("built at run time by"),
+            "{:?}",
+            m.notes
+        );
+        assert!(
+            m.notes
+                .iter()
+                .any(|n| n.contains("`max_retries` is computed at run time"))
+        );
+    }
+    assert!(
+        report
+            .functions
+            .iter()
+            .all(|m| m.function != "not_a_resilience_decorator")
+    );
+}

@@ -129,7 +129,7 @@ enum Recognised<'t> {
 /// Maps one decorated function; `None` when none of its decorators is one
 /// the tool knows.
 pub(crate) fn function(tree: &Tree, module: usize, function: &Function) -> Option<Migration> {
-    let cx = Context { tree, module };
+    let cx = Context::at(tree, module);
     let mut found: Vec<(&Decorator, Library, Layer)> = Vec::new();
     for decorator in &function.decorators {
         if let Some((library, layer)) = decorator_layer(cx, decorator, function) {
@@ -209,8 +209,8 @@ fn decorator_layer(
     decorator: &Decorator,
     function: &Function,
 ) -> Option<(Library, Layer)> {
-    let recognised = recognise(cx, &decorator.expr)?;
-    let layer = match recognised {
+    let (recognised, built) = recognise(cx, &decorator.expr, function)?;
+    let (library, mut layer) = match recognised {
         Recognised::Tenacity(call, at) => (
             Library::Tenacity,
             tenacity::layer(at, call, function.is_method),
@@ -235,60 +235,107 @@ fn decorator_layer(
             (Library::Functools, layer)
         }
     };
-    Some(layer)
+    if let Some(built) = built {
+        layer.notes.insert(0, built);
+    }
+    Some((library, layer))
 }
 
-fn recognise<'t>(cx: Context<'t>, expr: &'t Expr) -> Option<Recognised<'t>> {
+fn recognise<'t>(
+    cx: Context<'t>,
+    expr: &'t Expr,
+    function: &'t Function,
+) -> Option<(Recognised<'t>, Option<String>)> {
     let call = expr.as_call();
     let callee = expr.callee();
-    if let Some((package, name)) = cx.external(callee) {
-        return match (package.as_str(), name.as_str()) {
-            ("tenacity", "retry") => Some(Recognised::Tenacity(call, cx)),
-            ("stamina", "retry") => Some(Recognised::Stamina(call)),
-            ("functools", "lru_cache" | "cache") => Some(Recognised::Memo),
-            ("pybreaker", "CircuitBreaker") => {
-                // `@pybreaker.CircuitBreaker(...)`: a breaker of its own.
-                Some(Recognised::Breaker(String::new(), call, cx))
-            }
-            (_, "fallback_cache") => Some(Recognised::StaleCache(call, None)),
-            _ => None,
+    // A decorator made in the enclosing function:
+    // `retry_decorator = make_retry(llm)` then `@retry_decorator`.
+    if let ExprKind::Name(name) = &callee.kind
+        && let Some(value) = function.locals.get(name)
+    {
+        let made = value.as_call().filter(|_| call.is_none())?;
+        let at = Context {
+            locals: Some(&function.locals),
+            ..cx
         };
+        return made_by(at, name, made, 0);
+    }
+    if let Some((package, name)) = cx.external(callee) {
+        let recognised = match (package.as_str(), name.as_str()) {
+            ("tenacity", "retry") => Recognised::Tenacity(call, cx),
+            ("stamina", "retry") => Recognised::Stamina(call),
+            ("functools", "lru_cache" | "cache") => Recognised::Memo,
+            // `@pybreaker.CircuitBreaker(...)`: a breaker of its own.
+            ("pybreaker", "CircuitBreaker") => Recognised::Breaker(String::new(), call, cx),
+            (_, "fallback_cache") => Recognised::StaleCache(call, None),
+            _ => return None,
+        };
+        return Some((recognised, None));
     }
     match cx.tree.resolve(cx.module, callee) {
+        // A decorator object made elsewhere: `db = CircuitBreaker(...)`,
+        // `patient = retry(stop=...)`, `patient = make_retry()`.
         Symbol::Value(module, name, value) => {
-            let at = Context {
-                tree: cx.tree,
-                module,
-            };
-            // A decorator object made elsewhere: `db = CircuitBreaker(...)`,
-            // `patient = retry(stop=...)`.
             let made = value.as_call()?;
+            let at = Context::at(cx.tree, module);
             if call.is_some() && !at.is(&made.function, "pybreaker", "CircuitBreaker") {
                 return None;
             }
-            match at.external(&made.function)? {
-                (p, n) if p == "pybreaker" && n == "CircuitBreaker" => {
-                    Some(Recognised::Breaker(name.to_owned(), Some(made), at))
-                }
-                (p, n) if p == "tenacity" && n == "retry" => {
-                    Some(Recognised::Tenacity(Some(made), at))
-                }
-                (p, n) if p == "stamina" && n == "retry" => Some(Recognised::Stamina(Some(made))),
-                _ => None,
-            }
+            made_by(at, name, made, 0)
         }
         Symbol::Def(module, name, def) if stale_cache::is_definition(name, def) => {
-            let at = Context {
-                tree: cx.tree,
-                module,
-            };
-            Some(Recognised::StaleCache(call, Some((at, def))))
+            let at = Context::at(cx.tree, module);
+            Some((Recognised::StaleCache(call, Some((at, def))), None))
         }
+        // `@make_retry(...)`: a factory of the tree that returns `retry(...)`.
+        Symbol::Def(..) if call.is_some() => made_by(cx, "", call?, 0),
         _ if matches!(&callee.kind, ExprKind::Name(n) if n == "fallback_cache") => {
-            Some(Recognised::StaleCache(call, None))
+            Some((Recognised::StaleCache(call, None), None))
         }
         _ => None,
     }
+}
+
+/// How deep a chain of factories (`make_retry` calling `base_retry`) is followed.
+const MAX_FACTORIES: usize = 4;
+
+/// The decorator `made` (a call) builds, named `name` where it is bound: a
+/// call to `retry`, `stamina.retry` or `CircuitBreaker`, or to a function of
+/// the tree that returns one (then noted: it is built at run time).
+fn made_by<'t>(
+    at: Context<'t>,
+    name: &'t str,
+    made: &'t Call,
+    depth: usize,
+) -> Option<(Recognised<'t>, Option<String>)> {
+    if let Some((package, function)) = at.external(&made.function) {
+        let recognised = match (package.as_str(), function.as_str()) {
+            ("pybreaker", "CircuitBreaker") => Recognised::Breaker(name.to_owned(), Some(made), at),
+            ("tenacity", "retry") => Recognised::Tenacity(Some(made), at),
+            ("stamina", "retry") => Recognised::Stamina(Some(made)),
+            _ => return None,
+        };
+        return Some((recognised, None));
+    }
+    if depth >= MAX_FACTORIES {
+        return None;
+    }
+    let Symbol::Def(module, factory, def) = at.tree.resolve(at.module, &made.function) else {
+        return None;
+    };
+    let inside = Context {
+        tree: at.tree,
+        module,
+        locals: Some(&def.locals),
+    };
+    def.returns.iter().find_map(|value| {
+        let returned = inside.deref(value).as_call()?;
+        let (recognised, _) = made_by(inside, name, returned, depth + 1)?;
+        let note = format!(
+            "built at run time by `{factory}(...)`: the keys are read from what it returns, and what depends on its arguments is flagged"
+        );
+        Some((recognised, Some(note)))
+    })
 }
 
 /// A note when Python stacks the decorators in another order than the

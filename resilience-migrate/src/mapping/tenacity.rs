@@ -72,7 +72,7 @@ pub(super) const HANDLED: &[&str] = &[
 ];
 
 /// The `#[retry]` (and `#[fallback]`) for `@retry` / `@retry(...)`.
-pub(super) fn layer(cx: Context<'_>, call: Option<&Call>, is_method: bool) -> Layer {
+pub(super) fn layer<'t>(cx: Context<'t>, call: Option<&'t Call>, is_method: bool) -> Layer {
     let mut out = Out {
         cx,
         is_method,
@@ -129,10 +129,10 @@ struct Out<'t> {
     layer: Layer,
 }
 
-impl Out<'_> {
+impl<'t> Out<'t> {
     /// tenacity's defaults where the decorator does not say: no stop
     /// (retry forever) and no wait.
-    fn defaults(&mut self, stop: Option<&Expr>, wait: Option<&Expr>) {
+    fn defaults(&mut self, stop: Option<&'t Expr>, wait: Option<&'t Expr>) {
         if stop.is_none() {
             self.layer.note(
                 "no `stop=`: tenacity retries forever (`stop_never`), which has no bounded equivalent; `#[retry]` stops after `max` attempts (3 unless you set it)",
@@ -184,7 +184,8 @@ impl Out<'_> {
         value
     }
 
-    fn stop(&mut self, expr: &Expr) {
+    fn stop(&mut self, expr: &'t Expr) {
+        let expr = self.cx.deref(expr);
         let mut attempts: Option<f64> = None;
         for part in flatten(self.cx, expr, "|", "stop_any") {
             let name = self.cx.tenacity(part);
@@ -242,7 +243,8 @@ impl Out<'_> {
         }
     }
 
-    fn wait(&mut self, expr: &Expr) {
+    fn wait(&mut self, expr: &'t Expr) {
+        let expr = self.cx.deref(expr);
         let parts = flatten(self.cx, expr, "+", "wait_combine");
         // The random part of `wait_fixed(a) + wait_random(lo, hi)`.
         let mut extra: Option<(f64, f64)> = None;
@@ -438,11 +440,15 @@ impl Out<'_> {
     }
 
     /// `retry=`: which errors are retried.
-    fn condition(&mut self, expr: &Expr) {
+    fn condition(&mut self, expr: &'t Expr) {
+        let expr = self.cx.deref(expr);
         let mut classes: Vec<String> = Vec::new();
         let mut predicates: Vec<String> = Vec::new();
         let mut negated: Vec<String> = Vec::new();
-        for part in flatten(self.cx, expr, "|", "retry_any") {
+        let mut results = 0;
+        let parts = flatten(self.cx, expr, "|", "retry_any");
+        let count = parts.len();
+        for part in parts {
             let name = self.cx.tenacity(part);
             let call = part.as_call();
             let argument = call.and_then(|c| c.args.first().or(c.kwargs.first().map(|(_, v)| v)));
@@ -479,6 +485,7 @@ impl Out<'_> {
                         "`{}`: needs `when_ok = {predicate}` (not yet available); meanwhile return an error variant for the value you would retry: `#[retry]` only retries `Err`",
                         part.text
                     ));
+                    results += 1;
                 }
                 (Some("retry_always"), _) => return,
                 (Some("retry_never"), _) => {
@@ -490,6 +497,11 @@ impl Out<'_> {
                     part.text
                 )),
             }
+        }
+        if results == count {
+            self.layer.note(
+                "tenacity retried no exception here, only returned values; `#[retry]` retries every `Err` unless `when` says otherwise",
+            );
         }
         let when = match (
             classes.is_empty(),

@@ -1,6 +1,8 @@
 //! Reading argument values: numbers (module constants and `timedelta`
 //! included), exception classes and predicates.
 
+use std::collections::HashMap;
+
 use crate::python::expr::{Call, Expr, Kind};
 use crate::python::resolve::{Symbol, Tree};
 use crate::rust;
@@ -13,6 +15,8 @@ const MAX_DEPTH: usize = 8;
 pub(crate) struct Context<'t> {
     pub(crate) tree: &'t Tree,
     pub(crate) module: usize,
+    /// Names assigned in the enclosing function, read before module names.
+    pub(crate) locals: Option<&'t HashMap<String, Expr>>,
 }
 
 /// What a `retry=`, `on=` or `exclude=` argument selects.
@@ -25,6 +29,33 @@ pub(crate) enum Selector {
 }
 
 impl<'t> Context<'t> {
+    /// The same place at module level (no locals).
+    pub(crate) fn at(tree: &'t Tree, module: usize) -> Self {
+        Context {
+            tree,
+            module,
+            locals: None,
+        }
+    }
+
+    /// The value of a local name (`stop=stop_strategy`), else `expr` itself.
+    pub(crate) fn deref<'e>(&self, expr: &'e Expr) -> &'e Expr
+    where
+        't: 'e,
+    {
+        let mut current = expr;
+        for _ in 0..MAX_DEPTH {
+            match (&current.kind, self.locals) {
+                (Kind::Name(name), Some(locals)) => match locals.get(name) {
+                    Some(value) => current = value,
+                    None => break,
+                },
+                _ => break,
+            }
+        }
+        current
+    }
+
     /// The `(package, name)` of an external function or class, when `expr`
     /// names one (`t.stop_after_attempt` with `import tenacity as t`).
     pub(crate) fn external(&self, expr: &Expr) -> Option<(String, String)> {
@@ -76,12 +107,13 @@ impl<'t> Context<'t> {
                 };
                 value.is_finite().then_some(value)
             }
+            Kind::Name(name) if self.locals.is_some_and(|l| l.contains_key(name)) => {
+                self.number_at(self.deref(expr), depth + 1)
+            }
             Kind::Name(_) | Kind::Attribute(..) => match self.tree.resolve(self.module, expr) {
-                Symbol::Value(module, _, value) => Context {
-                    tree: self.tree,
-                    module,
+                Symbol::Value(module, _, value) => {
+                    Context::at(self.tree, module).number_at(value, depth + 1)
                 }
-                .number_at(value, depth + 1),
                 _ => None,
             },
             Kind::Call(call) if self.is(&call.function, "datetime", "timedelta") => {
@@ -146,15 +178,14 @@ impl<'t> Context<'t> {
             Kind::Lambda(params, body) => isinstance(params, body)
                 .and_then(|types| self.selector_at(types, depth + 1))
                 .filter(|s| matches!(s, Selector::Classes(_))),
+            Kind::Name(name) if self.locals.is_some_and(|l| l.contains_key(name)) => {
+                self.selector_at(self.deref(expr), depth + 1)
+            }
             Kind::Name(_) | Kind::Attribute(..) => {
                 if let Symbol::Value(module, _, value) = self.tree.resolve(self.module, expr)
                     && matches!(value.kind, Kind::Sequence(_))
                 {
-                    return Context {
-                        tree: self.tree,
-                        module,
-                    }
-                    .selector_at(value, depth + 1);
+                    return Context::at(self.tree, module).selector_at(value, depth + 1);
                 }
                 let path = expr.dotted()?;
                 let last = *path.last()?;
@@ -181,8 +212,13 @@ fn isinstance<'e>(params: &[String], body: &'e Expr) -> Option<&'e Expr> {
     }
 }
 
-/// `is_connection_error_or_timeout` for `[ConnectionError, Timeout]`.
+/// `is_connection_error_or_timeout` for `[ConnectionError, Timeout]`;
+/// `is_retryable` (or `is_not_retryable`) past three classes, where the
+/// joined name would be longer than the function it guards.
 pub(crate) fn predicate_name(prefix: &str, classes: &[String]) -> String {
+    if classes.len() > 3 {
+        return format!("{prefix}retryable");
+    }
     let parts: Vec<String> = classes.iter().map(|c| rust::snake_case(c)).collect();
     format!("{prefix}{}", parts.join("_or_"))
 }

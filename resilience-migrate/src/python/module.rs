@@ -24,13 +24,18 @@ pub enum Import {
     },
 }
 
-/// A module-level `def`: its parameters and their defaults.
+/// A module-level `def`: its parameters and their defaults, and what it
+/// returns (a decorator factory returns `retry(...)`).
 #[derive(Clone, Debug, Default)]
 pub struct Def {
     /// Parameter names, `*args`/`**kwargs` included as written.
     pub params: Vec<String>,
     /// Defaults, by parameter name.
     pub defaults: HashMap<String, Expr>,
+    /// The values of its `return` statements.
+    pub returns: Vec<Expr>,
+    /// `name = value` in its body (the last one wins).
+    pub locals: HashMap<String, Expr>,
 }
 
 /// A decorator, as written.
@@ -53,6 +58,9 @@ pub struct Function {
     pub params: Vec<String>,
     /// Decorators, top first (the outermost in Python).
     pub decorators: Vec<Decorator>,
+    /// Names assigned before it in the functions it is nested in
+    /// (`retry_decorator = make_retry(llm)`).
+    pub locals: HashMap<String, Expr>,
 }
 
 /// Where the parser gave up on a part of the file.
@@ -101,6 +109,7 @@ pub fn parse(path: PathBuf, source: &str, parser: &mut Parser) -> Module {
     let mut reader = Reader {
         source,
         module: &mut module,
+        frames: Vec::new(),
     };
     reader.block(root, &[], Scope::Module);
     module
@@ -141,6 +150,15 @@ enum Scope {
 struct Reader<'s, 'm> {
     source: &'s str,
     module: &'m mut Module,
+    /// The function bodies being read, outermost first.
+    frames: Vec<Frame>,
+}
+
+/// What a function body assigns and returns.
+#[derive(Default)]
+struct Frame {
+    locals: HashMap<String, Expr>,
+    returns: Vec<Expr>,
 }
 
 impl Reader<'_, '_> {
@@ -172,14 +190,22 @@ impl Reader<'_, '_> {
             "import_statement" | "import_from_statement" if scope == Scope::Module => {
                 self.import(node);
             }
-            "expression_statement" if scope == Scope::Module => {
+            "expression_statement" if scope != Scope::Class => {
                 for assignment in named_children(node).filter(|n| n.kind() == "assignment") {
-                    self.assignment(assignment);
+                    self.assignment(assignment, scope);
+                }
+            }
+            "return_statement" if scope == Scope::Function => {
+                if let (Some(value), Some(frame)) =
+                    (named_children(node).next(), self.frames.last_mut())
+                {
+                    frame.returns.push(expr::read(value, self.source));
                 }
             }
             // Definitions inside `if`, `try`, `with`... blocks are still definitions.
-            "if_statement" | "try_statement" | "with_statement" | "else_clause" | "elif_clause"
-            | "except_clause" | "finally_clause" | "block" | "ERROR" => {
+            "if_statement" | "try_statement" | "with_statement" | "for_statement"
+            | "while_statement" | "else_clause" | "elif_clause" | "except_clause"
+            | "finally_clause" | "block" | "ERROR" => {
                 self.block(node, names, scope);
             }
             _ => {}
@@ -206,7 +232,7 @@ impl Reader<'_, '_> {
             }
             return;
         }
-        let def = self.parameters(node);
+        let mut def = self.parameters(node);
         if !decorators.is_empty() {
             let is_method = scope == Scope::Class;
             let mut params = def.params.clone();
@@ -220,13 +246,22 @@ impl Reader<'_, '_> {
                 is_method,
                 params,
                 decorators,
+                locals: self
+                    .frames
+                    .iter()
+                    .flat_map(|frame| frame.locals.clone())
+                    .collect(),
             });
         }
-        if scope == Scope::Module {
-            self.module.defs.insert(name, def);
-        }
+        self.frames.push(Frame::default());
         if let Some(body) = body {
             self.block(body, &inner, Scope::Function);
+        }
+        let frame = self.frames.pop().unwrap_or_default();
+        if scope == Scope::Module {
+            def.locals = frame.locals;
+            def.returns = frame.returns;
+            self.module.defs.insert(name, def);
         }
     }
 
@@ -304,7 +339,7 @@ impl Reader<'_, '_> {
         }
     }
 
-    fn assignment(&mut self, node: Node<'_>) {
+    fn assignment(&mut self, node: Node<'_>, scope: Scope) {
         let (Some(left), Some(right)) = (
             node.child_by_field_name("left"),
             node.child_by_field_name("right"),
@@ -314,7 +349,7 @@ impl Reader<'_, '_> {
         if left.kind() == "identifier" {
             let value = if right.kind() == "assignment" {
                 // `a = b = value`: both name the value.
-                self.assignment(right);
+                self.assignment(right, scope);
                 right
                     .child_by_field_name("right")
                     .map(|r| expr::read(r, self.source))
@@ -322,9 +357,15 @@ impl Reader<'_, '_> {
                 Some(expr::read(right, self.source))
             };
             if let Some(value) = value {
-                self.module
-                    .assignments
-                    .insert(raw(left, self.source).to_owned(), value);
+                let name = raw(left, self.source).to_owned();
+                match (scope, self.frames.last_mut()) {
+                    (Scope::Function, Some(frame)) => {
+                        frame.locals.insert(name, value);
+                    }
+                    _ => {
+                        self.module.assignments.insert(name, value);
+                    }
+                }
             }
         }
     }

@@ -1,0 +1,50 @@
+//! Reads and parses the files on every core: parsing is nearly all of a
+//! scan's time, and files parse independently.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+
+use crate::python::module::{self, Module};
+
+/// Each file parsed, or why it could not be read, in the order given.
+pub(crate) fn parse_all(files: Vec<PathBuf>) -> Vec<Result<Module, (PathBuf, String)>> {
+    let workers = thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len())
+        .max(1);
+    // Files are taken one at a time from a shared counter, so that one
+    // large file does not leave the other cores idle.
+    let next = AtomicUsize::new(0);
+    let mut parsed: Vec<(usize, Result<Module, (PathBuf, String)>)> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut parser = module::parser();
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = files.get(index) else { break };
+                        let result = match std::fs::read_to_string(path) {
+                            Ok(source) => Ok(module::parse(path.clone(), &source, &mut parser)),
+                            Err(e) => Err((path.clone(), e.to_string())),
+                        };
+                        done.push((index, result));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                // A panic in a worker is a bug: report it as it is.
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    parsed.sort_by_key(|(index, _)| *index);
+    parsed.into_iter().map(|(_, result)| result).collect()
+}
