@@ -7,8 +7,11 @@ use std::thread;
 
 use crate::python::module::{self, Module};
 
+/// A parsed file, or the file and why it could not be read.
+pub(crate) type Parsed = Result<Module, (PathBuf, String)>;
+
 /// Each file parsed, or why it could not be read, in the order given.
-pub(crate) fn parse_all(files: Vec<PathBuf>) -> Vec<Result<Module, (PathBuf, String)>> {
+pub(crate) fn parse_all(files: Vec<PathBuf>) -> Vec<Parsed> {
     let workers = thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len())
@@ -16,7 +19,7 @@ pub(crate) fn parse_all(files: Vec<PathBuf>) -> Vec<Result<Module, (PathBuf, Str
     // Files are taken one at a time from a shared counter, so that one
     // large file does not leave the other cores idle.
     let next = AtomicUsize::new(0);
-    let mut parsed: Vec<(usize, Result<Module, (PathBuf, String)>)> = thread::scope(|scope| {
+    let mut parsed: Vec<(usize, Parsed)> = thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
