@@ -209,6 +209,10 @@ pub(crate) fn raw<'s>(node: Node<'_>, source: &'s str) -> &'s str {
 /// The node's text on one line: comments cut, white space folded, no space
 /// inside brackets or before a closing one's trailing comma.
 pub(crate) fn text_of(node: Node<'_>, source: &str) -> String {
+    let text = raw(node, source);
+    if !text.contains('#') {
+        return fold(text);
+    }
     let mut kept = String::new();
     let mut at = node.start_byte();
     collect_comments(node, &mut |comment| {
@@ -230,16 +234,28 @@ fn collect_comments(node: Node<'_>, found: &mut impl FnMut(Node<'_>)) {
     }
 }
 
+/// White space folded to single spaces, none just inside brackets, and no
+/// trailing comma before a closing bracket: one pass over the text.
 fn fold(text: &str) -> String {
-    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    folded
-        .replace("( ", "(")
-        .replace("[ ", "[")
-        .replace(", )", ")")
-        .replace(",)", ")")
-        .replace(" )", ")")
-        .replace(", ]", "]")
-        .replace(" ]", "]")
+    let mut out = String::with_capacity(text.len());
+    let mut words = text.split_whitespace().peekable();
+    while let Some(word) = words.next() {
+        out.push_str(word);
+        let Some(next) = words.peek() else { break };
+        let opens = word.ends_with(['(', '[']);
+        let closes = next.starts_with([')', ']']);
+        if closes && out.ends_with(',') {
+            out.pop();
+        }
+        if !opens && !closes {
+            out.push(' ');
+        }
+    }
+    // `f(a,)` written without spaces keeps its comma; drop it too.
+    if out.contains(",)") || out.contains(",]") {
+        out = out.replace(",)", ")").replace(",]", "]");
+    }
+    out
 }
 
 fn integer(text: &str) -> Option<f64> {
@@ -266,4 +282,20 @@ fn string(node: Node<'_>, source: &str) -> Option<String> {
         }
     }
     Some(content)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+
+    #[test]
+    fn folding_puts_a_call_on_one_line() {
+        assert_eq!(
+            fold("retry(\n    stop=stop_after_attempt(3),\n    wait=wait_fixed(1),\n)"),
+            "retry(stop=stop_after_attempt(3), wait=wait_fixed(1))"
+        );
+        assert_eq!(fold("f(a,)"), "f(a)");
+        assert_eq!(fold("[ A, B ]"), "[A, B]");
+        assert_eq!(fold("a  |  b"), "a | b");
+    }
 }

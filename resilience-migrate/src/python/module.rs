@@ -346,6 +346,24 @@ impl Reader<'_, '_> {
         ) else {
             return;
         };
+        // In a function body only what a decorator or its arguments can be
+        // built from is kept; strings, dicts and comprehensions are not read.
+        const LOCAL_VALUES: &[&str] = &[
+            "call",
+            "identifier",
+            "attribute",
+            "integer",
+            "float",
+            "binary_operator",
+            "unary_operator",
+            "tuple",
+            "list",
+            "parenthesized_expression",
+            "assignment",
+        ];
+        if scope == Scope::Function && !LOCAL_VALUES.contains(&right.kind()) {
+            return;
+        }
         if left.kind() == "identifier" {
             let value = if right.kind() == "assignment" {
                 // `a = b = value`: both name the value.
