@@ -73,22 +73,37 @@ fn stub(index: usize, m: &Migration) -> String {
         .map(String::as_str)
         .filter(|p| !p.starts_with('*'))
         .collect();
-    let typed: String = params.iter().map(|p| format!(", {p}: String")).collect();
-    let used = if params.is_empty() {
-        String::new()
-    } else if let [one] = params.as_slice() {
-        format!("    let _ = &{one};\n")
+    // A method is written in an `impl` block, with `&self` first.
+    let (indent, mut inputs, open, close) = if m.is_method {
+        (
+            "        ",
+            vec!["&self".to_owned()],
+            "\n    pub struct Service;\n\n    impl Service {",
+            "    }\n",
+        )
     } else {
-        format!(
-            "    let _ = ({});\n",
-            params
-                .iter()
+        ("    ", Vec::new(), "", "")
+    };
+    inputs.extend(params.iter().map(|p| format!("{p}: String")));
+    let with_error: Vec<String> = inputs
+        .iter()
+        .cloned()
+        .chain(["_: ApiError".to_owned()])
+        .collect();
+    let used = match params.as_slice() {
+        [] => String::new(),
+        [one] => format!("{indent}    let _ = &{one};\n"),
+        many => format!(
+            "{indent}    let _ = ({});\n",
+            many.iter()
                 .map(|p| format!("&{p}"))
                 .collect::<Vec<_>>()
                 .join(", ")
-        )
+        ),
     };
+    let body = format!("{{\n{used}{indent}    Ok(String::new())\n{indent}}}\n");
     let name = m.function.rsplit('.').next().unwrap_or(&m.function);
+
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -105,53 +120,23 @@ fn stub(index: usize, m: &Migration) -> String {
             "\n    pub fn {predicate}(_: &ApiError) -> bool {{\n        true\n    }}"
         );
     }
-    let body = |indent: &str| {
-        format!(
-            "{indent}{{\n{}{indent}    Ok(String::new())\n{indent}}}\n",
-            used.replace("    let", &format!("{indent}    let"))
-        )
-    };
-    if m.is_method {
-        let _ = writeln!(out, "\n    pub struct Service;\n\n    impl Service {{");
-        for fallback in values(&m.rust, "fn") {
-            let fallback = fallback.trim_start_matches("Self::");
-            let _ = write!(
-                out,
-                "        fn {fallback}(&self{typed}, _: ApiError) -> Result<String, ApiError> "
-            );
-            out.push_str(body("        ").trim_start());
-            out.push('\n');
-        }
-        for attribute in &m.rust {
-            let _ = writeln!(out, "        {attribute}");
-        }
-        let _ = write!(
+    let _ = writeln!(out, "{open}");
+    for fallback in values(&m.rust, "fn") {
+        let fallback = fallback.trim_start_matches("Self::");
+        let _ = writeln!(
             out,
-            "        pub fn {name}(&self{typed}) -> Result<String, ApiError> "
+            "{indent}pub fn {fallback}({}) -> Result<String, ApiError> {body}",
+            with_error.join(", ")
         );
-        out.push_str(body("        ").trim_start());
-        out.push_str("    }\n}\n");
-    } else {
-        let args = typed.trim_start_matches(", ");
-        for fallback in values(&m.rust, "fn") {
-            let sep = if args.is_empty() { "" } else { ", " };
-            let _ = write!(
-                out,
-                "\n    pub fn {fallback}({args}{sep}_: ApiError) -> Result<String, ApiError> "
-            );
-            out.push_str(body("    ").trim_start());
-        }
-        out.push('\n');
-        for attribute in &m.rust {
-            let _ = writeln!(out, "    {attribute}");
-        }
-        let _ = write!(
-            out,
-            "    pub fn {name}({args}) -> Result<String, ApiError> "
-        );
-        out.push_str(body("    ").trim_start());
-        out.push_str("}\n");
     }
+    for attribute in &m.rust {
+        let _ = writeln!(out, "{indent}{attribute}");
+    }
+    let _ = writeln!(
+        out,
+        "{indent}pub fn {name}({}) -> Result<String, ApiError> {body}{close}}}",
+        inputs.join(", ")
+    );
     out
 }
 

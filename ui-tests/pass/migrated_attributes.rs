@@ -193,7 +193,7 @@ pub mod f13 {
     pub struct Service;
 
     impl Service {
-        fn last_known_stock(&self, sku: String, _: ApiError) -> Result<String, ApiError> {
+        pub fn last_known_stock(&self, sku: String, _: ApiError) -> Result<String, ApiError> {
             let _ = &sku;
             Ok(String::new())
         }

@@ -373,9 +373,9 @@ fn order_note(found: &[(&Decorator, Library, Layer)]) -> Option<String> {
 /// `MIGRATING.md`'s tables must all be here.
 pub fn handled(library: Library) -> Vec<&'static str> {
     match library {
-        Library::Tenacity => tenacity::HANDLED.to_vec(),
+        Library::Tenacity => tenacity::handled(),
         Library::Stamina => stamina::HANDLED.to_vec(),
-        Library::Pybreaker => pybreaker::HANDLED.to_vec(),
+        Library::Pybreaker => pybreaker::handled(),
         Library::StaleCache => stale_cache::HANDLED.to_vec(),
         Library::Functools => vec!["lru_cache", "cache"],
     }

@@ -18,18 +18,12 @@ const PARAMS: &[&str] = &[
 ];
 
 /// Every name read: the parameters, and the class and storage named in the guide.
-pub(super) const HANDLED: &[&str] = &[
-    "CircuitBreaker",
-    "CircuitRedisStorage",
-    "fail_max",
-    "reset_timeout",
-    "success_threshold",
-    "exclude",
-    "listeners",
-    "state_storage",
-    "name",
-    "throw_new_error_on_trip",
-];
+pub(super) fn handled() -> Vec<&'static str> {
+    ["CircuitBreaker", "CircuitRedisStorage"]
+        .into_iter()
+        .chain(PARAMS.iter().copied())
+        .collect()
+}
 
 /// pybreaker's `fail_max` default: five failures in a row.
 const FAIL_MAX: f64 = 5.0;

@@ -19,17 +19,8 @@ const KEYWORDS: &[&str] = &[
     "sleep",
 ];
 
-/// Every name read: keywords, strategies and their parameters.
-pub(super) const HANDLED: &[&str] = &[
-    "stop",
-    "wait",
-    "retry",
-    "reraise",
-    "before",
-    "after",
-    "before_sleep",
-    "retry_error_callback",
-    "sleep",
+/// The strategies read, and their parameters (beside `KEYWORDS`).
+const STRATEGIES: &[&str] = &[
     "stop_after_attempt",
     "stop_after_delay",
     "stop_before_delay",
@@ -70,6 +61,11 @@ pub(super) const HANDLED: &[&str] = &[
     "before_log",
     "after_log",
 ];
+
+/// Every name read: keywords, strategies and their parameters.
+pub(super) fn handled() -> Vec<&'static str> {
+    KEYWORDS.iter().chain(STRATEGIES).copied().collect()
+}
 
 /// The `#[retry]` (and `#[fallback]`) for `@retry` / `@retry(...)`.
 pub(super) fn layer<'t>(cx: Context<'t>, call: Option<&'t Call>, is_method: bool) -> Layer {
