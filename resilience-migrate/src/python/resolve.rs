@@ -10,6 +10,11 @@ use super::module::{Def, Import, Module};
 /// How many imports a name may go through before we give up (a cycle).
 const MAX_HOPS: usize = 16;
 
+/// Packages whose names are always the libraries the mapping knows, even
+/// when a module of that name is in the tree (scanning the standard library,
+/// a vendored copy, or site-packages).
+const LIBRARIES: &[&str] = &["tenacity", "stamina", "pybreaker", "functools"];
+
 /// Every scanned module, indexed by path and by dotted name.
 pub struct Tree {
     /// The modules, in scan order.
@@ -181,6 +186,10 @@ impl Tree {
     /// when `level > 0`, else by its dotted suffix.
     fn find(&self, module: usize, dotted: &str, level: usize) -> Option<usize> {
         if level == 0 {
+            let root = dotted.split('.').next().unwrap_or(dotted);
+            if LIBRARIES.contains(&root) {
+                return None;
+            }
             return self.by_suffix.get(dotted).copied();
         }
         let mut dir = self.modules.get(module)?.path.parent()?.to_path_buf();
