@@ -53,7 +53,7 @@ pub struct Report {
     pub functions: Vec<Migration>,
     /// Files the parser could not read in full: the rest of each was read.
     pub syntax_errors: Vec<(PathBuf, SyntaxError)>,
-    /// Files that could not be read at all (not UTF-8, unreadable).
+    /// Files that could not be read at all (permissions, I/O errors).
     pub unreadable: Vec<(PathBuf, String)>,
     /// How many Python files were read.
     pub files: usize,

@@ -28,8 +28,13 @@ pub(crate) fn parse_all(files: Vec<PathBuf>) -> Vec<Parsed> {
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(path) = files.get(index) else { break };
-                        let result = match std::fs::read_to_string(path) {
-                            Ok(source) => Ok(module::parse(path.clone(), &source, &mut parser)),
+                        // A file in another encoding (`# -*- coding: latin-1 -*-`)
+                        // is still read: decorators are ASCII.
+                        let result = match std::fs::read(path) {
+                            Ok(bytes) => {
+                                let source = String::from_utf8_lossy(&bytes);
+                                Ok(module::parse(path.clone(), &source, &mut parser))
+                            }
                             Err(e) => Err((path.clone(), e.to_string())),
                         };
                         done.push((index, result));

@@ -139,3 +139,13 @@ fn a_decorator_built_by_a_factory_of_the_tree_is_read_from_what_it_returns() {
             .all(|m| m.function != "not_a_resilience_decorator")
     );
 }
+
+#[test]
+fn a_file_in_another_encoding_is_still_read() {
+    let report = fixture_tree();
+    assert_eq!(
+        find(&report, "prix").rust,
+        ["#[retry(max = 2, backoff = \"none\")]"]
+    );
+    assert!(report.unreadable.is_empty());
+}

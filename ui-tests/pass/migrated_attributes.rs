@@ -235,8 +235,18 @@ pub mod f15 {
     }
 }
 
-/// payments.py line 10: `load_order`
+/// latin1.py line 7: `prix`
 pub mod f16 {
+    use super::*;
+
+    #[retry(max = 2, backoff = "none")]
+    pub fn prix() -> Result<String, ApiError> {
+        Ok(String::new())
+    }
+}
+
+/// payments.py line 10: `load_order`
+pub mod f17 {
     use super::*;
 
     pub fn db_breaker_counts_as_failure(_: &ApiError) -> bool {
@@ -251,7 +261,7 @@ pub mod f16 {
 }
 
 /// payments.py line 16: `charge`
-pub mod f17 {
+pub mod f18 {
     use super::*;
 
     pub fn payment_gateway_counts_as_failure(_: &ApiError) -> bool {
@@ -267,7 +277,7 @@ pub mod f17 {
 }
 
 /// payments.py line 22: `retried_outside_the_breaker`
-pub mod f18 {
+pub mod f19 {
     use super::*;
 
     pub fn db_breaker_counts_as_failure(_: &ApiError) -> bool {
@@ -283,7 +293,7 @@ pub mod f18 {
 }
 
 /// payments.py line 27: `with_pybreaker_defaults`
-pub mod f19 {
+pub mod f20 {
     use super::*;
 
     #[breaker(name = "defaults", failure_rate = 0.99, min_calls = 5)]
@@ -293,7 +303,7 @@ pub mod f19 {
 }
 
 /// stamina_forms.py line 9: `defaults_written_out`
-pub mod f20 {
+pub mod f21 {
     use super::*;
 
     pub fn is_http_error(_: &ApiError) -> bool {
@@ -307,7 +317,7 @@ pub mod f20 {
 }
 
 /// stamina_forms.py line 15: `every_parameter`
-pub mod f21 {
+pub mod f22 {
     use super::*;
 
     pub fn is_connect_error_or_read_timeout(_: &ApiError) -> bool {
@@ -321,7 +331,7 @@ pub mod f21 {
 }
 
 /// stamina_forms.py line 20: `predicate_and_no_bounds`
-pub mod f22 {
+pub mod f23 {
     use super::*;
 
     pub fn should_retry(_: &ApiError) -> bool {
@@ -335,7 +345,7 @@ pub mod f22 {
 }
 
 /// tenacity_forms.py line 27: `bare`
-pub mod f23 {
+pub mod f24 {
     use super::*;
 
     #[retry(backoff = "none")]
@@ -345,7 +355,7 @@ pub mod f23 {
 }
 
 /// tenacity_forms.py line 32: `qualified`
-pub mod f24 {
+pub mod f25 {
     use super::*;
 
     #[retry(max = 3, backoff = "fixed", delay = 1, jitter = "none")]
@@ -355,7 +365,7 @@ pub mod f24 {
 }
 
 /// tenacity_forms.py line 38: `the_guide_example`
-pub mod f25 {
+pub mod f26 {
     use super::*;
 
     pub fn is_transient(_: &ApiError) -> bool {
@@ -369,7 +379,7 @@ pub mod f25 {
 }
 
 /// tenacity_forms.py line 48: `combinators`
-pub mod f26 {
+pub mod f27 {
     use super::*;
 
     pub fn is_connection_error_or_timeout_error(_: &ApiError) -> bool {
@@ -383,7 +393,7 @@ pub mod f26 {
 }
 
 /// tenacity_forms.py line 53: `module_constants`
-pub mod f27 {
+pub mod f28 {
     use super::*;
 
     #[retry(max = 5, backoff = "exp", delay = 0.5, factor = 3, max_delay = 60, jitter = "none")]
@@ -393,7 +403,7 @@ pub mod f27 {
 }
 
 /// tenacity_forms.py line 58: `forever_with_full_jitter`
-pub mod f28 {
+pub mod f29 {
     use super::*;
 
     pub fn is_connection_error_or_timeout(_: &ApiError) -> bool {
@@ -407,7 +417,7 @@ pub mod f28 {
 }
 
 /// tenacity_forms.py line 63: `dynamic_and_min`
-pub mod f29 {
+pub mod f30 {
     use super::*;
 
     #[retry(backoff = "exp", delay = 4, max_delay = 10, jitter = "none")]
@@ -417,7 +427,7 @@ pub mod f29 {
 }
 
 /// tenacity_forms.py line 68: `retried_on_a_result`
-pub mod f30 {
+pub mod f31 {
     use super::*;
 
     #[retry(max = 4, backoff = "fixed", delay = 0.5, jitter = "none")]
@@ -427,7 +437,7 @@ pub mod f30 {
 }
 
 /// tenacity_forms.py line 73: `with_an_error_callback`
-pub mod f31 {
+pub mod f32 {
     use super::*;
 
     pub fn give_up_gracefully(_: ApiError) -> Result<String, ApiError> {
@@ -442,7 +452,7 @@ pub mod f31 {
 }
 
 /// tenacity_forms.py line 78: `lambda_isinstance`
-pub mod f32 {
+pub mod f33 {
     use super::*;
 
     pub fn is_key_error_or_index_error(_: &ApiError) -> bool {
@@ -456,7 +466,7 @@ pub mod f32 {
 }
 
 /// tenacity_forms.py line 91: `through_a_decorator_object`
-pub mod f33 {
+pub mod f34 {
     use super::*;
 
     #[retry(max = 6, backoff = "fixed", delay = 3, jitter = "none")]
@@ -466,7 +476,7 @@ pub mod f33 {
 }
 
 /// guide_example_0.py line 5: `fetch`
-pub mod f34 {
+pub mod f35 {
     use super::*;
 
     pub fn is_transient(_: &ApiError) -> bool {
@@ -480,7 +490,7 @@ pub mod f34 {
 }
 
 /// guide_example_1.py line 6: `charge`
-pub mod f35 {
+pub mod f36 {
     use super::*;
 
     pub fn db_breaker_counts_as_failure(_: &ApiError) -> bool {
@@ -495,7 +505,7 @@ pub mod f35 {
 }
 
 /// guide_example_2.py line 5: `fetch`
-pub mod f36 {
+pub mod f37 {
     use super::*;
 
     pub fn is_http_error(_: &ApiError) -> bool {
@@ -509,7 +519,7 @@ pub mod f36 {
 }
 
 /// guide_example_3.py line 2: `fetch_user_profile`
-pub mod f37 {
+pub mod f38 {
     use super::*;
 
     #[stale_cache(maxage = 3, tolerance = 15, retries = 2)]
