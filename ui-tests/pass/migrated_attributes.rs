@@ -475,8 +475,18 @@ pub mod f34 {
     }
 }
 
-/// guide_example_0.py line 5: `fetch`
+/// tenacity_forms.py line 96: `both_conditions`
 pub mod f35 {
+    use super::*;
+
+    #[retry(backoff = "fixed", delay = 1, jitter = "none")]
+    pub fn both_conditions() -> Result<String, ApiError> {
+        Ok(String::new())
+    }
+}
+
+/// guide_example_0.py line 5: `fetch`
+pub mod f36 {
     use super::*;
 
     pub fn is_transient(_: &ApiError) -> bool {
@@ -490,7 +500,7 @@ pub mod f35 {
 }
 
 /// guide_example_1.py line 6: `charge`
-pub mod f36 {
+pub mod f37 {
     use super::*;
 
     pub fn db_breaker_counts_as_failure(_: &ApiError) -> bool {
@@ -505,7 +515,7 @@ pub mod f36 {
 }
 
 /// guide_example_2.py line 5: `fetch`
-pub mod f37 {
+pub mod f38 {
     use super::*;
 
     pub fn is_http_error(_: &ApiError) -> bool {
@@ -519,7 +529,7 @@ pub mod f37 {
 }
 
 /// guide_example_3.py line 2: `fetch_user_profile`
-pub mod f38 {
+pub mod f39 {
     use super::*;
 
     #[stale_cache(maxage = 3, tolerance = 15, retries = 2)]

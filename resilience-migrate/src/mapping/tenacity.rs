@@ -211,16 +211,10 @@ impl<'t> Out<'t> {
                 (Some("stop_never"), _) => self.layer.note(
                     "`stop_never` has no bounded equivalent: `#[retry]` stops after `max` attempts (3 unless you set it)",
                 ),
-                (Some("stop_all"), _) => self.layer.note(format!(
+                _ if name.as_deref() == Some("stop_all") || all_of(part) => self.layer.note(format!(
                     "`{}`: stopping only when every condition holds has no equivalent; choose `max`",
                     part.text
                 )),
-                _ if matches!(&part.kind, ExprKind::Binary(_, op, _) if op == "&") => {
-                    self.layer.note(format!(
-                        "`{}`: stopping only when every condition holds has no equivalent; choose `max`",
-                        part.text
-                    ))
-                }
                 _ => self.layer.note(format!(
                     "`stop={}` is not a stop condition this tool can read: choose `max`",
                     part.text
@@ -568,6 +562,11 @@ impl<'t> Out<'t> {
             )),
         }
     }
+}
+
+/// `a & b`: a condition that holds only when both do.
+fn all_of(expr: &Expr) -> bool {
+    matches!(&expr.kind, ExprKind::Binary(_, op, _) if op == "&")
 }
 
 /// The parts of `a | b | c` (or `any_fn(a, b, c)`), nested ones included.
