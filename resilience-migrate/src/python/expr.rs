@@ -243,8 +243,8 @@ fn fold(text: &str) -> String {
         out.push_str(word);
         let Some(next) = words.peek() else { break };
         let opens = word.ends_with(['(', '[']);
-        let closes = next.starts_with([')', ']']);
-        if closes && out.ends_with(',') {
+        let closes = next.starts_with([')', ']', ',']);
+        if closes && !next.starts_with(',') && out.ends_with(',') {
             out.pop();
         }
         if !opens && !closes {
@@ -297,5 +297,6 @@ mod tests {
         assert_eq!(fold("f(a,)"), "f(a)");
         assert_eq!(fold("[ A, B ]"), "[A, B]");
         assert_eq!(fold("a  |  b"), "a | b");
+        assert_eq!(fold("f(a , b)"), "f(a, b)");
     }
 }
