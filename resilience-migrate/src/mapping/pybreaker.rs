@@ -1,0 +1,147 @@
+//! A `pybreaker.CircuitBreaker(...)` object used as `@breaker` → `#[breaker]`.
+
+use super::values::{Context, Selector, listed};
+use super::{Layer, bind, dynamic, get};
+use crate::python::expr::{Call, Kind as ExprKind};
+use crate::rust::{self, Attribute, Kind};
+
+/// `CircuitBreaker`'s parameters, in order.
+const PARAMS: &[&str] = &[
+    "fail_max",
+    "reset_timeout",
+    "success_threshold",
+    "exclude",
+    "listeners",
+    "state_storage",
+    "name",
+    "throw_new_error_on_trip",
+];
+
+/// Every name read: the parameters, and the class and storage named in the guide.
+pub(super) fn handled() -> Vec<&'static str> {
+    ["CircuitBreaker", "CircuitRedisStorage"]
+        .into_iter()
+        .chain(PARAMS.iter().copied())
+        .collect()
+}
+
+/// pybreaker's `fail_max` default: five failures in a row.
+const FAIL_MAX: f64 = 5.0;
+
+/// The `#[breaker]` for a breaker object named `variable` (empty when it is
+/// made in the decorator itself), built by `call`.
+pub(super) fn layer(cx: Context<'_>, variable: &str, call: Option<&Call>) -> Layer {
+    let mut layer = Layer::default();
+    let mut breaker = Attribute::new(Kind::Breaker);
+    let empty = Call {
+        function: Box::new(crate::python::expr::Expr {
+            kind: ExprKind::Other,
+            text: String::new(),
+        }),
+        args: Vec::new(),
+        kwargs: Vec::new(),
+        splat: false,
+    };
+    let call = call.unwrap_or(&empty);
+    if call.splat {
+        layer.note("the breaker's arguments passed as `*args`/`**kwargs` cannot be read");
+    }
+    let (bound, unknown) = bind(call, PARAMS);
+    for key in unknown {
+        layer.note(format!(
+            "`{key}=` is not a pybreaker parameter this tool knows"
+        ));
+    }
+    let number = |layer: &mut Layer, key: &str, rust_key: &str| {
+        get(&bound, key).and_then(|expr| {
+            let value = cx.number(expr);
+            if value.is_none() {
+                layer.note(dynamic(&expr.text, rust_key));
+            }
+            value
+        })
+    };
+
+    let name = match get(&bound, "name").map(|e| &e.kind) {
+        Some(ExprKind::Str(name)) if !name.trim().is_empty() => name.clone(),
+        _ if !variable.is_empty() => variable.to_owned(),
+        _ => "breaker".to_owned(),
+    };
+    if variable.is_empty() {
+        layer.note(format!(
+            "a breaker made in the decorator guards this function alone: give each such function its own `name` (\"{name}\" here)"
+        ));
+    }
+    breaker.set("name", rust::string(&name));
+
+    let fail_max = if get(&bound, "fail_max").is_some() {
+        number(&mut layer, "fail_max", "min_calls")
+    } else {
+        Some(FAIL_MAX)
+    };
+    if let Some(n) = fail_max.filter(|n| *n >= 1.0 && n.fract() == 0.0) {
+        breaker.set("failure_rate", "0.99");
+        breaker.set("min_calls", rust::number(n));
+        layer.note(format!(
+            "`fail_max={}` opens after {} failures in a row; `failure_rate = 0.99, min_calls = {}` opens when nearly all of at least {} calls in the `window` (10 s unless set) failed, so one success no longer hides a failing dependency",
+            rust::number(n),
+            rust::number(n),
+            rust::number(n),
+            rust::number(n)
+        ));
+    }
+    if let Some(seconds) = number(&mut layer, "reset_timeout", "open_for")
+        && seconds >= 0.0
+    {
+        breaker.set("open_for", rust::seconds(seconds));
+    }
+    if let Some(n) = number(&mut layer, "success_threshold", "half_open_calls")
+        && n >= 1.0
+        && n.fract() == 0.0
+    {
+        breaker.set("half_open_calls", rust::number(n));
+        if n > 1.0 {
+            layer.note(format!(
+                    "`success_threshold={}`: the {} probes are let through at once and must all succeed, where pybreaker tried them one after another",
+                    rust::number(n),
+                    rust::number(n)
+                ));
+        }
+    }
+    if let Some(exclude) = get(&bound, "exclude") {
+        match cx.selector(exclude) {
+            Some(Selector::Classes(classes)) if !classes.is_empty() => {
+                let predicate = format!("{}_counts_as_failure", rust::snake_case(&name));
+                layer.note(format!(
+                    "write `fn {predicate}(e: &E) -> bool`, false for the variants of your error type that stand for {} (pybreaker's `exclude`: they count as successes)",
+                    listed(&classes)
+                ));
+                breaker.set("when", predicate);
+            }
+            Some(Selector::Classes(_)) => {}
+            _ => layer.note(format!(
+                "`exclude={}` cannot be read: write a `fn(&E) -> bool` that is false for the excluded errors and add `when = ...`",
+                exclude.text
+            )),
+        }
+    }
+    if get(&bound, "listeners").is_some() {
+        layer.note(
+            "`listeners=`: add state-change listeners to the breaker registry, or subscribe to the `resilience` tracing events",
+        );
+    }
+    if get(&bound, "state_storage").is_some() {
+        layer.note(
+            "`state_storage=`: breaker state is per process; share it by putting the breaker in a gateway, or accept one breaker per instance",
+        );
+    }
+    if let Some(trip) = get(&bound, "throw_new_error_on_trip")
+        && cx.boolean(trip) != Some(false)
+    {
+        layer.note(
+                "`throw_new_error_on_trip=True`: the call that trips the breaker returns its own error; later calls get `E::from(CircuitOpen)`",
+            );
+    }
+    layer.attributes.push(breaker);
+    layer
+}
