@@ -105,6 +105,8 @@
 //! | --- | --- | --- |
 //! | `metrics` | on | the counters and gauge above, through the `metrics` facade |
 //! | `tower` | off | `recovery::RecoveryLayer`, a tower layer for axum, tonic or any tower stack |
+//! | `redis` | off | `fleet`: `shared = true` on `#[stale_cache]` and `#[breaker]` shares stale data and breaker state across replicas over Redis |
+//! | `redis-tls` | off | `rediss://` URLs for the fleet (rustls) |
 //!
 //! # Circuit breakers
 //!
@@ -148,6 +150,8 @@ pub use retry_policy::{Backoff, Jitter, RetryPolicy};
 pub mod circuit;
 pub use circuit::CircuitOpen;
 pub mod cache;
+#[cfg(feature = "redis")]
+pub mod fleet;
 pub mod recovery;
 pub mod testing;
 
