@@ -67,9 +67,6 @@
 //! value type's fingerprint is in every key, so a deploy that changes the
 //! type reads none of the old entries.
 
-// The shared cache and breaker that use these are wired in next.
-#![allow(dead_code, unused_imports)]
-
 mod breaker_ops;
 mod cache_ops;
 mod codec;
@@ -83,7 +80,7 @@ use std::sync::{Arc, OnceLock};
 
 pub use options::FleetOptions;
 
-pub(crate) use breaker_ops::{Handler, Signal};
+pub(crate) use breaker_ops::Signal;
 pub(crate) use cache_ops::{Acquired, Address};
 pub(crate) use codec::{decode_entry, encode_entry, key_digest, type_fingerprint};
 pub(crate) use wall::{millis_at, now_millis};

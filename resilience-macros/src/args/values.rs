@@ -79,6 +79,21 @@ fn quoted_number(span: Span, key: &str, text: &str) -> syn::Error {
     )
 }
 
+/// `true` or `false`, such as `shared = true`.
+pub(crate) fn boolean(value: &Expr, key: &str, help: &str) -> syn::Result<Spanned<bool>> {
+    match literal(value) {
+        Some(Lit::Bool(flag)) => Ok(Spanned {
+            value: flag.value,
+            span: flag.span(),
+        }),
+        _ => Err(error(
+            value.span(),
+            format!("`{key}` expects `true` or `false`"),
+            help,
+        )),
+    }
+}
+
 /// One of a fixed set of strings, such as `backoff = "exp"`.
 pub(crate) fn choice<T: Copy>(
     value: &Expr,

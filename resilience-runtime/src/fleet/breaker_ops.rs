@@ -24,6 +24,11 @@ use super::link::bounded;
 /// connection.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(250);
 
+/// Takes the probe lease, or finds it already this instance's (for
+/// `half_open_calls` above 1).
+const TAKE_PROBE: &str = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 \
+     elseif redis.call('GET', KEYS[1]) == ARGV[1] then return 1 else return 0 end";
+
 /// What another instance said about a breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Signal {
@@ -86,6 +91,7 @@ impl Fleet {
     /// milliseconds), for `open_for`. Not waited for.
     pub(crate) fn publish_open(&self, name: &str, until: u64, open_for: Duration) {
         let key = self.inner.keys.breaker_open(name);
+        let probe = self.inner.keys.breaker_probe(name);
         let channel = self.inner.keys.breaker_channel();
         let message = format!("{} open {until} {name}", self.inner.instance);
         let ttl = u64::try_from(open_for.as_millis())
@@ -100,6 +106,10 @@ impl Fleet {
                     .arg(until)
                     .arg("PX")
                     .arg(ttl)
+                    .ignore()
+                    // A failed probe re-opens it: its lease is spent.
+                    .cmd("DEL")
+                    .arg(&probe)
                     .ignore()
                     .cmd("PUBLISH")
                     .arg(&channel)
@@ -145,18 +155,10 @@ impl Fleet {
                 "breaker probe lease",
                 bound,
                 move |mut conn, bound| async move {
-                    let taken: Option<String> = bounded(
-                        bound,
-                        redis::cmd("SET")
-                            .arg(&key)
-                            .arg(&token)
-                            .arg("NX")
-                            .arg("PX")
-                            .arg(ttl)
-                            .query_async(&mut conn),
-                    )
-                    .await?;
-                    Ok(taken.is_some())
+                    let mut take = redis::cmd("EVAL");
+                    take.arg(TAKE_PROBE).arg(1).arg(&key).arg(&token).arg(ttl);
+                    let taken: i64 = bounded(bound, take.query_async(&mut conn)).await?;
+                    Ok(taken == 1)
                 },
             )
             .unwrap_or(true)
