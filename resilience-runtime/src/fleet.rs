@@ -57,6 +57,24 @@
 //! processes are wall-clock times, derived from the crate's one clock, so
 //! they are as consistent as the replicas' clocks.
 //!
+//! # What shared keys and values need
+//!
+//! `serde::Serialize` for every part of a shared cache's key, and
+//! `Serialize + DeserializeOwned` for its value; a missing bound is a
+//! compile error at the attribute that names it:
+//!
+//! ```compile_fail
+//! use resilience_runtime::stale_cache;
+//!
+//! #[derive(Debug, Clone)]
+//! struct Profile; // no Serialize, no Deserialize
+//!
+//! #[stale_cache(shared = true)]
+//! fn profile(user_id: u64) -> Result<Profile, std::io::Error> {
+//!     Ok(Profile)
+//! }
+//! ```
+//!
 //! # Redis is a trust boundary
 //!
 //! Everything read back is untrusted: at most

@@ -80,7 +80,7 @@ fn config(args: &BreakerArgs, private: &TokenStream) -> TokenStream {
     if let Some(shared) = args.shared.filter(|s| s.value) {
         // Through a check that names the `redis` feature when it is off.
         let private = super::respan(private.clone(), shared.span);
-        config = quote!(#private::shared_breaker::<#private::Fleet>(#config));
+        config = quote_spanned!(shared.span=> #private::shared_breaker::<#private::Fleet>(#config));
     }
     config
 }
