@@ -11,8 +11,9 @@
 //! ```
 //!
 //! The URL is redis-rs's: `redis://[user][:password@]host[:port][/db]`,
-//! `rediss://` for TLS (feature `redis-tls`), with AUTH from the user and
-//! password in it. The namespace separates services (and test runs) that
+//! `rediss://` for TLS (feature `redis-tls`: rustls with the webpki roots,
+//! and rustls's ring provider unless the application installed a provider
+//! first), with AUTH from the user and password in it. The namespace separates services (and test runs) that
 //! share one Redis: every key is `resilience:{namespace}:…`.
 //!
 //! # What is shared, and what it costs
@@ -185,8 +186,10 @@ static CONNECTED: OnceLock<Fleet> = OnceLock::new();
 
 /// Connects the process's fleet, the one `shared = true` attributes use,
 /// with the default [`FleetOptions`]. Call it once, at start-up, before the
-/// first shared call (a shared call before it runs local-only and says so
-/// once).
+/// first shared call: a shared call before it runs local-only and says so
+/// once; a shared cache looks for the fleet again on each miss, but a
+/// shared breaker looks once, when first used, and stays local if there was
+/// none.
 ///
 /// Only a bad URL or namespace is an error: a Redis that does not answer
 /// yet is a warning, and the process runs local-only until it does.
@@ -287,6 +290,11 @@ impl Fleet {
         options: FleetOptions,
     ) -> Result<Self, FleetError> {
         check_namespace(namespace)?;
+        #[cfg(feature = "redis-tls")]
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Lost to another thread installing one at once: theirs is kept.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let client =
             redis::Client::open(url).map_err(|error| FleetError::Url(error.to_string()))?;
         let link = Link::open(

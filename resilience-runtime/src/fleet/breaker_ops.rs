@@ -76,7 +76,7 @@ impl Fleet {
             self.inner
                 .link
                 .runtime
-                .spawn(async move { fleet.listen().await });
+                .spawn(Fleet::listen(Arc::downgrade(&fleet.inner)));
         } else {
             let fleet = self.clone();
             let name = name.to_owned();
@@ -181,22 +181,30 @@ impl Fleet {
     /// Subscribes to the breaker channel, again after every lost
     /// connection, and reads the open keys of every watched breaker each
     /// time it (re)subscribes.
-    async fn listen(self) {
-        let channel = self.inner.keys.breaker_channel();
+    ///
+    /// It holds the fleet weakly, so that dropping the last `Fleet` ends
+    /// the fleet's thread, this task with it.
+    async fn listen(fleet: std::sync::Weak<super::Inner>) {
         loop {
-            if let Ok(Ok(mut pubsub)) = tokio::time::timeout(
-                Duration::from_secs(1),
-                self.inner.link.client.get_async_pubsub(),
-            )
-            .await
+            let Some(inner) = fleet.upgrade() else { return };
+            let this = Fleet { inner };
+            let channel = this.inner.keys.breaker_channel();
+            let client = this.inner.link.client.clone();
+            let connected =
+                tokio::time::timeout(Duration::from_secs(1), client.get_async_pubsub()).await;
+            if let Ok(Ok(mut pubsub)) = connected
                 && pubsub.subscribe(&channel).await.is_ok()
             {
-                let names: Vec<String> = self.inner.board.handlers.read().keys().cloned().collect();
-                self.read_open(&names).await;
+                let names: Vec<String> = this.inner.board.handlers.read().keys().cloned().collect();
+                this.read_open(&names).await;
+                drop(this);
                 let mut messages = pubsub.into_on_message();
                 while let Some(message) = messages.next().await {
-                    self.heard(message.get_payload_bytes());
+                    let Some(inner) = fleet.upgrade() else { return };
+                    Fleet { inner }.heard(message.get_payload_bytes());
                 }
+            } else {
+                drop(this);
             }
             tokio::time::sleep(RESUBSCRIBE_AFTER).await;
         }
