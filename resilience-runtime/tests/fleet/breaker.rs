@@ -161,3 +161,42 @@ async fn without_redis_each_breaker_judges_alone_and_never_waits_past_the_bound(
     assert!(started.elapsed() < OPEN_FOR + Duration::from_millis(600));
     assert!(b.breaker.try_acquire().is_ok());
 }
+
+#[tokio::test]
+async fn after_redis_restarts_an_opening_reaches_the_other_replica_again() {
+    let mut server = RedisServer::spawn();
+    let ns = namespace("breaker-restart");
+    let a = Replica::start(server.url(), &ns).await;
+    let b = Replica::start(server.url(), &ns).await;
+    settle().await;
+    server.stop();
+    assert!(!a.fleet.ping().await, "the outage is noticed");
+    server.start();
+
+    let started = Instant::now();
+    while !(a.fleet.ping().await && b.fleet.ping().await) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "reconnected within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    while !a.fleet.is_reachable() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the outage ended within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.trip();
+    // b hears it by pub/sub once resubscribed, or reads the open key when
+    // it resubscribes: either way, without a call of its own.
+    while b.breaker.state() != State::Open {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "b opened within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(b.breaker.origin(), Origin::Fleet);
+}
