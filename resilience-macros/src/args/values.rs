@@ -86,6 +86,11 @@ pub(crate) fn boolean(value: &Expr, key: &str, help: &str) -> syn::Result<Spanne
             value: flag.value,
             span: flag.span(),
         }),
+        Some(Lit::Str(text)) if matches!(text.value().trim(), "true" | "false") => Err(error(
+            text.span(),
+            format!("`{key}` expects `true` or `false`, not a string"),
+            format!("drop the quotes: `{key} = {}`", text.value().trim()),
+        )),
         _ => Err(error(
             value.span(),
             format!("`{key}` expects `true` or `false`"),
