@@ -34,6 +34,8 @@ impl From<CircuitOpen> for ApiError {
 
 static PROFILE_CALLS: AtomicUsize = AtomicUsize::new(0);
 static LIMIT_CALLS: AtomicUsize = AtomicUsize::new(0);
+static RATE_VERSION: AtomicUsize = AtomicUsize::new(1);
+static QUOTA_VERSION: AtomicUsize = AtomicUsize::new(1);
 
 #[stale_cache(maxage = 3, tolerance = 15, shared = true)]
 async fn fetch_user_profile(user_id: String) -> Result<Profile, ApiError> {
@@ -45,6 +47,56 @@ async fn fetch_user_profile(user_id: String) -> Result<Profile, ApiError> {
 fn load_limit(tenant: &str) -> Result<u32, ApiError> {
     LIMIT_CALLS.fetch_add(1, SeqCst);
     Ok(tenant.len() as u32)
+}
+
+/// Real time: expired after 200 ms, and refreshed behind the stale value.
+#[stale_cache(
+    maxage = "200ms",
+    tolerance = 30,
+    refresh = "background",
+    shared = true
+)]
+async fn exchange_rate(currency: String) -> Result<usize, ApiError> {
+    let _ = currency;
+    Ok(RATE_VERSION.load(SeqCst))
+}
+
+#[stale_cache(
+    maxage = "200ms",
+    tolerance = 30,
+    refresh = "background",
+    shared = true
+)]
+fn quota(tenant: String) -> Result<usize, ApiError> {
+    let _ = tenant;
+    Ok(QUOTA_VERSION.load(SeqCst))
+}
+
+/// Reads `function`'s entry for `key` through another replica's cache,
+/// with an upstream that fails, until it is `want` (at most 2 s).
+async fn until_shared(replica: &Fleet, function: &'static str, key: &str, want: usize) {
+    let started = Instant::now();
+    loop {
+        let other: StaleCache<(String,), usize> =
+            StaleCache::new(CacheConfig::new().maxage(Duration::from_millis(200)));
+        let read = other
+            .get_or_load_on(
+                replica,
+                (key.to_string(),),
+                function,
+                async { Err(()) },
+                describe,
+            )
+            .await;
+        if read.ok() == Some(want) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{function}: not {want} within 2 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[breaker(
@@ -112,6 +164,29 @@ async fn shared_attributes_go_through_the_process_fleet() {
         .await;
     assert_eq!(read.unwrap(), 4);
     assert_eq!(LIMIT_CALLS.load(SeqCst), 1);
+
+    // Background refresh: the stale value at once, the new one written to
+    // Redis behind it, async and sync.
+    assert_eq!(exchange_rate("EUR".into()).await.unwrap(), 1);
+    let quota_of = || tokio::task::spawn_blocking(|| quota("acme".into()).unwrap());
+    assert_eq!(quota_of().await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    RATE_VERSION.store(2, SeqCst);
+    QUOTA_VERSION.store(2, SeqCst);
+    assert_eq!(
+        exchange_rate("EUR".into()).await.unwrap(),
+        1,
+        "stale, at once"
+    );
+    assert_eq!(quota_of().await.unwrap(), 1, "stale, at once");
+    until_shared(
+        &replica,
+        concat!(module_path!(), "::exchange_rate"),
+        "EUR",
+        2,
+    )
+    .await;
+    until_shared(&replica, concat!(module_path!(), "::quota"), "acme", 2).await;
 
     // The breaker: tripped here, open on the other replica within a second.
     let remote = Arc::new(Breaker::new("fleet-payments", BreakerConfig::new()));
