@@ -8,5 +8,6 @@
 mod server;
 
 mod attributes;
+mod auth;
 mod breaker;
 mod cache;

@@ -22,6 +22,8 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: Option<PathBuf>,
+    /// `requirepass`, when the server asks for a password.
+    password: Option<String>,
 }
 
 impl RedisServer {
@@ -33,6 +35,7 @@ impl RedisServer {
                 child: None,
                 port: 0,
                 dir: None,
+                password: None,
             },
             _ => Self::spawn(),
         }
@@ -41,6 +44,11 @@ impl RedisServer {
     /// A new child process on a free loopback port: for tests that stop and
     /// restart their server.
     pub fn spawn() -> Self {
+        Self::spawn_with(None)
+    }
+
+    /// A new child process that asks for `password` (AUTH), if given.
+    pub fn spawn_with(password: Option<&str>) -> Self {
         let port = free_port();
         let dir =
             std::env::temp_dir().join(format!("resilience-fleet-{}-{port}", std::process::id()));
@@ -50,6 +58,7 @@ impl RedisServer {
             child: None,
             port,
             dir: Some(dir),
+            password: password.map(str::to_owned),
         };
         server.start();
         server
@@ -75,6 +84,11 @@ impl RedisServer {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args(
+                self.password
+                    .iter()
+                    .flat_map(|password| ["--requirepass", password]),
+            )
             .arg("--dir")
             .arg(dir)
             .stdout(Stdio::null())
@@ -92,7 +106,7 @@ impl RedisServer {
     fn wait_until_ready(&mut self) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
-            if ping(self.port) {
+            if ping(self.port, self.password.as_deref()) {
                 return;
             }
             if let Some(child) = &mut self.child
@@ -135,11 +149,18 @@ fn free_port() -> u16 {
     listener.local_addr().expect("its address").port()
 }
 
-fn ping(port: u16) -> bool {
+fn ping(port: u16, password: Option<&str>) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    if let Some(password) = password {
+        let mut ok = [0; 5];
+        let auth = format!("AUTH {password}\r\n");
+        if stream.write_all(auth.as_bytes()).is_err() || stream.read_exact(&mut ok).is_err() {
+            return false;
+        }
+    }
     if stream.write_all(b"PING\r\n").is_err() {
         return false;
     }
