@@ -126,6 +126,12 @@ async fn shared_attributes_go_through_the_process_fleet() {
     );
     let replica = Fleet::connect(server.url(), &ns).await.unwrap();
 
+    // The futures stay `Send`, as the undecorated ones are.
+    fn is_send<T: Send>(_: &T) {}
+    is_send(&fetch_user_profile("ada".into()));
+    is_send(&exchange_rate("EUR".into()));
+    is_send(&charge(false));
+
     // The async cache writes what the other replica reads, fresh.
     assert_eq!(fetch_user_profile("ada".into()).await.unwrap().name, "ada");
     assert_eq!(PROFILE_CALLS.load(SeqCst), 1);
