@@ -6,12 +6,17 @@
 //! cargo run --example http_service          # PORT, FAILURE_RATE, SEED override
 //! curl -i http://127.0.0.1:3000/profile/42  # X-Retry-Count, X-Fallback, X-Stale-Age, X-Trace-Id
 //! curl http://127.0.0.1:3000/metrics        # retry_attempts_total, breakers_state, ...
+//!
+//! # two instances sharing their cache and breaker over one Redis
+//! REDIS_URL=redis://127.0.0.1:6379 cargo run --example http_service --features redis
 //! ```
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use resilience_examples::http_service::{Config, Upstream, app, install_metrics, serve};
+use resilience_examples::http_service::{
+    Config, Upstream, app, connect_fleet, install_metrics, serve,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,6 +40,13 @@ async fn run() -> Result<(), String> {
     // Before the first decorated call: breakers and caches keep the metric
     // handles they take then.
     let metrics = install_metrics()?;
+    // And the fleet, when there is one to share with.
+    let redis_url = std::env::var("REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
+    if let Some(url) = &redis_url {
+        connect_fleet(url).await?;
+    }
     let upstream = Arc::new(Upstream::new(config.failure_rate, config.seed));
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -49,6 +61,9 @@ async fn run() -> Result<(), String> {
         "listening on http://{addr} (upstream FAILURE_RATE={}, SEED={})",
         config.failure_rate, config.seed
     );
+    if let Some(url) = &redis_url {
+        println!("sharing its profile cache and breaker over {url}");
+    }
     println!("  curl -i http://{addr}/profile/42");
     println!("  curl http://{addr}/metrics");
     serve(listener, app(upstream, metrics))

@@ -110,6 +110,7 @@ impl Config {
 
 /// A profile, as the service answers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "redis", derive(serde::Serialize, serde::Deserialize))]
 pub struct Profile {
     /// The id asked for.
     pub id: u64,
@@ -244,21 +245,72 @@ async fn placeholder_profile(
 /// refresh fails (no retries of its own: `#[retry]` below does that); the
 /// placeholder answers when nothing below could.
 ///
+/// Built with the `redis` feature, the cache and the breaker are shared
+/// with every instance connected to the same Redis ([`connect_fleet`]):
+/// a profile one instance loaded is served by the others, and a breaker
+/// one opens is open on all.
+///
 /// # Errors
 ///
 /// None in practice: the fallback answers every error.
 #[fallback(fn = placeholder_profile)]
-#[stale_cache(maxage = 5, tolerance = 60, retries = 0, key = id)]
-#[breaker(
-    name = "profile-service",
-    failure_rate = 0.5,
-    min_calls = 4,
-    window = 30,
-    open_for = 10
+#[cfg_attr(
+    feature = "redis",
+    stale_cache(maxage = 5, tolerance = 60, retries = 0, key = id, shared = true)
+)]
+#[cfg_attr(
+    not(feature = "redis"),
+    stale_cache(maxage = 5, tolerance = 60, retries = 0, key = id)
+)]
+#[cfg_attr(
+    feature = "redis",
+    breaker(
+        name = "profile-service",
+        failure_rate = 0.5,
+        min_calls = 4,
+        window = 30,
+        open_for = 10,
+        shared = true
+    )
+)]
+#[cfg_attr(
+    not(feature = "redis"),
+    breaker(
+        name = "profile-service",
+        failure_rate = 0.5,
+        min_calls = 4,
+        window = 30,
+        open_for = 10
+    )
 )]
 #[retry(max = 3, backoff = "exp", delay = "100ms")]
 pub async fn fetch_profile(upstream: &Upstream, id: u64) -> Result<Profile, ProfileError> {
     upstream.get_profile(id).await
+}
+
+/// Connects the fleet tier to the Redis at `url` (namespace
+/// `http-service`), so instances share their profile cache and breaker.
+/// Call it at start-up, before the first request.
+///
+/// # Errors
+///
+/// A URL redis-rs does not accept; or, built without the `redis` feature,
+/// always, saying how to build with it.
+pub async fn connect_fleet(url: &str) -> Result<(), String> {
+    #[cfg(feature = "redis")]
+    {
+        resilience_runtime::fleet::connect(url, "http-service")
+            .await
+            .map(|_| ())
+            .map_err(|error| format!("REDIS_URL: {error}"))
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        Err(format!(
+            "REDIS_URL={url} is set, but this build has no fleet tier: \
+             run `cargo run --example http_service --features redis`"
+        ))
+    }
 }
 
 /// Installs the Prometheus recorder as the process's `metrics` recorder,

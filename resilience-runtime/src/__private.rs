@@ -8,7 +8,10 @@ pub use crate::cache::{CacheConfig, Refresh, StaleCache};
 pub use crate::circuit::{BreakerConfig, BreakerSlot, CircuitOpen, Permit};
 pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
 pub use attempts::Attempts;
-pub use cache_bounds::{CacheKey, CacheValue, KeyArg, KeyPart, NotAKey, ValidKey, cache_for};
+pub use cache_bounds::{
+    CacheKey, CacheValue, KeyArg, KeyPart, NotAKey, SharedCacheKey, SharedCacheValue, ValidKey,
+    cache_for, shared_cache_for,
+};
 pub use cache_calls::{
     DescribeErrors, ErrorsOf, ShareClonedErrors, cache_get_or_load, cache_get_or_load_blocking,
     cache_get_or_revalidate, cache_get_or_revalidate_blocking,
@@ -21,6 +24,11 @@ pub use fallback::{
 };
 pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
+pub use shared_breaker::{Fleet, RedisFeature, shared_breaker};
+pub use shared_cache_calls::{
+    cache_get_or_load_shared, cache_get_or_load_shared_blocking, cache_get_or_revalidate_shared,
+    cache_get_or_revalidate_shared_blocking,
+};
 
 mod attempts;
 mod cache_bounds;
@@ -30,6 +38,8 @@ mod describe;
 mod fallback;
 mod open;
 mod shape;
+mod shared_breaker;
+mod shared_cache_calls;
 
 /// Waits between async attempts, on the one clock; a zero wait (testing
 /// mode, `backoff = "none"`) does not touch the timer.

@@ -80,6 +80,8 @@ mod load_async;
 mod load_blocking;
 mod refresher;
 mod report;
+#[cfg(feature = "redis")]
+mod shared;
 mod stale_cache;
 mod stored;
 

@@ -61,6 +61,7 @@
 //! | `breaker` | the name of a circuit breaker | breaker |
 //! | `state` | the state a breaker entered: `closed`, `open`, `half-open` | breaker |
 //! | `failure_rate` | the failure share of the window that opened a breaker | breaker |
+//! | `origin` | where a breaker's transition came from: `local`, or `fleet` (another instance, feature `redis`) | breaker |
 //! | `trace_id` | the request's trace id, on the `request` span of `recovery::RecoveryLayer` (feature `tower`) | every event inside a request |
 //!
 //! Levels: a retry is a warning, giving up an error, a recovery or a refused
@@ -81,7 +82,8 @@
 //! | `breakers_state` | gauge | `breaker` | the state: 0 closed, 1 open, 2 half-open; set when the breaker is created, so it exists before the first transition |
 //! | `breaker_calls_total` | counter | `breaker`, `outcome` = `success`, `failure`, `rejected` | calls through a breaker, and calls it rejected while open |
 //! | `fallback_invocations_total` | counter | `function` | answers given by a `#[fallback]` function |
-//! | `stale_cache_requests_total` | counter | `function`, `outcome` = `fresh`, `refreshed`, `stale`, `miss`, `error` | requests to a stale cache, by how they were answered |
+//! | `stale_cache_requests_total` | counter | `function`, `outcome` = `fresh`, `refreshed`, `stale`, `miss`, `error` | requests to a stale cache, by how they were answered (a value served from the fleet's Redis counts as `fresh`) |
+//! | `fleet_errors_total` | counter | `kind` = `timeout`, `error`, `malformed` | Redis operations of the fleet tier that failed (feature `redis`; see the `fleet` module) |
 //!
 //! **Install the recorder before the first decorated call.** To keep the
 //! breaker's closed path and the cache's hit path free of look-ups, a
@@ -105,6 +107,22 @@
 //! | --- | --- | --- |
 //! | `metrics` | on | the counters and gauge above, through the `metrics` facade |
 //! | `tower` | off | `recovery::RecoveryLayer`, a tower layer for axum, tonic or any tower stack |
+//! | `redis` | off | `fleet`: `shared = true` on `#[stale_cache]` and `#[breaker]` shares stale data and breaker state across replicas over Redis |
+//! | `redis-tls` | off | `rediss://` URLs for the fleet (rustls) |
+//!
+//! # The fleet tier (feature `redis`)
+//!
+//! Replicas of a service can share what one of them learned, over Redis:
+//! connect once at start-up with `fleet::connect(url, namespace)`, then
+//! `#[stale_cache(shared = true)]` keeps the local cache as the first tier
+//! and Redis as the second (a restarted replica serves stale data another
+//! one loaded; one refresh per key across the fleet), and
+//! `#[breaker(shared = true)]` opens every replica's breaker when one opens
+//! (one half-open probe across the fleet; the closed path stays local). A
+//! fresh hit and a closed breaker do no Redis work, and a slow or lost Redis
+//! never fails a call: every Redis operation is bounded (50 ms) and the
+//! call goes on locally. The `fleet` module documents what Redis holds, for
+//! how long, and the consistency promised.
 //!
 //! # Circuit breakers
 //!
@@ -148,6 +166,8 @@ pub use retry_policy::{Backoff, Jitter, RetryPolicy};
 pub mod circuit;
 pub use circuit::CircuitOpen;
 pub mod cache;
+#[cfg(feature = "redis")]
+pub mod fleet;
 pub mod recovery;
 pub mod testing;
 

@@ -38,6 +38,9 @@ mod enabled {
     const FALLBACK_INVOCATIONS_TOTAL: &str = "fallback_invocations_total";
     /// `stale_cache_requests_total{function, outcome}`.
     const STALE_CACHE_REQUESTS_TOTAL: &str = "stale_cache_requests_total";
+    /// `fleet_errors_total{kind}`: Redis operations of the fleet tier that failed.
+    #[cfg(feature = "redis")]
+    const FLEET_ERRORS_TOTAL: &str = "fleet_errors_total";
 
     /// Describes every metric to the recorder, once per process, on the
     /// first registration of any of them.
@@ -68,7 +71,20 @@ mod enabled {
                 Unit::Count,
                 "Requests to each #[stale_cache], by outcome: fresh, refreshed, stale, miss, error"
             );
+            #[cfg(feature = "redis")]
+            metrics::describe_counter!(
+                FLEET_ERRORS_TOTAL,
+                Unit::Count,
+                "Redis operations of the fleet tier that failed, by kind: timeout, error, malformed"
+            );
         });
+    }
+
+    /// One failed Redis operation of the fleet tier (an error path).
+    #[cfg(feature = "redis")]
+    pub(crate) fn count_fleet_error(kind: &'static str) {
+        describe();
+        metrics::counter!(target: "resilience", FLEET_ERRORS_TOTAL, "kind" => kind).increment(1);
     }
 
     /// One retry of `function`.
@@ -178,6 +194,9 @@ mod disabled {
 
     #[inline(always)]
     pub(crate) fn count_retry(_function: &'static str) {}
+
+    #[cfg(feature = "redis")]
+    pub(crate) fn count_fleet_error(_kind: &'static str) {}
 
     #[inline(always)]
     pub(crate) fn count_fallback(_function: &'static str) {}

@@ -1,12 +1,13 @@
 //! `#[breaker(name = "payments", failure_rate = 0.5, window = 10, min_calls = 20,
-//! open_for = 60, half_open_calls = 1, probe_timeout = 60, when = counts_as_failure)]`
+//! open_for = 60, half_open_calls = 1, probe_timeout = 60, when = counts_as_failure,
+//! shared = true)]`
 
 use std::time::Duration;
 
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Lit, LitStr, Path};
 
-use super::{Errors, Keys, Spanned, duration, error, path, positive_u32};
+use super::{Errors, Keys, Spanned, boolean, duration, error, path, positive_u32};
 
 #[derive(Default)]
 pub(crate) struct BreakerArgs {
@@ -19,6 +20,7 @@ pub(crate) struct BreakerArgs {
     pub(crate) half_open_calls: Option<Spanned<u32>>,
     pub(crate) probe_timeout: Option<Spanned<Duration>>,
     pub(crate) when: Option<Path>,
+    pub(crate) shared: Option<Spanned<bool>>,
     /// `name = ..` was written, valid or not (an invalid one is reported as such).
     name_written: bool,
 }
@@ -34,6 +36,7 @@ impl Keys for BreakerArgs {
         "half_open_calls",
         "probe_timeout",
         "when",
+        "shared",
     ];
     const EXAMPLE: &'static str = "name = \"payments\"";
 
@@ -59,6 +62,10 @@ impl Keys for BreakerArgs {
                 self.probe_timeout = Some(positive_duration(value, "probe_timeout")?);
             }
             "when" => self.when = Some(path(value, "when", "when = counts_as_failure")?),
+            "shared" => {
+                let help = "`shared = true` shares the breaker's open and half-open state across replicas over Redis (feature `redis`)";
+                self.shared = Some(boolean(value, "shared", help)?);
+            }
             _ => return Ok(false),
         }
         Ok(true)

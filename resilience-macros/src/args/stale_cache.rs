@@ -1,12 +1,12 @@
 //! `#[stale_cache(maxage = 3, tolerance = 15, retries = 2, capacity = 10_000,
-//! refresh = "inline", key = user_id.clone())]`
+//! refresh = "inline", key = user_id.clone(), shared = true)]`
 
 use std::time::Duration;
 
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Lit};
 
-use super::{Errors, Keys, Spanned, choice, duration, error, positive_u32};
+use super::{Errors, Keys, Spanned, boolean, choice, duration, error, positive_u32};
 
 /// `refresh = ...`, as the runtime's `Refresh`.
 #[derive(Clone, Copy, PartialEq)]
@@ -28,11 +28,16 @@ pub(crate) struct StaleCacheArgs {
     pub(crate) capacity: Option<Spanned<u32>>,
     pub(crate) refresh: Option<Spanned<Refresh>>,
     pub(crate) key: Option<Expr>,
+    pub(crate) shared: Option<Spanned<bool>>,
 }
 
 impl StaleCacheArgs {
     pub(crate) fn retries(&self) -> u32 {
         self.retries.map_or(DEFAULT_RETRIES, |r| r.value)
+    }
+
+    pub(crate) fn shared(&self) -> bool {
+        self.shared.is_some_and(|s| s.value)
     }
 
     pub(crate) fn refresh(&self) -> Refresh {
@@ -49,6 +54,7 @@ impl Keys for StaleCacheArgs {
         "capacity",
         "refresh",
         "key",
+        "shared",
     ];
     const EXAMPLE: &'static str = "maxage = 3, tolerance = 15";
 
@@ -69,6 +75,11 @@ impl Keys for StaleCacheArgs {
                 self.refresh = Some(choice(value, "refresh", &options)?);
             }
             "key" => self.key = Some(value.clone()),
+            "shared" => {
+                let help =
+                    "`shared = true` shares the cache across replicas over Redis (feature `redis`)";
+                self.shared = Some(boolean(value, "shared", help)?);
+            }
             _ => return Ok(false),
         }
         Ok(true)

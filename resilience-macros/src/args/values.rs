@@ -79,6 +79,26 @@ fn quoted_number(span: Span, key: &str, text: &str) -> syn::Error {
     )
 }
 
+/// `true` or `false`, such as `shared = true`.
+pub(crate) fn boolean(value: &Expr, key: &str, help: &str) -> syn::Result<Spanned<bool>> {
+    match literal(value) {
+        Some(Lit::Bool(flag)) => Ok(Spanned {
+            value: flag.value,
+            span: flag.span(),
+        }),
+        Some(Lit::Str(text)) if matches!(text.value().trim(), "true" | "false") => Err(error(
+            text.span(),
+            format!("`{key}` expects `true` or `false`, not a string"),
+            format!("drop the quotes: `{key} = {}`", text.value().trim()),
+        )),
+        _ => Err(error(
+            value.span(),
+            format!("`{key}` expects `true` or `false`"),
+            help,
+        )),
+    }
+}
+
 /// One of a fixed set of strings, such as `backoff = "exp"`.
 pub(crate) fn choice<T: Copy>(
     value: &Expr,

@@ -77,5 +77,10 @@ fn config(args: &BreakerArgs, private: &TokenStream) -> TokenStream {
         let probe_timeout = duration(probe_timeout.value);
         config.extend(quote!(.probe_timeout(#probe_timeout)));
     }
+    if let Some(shared) = args.shared.filter(|s| s.value) {
+        // Through a check that names the `redis` feature when it is off.
+        let private = super::respan(private.clone(), shared.span);
+        config = quote_spanned!(shared.span=> #private::shared_breaker::<#private::Fleet>(#config));
+    }
     config
 }

@@ -92,16 +92,26 @@ pub(crate) fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream)
         Vec::new()
     };
     let (load, call) = match (function.is_async(), background) {
-        (true, false) => (quote!(async { #load_body }), quote!(cache_get_or_load)),
-        (true, true) => (
-            quote!(async move { #load_body }),
-            quote!(cache_get_or_revalidate),
-        ),
-        (false, false) => (quote!(|| #load_body), quote!(cache_get_or_load_blocking)),
+        (true, false) => (quote!(async { #load_body }), "cache_get_or_load"),
+        (true, true) => (quote!(async move { #load_body }), "cache_get_or_revalidate"),
+        (false, false) => (quote!(|| #load_body), "cache_get_or_load_blocking"),
         (false, true) => (
             quote!(move || #load_body),
-            quote!(cache_get_or_revalidate_blocking),
+            "cache_get_or_revalidate_blocking",
         ),
+    };
+    // `shared = true`: the same call with the fleet as the second tier
+    // (`cache_get_or_load` → `cache_get_or_load_shared`, …).
+    let call = match call.strip_suffix("_blocking") {
+        Some(base) if args.shared() => format!("{base}_shared_blocking"),
+        None if args.shared() => format!("{call}_shared"),
+        _ => call.to_owned(),
+    };
+    let call = syn::Ident::new(&call, Span::call_site());
+    let cache_for = if args.shared() {
+        quote!(shared_cache_for)
+    } else {
+        quote!(cache_for)
     };
     let wait = function.is_async().then(|| quote!(.await));
     let key = match &args.key {
@@ -135,7 +145,7 @@ pub(crate) fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream)
             let #cache_key = #key;
             #(#own_copies)*
             #private::#call(
-                #private_at_output::cache_for::<_, #value_type>(
+                #private_at_output::#cache_for::<_, #value_type>(
                     &__RESILIENCE_CACHE,
                     #private::instance_of(&|| ()),
                 ),

@@ -13,6 +13,7 @@ const PARAMS: &[&str] = &[
     "exclude",
     "listeners",
     "state_storage",
+    "namespace",
     "name",
     "throw_new_error_on_trip",
 ];
@@ -130,10 +131,16 @@ pub(super) fn layer(cx: Context<'_>, variable: &str, call: Option<&Call>) -> Lay
             "`listeners=`: add state-change listeners to the breaker registry, or subscribe to the `resilience` tracing events",
         );
     }
-    if get(&bound, "state_storage").is_some() {
-        layer.note(
-            "`state_storage=`: breaker state is per process; share it by putting the breaker in a gateway, or accept one breaker per instance",
-        );
+    if let Some(storage) = get(&bound, "state_storage") {
+        if storage.text.contains("CircuitRedisStorage") {
+            layer.note(
+                "`state_storage=CircuitRedisStorage(..)`: add `shared = true` (feature `redis`) and call `resilience_runtime::fleet::connect(url, namespace)` once at start-up; only the open and half-open state is shared, each process keeps its own failure window",
+            );
+        } else {
+            layer.note(
+                "`state_storage=`: breaker state is per process (`shared = true`, feature `redis`, shares it over Redis)",
+            );
+        }
     }
     if let Some(trip) = get(&bound, "throw_new_error_on_trip")
         && cx.boolean(trip) != Some(false)

@@ -68,6 +68,14 @@ impl<T> KeyArg<T> {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct NotAKey;
 
+/// So that a shared cache's call type-checks with it too: one error.
+#[cfg(feature = "redis")]
+impl serde::Serialize for NotAKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_unit()
+    }
+}
+
 /// What one part of the default key (an argument) needs.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a `#[stale_cache]` key",
@@ -85,6 +93,57 @@ impl<T: CacheKey> KeyPart for T {}
 /// type checked at the return type.
 #[inline(always)]
 pub fn cache_for<K: CacheKey, V: CacheValue>(
+    slot: &CacheSlot,
+    instance: std::any::TypeId,
+) -> &StaleCache<K, V> {
+    slot.cache(instance)
+}
+
+/// What one part of a shared cache's key needs (`shared = true`).
+#[cfg(feature = "redis")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be part of a shared `#[stale_cache]` key",
+    label = "this argument is part of the cache key, which `shared = true` writes to Redis",
+    note = "every part of a shared key must be `serde::Serialize + Hash + Eq + Clone + Send + Sync + 'static`: derive `Serialize`, or choose the key yourself with `key = ...`"
+)]
+pub trait SharedCacheKey: CacheKey + serde::Serialize {}
+
+#[cfg(feature = "redis")]
+impl<T: CacheKey + serde::Serialize> SharedCacheKey for T {}
+
+/// What a shared cache's value needs (`shared = true`).
+#[cfg(feature = "redis")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be cached by `#[stale_cache(shared = true)]`",
+    label = "the success type of this function is what the cache stores, and `shared = true` writes it to Redis",
+    note = "a shared value must be `serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static`: derive `Serialize` and `Deserialize`"
+)]
+pub trait SharedCacheValue: CacheValue + serde::Serialize + serde::de::DeserializeOwned {}
+
+#[cfg(feature = "redis")]
+impl<T: CacheValue + serde::Serialize + serde::de::DeserializeOwned> SharedCacheValue for T {}
+
+/// Stands for the `redis` feature where it is off: nothing implements it,
+/// so `shared = true` without the feature is one error that says so.
+#[cfg(not(feature = "redis"))]
+#[diagnostic::on_unimplemented(
+    message = "`shared = true` needs the `redis` feature of `resilience-runtime`",
+    label = "this value would be shared over Redis",
+    note = "enable it in Cargo.toml: `features = [\"redis\"]` on `resilience-runtime`, then call `resilience_runtime::fleet::connect` at start-up"
+)]
+pub trait SharedCacheValue {}
+
+/// Stands for the `redis` feature where it is off (see [`SharedCacheValue`]).
+#[cfg(not(feature = "redis"))]
+pub trait SharedCacheKey {}
+
+#[cfg(not(feature = "redis"))]
+impl<T> SharedCacheKey for T {}
+
+/// The cache of a `shared = true` function's instantiation `instance`, its
+/// value type checked at the return type.
+#[inline(always)]
+pub fn shared_cache_for<K: CacheKey + SharedCacheKey, V: CacheValue + SharedCacheValue>(
     slot: &CacheSlot,
     instance: std::any::TypeId,
 ) -> &StaleCache<K, V> {

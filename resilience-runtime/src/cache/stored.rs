@@ -27,7 +27,11 @@ pub(super) struct Stamp {
 impl<V> Stored<V> {
     /// A value loaded now.
     pub(super) fn new(value: V, maxage: Duration) -> Self {
-        let loaded_at = clock::now();
+        Self::loaded_at(value, maxage, clock::now())
+    }
+
+    /// A value loaded at `loaded_at` (by another instance of the fleet).
+    pub(super) fn loaded_at(value: V, maxage: Duration, loaded_at: Instant) -> Self {
         let stamp = Stamp {
             loaded_at,
             fresh_until: loaded_at + maxage,

@@ -41,9 +41,14 @@ use std::time::Duration;
 
 use super::events::{self, CallOutcome, Cause, Listeners, Transition};
 use super::window::{Epoch, Window};
-use super::{BreakerConfig, CircuitOpen, State, StateChange, WindowCounts};
+use super::{BreakerConfig, CircuitOpen, Origin, State, StateChange, WindowCounts};
 use crate::clock::{self, Instant};
 use crate::meters::BreakerMeters;
+
+/// Sharing the breaker's state over the fleet (feature `redis`).
+#[cfg(feature = "redis")]
+#[path = "breaker/shared.rs"]
+mod shared;
 
 const CLOSED: u64 = 0;
 const OPEN: u64 = 1;
@@ -133,6 +138,11 @@ pub struct Breaker {
     listeners: Listeners,
     /// Its metric handles, registered when it is built.
     meters: BreakerMeters,
+    /// Whether the current state came from the fleet.
+    from_fleet: AtomicBool,
+    /// The fleet its state is shared over, once [`Breaker::share_on`].
+    #[cfg(feature = "redis")]
+    fleet: std::sync::OnceLock<crate::fleet::Fleet>,
 }
 
 /// What changes only off the closed path.
@@ -204,6 +214,9 @@ impl Breaker {
             telling: AtomicBool::new(false),
             listeners: Listeners::new(),
             meters: BreakerMeters::register(name),
+            from_fleet: AtomicBool::new(false),
+            #[cfg(feature = "redis")]
+            fleet: std::sync::OnceLock::new(),
         }
     }
 
@@ -231,6 +244,23 @@ impl Breaker {
     /// ```
     pub fn state(&self) -> State {
         state_of(self.word.load(Acquire))
+    }
+
+    /// Where the current state came from: this process, or another instance
+    /// of the fleet (a breaker with `shared = true`, feature `redis`).
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig, Origin};
+    /// let breaker = Breaker::new("geo", BreakerConfig::new());
+    /// breaker.force_open();
+    /// assert_eq!(breaker.origin(), Origin::Local);
+    /// ```
+    pub fn origin(&self) -> Origin {
+        if self.from_fleet.load(Relaxed) {
+            Origin::Fleet
+        } else {
+            Origin::Local
+        }
     }
 
     /// The configuration the breaker runs with.
@@ -371,6 +401,9 @@ impl Breaker {
                 return Err(self.reject(until - now));
             }
         }
+        // Shared: one probe at a time across the fleet.
+        #[cfg(feature = "redis")]
+        self.fleet_probe(now)?;
         let mut machine = self.lock();
         let current = self.word.load(Relaxed);
         let mut told = false;
@@ -410,6 +443,10 @@ impl Breaker {
         }
         let episode = machine.episode;
         drop(machine);
+        #[cfg(feature = "redis")]
+        if !admitted {
+            self.fleet_probe_unused();
+        }
         if told {
             self.tell();
         }
@@ -519,8 +556,12 @@ impl Breaker {
                 }
             }
         };
+        #[cfg(feature = "redis")]
+        let last_out = machine.in_flight == 0;
         drop(machine);
         match end {
+            #[cfg(feature = "redis")]
+            ProbeEnd::Abandoned if last_out => self.fleet_probe_unused(),
             ProbeEnd::Abandoned => {}
             ProbeEnd::Failed => events::call_outcome(self, CallOutcome::Failure),
             ProbeEnd::Succeeded => events::call_outcome(self, CallOutcome::Success),
@@ -564,10 +605,13 @@ impl Breaker {
         if from == to {
             return false;
         }
+        let origin = cause.origin();
+        self.from_fleet.store(origin == Origin::Fleet, Relaxed);
         let change = StateChange {
             name: self.name,
             from,
             to,
+            origin,
         };
         machine.pending.push_back(Transition {
             change,
@@ -596,6 +640,8 @@ impl Breaker {
                 let next = self.lock().pending.pop_front();
                 let Some(transition) = next else { break };
                 events::transition(self, &transition);
+                #[cfg(feature = "redis")]
+                self.publish(&transition);
                 self.listeners.notify(&transition.change);
                 if self.registered {
                     super::registry().listeners.notify(&transition.change);

@@ -38,6 +38,8 @@ pub struct BreakerConfig {
     half_open_calls: u32,
     /// `None`: as long as `open_for`.
     probe_timeout: Option<Duration>,
+    /// Open and half-open state shared over the fleet (feature `redis`).
+    shared: bool,
 }
 
 impl Default for BreakerConfig {
@@ -61,6 +63,7 @@ impl BreakerConfig {
             open_for: Duration::from_secs(60),
             half_open_calls: 1,
             probe_timeout: None,
+            shared: false,
         }
     }
 
@@ -199,6 +202,33 @@ impl BreakerConfig {
             Some(timeout) => timeout,
             None => self.open_for,
         }
+    }
+
+    /// Shares the breaker's open and half-open state with every instance
+    /// connected to the process's fleet (see [`crate::fleet`]): an opening
+    /// anywhere opens it everywhere until the same moment, and one probe at
+    /// a time runs across the fleet. The closed path stays local. What
+    /// `#[breaker(shared = true)]` sets.
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// assert!(BreakerConfig::new().shared(true).shared_value());
+    /// ```
+    #[cfg(feature = "redis")]
+    pub const fn shared(mut self, shared: bool) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// Whether the state is shared over the fleet.
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// assert!(!BreakerConfig::new().shared_value());
+    /// ```
+    #[cfg(feature = "redis")]
+    pub const fn shared_value(&self) -> bool {
+        self.shared
     }
 
     /// The failure share above which the breaker opens.

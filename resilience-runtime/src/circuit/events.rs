@@ -7,7 +7,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use super::{Breaker, State, StateChange};
+use super::{Breaker, Origin, State, StateChange};
 
 /// Why a breaker changed state: picks the event's level and message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,9 +26,23 @@ pub(super) enum Cause {
     Forced,
     /// `Breaker::reset`.
     Reset,
+    /// Another instance of the fleet opened it (feature `redis`).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    FleetOpened,
+    /// A probe on another instance of the fleet closed it (feature `redis`).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    FleetClosed,
 }
 
 impl Cause {
+    /// Where a transition of this cause comes from.
+    pub(super) fn origin(self) -> Origin {
+        match self {
+            Cause::FleetOpened | Cause::FleetClosed => Origin::Fleet,
+            _ => Origin::Local,
+        }
+    }
+
     /// The event's message.
     fn describe(self) -> &'static str {
         match self {
@@ -43,6 +57,10 @@ impl Cause {
             Cause::OpenForElapsed => "circuit breaker half-open: letting probe calls through",
             Cause::ProbesSucceeded => "circuit breaker closed: every probe call succeeded",
             Cause::Reset => "circuit breaker reset",
+            Cause::FleetOpened => "circuit breaker opened by the fleet: another instance opened it",
+            Cause::FleetClosed => {
+                "circuit breaker closed by the fleet: a probe succeeded on another instance"
+            }
         }
     }
 }
@@ -106,11 +124,12 @@ pub(super) fn transition(breaker: &Breaker, transition: &Transition) {
     breaker.meters().state(change.to);
     let breaker = change.name;
     let state = change.to.as_str();
+    let origin = change.origin.as_str();
     // A callsite's level is static: one event for openings, one for the rest.
     if matches!(change.to, State::Open) {
-        tracing::warn!(target: "resilience", breaker, state, failure_rate, "{}", cause.describe());
+        tracing::warn!(target: "resilience", breaker, state, origin, failure_rate, "{}", cause.describe());
     } else {
-        tracing::info!(target: "resilience", breaker, state, failure_rate, "{}", cause.describe());
+        tracing::info!(target: "resilience", breaker, state, origin, failure_rate, "{}", cause.describe());
     }
 }
 

@@ -99,7 +99,7 @@ pub use error::CircuitOpen;
 pub(crate) use events::CallOutcome;
 pub use registry::{Registry, registry};
 pub use slot::BreakerSlot;
-pub use state::{State, StateChange, WindowCounts};
+pub use state::{Origin, State, StateChange, WindowCounts};
 
 #[cfg(test)]
 mod model_tests;

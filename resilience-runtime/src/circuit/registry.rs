@@ -81,7 +81,21 @@ impl Registry {
                     .write()
                     .unwrap_or_else(PoisonError::into_inner);
                 let entry = breakers.entry(name);
-                Arc::clone(entry.or_insert_with(|| Arc::new(Breaker::registered(name, config))))
+                let mut created = false;
+                let breaker = Arc::clone(entry.or_insert_with(|| {
+                    created = true;
+                    Arc::new(Breaker::registered(name, config))
+                }));
+                drop(breakers);
+                #[cfg(feature = "redis")]
+                if created
+                    && config.shared_value()
+                    && let Some(fleet) = crate::fleet::for_shared(name)
+                {
+                    breaker.share_on(fleet);
+                }
+                let _ = created;
+                breaker
             }
         };
         let kept = breaker.config();

@@ -86,6 +86,38 @@ pub struct StateChange {
     pub from: State,
     /// The state it entered.
     pub to: State,
+    /// Where the change came from: this process, or another instance of the
+    /// fleet (a breaker with `shared = true`, feature `redis`).
+    pub origin: Origin,
+}
+
+/// Where a breaker's state change came from.
+///
+/// ```
+/// use resilience_runtime::circuit::Origin;
+/// assert_eq!(Origin::Fleet.as_str(), "fleet");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// This process: its own window, probes, `reset` or `force_open`.
+    Local,
+    /// Another instance of the fleet, over Redis (feature `redis`).
+    Fleet,
+}
+
+impl Origin {
+    /// The name in events: `local`, `fleet`.
+    ///
+    /// ```
+    /// # use resilience_runtime::circuit::Origin;
+    /// assert_eq!(Origin::Local.as_str(), "local");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Origin::Local => "local",
+            Origin::Fleet => "fleet",
+        }
+    }
 }
 
 /// Outcomes counted in a breaker's current window.

@@ -1,0 +1,418 @@
+//! The fleet tier (feature `redis`): replicas share stale data and breaker
+//! state over Redis.
+//!
+//! Connect once at start-up; then `#[stale_cache(shared = true)]` and
+//! `#[breaker(shared = true)]` share through it:
+//!
+//! ```no_run
+//! # async fn start() -> Result<(), resilience_runtime::fleet::FleetError> {
+//! resilience_runtime::fleet::connect("redis://127.0.0.1:6379", "profile-service").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The URL is redis-rs's: `redis://[user][:password@]host[:port][/db]`,
+//! `rediss://` for TLS (feature `redis-tls`: rustls with the webpki roots,
+//! and rustls's ring provider unless the application installed a provider
+//! first), with AUTH from the user and password in it. The namespace separates services (and test runs) that
+//! share one Redis: every key is `resilience:{namespace}:…`.
+//!
+//! # What is shared, and what it costs
+//!
+//! - **Stale cache**: moka stays the first tier, Redis is the second. A
+//!   fresh local hit touches no Redis. A local miss or expiry reads Redis
+//!   (within the one in-process flight per key): an entry younger than
+//!   `maxage` is served and kept locally *with its original age*. Otherwise
+//!   one instance across the fleet refreshes the key at a time (a lease);
+//!   the others wait for its value at most [`FleetOptions::refresh_wait`],
+//!   then serve their stale value or call the upstream themselves. A
+//!   success is written with a time to live of `tolerance`. A failed
+//!   refresh serves the freshest value within `tolerance` found locally or
+//!   in Redis — so a replica restarted during an outage serves what another
+//!   replica (or its previous life) loaded.
+//! - **Breaker**: each instance keeps its own window and its closed path
+//!   makes no Redis call. An instance whose breaker opens publishes "open
+//!   until T" (a key with a time to live of `open_for`, and a pub/sub
+//!   message); every instance with that breaker name opens until T, within
+//!   a second, with a fleet cause. Half-open, one probe runs across the
+//!   fleet at a time (a lease); its outcome closes or re-opens the breaker
+//!   everywhere.
+//!
+//! # When Redis is slow, down or lost
+//!
+//! Every Redis operation has a bound, [`FleetOptions::operation_timeout`]
+//! (50 ms), measured on the fleet's own thread in real time. On a timeout
+//! or an error the call goes on with local state — never an error, never a
+//! wait past the bound — the failure is counted in
+//! `fleet_errors_total{kind}` (feature `metrics`), and the first failure of
+//! an outage is one warning. During the outage operations skip Redis at
+//! once while a background ping (every 250 ms) waits for it; when it
+//! answers, one info event says so and sharing resumes by itself.
+//!
+//! # Consistency
+//!
+//! Eventual. A value loaded anywhere is visible to the others on their next
+//! local miss; a breaker opened anywhere opens the others within the
+//! pub/sub delay (milliseconds on a healthy Redis). An instance that was
+//! cut off from Redis catches up when it reconnects (it reads the open
+//! breakers again); what it missed meanwhile it judged alone. Ages across
+//! processes are wall-clock times, derived from the crate's one clock, so
+//! they are as consistent as the replicas' clocks.
+//!
+//! # What shared keys and values need
+//!
+//! `serde::Serialize` for every part of a shared cache's key, and
+//! `Serialize + DeserializeOwned` for its value; a missing bound is a
+//! compile error at the attribute that names it:
+//!
+//! ```compile_fail
+//! use resilience_runtime::stale_cache;
+//!
+//! #[derive(Debug, Clone)]
+//! struct Profile; // no Serialize, no Deserialize
+//!
+//! #[stale_cache(shared = true)]
+//! fn profile(user_id: u64) -> Result<Profile, std::io::Error> {
+//!     Ok(Profile)
+//! }
+//! ```
+//!
+//! # Redis is a trust boundary
+//!
+//! Everything read back is untrusted: at most
+//! [`FleetOptions::max_entry_bytes`] are read, an oversized or malformed
+//! entry is a miss (counted as `malformed`, told once), messages that do
+//! not parse are dropped. Keys built from arguments are SHA-256 digests, so
+//! no argument reaches another function's or namespace's keys, and the
+//! value type's fingerprint is in every key, so a deploy that changes the
+//! type reads none of the old entries.
+
+mod breaker_ops;
+mod cache_ops;
+mod codec;
+mod health;
+mod keys;
+mod link;
+mod options;
+mod wall;
+
+use std::sync::{Arc, OnceLock};
+
+pub use options::FleetOptions;
+
+pub(crate) use breaker_ops::Signal;
+pub(crate) use cache_ops::{Acquired, Address};
+pub(crate) use codec::{decode_entry, encode_entry, key_digest, type_fingerprint};
+pub(crate) use wall::{millis_at, now_millis};
+
+use breaker_ops::Board;
+use keys::Keys;
+use link::Link;
+
+/// A connection to the fleet's Redis, under one namespace.
+///
+/// [`connect`] makes the process's one fleet, which the attributes use.
+/// [`Fleet::connect`] makes others, for a cache or breaker built by hand
+/// (or for a test standing for several replicas in one process). Cloning is
+/// cheap: clones share the connection.
+///
+/// ```no_run
+/// use resilience_runtime::fleet::Fleet;
+///
+/// # async fn start() -> Result<(), resilience_runtime::fleet::FleetError> {
+/// let fleet = Fleet::connect("redis://127.0.0.1:6379", "profile-service").await?;
+/// assert_eq!(fleet.namespace(), "profile-service");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Fleet {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    namespace: String,
+    keys: Keys,
+    link: Arc<Link>,
+    options: FleetOptions,
+    /// This connection's id, in leases and breaker messages.
+    instance: String,
+    board: Board,
+}
+
+/// Why the fleet could not be connected.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FleetError {
+    /// The URL is not a Redis URL redis-rs accepts.
+    Url(String),
+    /// The namespace is empty, longer than 64 bytes, or has characters other
+    /// than ASCII letters, digits, `_`, `.` and `-`.
+    Namespace(String),
+    /// [`connect`] was called before: the process has its fleet.
+    AlreadyConnected,
+    /// The fleet's thread could not be started.
+    Thread(std::io::Error),
+}
+
+impl std::fmt::Display for FleetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FleetError::Url(why) => write!(
+                f,
+                "not a Redis URL ({why}): write redis://[user][:password@]host[:port][/db], \
+                 or rediss://… for TLS"
+            ),
+            FleetError::Namespace(namespace) => write!(
+                f,
+                "fleet namespace {namespace:?} is invalid: use 1 to 64 ASCII letters, digits, `_`, `.` or `-`"
+            ),
+            FleetError::AlreadyConnected => f.write_str(
+                "the fleet is connected already: call `fleet::connect` once, at start-up",
+            ),
+            FleetError::Thread(error) => write!(f, "the fleet thread could not start: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for FleetError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FleetError::Thread(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+static CONNECTED: OnceLock<Fleet> = OnceLock::new();
+
+/// Connects the process's fleet, the one `shared = true` attributes use,
+/// with the default [`FleetOptions`]. Call it once, at start-up, before the
+/// first shared call: a shared call before it runs local-only and says so
+/// once; a shared cache looks for the fleet again on each miss, but a
+/// shared breaker looks once, when first used, and stays local if there was
+/// none.
+///
+/// Only a bad URL or namespace is an error: a Redis that does not answer
+/// yet is a warning, and the process runs local-only until it does.
+///
+/// ```no_run
+/// # async fn start() -> Result<(), resilience_runtime::fleet::FleetError> {
+/// resilience_runtime::fleet::connect("redis://127.0.0.1:6379", "profile-service").await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect(url: &str, namespace: &str) -> Result<Fleet, FleetError> {
+    connect_with(url, namespace, FleetOptions::new()).await
+}
+
+/// [`connect`] with options of your own.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use resilience_runtime::fleet::{self, FleetOptions};
+///
+/// # async fn start() -> Result<(), fleet::FleetError> {
+/// let options = FleetOptions::new().operation_timeout(Duration::from_millis(20));
+/// fleet::connect_with("redis://127.0.0.1:6379", "profile-service", options).await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect_with(
+    url: &str,
+    namespace: &str,
+    options: FleetOptions,
+) -> Result<Fleet, FleetError> {
+    if CONNECTED.get().is_some() {
+        return Err(FleetError::AlreadyConnected);
+    }
+    let fleet = Fleet::connect_with(url, namespace, options).await?;
+    CONNECTED
+        .set(fleet.clone())
+        .map_err(|_| FleetError::AlreadyConnected)?;
+    Ok(fleet)
+}
+
+/// The process's fleet, once [`connect`] made it.
+///
+/// ```
+/// # use resilience_runtime::fleet;
+/// if fleet::connected().is_none() {
+///     println!("running local-only");
+/// }
+/// ```
+pub fn connected() -> Option<&'static Fleet> {
+    CONNECTED.get()
+}
+
+/// The process's fleet for a shared attribute; without one, says once that
+/// shared attributes run local-only.
+pub(crate) fn for_shared(what: &'static str) -> Option<&'static Fleet> {
+    let fleet = connected();
+    if fleet.is_none() {
+        static TOLD: std::sync::Once = std::sync::Once::new();
+        TOLD.call_once(|| {
+            tracing::warn!(
+                target: "resilience", function = what,
+                "`shared = true` but no fleet is connected: running local-only \
+                 (call `resilience_runtime::fleet::connect` at start-up to share)"
+            );
+        });
+    }
+    fleet
+}
+
+impl Fleet {
+    /// A fleet connection of its own (not the process's: see [`connect`]),
+    /// with the default options. The connection is made on first use and
+    /// remade whenever it is lost; this pings once and warns if Redis does
+    /// not answer.
+    ///
+    /// ```no_run
+    /// # use resilience_runtime::fleet::Fleet;
+    /// # async fn start() -> Result<(), resilience_runtime::fleet::FleetError> {
+    /// let replica = Fleet::connect("redis://127.0.0.1:6379", "profile-service").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(url: &str, namespace: &str) -> Result<Self, FleetError> {
+        Self::connect_with(url, namespace, FleetOptions::new()).await
+    }
+
+    /// [`Fleet::connect`] with options of your own.
+    ///
+    /// ```
+    /// use resilience_runtime::fleet::{Fleet, FleetError, FleetOptions};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let bad = Fleet::connect_with("redis://127.0.0.1:1", "no spaces", FleetOptions::new()).await;
+    /// assert!(matches!(bad, Err(FleetError::Namespace(_))));
+    /// # }
+    /// ```
+    pub async fn connect_with(
+        url: &str,
+        namespace: &str,
+        options: FleetOptions,
+    ) -> Result<Self, FleetError> {
+        check_namespace(namespace)?;
+        #[cfg(feature = "redis-tls")]
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Lost to another thread installing one at once: theirs is kept.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let client =
+            redis::Client::open(url).map_err(|error| FleetError::Url(error.to_string()))?;
+        let link = Link::open(
+            client,
+            namespace.to_owned(),
+            options.operation_timeout_value(),
+        )
+        .map_err(FleetError::Thread)?;
+        let fleet = Self {
+            inner: Arc::new(Inner {
+                namespace: namespace.to_owned(),
+                keys: Keys::new(namespace),
+                link,
+                options,
+                instance: format!("{:016x}", fastrand::u64(..)),
+                board: Board::default(),
+            }),
+        };
+        if !fleet.ping().await {
+            tracing::warn!(
+                target: "resilience", namespace,
+                "fleet Redis does not answer yet: running local-only until it does"
+            );
+        }
+        Ok(fleet)
+    }
+
+    /// The namespace every key of this fleet is under.
+    ///
+    /// ```no_run
+    /// # use resilience_runtime::fleet::Fleet;
+    /// # async fn f(fleet: Fleet) {
+    /// println!("keys under resilience:{}:", fleet.namespace());
+    /// # }
+    /// ```
+    pub fn namespace(&self) -> &str {
+        &self.inner.namespace
+    }
+
+    /// The options this fleet runs with.
+    ///
+    /// ```no_run
+    /// # use resilience_runtime::fleet::Fleet;
+    /// # async fn f(fleet: Fleet) {
+    /// println!("{:?}", fleet.options().operation_timeout_value());
+    /// # }
+    /// ```
+    pub fn options(&self) -> &FleetOptions {
+        &self.inner.options
+    }
+
+    /// Whether Redis answered the last operation (false during an outage,
+    /// while calls run local-only).
+    ///
+    /// ```no_run
+    /// # use resilience_runtime::fleet::Fleet;
+    /// # async fn f(fleet: Fleet) {
+    /// if !fleet.is_reachable() {
+    ///     eprintln!("running local-only");
+    /// }
+    /// # }
+    /// ```
+    pub fn is_reachable(&self) -> bool {
+        !self.inner.link.health.is_down()
+    }
+
+    /// Redis operations of this fleet that failed (timed out, errored, or
+    /// read back a malformed entry) since it was connected: what
+    /// `fleet_errors_total` counts for it.
+    ///
+    /// ```no_run
+    /// # use resilience_runtime::fleet::Fleet;
+    /// # async fn f(fleet: Fleet) {
+    /// println!("{} fleet errors", fleet.errors());
+    /// # }
+    /// ```
+    pub fn errors(&self) -> u64 {
+        self.inner.link.health.errors()
+    }
+
+    /// Asks Redis for a `PING`, within the operation bound.
+    ///
+    /// ```no_run
+    /// # use resilience_runtime::fleet::Fleet;
+    /// # async fn f(fleet: Fleet) {
+    /// assert!(fleet.ping().await, "Redis answers");
+    /// # }
+    /// ```
+    pub async fn ping(&self) -> bool {
+        let link = &self.inner.link;
+        let ping = |mut conn: redis::aio::ConnectionManager, bound| async move {
+            link::bounded(bound, redis::cmd("PING").query_async::<()>(&mut conn)).await
+        };
+        link.run("ping", link.bound(), ping).await.is_some()
+    }
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet")
+            .field("namespace", &self.inner.namespace)
+            .field("reachable", &self.is_reachable())
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_namespace(namespace: &str) -> Result<(), FleetError> {
+    let valid = (1..=64).contains(&namespace.len())
+        && namespace
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(FleetError::Namespace(namespace.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,282 @@
+//! The shared-breaker operations: publish "open until T" and "closed",
+//! hear the other instances' news, and hold the fleet's one probe lease.
+//!
+//! News travels two ways: a key `breaker-open:{name}` holding T with a time
+//! to live of `open_for` (what an instance that starts or reconnects reads),
+//! and a message on the namespace's pub/sub channel (what running
+//! instances hear at once). Messages are untrusted input: anything that
+//! does not parse is dropped.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::AcqRel};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use parking_lot::RwLock;
+use redis::aio::ConnectionManager;
+
+use super::Fleet;
+use super::cache_ops::RELEASE;
+use super::link::bounded;
+
+/// How long the listener waits before subscribing again after losing its
+/// connection.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(250);
+
+/// Takes the probe lease, or finds it already this instance's (for
+/// `half_open_calls` above 1).
+const TAKE_PROBE: &str = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 \
+     elseif redis.call('GET', KEYS[1]) == ARGV[1] then return 1 else return 0 end";
+
+/// What another instance said about a breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// Opened until this wall time (Unix milliseconds).
+    OpenUntil(u64),
+    /// Closed.
+    Closed,
+}
+
+/// Called on the fleet thread with each signal for one breaker name.
+pub(crate) type Handler = Arc<dyn Fn(Signal) + Send + Sync>;
+
+/// The breakers this instance shares, by name.
+#[derive(Default)]
+pub(crate) struct Board {
+    handlers: RwLock<HashMap<String, Handler>>,
+    listening: AtomicBool,
+}
+
+impl std::fmt::Debug for Board {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Board")
+            .field("breakers", &self.handlers.read().len())
+            .finish()
+    }
+}
+
+impl Board {
+    fn deliver(&self, name: &str, signal: Signal) {
+        let handler = self.handlers.read().get(name).cloned();
+        if let Some(handler) = handler {
+            handler(signal);
+        }
+    }
+}
+
+impl Fleet {
+    /// Hears the other instances' news of breaker `name` from now on, and
+    /// reads whether it is open across the fleet already.
+    pub(crate) fn watch_breaker(&self, name: &str, handler: Handler) {
+        let board = &self.inner.board;
+        board.handlers.write().insert(name.to_owned(), handler);
+        if !board.listening.swap(true, AcqRel) {
+            let fleet = self.clone();
+            self.inner
+                .link
+                .runtime
+                .spawn(Fleet::listen(Arc::downgrade(&fleet.inner)));
+        } else {
+            let fleet = self.clone();
+            let name = name.to_owned();
+            self.inner
+                .link
+                .runtime
+                .spawn(async move { fleet.read_open(&[name]).await });
+        }
+    }
+
+    /// Tells the fleet this instance opened `name` until `until` (Unix
+    /// milliseconds), for `open_for`. Not waited for.
+    pub(crate) fn publish_open(&self, name: &str, until: u64, open_for: Duration) {
+        let key = self.inner.keys.breaker_open(name);
+        let probe = self.inner.keys.breaker_probe(name);
+        let channel = self.inner.keys.breaker_channel();
+        let message = format!("{} open {until} {name}", self.inner.instance);
+        let ttl = u64::try_from(open_for.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        self.inner
+            .link
+            .run_detached("breaker publish", move |mut conn, bound| async move {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET")
+                    .arg(&key)
+                    .arg(until)
+                    .arg("PX")
+                    .arg(ttl)
+                    .ignore()
+                    // A failed probe re-opens it: its lease is spent.
+                    .cmd("DEL")
+                    .arg(&probe)
+                    .ignore()
+                    .cmd("PUBLISH")
+                    .arg(&channel)
+                    .arg(&message)
+                    .ignore();
+                bounded(bound, pipe.query_async::<()>(&mut conn)).await
+            });
+    }
+
+    /// Tells the fleet this instance closed `name`. Not waited for.
+    pub(crate) fn publish_closed(&self, name: &str) {
+        let key = self.inner.keys.breaker_open(name);
+        let probe = self.inner.keys.breaker_probe(name);
+        let channel = self.inner.keys.breaker_channel();
+        let message = format!("{} closed 0 {name}", self.inner.instance);
+        self.inner
+            .link
+            .run_detached("breaker publish", move |mut conn, bound| async move {
+                let mut pipe = redis::pipe();
+                pipe.cmd("DEL")
+                    .arg(&key)
+                    .arg(&probe)
+                    .ignore()
+                    .cmd("PUBLISH")
+                    .arg(&channel)
+                    .arg(&message)
+                    .ignore();
+                bounded(bound, pipe.query_async::<()>(&mut conn)).await
+            });
+    }
+
+    /// Takes the fleet's one half-open probe lease of `name` for `ttl`.
+    /// `true` when it is this instance's — or when Redis does not answer
+    /// (the breaker then probes on its own, as a local one would).
+    pub(crate) fn take_probe_blocking(&self, name: &str, ttl: Duration) -> bool {
+        let key = self.inner.keys.breaker_probe(name);
+        let token = self.inner.instance.clone();
+        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let bound = self.inner.link.bound();
+        self.inner
+            .link
+            .run_blocking(
+                "breaker probe lease",
+                bound,
+                move |mut conn, bound| async move {
+                    let mut take = redis::cmd("EVAL");
+                    take.arg(TAKE_PROBE).arg(1).arg(&key).arg(&token).arg(ttl);
+                    let taken: i64 = bounded(bound, take.query_async(&mut conn)).await?;
+                    Ok(taken == 1)
+                },
+            )
+            .unwrap_or(true)
+    }
+
+    /// Gives the probe lease of `name` back (a probe that was dropped).
+    /// Not waited for.
+    pub(crate) fn release_probe(&self, name: &str) {
+        let key = self.inner.keys.breaker_probe(name);
+        let token = self.inner.instance.clone();
+        self.inner
+            .link
+            .run_detached("breaker probe release", move |mut conn, bound| async move {
+                let mut release = redis::cmd("EVAL");
+                release.arg(RELEASE).arg(1).arg(&key).arg(&token);
+                bounded(bound, release.query_async::<()>(&mut conn)).await
+            });
+    }
+
+    /// Subscribes to the breaker channel, again after every lost
+    /// connection, and reads the open keys of every watched breaker each
+    /// time it (re)subscribes.
+    ///
+    /// It holds the fleet weakly, so that dropping the last `Fleet` ends
+    /// the fleet's thread, this task with it.
+    async fn listen(fleet: std::sync::Weak<super::Inner>) {
+        loop {
+            let Some(inner) = fleet.upgrade() else { return };
+            let this = Fleet { inner };
+            let channel = this.inner.keys.breaker_channel();
+            let client = this.inner.link.client.clone();
+            let connected =
+                tokio::time::timeout(Duration::from_secs(1), client.get_async_pubsub()).await;
+            if let Ok(Ok(mut pubsub)) = connected
+                && pubsub.subscribe(&channel).await.is_ok()
+            {
+                let names: Vec<String> = this.inner.board.handlers.read().keys().cloned().collect();
+                this.read_open(&names).await;
+                drop(this);
+                let mut messages = pubsub.into_on_message();
+                while let Some(message) = messages.next().await {
+                    let Some(inner) = fleet.upgrade() else { return };
+                    Fleet { inner }.heard(message.get_payload_bytes());
+                }
+            } else {
+                drop(this);
+            }
+            tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+        }
+    }
+
+    /// Delivers the "open until T" keys of `names` that exist.
+    async fn read_open(&self, names: &[String]) {
+        for name in names {
+            let key = self.inner.keys.breaker_open(name);
+            let read = |mut conn: ConnectionManager, bound| async move {
+                bounded(
+                    bound,
+                    redis::cmd("GET")
+                        .arg(&key)
+                        .query_async::<Option<u64>>(&mut conn),
+                )
+                .await
+            };
+            let bound = self.inner.link.bound();
+            if let Some(Some(until)) = self.inner.link.run("breaker read", bound, read).await {
+                self.inner.board.deliver(name, Signal::OpenUntil(until));
+            }
+        }
+    }
+
+    /// One message from the channel.
+    fn heard(&self, payload: &[u8]) {
+        let Some((instance, name, signal)) = parse(payload) else {
+            return;
+        };
+        if instance != self.inner.instance {
+            self.inner.board.deliver(name, signal);
+        }
+    }
+}
+
+/// `{instance} open {until} {name}` or `{instance} closed 0 {name}`.
+fn parse(payload: &[u8]) -> Option<(&str, &str, Signal)> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let mut parts = text.splitn(4, ' ');
+    let (instance, kind, until, name) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let signal = match kind {
+        "open" => Signal::OpenUntil(until.parse().ok()?),
+        "closed" => Signal::Closed,
+        _ => return None,
+    };
+    Some((instance, name, signal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_parse_and_junk_is_dropped() {
+        assert_eq!(
+            parse(b"abc open 1700 pay ments"),
+            Some(("abc", "pay ments", Signal::OpenUntil(1700)))
+        );
+        assert_eq!(
+            parse(b"abc closed 0 pay"),
+            Some(("abc", "pay", Signal::Closed))
+        );
+        for junk in [
+            &b""[..],
+            b"abc",
+            b"abc open x pay",
+            b"abc shut 0 pay",
+            b"\xff\xfe",
+        ] {
+            assert_eq!(parse(junk), None, "{junk:?}");
+        }
+    }
+}

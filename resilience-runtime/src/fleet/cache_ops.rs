@@ -1,0 +1,239 @@
+//! The shared-cache operations: read an entry, take or follow a key's
+//! refresh lease, write a loaded value.
+//!
+//! Each runs on the fleet thread, each command within the operation bound.
+//! No clock is read there: the caller says what counts as fresh
+//! (`fresh_after`, Unix milliseconds on its own clock), so a paused test
+//! clock decides freshness exactly as it decides local ages.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+
+use super::Fleet;
+use super::codec;
+use super::link::bounded;
+
+/// A Redis operation in progress on the fleet thread.
+type Pending<T> = std::pin::Pin<Box<dyn Future<Output = redis::RedisResult<T>> + Send>>;
+
+/// A Redis operation, made before it is known whether a sync or an async
+/// caller runs it.
+type Op<T> = Box<dyn FnOnce(ConnectionManager, Duration) -> Pending<T> + Send>;
+
+/// How often an instance waiting on another's refresh looks for its value.
+const FOLLOW_EVERY: Duration = Duration::from_millis(20);
+
+/// Where one key of one shared cache lives in Redis.
+#[derive(Debug, Clone)]
+pub(crate) struct Address {
+    pub(crate) entry: String,
+    pub(crate) lease: String,
+}
+
+/// What [`Fleet::acquire`] found.
+#[derive(Debug)]
+pub(crate) enum Acquired {
+    /// An entry loaded after `fresh_after`: serve it, call nothing.
+    Fresh(Vec<u8>),
+    /// This instance holds the key's refresh lease: call the upstream, then
+    /// [`Fleet::publish`] or [`Fleet::give_up`]. The older entry, if any,
+    /// is the stale fallback.
+    Lead(Option<Vec<u8>>),
+    /// Another instance held the lease and no fresh value came in time (or
+    /// it gave up): serve the stale entry, if any, or call the upstream.
+    Alone(Option<Vec<u8>>),
+    /// Redis did not answer: go on with local state.
+    Unavailable,
+}
+
+impl Fleet {
+    /// The address of a key of a shared cache.
+    pub(crate) fn address(&self, function: &str, fingerprint: &str, digest: &str) -> Address {
+        let keys = &self.inner.keys;
+        Address {
+            entry: keys.cache_entry(function, fingerprint, digest),
+            lease: keys.cache_lease(function, fingerprint, digest),
+        }
+    }
+
+    /// Reads the key: a fresh entry is served; else takes the refresh lease,
+    /// or waits (at most `refresh_wait`) for the instance that holds it.
+    pub(crate) async fn acquire(&self, address: &Address, fresh_after: u64) -> Acquired {
+        let (op, budget) = self.acquire_op(address, fresh_after);
+        let link = &self.inner.link;
+        link.run("cache read", budget, op)
+            .await
+            .unwrap_or(Acquired::Unavailable)
+    }
+
+    /// [`acquire`](Self::acquire) for a sync caller.
+    pub(crate) fn acquire_blocking(&self, address: &Address, fresh_after: u64) -> Acquired {
+        let (op, budget) = self.acquire_op(address, fresh_after);
+        let link = &self.inner.link;
+        link.run_blocking("cache read", budget, op)
+            .unwrap_or(Acquired::Unavailable)
+    }
+
+    /// Writes a loaded value (time to live `ttl`) and releases the lease.
+    pub(crate) async fn publish(&self, address: &Address, entry: Vec<u8>, ttl: Duration) {
+        let op = self.publish_op(address, Some((entry, ttl)));
+        let budget = self.inner.link.bound();
+        self.inner.link.run("cache write", budget, op).await;
+    }
+
+    /// [`publish`](Self::publish) for a sync caller.
+    pub(crate) fn publish_blocking(&self, address: &Address, entry: Vec<u8>, ttl: Duration) {
+        let op = self.publish_op(address, Some((entry, ttl)));
+        let budget = self.inner.link.bound();
+        self.inner.link.run_blocking("cache write", budget, op);
+    }
+
+    /// Releases the lease after a failed refresh, so the instances waiting
+    /// for it stop waiting. Not waited for.
+    pub(crate) fn give_up(&self, address: &Address) {
+        let op = self.publish_op(address, None);
+        self.inner.link.run_detached("cache lease release", op);
+    }
+
+    /// Counts an entry that did not decode (a miss).
+    pub(crate) fn malformed(&self, detail: &str) {
+        self.inner.link.malformed("cache decode", detail);
+    }
+
+    fn acquire_op(&self, address: &Address, fresh_after: u64) -> (Op<Acquired>, Duration) {
+        let address = address.clone();
+        let options = self.inner.options;
+        let limit = options.max_entry_bytes_value();
+        let lease_ms = millis(options.refresh_lease_value());
+        let wait = options.refresh_wait_value();
+        let token = self.inner.instance.clone();
+        let bound = self.inner.link.bound();
+        // Read, take the lease, then follow for at most `wait`.
+        let budget = bound * 3 + wait;
+        let op = move |mut conn: ConnectionManager, bound: Duration| -> Pending<Acquired> {
+            Box::pin(async move {
+                let seen = read(&mut conn, bound, &address.entry, limit).await?;
+                if let Some(bytes) = seen.as_ref().filter(|b| is_after(b, fresh_after)) {
+                    return Ok(Acquired::Fresh(bytes.clone()));
+                }
+                let taken: Option<String> = bounded(
+                    bound,
+                    redis::cmd("SET")
+                        .arg(&address.lease)
+                        .arg(&token)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(lease_ms.max(1))
+                        .query_async(&mut conn),
+                )
+                .await?;
+                if taken.is_some() {
+                    return Ok(Acquired::Lead(seen));
+                }
+                follow(&mut conn, bound, &address, limit, fresh_after, wait, seen).await
+            })
+        };
+        (Box::new(op), budget)
+    }
+
+    fn publish_op(&self, address: &Address, entry: Option<(Vec<u8>, Duration)>) -> Op<()> {
+        let address = address.clone();
+        let token = self.inner.instance.clone();
+        Box::new(
+            move |mut conn: ConnectionManager, bound: Duration| -> Pending<()> {
+                Box::pin(async move {
+                    let mut pipe = redis::pipe();
+                    if let Some((bytes, ttl)) = entry {
+                        pipe.cmd("SET")
+                            .arg(&address.entry)
+                            .arg(bytes)
+                            .arg("PX")
+                            .arg(millis(ttl).max(1))
+                            .ignore();
+                    }
+                    // Release the lease only if it is still ours.
+                    pipe.cmd("EVAL")
+                        .arg(RELEASE)
+                        .arg(1)
+                        .arg(&address.lease)
+                        .arg(&token)
+                        .ignore();
+                    bounded(bound, pipe.query_async::<()>(&mut conn)).await
+                })
+            },
+        )
+    }
+}
+
+/// Deletes a lease only when it holds this instance's token.
+pub(crate) const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/// At most `limit + 1` bytes of an entry (one more than allowed tells an
+/// oversized entry); `None` when there is none.
+async fn read(
+    conn: &mut ConnectionManager,
+    bound: Duration,
+    entry: &str,
+    limit: usize,
+) -> redis::RedisResult<Option<Vec<u8>>> {
+    let bytes: Vec<u8> = bounded(
+        bound,
+        redis::cmd("GETRANGE")
+            .arg(entry)
+            .arg(0)
+            .arg(limit)
+            .query_async(conn),
+    )
+    .await?;
+    Ok((!bytes.is_empty()).then_some(bytes))
+}
+
+/// Waits for the lease holder's value: polls the entry and the lease until
+/// a fresh entry appears, the lease is gone (its holder gave up or died),
+/// or `wait` has passed.
+async fn follow(
+    conn: &mut ConnectionManager,
+    bound: Duration,
+    address: &Address,
+    limit: usize,
+    fresh_after: u64,
+    wait: Duration,
+    mut seen: Option<Vec<u8>>,
+) -> redis::RedisResult<Acquired> {
+    let deadline = tokio::time::Instant::now() + wait;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(FOLLOW_EVERY).await;
+        let (bytes, held): (Vec<u8>, bool) = bounded(
+            bound,
+            redis::pipe()
+                .cmd("GETRANGE")
+                .arg(&address.entry)
+                .arg(0)
+                .arg(limit)
+                .cmd("EXISTS")
+                .arg(&address.lease)
+                .query_async(conn),
+        )
+        .await?;
+        if !bytes.is_empty() {
+            if is_after(&bytes, fresh_after) {
+                return Ok(Acquired::Fresh(bytes));
+            }
+            seen = Some(bytes);
+        }
+        if !held {
+            break;
+        }
+    }
+    Ok(Acquired::Alone(seen))
+}
+
+/// Whether an entry was loaded after `fresh_after`.
+fn is_after(bytes: &[u8], fresh_after: u64) -> bool {
+    codec::loaded_at(bytes).is_some_and(|at| at > fresh_after)
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

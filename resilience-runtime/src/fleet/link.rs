@@ -1,0 +1,243 @@
+//! The connection to Redis: a tokio runtime of its own on one thread, the
+//! redis-rs connection manager on it, and every operation bounded.
+//!
+//! Redis I/O never runs on the caller's runtime. Callers hand an operation
+//! to the fleet's thread and wait for its answer (awaiting, or blocking a
+//! sync caller's thread), which comes within the operation bound: the bound
+//! is measured there, on real time. So a caller on a paused tokio runtime
+//! (a test) sees no bound fire early when its clock jumps ahead, a sync
+//! caller needs no runtime at all, and the connection outlives any one
+//! runtime of the application.
+
+use std::future::Future;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+use tokio::time::error::Elapsed;
+
+use super::health::{Failure, Health};
+
+/// How often an outage is probed (`PING`) until Redis answers again.
+const PING_EVERY: Duration = Duration::from_millis(250);
+
+/// A sync caller waits this much past the bound for the answer to arrive
+/// from the fleet thread, which applies the bound itself.
+const SLACK: Duration = Duration::from_millis(50);
+
+/// One connection to Redis and the thread that drives it.
+pub(crate) struct Link {
+    pub(crate) runtime: Handle,
+    manager: ConnectionManager,
+    pub(crate) client: redis::Client,
+    pub(crate) health: Health,
+    pub(crate) namespace: String,
+    bound: Duration,
+    /// Dropped with the link: stops the fleet thread.
+    _stop: oneshot::Sender<()>,
+}
+
+type Bounded<T> = Result<redis::RedisResult<T>, Elapsed>;
+
+impl Link {
+    /// Starts the fleet thread and a connection manager that connects on
+    /// first use (so a Redis that is down at start-up delays nothing).
+    pub(crate) fn open(
+        client: redis::Client,
+        namespace: String,
+        bound: Duration,
+    ) -> std::io::Result<Arc<Self>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("resilience-fleet")
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("resilience-fleet".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                });
+            })?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(bound.max(Duration::from_secs(1))))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let manager = {
+            let _inside = handle.enter();
+            ConnectionManager::new_lazy_with_config(client.clone(), config)
+                .map_err(std::io::Error::other)?
+        };
+        Ok(Arc::new(Self {
+            runtime: handle,
+            manager,
+            client,
+            health: Health::default(),
+            namespace,
+            bound,
+            _stop: stop,
+        }))
+    }
+
+    /// The bound of one Redis command.
+    pub(crate) fn bound(&self) -> Duration {
+        self.bound
+    }
+
+    /// Runs `op` on the fleet thread within `budget` (one command's bound,
+    /// or more for an operation that waits); `op` bounds each of its
+    /// commands with [`bounded`]. `None` when Redis is in an outage (at
+    /// once), fails, or does not answer in time.
+    pub(crate) async fn run<T, F, Fut>(
+        self: &Arc<Self>,
+        operation: &'static str,
+        budget: Duration,
+        op: F,
+    ) -> Option<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(ConnectionManager, Duration) -> Fut + Send + 'static,
+        Fut: Future<Output = redis::RedisResult<T>> + Send + 'static,
+    {
+        if self.health.is_down() {
+            return None;
+        }
+        let (conn, bound) = (self.manager.clone(), self.bound);
+        let handle = self
+            .runtime
+            .spawn(async move { tokio::time::timeout(budget, op(conn, bound)).await });
+        match handle.await {
+            Ok(answer) => self.settle(operation, answer),
+            Err(_) => self.settle(operation, Ok(Err(stopped()))),
+        }
+    }
+
+    /// [`run`](Self::run) for a sync caller: blocks the thread, at most the
+    /// bound (and a little slack for the hand-over).
+    pub(crate) fn run_blocking<T, F, Fut>(
+        self: &Arc<Self>,
+        operation: &'static str,
+        budget: Duration,
+        op: F,
+    ) -> Option<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(ConnectionManager, Duration) -> Fut + Send + 'static,
+        Fut: Future<Output = redis::RedisResult<T>> + Send + 'static,
+    {
+        if self.health.is_down() {
+            return None;
+        }
+        let (conn, bound) = (self.manager.clone(), self.bound);
+        let (send, answer) = std::sync::mpsc::sync_channel::<Bounded<T>>(1);
+        self.runtime.spawn(async move {
+            let _ = send.send(tokio::time::timeout(budget, op(conn, bound)).await);
+        });
+        match answer.recv_timeout(budget + SLACK) {
+            Ok(answer) => self.settle(operation, answer),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                self.fail(operation, Failure::Timeout, "no answer within the bound");
+                None
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                self.settle(operation, Ok(Err(stopped())))
+            }
+        }
+    }
+
+    /// Runs `op` on the fleet thread without waiting for it; failures are
+    /// counted and told like any other.
+    pub(crate) fn run_detached<F, Fut>(self: &Arc<Self>, operation: &'static str, op: F)
+    where
+        F: FnOnce(ConnectionManager, Duration) -> Fut + Send + 'static,
+        Fut: Future<Output = redis::RedisResult<()>> + Send + 'static,
+    {
+        if self.health.is_down() {
+            return;
+        }
+        let (conn, bound) = (self.manager.clone(), self.bound);
+        let link = Arc::downgrade(self);
+        self.runtime.spawn(async move {
+            let answer = tokio::time::timeout(bound, op(conn, bound)).await;
+            if let Some(link) = link.upgrade() {
+                link.settle(operation, answer);
+            }
+        });
+    }
+
+    /// Counts a failure of something read back (not an outage).
+    pub(crate) fn malformed(&self, operation: &'static str, detail: &str) {
+        self.health
+            .failed(&self.namespace, operation, Failure::Malformed, detail);
+    }
+
+    fn settle<T>(self: &Arc<Self>, operation: &'static str, answer: Bounded<T>) -> Option<T> {
+        match answer {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(error)) => {
+                let failure = if error.is_timeout() {
+                    Failure::Timeout
+                } else {
+                    Failure::Error
+                };
+                self.fail(operation, failure, &error.to_string());
+                None
+            }
+            Err(_) => {
+                self.fail(operation, Failure::Timeout, "no answer within the bound");
+                None
+            }
+        }
+    }
+
+    /// Counts a failure; the first of an outage starts the background ping
+    /// that ends it.
+    fn fail(self: &Arc<Self>, operation: &'static str, failure: Failure, detail: &str) {
+        if self
+            .health
+            .failed(&self.namespace, operation, failure, detail)
+        {
+            self.runtime
+                .spawn(ping_until_answered(Arc::downgrade(self)));
+        }
+    }
+}
+
+/// Pings Redis every [`PING_EVERY`] until it answers within the bound; each
+/// ping also makes the connection manager reconnect.
+async fn ping_until_answered(link: Weak<Link>) {
+    loop {
+        tokio::time::sleep(PING_EVERY).await;
+        let Some(link) = link.upgrade() else { return };
+        let mut conn = link.manager.clone();
+        let ping = redis::cmd("PING");
+        if let Ok(Ok(())) =
+            tokio::time::timeout(link.bound, ping.query_async::<()>(&mut conn)).await
+        {
+            link.health.recovered(&link.namespace);
+            return;
+        }
+    }
+}
+
+/// One command within the bound; past it, a timeout error.
+pub(crate) async fn bounded<T>(
+    bound: Duration,
+    command: impl Future<Output = redis::RedisResult<T>>,
+) -> redis::RedisResult<T> {
+    match tokio::time::timeout(bound, command).await {
+        Ok(answer) => answer,
+        Err(_) => Err(redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no answer within the bound",
+        ))),
+    }
+}
+
+fn stopped() -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::other("the fleet thread has stopped"))
+}

@@ -1,0 +1,231 @@
+//! `shared = true` on the attributes, through the process's fleet
+//! (`fleet::connect`, once per process: so one test, in steps). Another
+//! fleet connection with a cache or breaker built by hand stands for a
+//! second replica.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+use resilience_runtime::cache::{CacheConfig, StaleCache};
+use resilience_runtime::circuit::{Breaker, BreakerConfig, Origin, State, registry};
+use resilience_runtime::fleet::{self, Fleet};
+use resilience_runtime::{CircuitOpen, breaker, stale_cache};
+use serde::{Deserialize, Serialize};
+
+use crate::server::{RedisServer, namespace};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Profile {
+    name: String,
+}
+
+#[derive(Debug)]
+enum ApiError {
+    Down,
+    Open(#[allow(dead_code)] CircuitOpen),
+}
+
+impl From<CircuitOpen> for ApiError {
+    fn from(open: CircuitOpen) -> Self {
+        ApiError::Open(open)
+    }
+}
+
+static PROFILE_CALLS: AtomicUsize = AtomicUsize::new(0);
+static LIMIT_CALLS: AtomicUsize = AtomicUsize::new(0);
+static RATE_VERSION: AtomicUsize = AtomicUsize::new(1);
+static QUOTA_VERSION: AtomicUsize = AtomicUsize::new(1);
+
+#[stale_cache(maxage = 3, tolerance = 15, shared = true)]
+async fn fetch_user_profile(user_id: String) -> Result<Profile, ApiError> {
+    PROFILE_CALLS.fetch_add(1, SeqCst);
+    Ok(Profile { name: user_id })
+}
+
+#[stale_cache(maxage = 3, tolerance = 15, shared = true)]
+fn load_limit(tenant: &str) -> Result<u32, ApiError> {
+    LIMIT_CALLS.fetch_add(1, SeqCst);
+    Ok(tenant.len() as u32)
+}
+
+/// Real time: expired after 200 ms, and refreshed behind the stale value.
+#[stale_cache(
+    maxage = "200ms",
+    tolerance = 30,
+    refresh = "background",
+    shared = true
+)]
+async fn exchange_rate(currency: String) -> Result<usize, ApiError> {
+    let _ = currency;
+    Ok(RATE_VERSION.load(SeqCst))
+}
+
+#[stale_cache(
+    maxage = "200ms",
+    tolerance = 30,
+    refresh = "background",
+    shared = true
+)]
+fn quota(tenant: String) -> Result<usize, ApiError> {
+    let _ = tenant;
+    Ok(QUOTA_VERSION.load(SeqCst))
+}
+
+/// Reads `function`'s entry for `key` through another replica's cache,
+/// with an upstream that fails, until it is `want` (at most 2 s).
+async fn until_shared(replica: &Fleet, function: &'static str, key: &str, want: usize) {
+    let started = Instant::now();
+    loop {
+        let other: StaleCache<(String,), usize> =
+            StaleCache::new(CacheConfig::new().maxage(Duration::from_millis(200)));
+        let read = other
+            .get_or_load_on(
+                replica,
+                (key.to_string(),),
+                function,
+                async { Err(()) },
+                describe,
+            )
+            .await;
+        if read.ok() == Some(want) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{function}: not {want} within 2 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[breaker(
+    name = "fleet-payments",
+    shared = true,
+    min_calls = 2,
+    open_for = "300ms"
+)]
+async fn charge(fail: bool) -> Result<u32, ApiError> {
+    if fail { Err(ApiError::Down) } else { Ok(7) }
+}
+
+fn describe(_: &(), f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.write_str("down")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_attributes_go_through_the_process_fleet() {
+    let server = RedisServer::any();
+    let ns = namespace("attributes");
+    let process = fleet::connect(server.url(), &ns).await.unwrap();
+    assert!(fleet::connected().is_some());
+    let again = fleet::connect(server.url(), &ns).await.unwrap_err();
+    assert!(
+        matches!(again, fleet::FleetError::AlreadyConnected),
+        "{again}"
+    );
+    let replica = Fleet::connect(server.url(), &ns).await.unwrap();
+
+    // The futures stay `Send`, as the undecorated ones are.
+    fn is_send<T: Send>(_: &T) {}
+    is_send(&fetch_user_profile("ada".into()));
+    is_send(&exchange_rate("EUR".into()));
+    is_send(&charge(false));
+
+    // The async cache writes what the other replica reads, fresh.
+    assert_eq!(fetch_user_profile("ada".into()).await.unwrap().name, "ada");
+    assert_eq!(PROFILE_CALLS.load(SeqCst), 1);
+    let other: StaleCache<(String,), Profile> = StaleCache::new(CacheConfig::new());
+    let function = concat!(module_path!(), "::fetch_user_profile");
+    let read = other
+        .get_or_load_on(
+            &replica,
+            ("ada".to_string(),),
+            function,
+            async { Err(()) },
+            describe,
+        )
+        .await;
+    assert_eq!(
+        read.unwrap().name,
+        "ada",
+        "the attribute's value, read from Redis"
+    );
+
+    // The sync one too (its `&str` key is stored as a `String`).
+    let limit = tokio::task::spawn_blocking(|| load_limit("acme"))
+        .await
+        .unwrap();
+    assert_eq!(limit.unwrap(), 4);
+    let other: StaleCache<(String,), u32> = StaleCache::new(CacheConfig::new());
+    let function = concat!(module_path!(), "::load_limit");
+    let read = other
+        .get_or_load_on(
+            &replica,
+            ("acme".to_string(),),
+            function,
+            async { Err(()) },
+            describe,
+        )
+        .await;
+    assert_eq!(read.unwrap(), 4);
+    assert_eq!(LIMIT_CALLS.load(SeqCst), 1);
+
+    // Background refresh: the stale value at once, the new one written to
+    // Redis behind it, async and sync.
+    assert_eq!(exchange_rate("EUR".into()).await.unwrap(), 1);
+    let quota_of = || tokio::task::spawn_blocking(|| quota("acme".into()).unwrap());
+    assert_eq!(quota_of().await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    RATE_VERSION.store(2, SeqCst);
+    QUOTA_VERSION.store(2, SeqCst);
+    assert_eq!(
+        exchange_rate("EUR".into()).await.unwrap(),
+        1,
+        "stale, at once"
+    );
+    assert_eq!(quota_of().await.unwrap(), 1, "stale, at once");
+    until_shared(
+        &replica,
+        concat!(module_path!(), "::exchange_rate"),
+        "EUR",
+        2,
+    )
+    .await;
+    until_shared(&replica, concat!(module_path!(), "::quota"), "acme", 2).await;
+
+    // The breaker: tripped here, open on the other replica within a second.
+    let remote = Arc::new(Breaker::new("fleet-payments", BreakerConfig::new()));
+    remote.share_on(&replica);
+    tokio::time::sleep(Duration::from_millis(100)).await; // subscriptions land
+    assert_eq!(charge(false).await.unwrap(), 7);
+    assert!(charge(true).await.is_err());
+    assert!(charge(true).await.is_err());
+    let local = registry().get("fleet-payments").unwrap();
+    assert_eq!(
+        (local.state(), local.origin()),
+        (State::Open, Origin::Local)
+    );
+    assert!(matches!(charge(false).await, Err(ApiError::Open(_))));
+    let started = Instant::now();
+    while remote.state() != State::Open {
+        assert!(started.elapsed() < Duration::from_secs(1), "not within 1 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(remote.origin(), Origin::Fleet);
+
+    // And back: the remote's probe closes the attribute's breaker.
+    tokio::time::sleep(Duration::from_millis(320)).await;
+    remote
+        .try_acquire()
+        .expect("the remote probes")
+        .record(false);
+    let started = Instant::now();
+    while local.state() != State::Closed {
+        assert!(started.elapsed() < Duration::from_secs(1), "not within 1 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(local.origin(), Origin::Fleet);
+    assert_eq!(charge(false).await.unwrap(), 7);
+    assert_eq!(process.errors(), 0);
+}

@@ -1,0 +1,202 @@
+//! Breakers sharing their state over the fleet: two breakers of one name on
+//! two fleet connections stand for two replicas. Real time, short
+//! `open_for`.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use resilience_runtime::circuit::{Breaker, BreakerConfig, Origin, State, StateChange};
+use resilience_runtime::fleet::Fleet;
+
+use crate::server::{RedisServer, namespace};
+
+const OPEN_FOR: Duration = Duration::from_millis(300);
+
+fn config() -> BreakerConfig {
+    BreakerConfig::new()
+        .min_calls(2)
+        .failure_rate(0.5)
+        .open_for(OPEN_FOR)
+}
+
+struct Replica {
+    breaker: Arc<Breaker>,
+    changes: Arc<Mutex<Vec<StateChange>>>,
+    fleet: Fleet,
+}
+
+impl Replica {
+    async fn start(url: &str, namespace: &str) -> Self {
+        let fleet = Fleet::connect(url, namespace).await.unwrap();
+        let breaker = Arc::new(Breaker::new("payments", config()));
+        let changes = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&changes);
+        breaker.on_state_change(move |change| log.lock().unwrap().push(*change));
+        breaker.share_on(&fleet);
+        Self {
+            breaker,
+            changes,
+            fleet,
+        }
+    }
+
+    fn trip(&self) {
+        for _ in 0..2 {
+            self.breaker.try_acquire().unwrap().record(true);
+        }
+        assert_eq!(self.breaker.state(), State::Open);
+    }
+
+    fn last(&self) -> Option<StateChange> {
+        self.changes.lock().unwrap().last().copied()
+    }
+}
+
+/// Waits (real time, at most 1 s: the promise) until `done`.
+async fn within_a_second(what: &str, done: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{what}: not within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn settle() {
+    // The subscriptions are made on the fleet threads: let them land.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+#[tokio::test]
+async fn a_breaker_opened_on_one_replica_opens_on_the_other_and_one_probe_closes_both() {
+    let server = RedisServer::any();
+    let ns = namespace("breaker");
+    let a = Replica::start(server.url(), &ns).await;
+    let b = Replica::start(server.url(), &ns).await;
+    settle().await;
+
+    a.trip();
+    assert_eq!(a.breaker.origin(), Origin::Local);
+    within_a_second("b opens", || b.breaker.state() == State::Open).await;
+    assert_eq!(b.breaker.origin(), Origin::Fleet);
+    let opened = b.last().unwrap();
+    assert_eq!((opened.to, opened.origin), (State::Open, Origin::Fleet));
+    assert!(b.breaker.try_acquire().is_err(), "b rejects while open");
+
+    tokio::time::sleep(OPEN_FOR + Duration::from_millis(20)).await;
+    let probe = a.breaker.try_acquire().expect("a probes");
+    assert_eq!(a.breaker.state(), State::HalfOpen);
+    assert!(
+        b.breaker.try_acquire().is_err(),
+        "one probe across the fleet"
+    );
+    assert_eq!(b.breaker.state(), State::Open);
+
+    probe.record(false);
+    assert_eq!(a.breaker.state(), State::Closed);
+    within_a_second("b closes", || b.breaker.state() == State::Closed).await;
+    let closed = b.last().unwrap();
+    assert_eq!((closed.to, closed.origin), (State::Closed, Origin::Fleet));
+    assert!(b.breaker.try_acquire().is_ok());
+    assert_eq!(a.fleet.errors() + b.fleet.errors(), 0);
+}
+
+#[tokio::test]
+async fn a_failed_probe_reopens_every_replica() {
+    let server = RedisServer::any();
+    let ns = namespace("reopen");
+    let a = Replica::start(server.url(), &ns).await;
+    let b = Replica::start(server.url(), &ns).await;
+    settle().await;
+
+    b.trip();
+    within_a_second("a opens", || a.breaker.state() == State::Open).await;
+    tokio::time::sleep(OPEN_FOR + Duration::from_millis(20)).await;
+    let probe = b.breaker.try_acquire().expect("b probes");
+    let opened_before = a.changes.lock().unwrap().len();
+    probe.record(true);
+    assert_eq!(b.breaker.state(), State::Open);
+    // a was open already; it hears a later "open until", and stays open
+    // past its own first `open_for`.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(a.breaker.try_acquire().is_err());
+    assert_eq!(
+        a.changes.lock().unwrap().len(),
+        opened_before,
+        "no new transition"
+    );
+}
+
+#[tokio::test]
+async fn a_late_replica_reads_an_open_breaker_when_it_starts_sharing() {
+    let server = RedisServer::any();
+    let ns = namespace("late");
+    let a = Replica::start(server.url(), &ns).await;
+    settle().await;
+    a.trip();
+    tokio::time::sleep(Duration::from_millis(50)).await; // the publish lands
+    let late = Replica::start(server.url(), &ns).await;
+    within_a_second("the late one opens", || late.breaker.state() == State::Open).await;
+}
+
+#[tokio::test]
+async fn without_redis_each_breaker_judges_alone_and_never_waits_past_the_bound() {
+    let mut server = RedisServer::spawn();
+    let ns = namespace("breaker-down");
+    let a = Replica::start(server.url(), &ns).await;
+    let b = Replica::start(server.url(), &ns).await;
+    settle().await;
+    server.stop();
+
+    let started = Instant::now();
+    a.trip();
+    tokio::time::sleep(OPEN_FOR + Duration::from_millis(20)).await;
+    assert_eq!(b.breaker.state(), State::Closed, "no news without Redis");
+    // Half-open: the probe lease cannot be asked for; a probes on its own.
+    let probe = a.breaker.try_acquire().expect("a probes alone");
+    probe.record(false);
+    assert_eq!(a.breaker.state(), State::Closed);
+    assert!(started.elapsed() < OPEN_FOR + Duration::from_millis(600));
+    assert!(b.breaker.try_acquire().is_ok());
+}
+
+#[tokio::test]
+async fn after_redis_restarts_an_opening_reaches_the_other_replica_again() {
+    let mut server = RedisServer::spawn();
+    let ns = namespace("breaker-restart");
+    let a = Replica::start(server.url(), &ns).await;
+    let b = Replica::start(server.url(), &ns).await;
+    settle().await;
+    server.stop();
+    assert!(!a.fleet.ping().await, "the outage is noticed");
+    server.start();
+
+    let started = Instant::now();
+    while !(a.fleet.ping().await && b.fleet.ping().await) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "reconnected within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    while !a.fleet.is_reachable() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the outage ended within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.trip();
+    // b hears it by pub/sub once resubscribed, or reads the open key when
+    // it resubscribes: either way, without a call of its own.
+    while b.breaker.state() != State::Open {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "b opened within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(b.breaker.origin(), Origin::Fleet);
+}

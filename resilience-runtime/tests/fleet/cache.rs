@@ -1,0 +1,310 @@
+//! `StaleCache` with the fleet as its second tier: several instances in one
+//! test process, each a cache of its own on a fleet connection of its own,
+//! stand for replicas.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+use resilience_runtime::cache::{CacheConfig, StaleCache};
+use resilience_runtime::fleet::{Fleet, FleetOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::server::{RedisServer, namespace};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Profile {
+    name: String,
+    visits: u32,
+}
+
+#[derive(Debug)]
+struct Down;
+
+fn describe(_: &Down, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.write_str("upstream down")
+}
+
+fn profile(name: &str) -> Profile {
+    Profile {
+        name: name.into(),
+        visits: 1,
+    }
+}
+
+const FUNCTION: &str = "app::fetch_user_profile";
+
+fn config() -> CacheConfig {
+    CacheConfig::new()
+        .maxage(Duration::from_secs(3))
+        .tolerance(Duration::from_secs(15))
+}
+
+/// One replica: a fleet connection and an empty local cache.
+struct Replica {
+    fleet: Fleet,
+    cache: StaleCache<String, Profile>,
+}
+
+impl Replica {
+    async fn start(url: &str, namespace: &str, config: CacheConfig) -> Self {
+        let options = FleetOptions::new().refresh_wait(Duration::from_secs(2));
+        Self {
+            fleet: Fleet::connect_with(url, namespace, options).await.unwrap(),
+            cache: StaleCache::new(config),
+        }
+    }
+
+    async fn get(&self, key: &str, upstream: &Upstream) -> Result<Profile, Down> {
+        let load = upstream.call(key);
+        self.cache
+            .get_or_load_on(&self.fleet, key.into(), FUNCTION, load, describe)
+            .await
+    }
+}
+
+/// Counts its calls; answers `Ok` until told to fail.
+#[derive(Clone, Default)]
+struct Upstream {
+    calls: Arc<AtomicUsize>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+    delay: Duration,
+}
+
+impl Upstream {
+    fn call(&self, key: &str) -> impl Future<Output = Result<Profile, Down>> + Send + 'static {
+        let (calls, down, delay) = (Arc::clone(&self.calls), Arc::clone(&self.down), self.delay);
+        let key = key.to_owned();
+        async move {
+            calls.fetch_add(1, SeqCst);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            if down.load(SeqCst) {
+                Err(Down)
+            } else {
+                Ok(profile(&key))
+            }
+        }
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(SeqCst)
+    }
+
+    fn fail(&self) {
+        self.down.store(true, SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_value_loaded_by_one_replica_is_served_fresh_by_another_without_a_call() {
+    let server = RedisServer::any();
+    let ns = namespace("fresh");
+    let a = Replica::start(server.url(), &ns, config()).await;
+    let b = Replica::start(server.url(), &ns, config()).await;
+    let upstream = Upstream::default();
+
+    assert_eq!(a.get("ada", &upstream).await.unwrap(), profile("ada"));
+    assert_eq!(upstream.calls(), 1);
+    assert_eq!(b.get("ada", &upstream).await.unwrap(), profile("ada"));
+    assert_eq!(upstream.calls(), 1, "served from Redis, not the upstream");
+    // And kept locally: no Redis needed for the next hit either.
+    upstream.fail();
+    assert_eq!(b.get("ada", &upstream).await.unwrap(), profile("ada"));
+    assert_eq!(upstream.calls(), 1);
+    // Another key is another entry.
+    assert!(b.get("grace", &upstream).await.is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restarted_replica_serves_another_s_stale_value_within_tolerance_and_errors_past_it() {
+    let server = RedisServer::any();
+    let ns = namespace("restart");
+    let upstream = Upstream::default();
+    {
+        let first_life = Replica::start(server.url(), &ns, config()).await;
+        first_life.get("ada", &upstream).await.unwrap();
+    }
+    upstream.fail();
+
+    tokio::time::advance(Duration::from_secs(10)).await; // expired, within tolerance
+    let restarted = Replica::start(server.url(), &ns, config()).await;
+    let stale = restarted.get("ada", &upstream).await;
+    assert_eq!(
+        stale.unwrap(),
+        profile("ada"),
+        "the previous life's value, 10 s old"
+    );
+    assert_eq!(upstream.calls(), 2, "the refresh was tried");
+
+    tokio::time::advance(Duration::from_secs(6)).await; // 16 s: past tolerance
+    let again = Replica::start(server.url(), &ns, config()).await;
+    assert!(again.get("ada", &upstream).await.is_err());
+    assert!(restarted.get("ada", &upstream).await.is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_value_from_redis_keeps_its_original_age() {
+    let server = RedisServer::any();
+    let ns = namespace("age");
+    let upstream = Upstream::default();
+    let a = Replica::start(server.url(), &ns, config()).await;
+    a.get("ada", &upstream).await.unwrap();
+
+    tokio::time::advance(Duration::from_secs(2)).await; // 2 s old: fresh for 1 s more
+    let b = Replica::start(server.url(), &ns, config()).await;
+    b.get("ada", &upstream).await.unwrap();
+    assert_eq!(upstream.calls(), 1);
+    tokio::time::advance(Duration::from_millis(1500)).await; // 3.5 s: expired in b too
+    b.get("ada", &upstream).await.unwrap();
+    assert_eq!(
+        upstream.calls(),
+        2,
+        "b refreshed at the value's age, not its own"
+    );
+}
+
+#[test]
+fn four_replicas_and_a_thousand_callers_on_one_expired_key_make_one_upstream_call() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let server = RedisServer::any();
+        let ns = namespace("herd");
+        // Real time here: a short maxage, waited out for real.
+        let config = CacheConfig::new()
+            .maxage(Duration::from_millis(300))
+            .tolerance(Duration::from_secs(30));
+        let mut replicas = Vec::new();
+        for _ in 0..4 {
+            replicas.push(Arc::new(Replica::start(server.url(), &ns, config).await));
+        }
+        let upstream = Upstream {
+            delay: Duration::from_millis(100),
+            ..Upstream::default()
+        };
+        for replica in &replicas {
+            replica.get("ada", &upstream).await.unwrap();
+        }
+        assert_eq!(upstream.calls(), 1, "the others read the first one's value");
+        tokio::time::sleep(Duration::from_millis(350)).await;
+
+        let mut callers = Vec::new();
+        for replica in &replicas {
+            for _ in 0..250 {
+                let (replica, upstream) = (Arc::clone(replica), upstream.clone());
+                callers.push(tokio::spawn(
+                    async move { replica.get("ada", &upstream).await },
+                ));
+            }
+        }
+        for caller in callers {
+            assert_eq!(caller.await.unwrap().unwrap(), profile("ada"));
+        }
+        assert_eq!(upstream.calls(), 2, "one refresh across the fleet");
+    });
+}
+
+#[test]
+fn killing_redis_leaves_every_call_answering_locally_and_a_restart_resumes_sharing() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut server = RedisServer::spawn();
+        let ns = namespace("kill");
+        let config = CacheConfig::new()
+            .maxage(Duration::from_millis(200))
+            .tolerance(Duration::from_secs(30));
+        let a = Replica::start(server.url(), &ns, config).await;
+        let b = Replica::start(server.url(), &ns, config).await;
+        let upstream = Upstream::default();
+        a.get("ada", &upstream).await.unwrap();
+        b.get("ada", &upstream).await.unwrap();
+        assert_eq!(upstream.calls(), 1);
+
+        server.stop();
+        // Fresh local hits, new keys and failed refreshes all answer, each
+        // within the bound (plus scheduling slack on a busy machine).
+        let slack = Duration::from_millis(500);
+        for replica in [&a, &b] {
+            let started = Instant::now();
+            assert_eq!(replica.get("ada", &upstream).await.unwrap(), profile("ada"));
+            assert!(started.elapsed() < slack);
+        }
+        for (i, replica) in [&a, &b].into_iter().enumerate() {
+            let started = Instant::now();
+            let key = format!("new-{i}");
+            assert_eq!(replica.get(&key, &upstream).await.unwrap(), profile(&key));
+            assert!(started.elapsed() < slack, "{:?}", started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await; // "ada" expires
+        upstream.fail();
+        for replica in [&a, &b] {
+            let started = Instant::now();
+            assert_eq!(
+                replica.get("ada", &upstream).await.unwrap(),
+                profile("ada"),
+                "stale"
+            );
+            assert!(started.elapsed() < slack);
+        }
+        assert!(!a.fleet.is_reachable() && !b.fleet.is_reachable());
+        assert!(a.fleet.errors() >= 1);
+
+        server.start();
+        let started = Instant::now();
+        while !(a.fleet.is_reachable() && b.fleet.is_reachable()) {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "reconnected within 5 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let upstream = Upstream::default();
+        a.get("grace", &upstream).await.unwrap();
+        b.get("grace", &upstream).await.unwrap();
+        assert_eq!(upstream.calls(), 1, "sharing resumed");
+    });
+}
+
+#[tokio::test]
+async fn a_malformed_entry_is_a_counted_miss() {
+    let server = RedisServer::any();
+    let ns = namespace("junk");
+    let a = Replica::start(server.url(), &ns, config()).await;
+    let upstream = Upstream::default();
+    a.get("ada", &upstream).await.unwrap();
+    // Overwrite every cache entry of the namespace with junk.
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("resilience:{ns}:cache:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with(&format!("resilience:{ns}:cache:{FUNCTION}:")));
+    let junk: &[u8] = b"\x01\xff\xff\xff\xff\xff\xff\xff\xff\x9f\x9f\x9f";
+    redis::cmd("SET")
+        .arg(&keys[0])
+        .arg(junk)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+
+    let b = Replica::start(server.url(), &ns, config()).await;
+    assert_eq!(b.get("ada", &upstream).await.unwrap(), profile("ada"));
+    assert_eq!(upstream.calls(), 2, "the junk was a miss");
+    assert_eq!(b.fleet.errors(), 1, "counted");
+    // ... and overwritten by the good value.
+    let c = Replica::start(server.url(), &ns, config()).await;
+    c.get("ada", &upstream).await.unwrap();
+    assert_eq!(upstream.calls(), 2);
+}

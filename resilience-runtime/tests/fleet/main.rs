@@ -1,0 +1,13 @@
+//! The fleet tier against a real `redis-server`: run with
+//! `cargo test -p resilience-runtime --features redis`.
+//!
+//! Real I/O runs on real time, so these tests use real-time runtimes and
+//! keep their waits short; ages are driven by the one clock where a test
+//! pauses it.
+
+mod server;
+
+mod attributes;
+mod auth;
+mod breaker;
+mod cache;
