@@ -17,6 +17,7 @@ pub use describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
 pub use fallback::{AsyncFallback, SyncFallback, fallback_invoked};
 pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
+pub use timeout::{TimeoutError, timed_out, within};
 
 mod attempts;
 mod cache_bounds;
@@ -26,6 +27,7 @@ mod describe;
 mod fallback;
 mod open;
 mod shape;
+mod timeout;
 
 /// Waits between async attempts, on the one clock.
 pub use tokio::time::sleep;

@@ -38,6 +38,8 @@ mod enabled {
     const FALLBACK_INVOCATIONS_TOTAL: &str = "fallback_invocations_total";
     /// `stale_cache_requests_total{function, outcome}`.
     const STALE_CACHE_REQUESTS_TOTAL: &str = "stale_cache_requests_total";
+    /// `timeouts_total{function}`.
+    const TIMEOUTS_TOTAL: &str = "timeouts_total";
 
     /// Describes every metric to the recorder, once per process, on the
     /// first registration of any of them.
@@ -68,6 +70,11 @@ mod enabled {
                 Unit::Count,
                 "Requests to each #[stale_cache], by outcome: fresh, refreshed, stale, miss, error"
             );
+            metrics::describe_counter!(
+                TIMEOUTS_TOTAL,
+                Unit::Count,
+                "Calls cut off by #[timeout] at their deadline"
+            );
         });
     }
 
@@ -82,6 +89,13 @@ mod enabled {
     pub(crate) fn count_fallback(function: &'static str) {
         describe();
         metrics::counter!(target: "resilience", FALLBACK_INVOCATIONS_TOTAL, "function" => function)
+            .increment(1);
+    }
+
+    /// One call of `function` cut off by `#[timeout]`.
+    pub(crate) fn count_timeout(function: &'static str) {
+        describe();
+        metrics::counter!(target: "resilience", TIMEOUTS_TOTAL, "function" => function)
             .increment(1);
     }
 
@@ -182,6 +196,9 @@ mod disabled {
     #[inline(always)]
     pub(crate) fn count_fallback(_function: &'static str) {}
 
+    #[inline(always)]
+    pub(crate) fn count_timeout(_function: &'static str) {}
+
     pub(crate) struct BreakerMeters;
 
     impl BreakerMeters {
@@ -277,6 +294,16 @@ mod tests {
         fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
             Histogram::noop()
         }
+    }
+
+    #[test]
+    fn timeouts_are_counted_by_function() {
+        let series = Series::default();
+        metrics::with_local_recorder(&series, || {
+            crate::timed_out::expired("app::hung", Duration::from_secs(2));
+            crate::timed_out::expired("app::hung", Duration::from_secs(2));
+        });
+        assert_eq!(series.counter("timeouts_total{function=app::hung}"), 2);
     }
 
     #[test]

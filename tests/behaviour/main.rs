@@ -11,4 +11,5 @@ mod retry;
 mod retry_shapes;
 mod stack;
 mod stale_cache;
+mod timeout;
 mod twins;

@@ -12,6 +12,7 @@ mod breaker;
 mod fallback;
 mod retry;
 mod stale_cache;
+mod timeout;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
@@ -27,10 +28,17 @@ pub(crate) enum Kind {
     Breaker,
     Fallback,
     StaleCache,
+    Timeout,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Retry, Kind::Breaker, Kind::Fallback, Kind::StaleCache];
+    const ALL: [Kind; 5] = [
+        Kind::Retry,
+        Kind::Breaker,
+        Kind::Fallback,
+        Kind::StaleCache,
+        Kind::Timeout,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -38,6 +46,7 @@ impl Kind {
             Kind::Breaker => "breaker",
             Kind::Fallback => "fallback",
             Kind::StaleCache => "stale_cache",
+            Kind::Timeout => "timeout",
         }
     }
 }
@@ -48,6 +57,7 @@ enum Layer {
     Breaker(args::breaker::BreakerArgs),
     Fallback(args::fallback::FallbackArgs),
     StaleCache(args::stale_cache::StaleCacheArgs),
+    Timeout(args::timeout::TimeoutArgs),
 }
 
 impl Layer {
@@ -64,6 +74,7 @@ impl Layer {
             Kind::Breaker => parsed(tokens, Layer::Breaker),
             Kind::Fallback => parsed(tokens, Layer::Fallback),
             Kind::StaleCache => parsed(tokens, Layer::StaleCache),
+            Kind::Timeout => parsed(tokens, Layer::Timeout),
         }
     }
 
@@ -73,7 +84,7 @@ impl Layer {
     fn needs_arguments_again(&self) -> bool {
         match self {
             Layer::Retry(_) | Layer::Fallback(_) => true,
-            Layer::Breaker(_) => false,
+            Layer::Breaker(_) | Layer::Timeout(_) => false,
             // Its load retries; a background load also runs after the call.
             Layer::StaleCache(args) => args.retries() > 0,
         }
@@ -86,6 +97,7 @@ impl Layer {
             Layer::Fallback(args) => fallback::check(args, function),
             Layer::Breaker(_) => Ok(()),
             Layer::StaleCache(args) => stale_cache::check(args, function),
+            Layer::Timeout(_) => timeout::check(function),
         }
     }
 
@@ -95,6 +107,7 @@ impl Layer {
             Layer::Fallback(args) => fallback::wrap(args, context, inner),
             Layer::Breaker(args) => breaker::wrap(args, context, inner),
             Layer::StaleCache(args) => stale_cache::wrap(args, context, inner),
+            Layer::Timeout(args) => timeout::wrap(args, context, inner),
         }
     }
 }
@@ -104,6 +117,9 @@ pub(crate) struct Context<'a> {
     pub(crate) function: &'a Function,
     /// `::resilience_runtime::__private`, or under `crate = ...`.
     pub(crate) private: TokenStream,
+    /// Each attempt copies the owned arguments (some layer runs what is
+    /// inside it again, or needs the arguments after it).
+    pub(crate) fresh_arguments: bool,
 }
 
 impl Context<'_> {
@@ -203,14 +219,21 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Token
         || quote!(::resilience_runtime),
         |path| path.into_token_stream(),
     );
+    let fresh_arguments = layers.iter().any(Layer::needs_arguments_again);
     let context = Context {
         function: &function,
         private: quote!(#krate::__private),
+        fresh_arguments,
     };
-    let fresh_arguments = layers.iter().any(Layer::needs_arguments_again);
     let mut body = attempt::expand(&context, fresh_arguments);
     for layer in layers.iter().rev() {
         body = layer.wrap(&context, body);
+    }
+    // A `#[timeout]` block borrows these uniquely; see expand/timeout.rs.
+    if fresh_arguments && layers.iter().any(|l| matches!(l, Layer::Timeout(_))) {
+        let rebind = timeout::owned_arguments(&function)
+            .map(|name| quote!(#[allow(unused_mut)] let mut #name = #name;));
+        body = quote!({ #(#rebind)* #body });
     }
     let Function {
         outer_attrs,
