@@ -4,7 +4,9 @@
 pub use core::time::Duration;
 
 pub use crate::cache::{CacheConfig, Refresh, StaleCache};
-pub use crate::circuit::{BreakerConfig, BreakerSlot, CircuitOpen, Permit};
+pub use crate::circuit::{
+    BreakerConfig, BreakerSlot, CircuitOpen, DEFAULT_MAX_KEYS, KeyedBreakerSlot, Permit,
+};
 pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
 pub use attempts::Attempts;
 pub use cache_bounds::{CacheKey, CacheValue, cache_for, key_part};
@@ -15,6 +17,7 @@ pub use cache_calls::{
 pub use cache_slot::{CacheSlot, instance_of};
 pub use describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
 pub use fallback::{AsyncFallback, SyncFallback, fallback_invoked};
+pub use keyed::{ToBreakerKey, keyed_breaker};
 pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
 pub use timeout::{TimeoutError, timed_out, within};
@@ -25,6 +28,7 @@ mod cache_calls;
 mod cache_slot;
 mod describe;
 mod fallback;
+mod keyed;
 mod open;
 mod shape;
 mod timeout;

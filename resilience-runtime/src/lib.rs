@@ -51,6 +51,7 @@
 //! | `outcome` | how it ended. Retry: `recovered` (succeeded after retrying), `exhausted` (every attempt failed), `not_retried` (the `when` predicate refused the error). Stale cache: `refreshed` (an expired value was replaced), `stale` (a refresh failed and a stale value is served, or a background refresh failed), `error` (a load failed with nothing within tolerance to serve) | retry, stale cache |
 //! | `age_ms` | age of the cached value the event is about: the one replaced (`refreshed`), served (`stale`), or too old to serve (`error`, when there was one) | stale cache |
 //! | `breaker` | the name of a circuit breaker | breaker |
+//! | `key` | the key of a keyed breaker (`#[breaker(key = ..)]`), as `Debug` prints it | breaker |
 //! | `state` | the state a breaker entered: `closed`, `open`, `half-open` | breaker |
 //! | `failure_rate` | the failure share of the window that opened a breaker | breaker |
 //! | `trace_id` | the request's trace id, on the `request` span of `recovery::RecoveryLayer` (feature `tower`) | every event inside a request |
@@ -71,8 +72,8 @@
 //! | metric | kind | labels | counts |
 //! | --- | --- | --- | --- |
 //! | `retry_attempts_total` | counter | `function` | retries: attempts after the first (a call that succeeds at once adds nothing) |
-//! | `breakers_state` | gauge | `breaker` | the state: 0 closed, 1 open, 2 half-open; set when the breaker is created, so it exists before the first transition |
-//! | `breaker_calls_total` | counter | `breaker`, `outcome` = `success`, `failure`, `rejected` | calls through a breaker, and calls it rejected while open |
+//! | `breakers_state` | gauge | `breaker` | the state: 0 closed, 1 open, 2 half-open; set when the breaker is created, so it exists before the first transition. Not reported for a keyed breaker |
+//! | `breaker_calls_total` | counter | `breaker`, `outcome` = `success`, `failure`, `rejected` | calls through a breaker, and calls it rejected while open; a keyed breaker's keys all count under its name |
 //! | `fallback_invocations_total` | counter | `function` | answers given by a `#[fallback]` function |
 //! | `stale_cache_requests_total` | counter | `function`, `outcome` = `fresh`, `refreshed`, `stale`, `miss`, `error` | requests to a stale cache, by how they were answered |
 //! | `timeouts_total` | counter | `function` | calls cut off by `#[timeout]` at their deadline |
@@ -104,7 +105,9 @@
 //!
 //! [`circuit`] holds the breakers, their process-wide registry (state,
 //! counts, `reset`, `force_open` and state-change listeners by name) and
-//! [`CircuitOpen`], the error a rejected call turns into.
+//! [`CircuitOpen`], the error a rejected call turns into; and
+//! [`circuit::KeyedBreakers`], one breaker per key (per host) under one
+//! name, in a bounded map.
 //!
 //! # Stacking
 //!

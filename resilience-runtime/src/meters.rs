@@ -103,13 +103,26 @@ mod enabled {
     pub(crate) struct BreakerMeters {
         /// Indexed by `CallOutcome as usize`.
         calls: [Counter; 3],
-        state: Gauge,
+        /// `None` for the breaker of one key of a keyed name.
+        state: Option<Gauge>,
     }
 
     impl BreakerMeters {
         /// Registers the handles of breaker `name`, and sets its state gauge
         /// to closed so the series exists before the first transition.
         pub(crate) fn register(name: &'static str) -> Self {
+            let mut meters = Self::register_keyed(name);
+            let state = metrics::gauge!(target: "resilience", BREAKERS_STATE, "breaker" => name);
+            state.set(f64::from(State::Closed.as_gauge()));
+            meters.state = Some(state);
+            meters
+        }
+
+        /// The handles of one key's breaker of the keyed name `name`: the
+        /// name's call counters, shared by all its keys, and no state gauge
+        /// (a series per key would make the labels unbounded; one series
+        /// for many states would mean nothing).
+        pub(crate) fn register_keyed(name: &'static str) -> Self {
             describe();
             let calls = CallOutcome::ALL.map(|outcome| {
                 metrics::counter!(
@@ -117,9 +130,7 @@ mod enabled {
                     "breaker" => name, "outcome" => outcome.as_str()
                 )
             });
-            let state = metrics::gauge!(target: "resilience", BREAKERS_STATE, "breaker" => name);
-            state.set(f64::from(State::Closed.as_gauge()));
-            Self { calls, state }
+            Self { calls, state: None }
         }
 
         /// One call ended with `outcome`: an increment of a held handle.
@@ -130,7 +141,9 @@ mod enabled {
 
         /// The breaker entered `state`.
         pub(crate) fn state(&self, state: State) {
-            self.state.set(f64::from(state.as_gauge()));
+            if let Some(gauge) = &self.state {
+                gauge.set(f64::from(state.as_gauge()));
+            }
         }
     }
 
@@ -204,6 +217,11 @@ mod disabled {
     impl BreakerMeters {
         #[inline(always)]
         pub(crate) fn register(_name: &'static str) -> Self {
+            Self
+        }
+
+        #[inline(always)]
+        pub(crate) fn register_keyed(_name: &'static str) -> Self {
             Self
         }
 
@@ -294,6 +312,34 @@ mod tests {
         fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
             Histogram::noop()
         }
+    }
+
+    #[test]
+    fn keyed_breakers_count_calls_per_name_and_keep_no_state_series() {
+        let series = Series::default();
+        let hosts = crate::circuit::KeyedBreakers::new("meters-hosts", BreakerConfig::new());
+        metrics::with_local_recorder(&series, || {
+            for host in ["a", "b", "c"] {
+                hosts
+                    .breaker(host.to_owned())
+                    .try_acquire()
+                    .unwrap()
+                    .record(false);
+            }
+            hosts.breaker("a".to_owned()).force_open();
+        });
+        assert_eq!(
+            series.counter("breaker_calls_total{breaker=meters-hosts,outcome=success}"),
+            3,
+            "one series for every key of the name"
+        );
+        let names: Vec<String> = series.0.lock().unwrap().keys().cloned().collect();
+        assert!(
+            names
+                .iter()
+                .all(|name| !name.contains("key") && !name.starts_with("breakers_state")),
+            "no label per key, no state gauge: {names:?}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod events;
 mod fallback;
 mod http_service;
 mod json_events;
+mod keyed_breaker;
 mod recovery;
 mod retry;
 mod retry_shapes;

@@ -95,7 +95,7 @@ impl Layer {
         match self {
             Layer::Retry(_) => retry::check(function),
             Layer::Fallback(args) => fallback::check(args, function),
-            Layer::Breaker(_) => Ok(()),
+            Layer::Breaker(args) => breaker::check(args, function),
             Layer::StaleCache(args) => stale_cache::check(args, function),
             Layer::Timeout(_) => timeout::check(function),
         }
