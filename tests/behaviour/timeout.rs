@@ -218,3 +218,28 @@ async fn the_future_stays_send_with_send_only_arguments() {
         .unwrap();
     assert_eq!(answer, Ok(7));
 }
+
+static PROFILE_HANGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[resilience_runtime::stale_cache(maxage = 3, tolerance = 15, retries = 0)]
+#[timeout(after = "2s")]
+async fn profile(user_id: String) -> Result<String, ApiError> {
+    if PROFILE_HANGS.load(Ordering::SeqCst) {
+        pending::<()>().await;
+    }
+    Ok(format!("profile of {user_id}"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn under_a_stale_cache_a_hung_refresh_serves_the_stale_value_at_the_deadline() {
+    assert_eq!(profile("42".into()).await.unwrap(), "profile of 42");
+    PROFILE_HANGS.store(true, Ordering::SeqCst);
+    tokio::time::advance(Duration::from_secs(5)).await; // expired, within tolerance
+    let start = Instant::now();
+    assert_eq!(profile("42".into()).await.unwrap(), "profile of 42");
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(2),
+        "the refresh was cut off"
+    );
+}

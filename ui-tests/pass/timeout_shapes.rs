@@ -98,3 +98,21 @@ impl Client {
 fn main() {
     let _ = (ApiError::Down, ApiError::Open, ApiError::TimedOut);
 }
+
+pub mod under_a_cache {
+    use resilience_runtime::{stale_cache, timeout};
+
+    use super::ApiResult;
+
+    #[stale_cache(maxage = 3, tolerance = 15)]
+    #[timeout(after = "2s")]
+    pub async fn inline(user_id: String) -> ApiResult<String> {
+        Ok(user_id)
+    }
+
+    #[stale_cache(maxage = 3, tolerance = 15, refresh = "background")]
+    #[timeout(after = "2s")]
+    pub async fn background(user_id: String, shard: u16) -> ApiResult<String> {
+        Ok(format!("{user_id}{shard}"))
+    }
+}
