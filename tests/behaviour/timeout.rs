@@ -243,3 +243,27 @@ async fn under_a_stale_cache_a_hung_refresh_serves_the_stale_value_at_the_deadli
         "the refresh was cut off"
     );
 }
+
+static BOTH_BOUNDS_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+#[timeout(after = "10s")]
+#[retry(max = 5, backoff = "none")]
+#[timeout(after = "3s")]
+async fn both_bounds(id: String) -> Result<String, ApiError> {
+    BOTH_BOUNDS_ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+    pending::<()>().await;
+    Ok(id)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bound_per_attempt_and_one_for_the_call_stack() {
+    let start = Instant::now();
+    let error = both_bounds("7".into()).await.unwrap_err();
+    // Attempts cut off at 3, 6 and 9 s; the fourth by the call's 10 s.
+    assert_eq!(start.elapsed(), Duration::from_secs(10));
+    assert_eq!(BOTH_BOUNDS_ATTEMPTS.load(Ordering::SeqCst), 4);
+    assert!(
+        matches!(error, ApiError::TimedOut { after, .. } if after == Duration::from_secs(10)),
+        "{error:?}"
+    );
+}
