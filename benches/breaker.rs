@@ -1,6 +1,7 @@
 //! The closed path of `#[breaker]` (the dependency is healthy), against the
 //! direct call and the crates a user would pick instead, `failsafe` and
-//! `recloser`, at 1 and 2 threads.
+//! `recloser`, at 1 and 2 threads; and of a keyed breaker
+//! (`#[breaker(key = ..)]`), whose calls also look their key up.
 //!
 //! ```text
 //! cargo bench -p resilience-benches --bench breaker
@@ -39,6 +40,27 @@ fn work_broken(x: u64) -> Result<u64, Error> {
     work(x)
 }
 
+#[breaker(name = "bench-keyed-id", key = id)]
+fn work_keyed_by_id(id: u64, x: u64) -> Result<u64, Error> {
+    work(x ^ id)
+}
+
+#[breaker(name = "bench-keyed-host", key = host)]
+fn work_keyed_by_host(host: &str, x: u64) -> Result<u64, Error> {
+    work(x ^ host.len() as u64)
+}
+
+const HOSTS: [&str; 8] = [
+    "a.example",
+    "b.example",
+    "c.example",
+    "d.example",
+    "e.example",
+    "f.example",
+    "g.example",
+    "h.example",
+];
+
 fn closed_path(c: &mut Criterion) {
     let failsafe = failsafe::Config::new().build();
     let recloser = recloser::Recloser::default();
@@ -49,6 +71,20 @@ fn closed_path(c: &mut Criterion) {
         });
         group.bench_function("#[breaker]", |b| {
             b.iter_custom(|iters| on_threads(threads, iters, &|i| drop(black_box(work_broken(i)))))
+        });
+        group.bench_function("#[breaker(key = u64)]", |b| {
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, &|i| {
+                    drop(black_box(work_keyed_by_id(i % 8, i)))
+                })
+            })
+        });
+        group.bench_function("#[breaker(key = &str)]", |b| {
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, &|i| {
+                    drop(black_box(work_keyed_by_host(HOSTS[i as usize % 8], i)))
+                })
+            })
         });
         group.bench_function("failsafe", |b| {
             b.iter_custom(|iters| {

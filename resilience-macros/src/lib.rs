@@ -35,3 +35,9 @@ pub fn breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn stale_cache(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Kind::StaleCache, args.into(), item.into()).into()
 }
+
+#[doc = include_str!("../docs/timeout.md")]
+#[proc_macro_attribute]
+pub fn timeout(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Timeout, args.into(), item.into()).into()
+}

@@ -5,7 +5,9 @@ pub use core::time::Duration;
 
 pub use crate::attempt::{CallAttempt, InAttempt, in_attempt, in_attempt_blocking};
 pub use crate::cache::{CacheConfig, Refresh, StaleCache};
-pub use crate::circuit::{BreakerConfig, BreakerSlot, CircuitOpen, Permit};
+pub use crate::circuit::{
+    BreakerConfig, BreakerSlot, CircuitOpen, DEFAULT_MAX_KEYS, KeyedBreakerSlot, Permit,
+};
 pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
 pub use attempts::Attempts;
 pub use cache_bounds::{
@@ -22,6 +24,7 @@ pub use fallback::{
     AsyncFallback, AsyncFallbackFn, CallAsync, CallSyncForAsync, FallbackIsAsync, SyncFallback,
     fallback_invoked,
 };
+pub use keyed::{ToBreakerKey, keyed_breaker};
 pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
 pub use shared_breaker::{Fleet, RedisFeature, shared_breaker};
@@ -29,6 +32,7 @@ pub use shared_cache_calls::{
     cache_get_or_load_shared, cache_get_or_load_shared_blocking, cache_get_or_revalidate_shared,
     cache_get_or_revalidate_shared_blocking,
 };
+pub use timeout::{TimeoutError, timed_out, within};
 
 mod attempts;
 mod cache_bounds;
@@ -36,10 +40,12 @@ mod cache_calls;
 mod cache_slot;
 mod describe;
 mod fallback;
+mod keyed;
 mod open;
 mod shape;
 mod shared_breaker;
 mod shared_cache_calls;
+mod timeout;
 
 /// Waits between async attempts, on the one clock; a zero wait (testing
 /// mode, `backoff = "none"`) does not touch the timer.

@@ -7,6 +7,7 @@
 //! | [`#[breaker]`](breaker) | cuts off a failing dependency with a named circuit breaker | `pybreaker.CircuitBreaker` |
 //! | [`#[fallback]`](fallback) | answers from a fallback function instead of an error | `try`/`except` at each call site |
 //! | [`#[stale_cache]`](stale_cache) | serves cached data, and stale data when a refresh fails | the `lru_cache` stale-data decorator |
+//! | [`#[timeout]`](timeout) | cuts off an `async fn` call at a deadline, with [`TimedOut`] | `asyncio.wait_for`, Polly `Timeout` |
 //!
 //! ```
 //! use resilience_runtime::retry;
@@ -50,15 +51,16 @@
 //!
 //! | field | meaning | in the events of |
 //! | --- | --- | --- |
-//! | `function` | `module::path::function_name` of the decorated function | retry, fallback, stale cache |
+//! | `function` | `module::path::function_name` of the decorated function | retry, fallback, stale cache, timeout |
 //! | `attempt` | the attempt the event is about, from 1 | retry |
 //! | `max_attempts` | the `max` of `#[retry]` | retry |
 //! | `error` | the error, by `Display`, else `Debug`, else its type name | retry, fallback, stale cache |
 //! | `delay_ms` | the wait before the next attempt | retry |
-//! | `elapsed_ms` | time since the call began | retry |
+//! | `elapsed_ms` | time since the call began (for a timeout: its bound) | retry, timeout |
 //! | `outcome` | how it ended. Retry: `recovered` (succeeded after retrying), `exhausted` (every attempt failed), `not_retried` (the `when` predicate refused the error). Stale cache: `refreshed` (an expired value was replaced), `stale` (a refresh failed and a stale value is served, or a background refresh failed), `error` (a load failed with nothing within tolerance to serve) | retry, stale cache |
 //! | `age_ms` | age of the cached value the event is about: the one replaced (`refreshed`), served (`stale`), or too old to serve (`error`, when there was one) | stale cache |
 //! | `breaker` | the name of a circuit breaker | breaker |
+//! | `key` | the key of a keyed breaker (`#[breaker(key = ..)]`), as `Debug` prints it | breaker |
 //! | `state` | the state a breaker entered: `closed`, `open`, `half-open` | breaker |
 //! | `failure_rate` | the failure share of the window that opened a breaker | breaker |
 //! | `origin` | where a breaker's transition came from: `local`, or `fleet` (another instance, feature `redis`) | breaker |
@@ -67,7 +69,8 @@
 //! Levels: a retry is a warning, giving up an error, a recovery or a refused
 //! error informational; a fallback is a warning; a breaker opening is a
 //! warning, its other transitions informational; a stale value served is a
-//! warning, a refresh informational, a load with nothing to serve an error.
+//! warning, a refresh informational, a load with nothing to serve an error;
+//! a call cut off by `#[timeout]` is a warning.
 //!
 //! # Metrics
 //!
@@ -79,11 +82,12 @@
 //! | metric | kind | labels | counts |
 //! | --- | --- | --- | --- |
 //! | `retry_attempts_total` | counter | `function` | retries: attempts after the first (a call that succeeds at once adds nothing) |
-//! | `breakers_state` | gauge | `breaker` | the state: 0 closed, 1 open, 2 half-open; set when the breaker is created, so it exists before the first transition |
-//! | `breaker_calls_total` | counter | `breaker`, `outcome` = `success`, `failure`, `rejected` | calls through a breaker, and calls it rejected while open |
+//! | `breakers_state` | gauge | `breaker` | the state: 0 closed, 1 open, 2 half-open; set when the breaker is created, so it exists before the first transition. Not reported for a keyed breaker |
+//! | `breaker_calls_total` | counter | `breaker`, `outcome` = `success`, `failure`, `rejected` | calls through a breaker, and calls it rejected while open; a keyed breaker's keys all count under its name |
 //! | `fallback_invocations_total` | counter | `function` | answers given by a `#[fallback]` function |
 //! | `stale_cache_requests_total` | counter | `function`, `outcome` = `fresh`, `refreshed`, `stale`, `miss`, `error` | requests to a stale cache, by how they were answered (a value served from the fleet's Redis counts as `fresh`) |
 //! | `fleet_errors_total` | counter | `kind` = `timeout`, `error`, `malformed` | Redis operations of the fleet tier that failed (feature `redis`; see the `fleet` module) |
+//! | `timeouts_total` | counter | `function` | calls cut off by `#[timeout]` at their deadline |
 //!
 //! **Install the recorder before the first decorated call.** To keep the
 //! breaker's closed path and the cache's hit path free of look-ups, a
@@ -128,7 +132,9 @@
 //!
 //! [`circuit`] holds the breakers, their process-wide registry (state,
 //! counts, `reset`, `force_open` and state-change listeners by name) and
-//! [`CircuitOpen`], the error a rejected call turns into.
+//! [`CircuitOpen`], the error a rejected call turns into; and
+//! [`circuit::KeyedBreakers`], one breaker per key (per host) under one
+//! name, in a bounded map.
 //!
 //! # Stacking
 //!
@@ -140,7 +146,8 @@
 //! #[stale_cache(..)]       serves stale data when the refresh below fails
 //! #[breaker(name = ..)]    one outcome per call, retries included
 //! #[retry(..)]             attempts the call
-//! fn ...
+//! #[timeout(after = ..)]   bounds each attempt (async only)
+//! async fn ...
 //! ```
 //!
 //! - `#[breaker]` above `#[retry]`: one call with all its retries is one
@@ -151,13 +158,16 @@
 //!   cached value within `tolerance` still answers.
 //! - `#[fallback]` on top: it answers only when nothing below could, with
 //!   the error that got through (the open breaker's included).
+//! - `#[timeout]` below `#[retry]` bounds each attempt, and a timed-out
+//!   attempt is retried; above `#[retry]` it bounds the whole call, waits
+//!   included. Below `#[breaker]`, a timed-out call is a breaker failure.
 //!
 //! With `#[retry]` below it, give `#[stale_cache]` `retries = 0`: the retry
 //! layer already does the retrying.
 #![warn(missing_docs)]
 
 #[doc(inline)]
-pub use resilience_macros::{breaker, fallback, retry, stale_cache};
+pub use resilience_macros::{breaker, fallback, retry, stale_cache, timeout};
 
 pub mod attempt;
 pub mod retry_policy;
@@ -165,6 +175,8 @@ pub use retry_policy::{Backoff, Jitter, RetryPolicy};
 
 pub mod circuit;
 pub use circuit::CircuitOpen;
+mod timed_out;
+pub use timed_out::TimedOut;
 pub mod cache;
 #[cfg(feature = "redis")]
 pub mod fleet;

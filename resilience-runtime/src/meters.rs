@@ -41,6 +41,8 @@ mod enabled {
     /// `fleet_errors_total{kind}`: Redis operations of the fleet tier that failed.
     #[cfg(feature = "redis")]
     const FLEET_ERRORS_TOTAL: &str = "fleet_errors_total";
+    /// `timeouts_total{function}`.
+    const TIMEOUTS_TOTAL: &str = "timeouts_total";
 
     /// Describes every metric to the recorder, once per process, on the
     /// first registration of any of them.
@@ -77,6 +79,11 @@ mod enabled {
                 Unit::Count,
                 "Redis operations of the fleet tier that failed, by kind: timeout, error, malformed"
             );
+            metrics::describe_counter!(
+                TIMEOUTS_TOTAL,
+                Unit::Count,
+                "Calls cut off by #[timeout] at their deadline"
+            );
         });
     }
 
@@ -101,17 +108,37 @@ mod enabled {
             .increment(1);
     }
 
+    /// One call of `function` cut off by `#[timeout]`.
+    pub(crate) fn count_timeout(function: &'static str) {
+        describe();
+        metrics::counter!(target: "resilience", TIMEOUTS_TOTAL, "function" => function)
+            .increment(1);
+    }
+
     /// A breaker's handles, registered when the breaker is built.
     pub(crate) struct BreakerMeters {
         /// Indexed by `CallOutcome as usize`.
         calls: [Counter; 3],
-        state: Gauge,
+        /// `None` for the breaker of one key of a keyed name.
+        state: Option<Gauge>,
     }
 
     impl BreakerMeters {
         /// Registers the handles of breaker `name`, and sets its state gauge
         /// to closed so the series exists before the first transition.
         pub(crate) fn register(name: &'static str) -> Self {
+            let mut meters = Self::register_keyed(name);
+            let state = metrics::gauge!(target: "resilience", BREAKERS_STATE, "breaker" => name);
+            state.set(f64::from(State::Closed.as_gauge()));
+            meters.state = Some(state);
+            meters
+        }
+
+        /// The handles of one key's breaker of the keyed name `name`: the
+        /// name's call counters, shared by all its keys, and no state gauge
+        /// (a series per key would make the labels unbounded; one series
+        /// for many states would mean nothing).
+        pub(crate) fn register_keyed(name: &'static str) -> Self {
             describe();
             let calls = CallOutcome::ALL.map(|outcome| {
                 metrics::counter!(
@@ -119,9 +146,7 @@ mod enabled {
                     "breaker" => name, "outcome" => outcome.as_str()
                 )
             });
-            let state = metrics::gauge!(target: "resilience", BREAKERS_STATE, "breaker" => name);
-            state.set(f64::from(State::Closed.as_gauge()));
-            Self { calls, state }
+            Self { calls, state: None }
         }
 
         /// One call ended with `outcome`: an increment of a held handle.
@@ -132,7 +157,9 @@ mod enabled {
 
         /// The breaker entered `state`.
         pub(crate) fn state(&self, state: State) {
-            self.state.set(f64::from(state.as_gauge()));
+            if let Some(gauge) = &self.state {
+                gauge.set(f64::from(state.as_gauge()));
+            }
         }
     }
 
@@ -201,11 +228,19 @@ mod disabled {
     #[inline(always)]
     pub(crate) fn count_fallback(_function: &'static str) {}
 
+    #[inline(always)]
+    pub(crate) fn count_timeout(_function: &'static str) {}
+
     pub(crate) struct BreakerMeters;
 
     impl BreakerMeters {
         #[inline(always)]
         pub(crate) fn register(_name: &'static str) -> Self {
+            Self
+        }
+
+        #[inline(always)]
+        pub(crate) fn register_keyed(_name: &'static str) -> Self {
             Self
         }
 
@@ -296,6 +331,44 @@ mod tests {
         fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
             Histogram::noop()
         }
+    }
+
+    #[test]
+    fn keyed_breakers_count_calls_per_name_and_keep_no_state_series() {
+        let series = Series::default();
+        let hosts = crate::circuit::KeyedBreakers::new("meters-hosts", BreakerConfig::new());
+        metrics::with_local_recorder(&series, || {
+            for host in ["a", "b", "c"] {
+                hosts
+                    .breaker(host.to_owned())
+                    .try_acquire()
+                    .unwrap()
+                    .record(false);
+            }
+            hosts.breaker("a".to_owned()).force_open();
+        });
+        assert_eq!(
+            series.counter("breaker_calls_total{breaker=meters-hosts,outcome=success}"),
+            3,
+            "one series for every key of the name"
+        );
+        let names: Vec<String> = series.0.lock().unwrap().keys().cloned().collect();
+        assert!(
+            names
+                .iter()
+                .all(|name| !name.contains("key") && !name.starts_with("breakers_state")),
+            "no label per key, no state gauge: {names:?}"
+        );
+    }
+
+    #[test]
+    fn timeouts_are_counted_by_function() {
+        let series = Series::default();
+        metrics::with_local_recorder(&series, || {
+            crate::timed_out::expired("app::hung", Duration::from_secs(2));
+            crate::timed_out::expired("app::hung", Duration::from_secs(2));
+        });
+        assert_eq!(series.counter("timeouts_total{function=app::hung}"), 2);
     }
 
     #[test]

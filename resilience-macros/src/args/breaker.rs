@@ -1,6 +1,6 @@
 //! `#[breaker(name = "payments", failure_rate = 0.5, window = 10, min_calls = 20,
 //! open_for = 60, half_open_calls = 1, probe_timeout = 60, when = counts_as_failure,
-//! shared = true)]`
+//! shared = true, key = host, max_keys = 4096)]`
 
 use std::time::Duration;
 
@@ -21,6 +21,10 @@ pub(crate) struct BreakerArgs {
     pub(crate) probe_timeout: Option<Spanned<Duration>>,
     pub(crate) when: Option<Path>,
     pub(crate) shared: Option<Spanned<bool>>,
+    /// One breaker per value of this expression over the arguments.
+    pub(crate) key: Option<Expr>,
+    /// The most keys kept, with `key`.
+    pub(crate) max_keys: Option<Spanned<u32>>,
     /// `name = ..` was written, valid or not (an invalid one is reported as such).
     name_written: bool,
 }
@@ -36,6 +40,8 @@ impl Keys for BreakerArgs {
         "half_open_calls",
         "probe_timeout",
         "when",
+        "key",
+        "max_keys",
         "shared",
     ];
     const EXAMPLE: &'static str = "name = \"payments\"";
@@ -62,6 +68,12 @@ impl Keys for BreakerArgs {
                 self.probe_timeout = Some(positive_duration(value, "probe_timeout")?);
             }
             "when" => self.when = Some(path(value, "when", "when = counts_as_failure")?),
+            // Checked against the arguments by `expand::breaker::check`.
+            "key" => self.key = Some(value.clone()),
+            "max_keys" => {
+                let help = "`max_keys` is how many keys keep a breaker; past it the least recently used key is dropped";
+                self.max_keys = Some(positive_u32(value, "max_keys", help)?);
+            }
             "shared" => {
                 let help = "`shared = true` shares the breaker's open and half-open state across replicas over Redis (feature `redis`)";
                 self.shared = Some(boolean(value, "shared", help)?);
@@ -77,6 +89,13 @@ impl Keys for BreakerArgs {
                 proc_macro2::Span::call_site(),
                 "`#[breaker]` needs a `name`: breakers of the same name share one state",
                 "write `#[breaker(name = \"payments\")]`, naming the dependency it guards",
+            ));
+        }
+        if let (Some(max_keys), None) = (self.max_keys, &self.key) {
+            errors.push(error(
+                max_keys.span,
+                "`max_keys` bounds the breakers of a `key`, and this `#[breaker]` has no `key`",
+                "add `key = ...` (one breaker per value, such as `key = host`), or remove `max_keys`",
             ));
         }
     }

@@ -5,6 +5,7 @@ pub(crate) mod breaker;
 pub(crate) mod fallback;
 pub(crate) mod retry;
 pub(crate) mod stale_cache;
+pub(crate) mod timeout;
 mod values;
 
 use proc_macro2::{Span, TokenStream};

@@ -6,12 +6,81 @@
 //! panics, dropping the permit gives a half-open probe slot back and counts
 //! nothing.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{TokenStream, TokenTree};
+use quote::{ToTokens as _, quote, quote_spanned};
 use syn::spanned::Spanned as _;
+use syn::{Expr, Pat};
 
 use super::{Context, duration_tokens, predicate};
 use crate::args::breaker::BreakerArgs;
+use crate::args::error;
+use crate::item::Function;
+
+/// `key = ..` must name an argument (or `self`): a key that names none is
+/// one value for every call, or a typo.
+pub(crate) fn check(args: &BreakerArgs, function: &Function) -> syn::Result<()> {
+    let Some(key) = &args.key else {
+        return Ok(());
+    };
+    let mut arguments: Vec<String> = function
+        .inputs
+        .iter()
+        .filter_map(|input| match &input.pattern {
+            Some(Pat::Ident(pattern)) if pattern.ident == input.name => {
+                Some(input.name.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    if function.receiver.is_some() {
+        arguments.insert(0, "self".to_owned());
+    }
+    if names_any(key.to_token_stream(), &arguments) {
+        return Ok(());
+    }
+    let written = key.to_token_stream().to_string();
+    let function_name = &function.sig.ident;
+    let help = if arguments.is_empty() {
+        format!(
+            "`{function_name}` takes no arguments to key by: remove `key`, and its calls share the breaker of the name"
+        )
+    } else {
+        let listed: Vec<String> = arguments.iter().map(|a| format!("`{a}`")).collect();
+        format!(
+            "key by what tells the dependencies apart, such as `key = {}`; the arguments of `{function_name}` are {}",
+            arguments[0],
+            listed.join(", ")
+        )
+    };
+    Err(error(
+        key.span(),
+        format!(
+            "`key = {written}` names no argument of `{function_name}`: one breaker per key needs a key that changes with the call"
+        ),
+        help,
+    ))
+}
+
+fn names_any(tokens: TokenStream, arguments: &[String]) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => arguments.iter().any(|a| ident == a),
+        TokenTree::Group(group) => names_any(group.stream(), arguments),
+        _ => false,
+    })
+}
+
+/// The breaker of `(key).to_breaker_key()` in `slot`, the key's bounds
+/// checked at the key expression.
+fn keyed_breaker(slot: &syn::Ident, key: &Expr, private: &TokenStream) -> TokenStream {
+    let span = key.span();
+    let private_at_key = super::respan(private.clone(), span);
+    let owned = quote_spanned!(span=> {
+        #[allow(unused_imports)]
+        use #private_at_key::ToBreakerKey as _;
+        (#key).to_breaker_key()
+    });
+    quote_spanned!(span=> #private_at_key::keyed_breaker(&#slot, #owned))
+}
 
 pub(crate) fn wrap(args: &BreakerArgs, context: &Context, inner: TokenStream) -> TokenStream {
     let Some(name) = &args.name else {
@@ -29,10 +98,38 @@ pub(crate) fn wrap(args: &BreakerArgs, context: &Context, inner: TokenStream) ->
     let output_span = context.function.output.span();
     let private_at_output = super::respan(private.clone(), output_span);
     let rejected = quote_spanned!(output_span=> #private_at_output::circuit_open(#open));
+    // Without `key`, the closed path is the slot's one atomic load; with it,
+    // a look-up of the key's breaker in the name's bounded map.
+    let (slot, acquire) = match &args.key {
+        None => (
+            quote!(static __RESILIENCE_BREAKER: #private::BreakerSlot = #private::BreakerSlot::new(#name, #config);),
+            quote!(__RESILIENCE_BREAKER.breaker().try_acquire()),
+        ),
+        Some(key) => {
+            let max_keys = args.max_keys.map_or_else(
+                || quote!(#private::DEFAULT_MAX_KEYS),
+                |max| {
+                    let max = u64::from(max.value);
+                    quote!(#max)
+                },
+            );
+            let breaker = Context::local("__resilience_breaker");
+            let slot = syn::Ident::new("__RESILIENCE_BREAKER", proc_macro2::Span::call_site());
+            let lookup = keyed_breaker(&slot, key, private);
+            (
+                quote! {
+                    static #slot: #private::KeyedBreakerSlot =
+                        #private::KeyedBreakerSlot::new(#name, #config, #max_keys);
+                    let #breaker = #lookup;
+                },
+                quote!(#breaker.try_acquire()),
+            )
+        }
+    };
     quote! {
         {
-            static __RESILIENCE_BREAKER: #private::BreakerSlot = #private::BreakerSlot::new(#name, #config);
-            match __RESILIENCE_BREAKER.breaker().try_acquire() {
+            #slot
+            match #acquire {
                 ::core::result::Result::Err(#open) => #rejected,
                 ::core::result::Result::Ok(#permit) => match #inner {
                     ::core::result::Result::Ok(#value) => {

@@ -12,6 +12,7 @@ mod breaker;
 mod fallback;
 mod retry;
 mod stale_cache;
+mod timeout;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
@@ -27,10 +28,17 @@ pub(crate) enum Kind {
     Breaker,
     Fallback,
     StaleCache,
+    Timeout,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Retry, Kind::Breaker, Kind::Fallback, Kind::StaleCache];
+    const ALL: [Kind; 5] = [
+        Kind::Retry,
+        Kind::Breaker,
+        Kind::Fallback,
+        Kind::StaleCache,
+        Kind::Timeout,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -38,6 +46,7 @@ impl Kind {
             Kind::Breaker => "breaker",
             Kind::Fallback => "fallback",
             Kind::StaleCache => "stale_cache",
+            Kind::Timeout => "timeout",
         }
     }
 }
@@ -48,6 +57,7 @@ enum Layer {
     Breaker(args::breaker::BreakerArgs),
     Fallback(args::fallback::FallbackArgs),
     StaleCache(args::stale_cache::StaleCacheArgs),
+    Timeout(args::timeout::TimeoutArgs),
 }
 
 impl Layer {
@@ -64,25 +74,28 @@ impl Layer {
             Kind::Breaker => parsed(tokens, Layer::Breaker),
             Kind::Fallback => parsed(tokens, Layer::Fallback),
             Kind::StaleCache => parsed(tokens, Layer::StaleCache),
+            Kind::Timeout => parsed(tokens, Layer::Timeout),
         }
     }
 
-    /// Whether the arguments are needed again after what is inside the
-    /// layer ran (to run it again, or to pass them on), so that each attempt
-    /// must take its own copy of the owned ones.
+    /// The attribute's name, for messages.
     fn name(&self) -> &'static str {
         match self {
             Layer::Retry(_) => Kind::Retry.name(),
             Layer::Breaker(_) => Kind::Breaker.name(),
             Layer::Fallback(_) => Kind::Fallback.name(),
             Layer::StaleCache(_) => Kind::StaleCache.name(),
+            Layer::Timeout(_) => Kind::Timeout.name(),
         }
     }
 
+    /// Whether the arguments are needed again after what is inside the
+    /// layer ran (to run it again, or to pass them on), so that each attempt
+    /// must take its own copy of the owned ones.
     fn needs_arguments_again(&self) -> bool {
         match self {
             Layer::Retry(_) | Layer::Fallback(_) => true,
-            Layer::Breaker(_) => false,
+            Layer::Breaker(_) | Layer::Timeout(_) => false,
             // Its load retries; a background load also runs after the call.
             Layer::StaleCache(args) => args.retries() > 0,
         }
@@ -92,7 +105,7 @@ impl Layer {
     fn retries(&self) -> bool {
         match self {
             Layer::Retry(_) => true,
-            Layer::Breaker(_) | Layer::Fallback(_) => false,
+            Layer::Breaker(_) | Layer::Fallback(_) | Layer::Timeout(_) => false,
             Layer::StaleCache(args) => args.retries() > 0,
         }
     }
@@ -107,8 +120,9 @@ impl Layer {
         match self {
             Layer::Retry(_) => retry::check(function),
             Layer::Fallback(args) => fallback::check(args, function),
-            Layer::Breaker(_) => Ok(()),
+            Layer::Breaker(args) => breaker::check(args, function),
             Layer::StaleCache(args) => stale_cache::check(args, function),
+            Layer::Timeout(_) => timeout::check(function),
         }
     }
 
@@ -118,6 +132,7 @@ impl Layer {
             Layer::Fallback(args) => fallback::wrap(args, context, inner),
             Layer::Breaker(args) => breaker::wrap(args, context, inner),
             Layer::StaleCache(args) => stale_cache::wrap(args, context, inner),
+            Layer::Timeout(args) => timeout::wrap(args, context, inner),
         }
     }
 }
@@ -127,6 +142,9 @@ pub(crate) struct Context<'a> {
     pub(crate) function: &'a Function,
     /// `::resilience_runtime::__private`, or under `crate = ...`.
     pub(crate) private: TokenStream,
+    /// Each attempt copies the owned arguments (some layer runs what is
+    /// inside it again, or needs the arguments after it).
+    pub(crate) fresh_arguments: bool,
 }
 
 impl Context<'_> {
@@ -226,11 +244,12 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Token
         || quote!(::resilience_runtime),
         |path| path.into_token_stream(),
     );
+    let fresh_arguments = layers.iter().any(Layer::needs_arguments_again);
     let context = Context {
         function: &function,
         private: quote!(#krate::__private),
+        fresh_arguments,
     };
-    let fresh_arguments = layers.iter().any(Layer::needs_arguments_again);
     if let Some(layer) = layers.iter().find(|layer| layer.needs_arguments_again()) {
         check_impl_arguments_clone(&function, layer.name())?;
     }
@@ -244,6 +263,12 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Token
     let mut body = attempt::expand(&context, fresh_arguments, retried);
     for layer in layers.iter().rev() {
         body = layer.wrap(&context, body);
+    }
+    // A `#[timeout]` block borrows these uniquely; see expand/timeout.rs.
+    if fresh_arguments && layers.iter().any(|l| matches!(l, Layer::Timeout(_))) {
+        let rebind = timeout::owned_arguments(&function)
+            .map(|name| quote!(#[allow(unused_mut)] let mut #name = #name;));
+        body = quote!({ #(#rebind)* #body });
     }
     let Function {
         outer_attrs,

@@ -85,7 +85,8 @@ pub(crate) fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream)
             .filter(|input| input.passing == Passing::Owned && input.pattern.is_some())
             .map(|input| {
                 let name = &input.name;
-                quote_spanned!(input.span=> let #name = #private::clone_argument(&#name);)
+                // `mut`: a `#[timeout]` inside borrows it uniquely (expand/timeout.rs).
+                quote_spanned!(input.span=> #[allow(unused_mut)] let mut #name = #private::clone_argument(&#name);)
             })
             .collect()
     } else {

@@ -132,6 +132,8 @@ pub struct Breaker {
     verdict: AtomicU64,
     /// Whether the registry's listeners hear of this breaker.
     registered: bool,
+    /// The key of a keyed breaker, as `Debug` prints it; see `KeyedBreakers`.
+    key: Option<Box<str>>,
     machine: Mutex<Machine>,
     /// Some thread is telling queued transitions.
     telling: AtomicBool,
@@ -185,14 +187,29 @@ impl Breaker {
     /// assert_eq!(breaker.state(), State::Closed);
     /// ```
     pub fn new(name: &'static str, config: BreakerConfig) -> Self {
-        Self::build(name, config, false)
+        Self::build(name, config, false, None)
     }
 
     pub(super) fn registered(name: &'static str, config: BreakerConfig) -> Self {
-        Self::build(name, config, true)
+        Self::build(name, config, true, None)
     }
 
-    fn build(name: &'static str, config: BreakerConfig, registered: bool) -> Self {
+    /// The breaker of one key of a keyed name: it counts its calls into the
+    /// name's metrics but keeps its state out of the name's gauge.
+    pub(super) fn keyed(name: &'static str, config: BreakerConfig, key: Box<str>) -> Self {
+        Self::build(name, config, true, Some(key))
+    }
+
+    fn build(
+        name: &'static str,
+        config: BreakerConfig,
+        registered: bool,
+        key: Option<Box<str>>,
+    ) -> Self {
+        let meters = match key {
+            None => BreakerMeters::register(name),
+            Some(_) => BreakerMeters::register_keyed(name),
+        };
         Self {
             word: AtomicU64::new(word(0, CLOSED)),
             open_until: AtomicU64::new(0),
@@ -204,6 +221,7 @@ impl Breaker {
             window: Window::new(config.window_value()),
             verdict: AtomicU64::new(MUST_JUDGE),
             registered,
+            key,
             machine: Mutex::new(Machine {
                 episode: 0,
                 in_flight: 0,
@@ -213,7 +231,7 @@ impl Breaker {
             }),
             telling: AtomicBool::new(false),
             listeners: Listeners::new(),
-            meters: BreakerMeters::register(name),
+            meters,
             from_fleet: AtomicBool::new(false),
             #[cfg(feature = "redis")]
             fleet: std::sync::OnceLock::new(),
@@ -232,6 +250,20 @@ impl Breaker {
     /// ```
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The key of a keyed breaker (`#[breaker(name = .., key = ..)]`), as
+    /// `Debug` prints it (a string key in quotes); `None` for a breaker of a
+    /// name alone.
+    ///
+    /// ```
+    /// use resilience_runtime::circuit::{BreakerConfig, KeyedBreakers};
+    ///
+    /// let hosts = KeyedBreakers::new("hosts", BreakerConfig::new());
+    /// assert_eq!(hosts.breaker("a.example".to_owned()).key(), Some("\"a.example\""));
+    /// ```
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
     }
 
     /// The state now. An open breaker whose `open_for` has passed still
@@ -678,8 +710,12 @@ fn nanos(duration: Duration) -> u64 {
 
 impl fmt::Debug for Breaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Breaker")
-            .field("name", &self.name)
+        let mut debug = f.debug_struct("Breaker");
+        debug.field("name", &self.name);
+        if let Some(key) = &self.key {
+            debug.field("key", &format_args!("{key}"));
+        }
+        debug
             .field("state", &self.state())
             .field("config", &self.config)
             .finish_non_exhaustive()

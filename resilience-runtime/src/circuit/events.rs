@@ -122,14 +122,15 @@ pub(super) fn transition(breaker: &Breaker, transition: &Transition) {
         failure_rate,
     } = *transition;
     breaker.meters().state(change.to);
+    let key = breaker.key();
     let breaker = change.name;
     let state = change.to.as_str();
     let origin = change.origin.as_str();
     // A callsite's level is static: one event for openings, one for the rest.
     if matches!(change.to, State::Open) {
-        tracing::warn!(target: "resilience", breaker, state, origin, failure_rate, "{}", cause.describe());
+        tracing::warn!(target: "resilience", breaker, key, state, origin, failure_rate, "{}", cause.describe());
     } else {
-        tracing::info!(target: "resilience", breaker, state, origin, failure_rate, "{}", cause.describe());
+        tracing::info!(target: "resilience", breaker, key, state, origin, failure_rate, "{}", cause.describe());
     }
 }
 

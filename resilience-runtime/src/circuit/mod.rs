@@ -60,6 +60,15 @@
 //! name registered twice with different configurations keeps the first and
 //! warns at run time (see [`Registry::get_or_register`]).
 //!
+//! # Keyed breakers
+//!
+//! [`KeyedBreakers`] keeps one breaker per key under one name
+//! (`#[breaker(name = "hosts", key = host)]`), in a bounded map: at most
+//! [`DEFAULT_MAX_KEYS`] keys unless told otherwise, the least recently used
+//! dropped first. The registry lists a keyed name's breakers with
+//! [`Registry::keyed_breakers`]; their calls count into the name's metrics,
+//! with no label per key.
+//!
 //! # Events
 //!
 //! Every transition emits one `tracing` event, target `resilience`, with the
@@ -88,6 +97,7 @@ mod breaker;
 mod config;
 mod error;
 mod events;
+mod keyed;
 mod registry;
 mod slot;
 mod state;
@@ -97,6 +107,7 @@ pub use breaker::{Breaker, Permit};
 pub use config::BreakerConfig;
 pub use error::CircuitOpen;
 pub(crate) use events::CallOutcome;
+pub use keyed::{BreakerKey, DEFAULT_MAX_KEYS, KeyedBreakerSlot, KeyedBreakers};
 pub use registry::{Registry, registry};
 pub use slot::BreakerSlot;
 pub use state::{Origin, State, StateChange, WindowCounts};
