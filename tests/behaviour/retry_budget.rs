@@ -240,3 +240,42 @@ fn a_nested_retried_call_sees_its_own_attempt() {
 
     outer().unwrap();
 }
+
+/// Under `#[timeout]` (each attempt bounded), the body still sees its
+/// attempt, and a timed-out attempt is retried with the same key.
+#[tokio::test(start_paused = true)]
+async fn the_attempt_is_seen_through_a_timeout_below_retry() {
+    use resilience_runtime::{TimedOut, timeout};
+
+    #[derive(Debug, PartialEq)]
+    enum CallError {
+        TimedOut,
+    }
+    impl From<TimedOut> for CallError {
+        fn from(_: TimedOut) -> Self {
+            CallError::TimedOut
+        }
+    }
+    static KEYS: std::sync::Mutex<Vec<(u32, String)>> = std::sync::Mutex::new(Vec::new());
+
+    #[retry(max = 3, backoff = "none")]
+    #[timeout(after = "1s")]
+    async fn slow_then_quick() -> Result<u32, CallError> {
+        let attempt = attempt::current().expect("inside the retried body");
+        let number = attempt.number();
+        KEYS.lock()
+            .unwrap()
+            .push((number, attempt.idempotency_key().to_owned()));
+        if number == 1 {
+            tokio::time::sleep(Duration::from_secs(5)).await; // cut off at 1 s
+        }
+        Ok(number)
+    }
+
+    let started = Instant::now();
+    assert_eq!(slow_then_quick().await, Ok(2));
+    assert_eq!(started.elapsed(), Duration::from_secs(1));
+    let keys = KEYS.lock().unwrap().clone();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0].1, keys[1].1, "one key for both attempts");
+}

@@ -98,6 +98,13 @@ impl Keys for BreakerArgs {
                 "add `key = ...` (one breaker per value, such as `key = host`), or remove `max_keys`",
             ));
         }
+        if let (Some(shared), Some(_)) = (self.shared.filter(|s| s.value), &self.key) {
+            errors.push(error(
+                shared.span,
+                "`shared = true` does not share keyed breakers yet: the fleet shares one state per name, and `key` keeps one per value",
+                "remove `shared` to keep the keyed breakers per process, or remove `key` to share one breaker for the name",
+            ));
+        }
     }
 }
 
