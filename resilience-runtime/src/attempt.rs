@@ -36,6 +36,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -119,21 +120,29 @@ impl Attempt {
 /// assert!(resilience_runtime::attempt::current().is_none());
 /// ```
 pub fn current() -> Option<Attempt> {
-    CURRENT.with(|slot| {
-        let mut call = slot.get()?;
-        let key = call.key();
-        slot.set(Some(call)); // keep the key for the call's later attempts
-        Some(Attempt {
-            number: call.number,
-            max: call.max,
-            idempotency_key: key.hyphenated().to_string(),
-        })
+    let call = CURRENT.get();
+    if call.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null pointer was set by `Entered`, which holds the
+    // exclusive borrow of that `CallAttempt` for as long as the pointer is
+    // set, and puts the previous pointer back before the borrow ends. This
+    // runs inside that attempt (the body calls it), on the thread that set
+    // it, and no other reference to the `CallAttempt` is used meanwhile.
+    let call = unsafe { &mut *call };
+    let key = call.key();
+    Some(Attempt {
+        number: call.number,
+        max: call.max,
+        idempotency_key: key.hyphenated().to_string(),
     })
 }
 
 thread_local! {
-    /// The attempt whose body is running on this thread, if any.
-    static CURRENT: Cell<Option<CallAttempt>> = const { Cell::new(None) };
+    /// The attempt whose body is running on this thread, or null. A pointer,
+    /// not a copy: setting it is one word, and the body's key request
+    /// lands in the call's own state.
+    static CURRENT: Cell<*mut CallAttempt> = const { Cell::new(std::ptr::null_mut()) };
 }
 
 /// One call's attempt as generated code keeps it: its number, its limit, and
@@ -170,27 +179,28 @@ impl CallAttempt {
 }
 
 /// While alive, `call` is this thread's current attempt; dropped (also
-/// while unwinding), it takes back what the body learned (its key) and puts
-/// the previous attempt back.
+/// while unwinding), it puts the previous attempt back.
 struct Entered<'a> {
-    call: &'a mut CallAttempt,
-    previous: Option<CallAttempt>,
+    previous: *mut CallAttempt,
+    /// The exclusive borrow the pointer in `CURRENT` stands for.
+    _call: PhantomData<&'a mut CallAttempt>,
 }
 
 impl<'a> Entered<'a> {
     #[inline]
     fn enter(call: &'a mut CallAttempt) -> Self {
-        let previous = CURRENT.replace(Some(*call));
-        Self { call, previous }
+        let previous = CURRENT.replace(call);
+        Self {
+            previous,
+            _call: PhantomData,
+        }
     }
 }
 
 impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
-        if let Some(call) = CURRENT.replace(self.previous) {
-            *self.call = call;
-        }
+        CURRENT.set(self.previous);
     }
 }
 
