@@ -73,7 +73,9 @@ fn quota(tenant: String) -> Result<usize, ApiError> {
 }
 
 /// Reads `function`'s entry for `key` through another replica's cache,
-/// with an upstream that fails, until it is `want` (at most 2 s).
+/// with an upstream that fails, until it is `want`. The bound only turns a
+/// value that never arrives into a failure: a busy 2-core machine once took
+/// more than 2 s to run the background refresh and its write-back.
 async fn until_shared(replica: &Fleet, function: &'static str, key: &str, want: usize) {
     let started = Instant::now();
     loop {
@@ -92,8 +94,8 @@ async fn until_shared(replica: &Fleet, function: &'static str, key: &str, want: 
             return;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "{function}: not {want} within 2 s"
+            started.elapsed() < Duration::from_secs(20),
+            "{function}: not {want} within 20 s"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
