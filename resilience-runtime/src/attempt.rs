@@ -43,6 +43,17 @@ use std::task::{Context, Poll};
 use uuid::Uuid;
 
 /// The attempt of a `#[retry]` call that is running, as its body sees it.
+///
+/// ```
+/// use resilience_runtime::{attempt, retry};
+///
+/// #[retry(max = 3, backoff = "none")]
+/// fn flaky() -> Result<(u32, u32), String> {
+///     let attempt = attempt::current().unwrap();
+///     if attempt.is_retry() { Ok((attempt.number(), attempt.max())) } else { Err("first".into()) }
+/// }
+/// assert_eq!(flaky(), Ok((2, 3)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     number: u32,

@@ -138,7 +138,18 @@ struct Inner {
     board: Board,
 }
 
-/// Why the fleet could not be connected.
+/// Why the fleet could not be connected. Its `Display` says what to write
+/// instead.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use resilience_runtime::fleet::{self, FleetError};
+///
+/// let error = fleet::connect("redis://127.0.0.1:6379", "no spaces").await.unwrap_err();
+/// assert!(matches!(error, FleetError::Namespace(_)));
+/// assert!(error.to_string().contains("ASCII letters"));
+/// # }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum FleetError {

@@ -53,7 +53,11 @@ pub(crate) fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> T
             let declare = quote_spanned! {span=>
                 let #local: fn(&<#output as #private::ResultLike>::Err) -> ::core::option::Option<#private::Duration> = #path;
             };
-            (quote!(#local(&#failure)), declare)
+            // Only an error that is retried has a wait to read.
+            let read = quote! {
+                if retryable { #local(&#failure) } else { ::core::option::Option::None }
+            };
+            (read, declare)
         }
         None => (quote!(::core::option::Option::None), TokenStream::new()),
     };
@@ -102,8 +106,7 @@ pub(crate) fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> T
                     #on_ok
                     ::core::result::Result::Err(#failure) => {
                         let retryable: bool = #retryable;
-                        let server_delay: ::core::option::Option<#private::Duration> =
-                            if retryable { #server_delay } else { ::core::option::Option::None };
+                        let server_delay: ::core::option::Option<#private::Duration> = #server_delay;
                         match #attempts.failed(&#description, retryable, server_delay) {
                             ::core::option::Option::Some(#delay) => #delay,
                             ::core::option::Option::None => break ::core::result::Result::Err(#failure),

@@ -165,7 +165,7 @@ where
     }
 
     /// Past the hit path: board the key's flight, then load or wait.
-    async fn load_inline<E, F, H>(
+    pub(super) async fn load_inline<E, F, H>(
         &self,
         key: K,
         function: &'static str,

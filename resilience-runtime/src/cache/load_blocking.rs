@@ -142,7 +142,7 @@ where
     }
 
     /// Past the hit path: board the key's flight, then load or wait.
-    fn load_inline_blocking<E, H: LoadErrors<E>>(
+    pub(super) fn load_inline_blocking<E, H: LoadErrors<E>>(
         &self,
         key: K,
         function: &'static str,

@@ -86,8 +86,10 @@ where
         if let Ok(value) = self.lookup(&key, function) {
             return Ok(value);
         }
-        let fleet = fleet::for_shared(function);
-        self.load_shared(fleet, key, function, load, errors).await
+        match fleet::for_shared(function) {
+            Some(fleet) => self.load_shared(fleet, key, function, load, errors).await,
+            None => self.load_inline(key, function, load, errors).await,
+        }
     }
 
     /// [`get_or_load`](Self::get_or_load) with `fleet` as the second tier:
@@ -120,7 +122,7 @@ where
         if let Ok(value) = self.lookup(&key, function) {
             return Ok(value);
         }
-        self.load_shared(Some(fleet), key, function, load, DescribeOnly(describe))
+        self.load_shared(fleet, key, function, load, DescribeOnly(describe))
             .await
     }
 
@@ -160,8 +162,10 @@ where
         if let Ok(value) = self.lookup(&key, function) {
             return Ok(value);
         }
-        let fleet = fleet::for_shared(function);
-        self.load_shared_blocking(fleet, key, function, load, errors)
+        match fleet::for_shared(function) {
+            Some(fleet) => self.load_shared_blocking(fleet, key, function, load, errors),
+            None => self.load_inline_blocking(key, function, load, errors),
+        }
     }
 
     /// The sync twin of [`get_or_load_on`](Self::get_or_load_on).
@@ -191,7 +195,7 @@ where
         if let Ok(value) = self.lookup(&key, function) {
             return Ok(value);
         }
-        self.load_shared_blocking(Some(fleet), key, function, load, DescribeOnly(describe))
+        self.load_shared_blocking(fleet, key, function, load, DescribeOnly(describe))
     }
 
     /// [`get_or_revalidate`](Self::get_or_revalidate) with the process's
@@ -282,7 +286,10 @@ where
                 Revalidation::Inline => {}
             }
         }
-        self.load_shared(fleet, key, function, load, errors).await
+        match fleet {
+            Some(fleet) => self.load_shared(fleet, key, function, load, errors).await,
+            None => self.load_inline(key, function, load, errors).await,
+        }
     }
 
     /// The sync twin of
@@ -363,12 +370,17 @@ where
                 Revalidation::Inline => {}
             }
         }
-        self.load_shared_blocking(fleet, key, function, load, errors)
+        match fleet {
+            Some(fleet) => self.load_shared_blocking(fleet, key, function, load, errors),
+            None => self.load_inline_blocking(key, function, load, errors),
+        }
     }
 
+    /// Past the hit path with a fleet: the local flight, which asks the
+    /// fleet before it loads. (Without a fleet it is `load_inline`.)
     async fn load_shared<E, F, H>(
         &self,
-        fleet: Option<&Fleet>,
+        fleet: &Fleet,
         key: K,
         function: &'static str,
         load: F,
@@ -384,10 +396,6 @@ where
                 Step::Served(value) => return Ok(value),
                 Step::Failed(error) => return Err(error),
                 Step::Load(lead, seen) => {
-                    let Some(fleet) = fleet else {
-                        let result = load.await;
-                        return self.finish(lead, key, seen, result, function, &errors);
-                    };
                     let plan = self.plan(fleet, &key, function);
                     let acquired = match &plan {
                         Some(plan) => fleet.acquire(&plan.address, plan.fresh_after).await,
@@ -420,9 +428,10 @@ where
         }
     }
 
+    /// The sync twin of `load_shared`.
     fn load_shared_blocking<E, H: LoadErrors<E>>(
         &self,
-        fleet: Option<&Fleet>,
+        fleet: &Fleet,
         key: K,
         function: &'static str,
         load: impl FnOnce() -> Result<V, E>,
@@ -434,10 +443,6 @@ where
                 Step::Served(value) => return Ok(value),
                 Step::Failed(error) => return Err(error),
                 Step::Load(lead, seen) => {
-                    let Some(fleet) = fleet else {
-                        let result = load();
-                        return self.finish(lead, key, seen, result, function, &errors);
-                    };
                     let plan = self.plan(fleet, &key, function);
                     let acquired = match &plan {
                         Some(plan) => fleet.acquire_blocking(&plan.address, plan.fresh_after),

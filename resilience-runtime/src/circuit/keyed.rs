@@ -13,11 +13,22 @@ use super::{Breaker, BreakerConfig, Registry};
 
 /// How many keys a keyed breaker keeps by default. Past it, the key used
 /// least recently is dropped first.
+///
+/// ```
+/// assert_eq!(resilience_runtime::circuit::DEFAULT_MAX_KEYS, 4096);
+/// ```
 pub const DEFAULT_MAX_KEYS: u64 = 4096;
 
 /// What a breaker key needs: to be told apart (`Hash + Eq`), kept in the
 /// map (`Clone + Send + Sync + 'static`) and named in events and the
 /// registry (`Debug`).
+///
+/// ```
+/// use resilience_runtime::circuit::BreakerKey;
+/// fn keys<K: BreakerKey>(_: K) {}
+/// keys(String::from("db-1.internal"));
+/// keys(("db-1.internal".to_string(), 5432_u16));
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot key a circuit breaker",
     label = "the `key` of this `#[breaker]`",
