@@ -76,6 +76,7 @@
 mod config;
 mod errors;
 mod flight;
+mod index;
 mod load_async;
 mod load_blocking;
 mod refresher;
@@ -91,5 +92,7 @@ pub use stale_cache::StaleCache;
 pub(crate) use errors::{DescribeOnly, LoadErrors, ShareClones};
 pub(crate) use report::Outcome;
 
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 mod tests;

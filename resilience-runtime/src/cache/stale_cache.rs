@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::config::CacheConfig;
 use super::errors::{Described, LoadErrors};
 use super::flight::{Boarding, Flights, Landing, Lead, Waiting};
+use super::index::Index;
 use super::report::{self, Outcome};
 use super::stored::{Stamp, Stored};
 use crate::clock;
@@ -20,7 +21,11 @@ use crate::meters::CacheMeters;
 /// too. See the [module docs](super) for the rules. Storage is a
 /// [`moka::sync::Cache`] holding at most `capacity` entries, each evicted
 /// once older than `tolerance`; ages are measured on the crate's one clock
-/// (`tokio::time::Instant`), so a paused tokio runtime drives them.
+/// (`tokio::time::Instant`), so a paused tokio runtime drives them. A
+/// fresh hit does not go through moka: it reads a lock-free copy of what
+/// moka holds, which moka's eviction listener keeps in step, so hits on
+/// several threads write no shared memory. moka's eviction policy sees the
+/// loads, not the hits.
 ///
 /// ```
 /// use std::time::Duration;
@@ -39,6 +44,9 @@ use crate::meters::CacheMeters;
 /// ```
 pub struct StaleCache<K, V> {
     pub(super) store: moka::sync::Cache<K, Stored<V>>,
+    /// What a fresh hit reads: the entries of `store`, kept in step by its
+    /// eviction listener.
+    pub(super) index: Arc<Index<K, V>>,
     pub(super) flights: Arc<Flights<K, V>>,
     pub(super) config: CacheConfig,
     /// Metric handles, registered on the first request.
@@ -83,14 +91,21 @@ where
     /// assert_eq!(cache.entry_count(), 0);
     /// ```
     pub fn new(config: CacheConfig) -> Self {
+        let index: Arc<Index<K, V>> = Arc::new(Index::new());
+        let forget = Arc::clone(&index);
         let store = moka::sync::Cache::builder()
             .max_capacity(config.capacity_value())
             // On moka's clock; `tolerance` is also checked on ours, so a
             // paused tokio clock ages entries too.
             .time_to_live(config.tolerance_value())
+            // Whatever moka lets go, for whatever cause, leaves the index.
+            .eviction_listener(move |key: Arc<K>, stored: Stored<V>, _cause| {
+                forget.forget(key.as_ref(), stored.id);
+            })
             .build();
         Self {
             store,
+            index,
             flights: Arc::new(Flights::new()),
             config,
             meters: CacheMeters::new(),
@@ -142,6 +157,7 @@ where
     pub(super) fn share(&self) -> Self {
         Self {
             store: self.store.clone(),
+            index: Arc::clone(&self.index),
             flights: Arc::clone(&self.flights),
             config: self.config,
             meters: self.meters.clone(),
@@ -149,15 +165,50 @@ where
     }
 
     /// The hit path: the fresh value, or what is stored (expired, or too old)
-    /// if anything. No lock, allocation or formatting; one clock read.
+    /// if anything. A hit reads the index: no lock, no allocation, no
+    /// formatting, no write to memory another thread reads; one clock read.
     #[inline]
     pub(super) fn lookup(&self, key: &K, function: &'static str) -> Result<V, Option<Stored<V>>> {
+        if let Some(value) = self.index.fresh(key, clock::now) {
+            report::request(&self.meters, function, Outcome::Fresh);
+            return Ok(value);
+        }
+        self.lookup_in_store(key, function)
+    }
+
+    /// Past the index: what moka holds, which the index lacks only for an
+    /// instant (or after a rare race between two loads of one key).
+    #[cold]
+    #[inline(never)]
+    fn lookup_in_store(&self, key: &K, function: &'static str) -> Result<V, Option<Stored<V>>> {
         match self.store.get(key) {
             Some(stored) if stored.is_fresh(clock::now()) => {
                 report::request(&self.meters, function, Outcome::Fresh);
                 Ok(stored.value)
             }
             seen => Err(seen),
+        }
+    }
+
+    /// Keeps `stored` under `key`, in moka and then in the index; `value`
+    /// is the caller's own copy of `stored.value`, cloned for the index.
+    ///
+    /// The index's copy is made after moka holds the value, so that a
+    /// `Clone` that panics leaves the value where the next caller finds it
+    /// (as before the index existed); and since moka may have let the value
+    /// go before the index got it, which its listener could not see, the
+    /// index's copy is taken back unless moka still holds that very load.
+    pub(super) fn put(&self, key: K, stored: Stored<V>, value: &V) {
+        let (id, stamp) = (stored.id, stored.stamp);
+        self.store.insert(key.clone(), stored);
+        let copy = Stored {
+            value: value.clone(),
+            stamp,
+            id,
+        };
+        self.index.put(key.clone(), copy);
+        if self.store.get(&key).map(|held| held.id) != Some(id) {
+            self.index.forget(&key, id);
         }
     }
 
@@ -320,8 +371,8 @@ where
     /// Stores a loaded value; reports a refresh when it replaced a servable
     /// one. Returns the request's outcome.
     fn keep(&self, key: K, value: &V, previous: Option<Stamp>, function: &'static str) -> Outcome {
-        self.store
-            .insert(key, Stored::new(value.clone(), self.config.maxage_value()));
+        let stored = Stored::new(value.clone(), self.config.maxage_value());
+        self.put(key, stored, value);
         let now = clock::now();
         match previous {
             Some(previous) if self.servable(previous, now) => {

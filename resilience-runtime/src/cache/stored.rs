@@ -1,18 +1,23 @@
 //! What the cache keeps per key: the value and when it was loaded.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::clock::{self, Instant};
 
 /// A loaded value and when it was loaded.
 ///
-/// Stored by value in moka, so a hit is moka's own clone of the value plus a
-/// `Copy` stamp: no second `Arc`, whose reference count would be one more
-/// cache line for threads reading the same key to fight over.
+/// Stored by value (in moka and in the read-side index), so a hit is a
+/// clone of the value plus a `Copy` stamp: no `Arc`, whose reference count
+/// would be one more cache line for threads reading the same key to fight
+/// over.
 #[derive(Clone)]
 pub(super) struct Stored<V> {
     pub(super) value: V,
     pub(super) stamp: Stamp,
+    /// Which load this is, unique in the process: the index forgets an
+    /// entry moka let go only if it still holds that very load.
+    pub(super) id: u64,
 }
 
 /// When a value was loaded, and until when it is fresh, on the one clock.
@@ -36,7 +41,10 @@ impl<V> Stored<V> {
             loaded_at,
             fresh_until: loaded_at + maxage,
         };
-        Self { value, stamp }
+        // Loads are counted, not hits: one shared increment per load.
+        static LOADS: AtomicU64 = AtomicU64::new(0);
+        let id = LOADS.fetch_add(1, Relaxed);
+        Self { value, stamp, id }
     }
 
     /// Whether the value is younger than `maxage` at `now`.

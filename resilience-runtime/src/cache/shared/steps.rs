@@ -76,7 +76,7 @@ where
             Acquired::Fresh(bytes) => match self.decode(fleet, &plan, &bytes) {
                 Some(fresh) => {
                     let value = fresh.value.clone();
-                    self.store.insert(key.clone(), fresh);
+                    self.put(key.clone(), fresh, &value);
                     if let Some(lead) = lead {
                         lead.land(|| Landing::Loaded(value.clone(), Outcome::Fresh));
                     }
@@ -125,7 +125,7 @@ where
             Acquired::Fresh(bytes) => match self.decode(fleet, &plan, &bytes) {
                 Some(fresh) => {
                     let value = fresh.value.clone();
-                    self.store.insert(key.clone(), fresh);
+                    self.put(key.clone(), fresh, &value);
                     lead.land(|| Landing::Loaded(value, Outcome::Fresh));
                     None
                 }
