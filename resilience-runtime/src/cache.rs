@@ -85,6 +85,7 @@ mod report;
 mod shared;
 mod stale_cache;
 mod stored;
+mod tally;
 
 pub use config::{CacheConfig, Refresh};
 pub use stale_cache::StaleCache;

@@ -95,6 +95,14 @@
 //! call) and a cache on its first request, and keeps them: handles taken
 //! before a recorder exists count into nothing for the life of the process.
 //!
+//! **Fresh hits are counted in batches.** So that threads hitting one cache
+//! write no counter in common, each thread adds its fresh hits of a cache to
+//! `stale_cache_requests_total{outcome = "fresh"}` every 256 hits, when it
+//! finishes a load through that cache, when it calls
+//! [`StaleCache::run_pending_tasks`](cache::StaleCache::run_pending_tasks),
+//! and when it exits: the counter lags by fewer than 256 per thread and
+//! cache, and loses nothing. Every other count is added at once.
+//!
 //! With `default-features = false`, nothing of `metrics` is compiled in.
 //!
 //! # Recovery per request

@@ -184,13 +184,20 @@ mod enabled {
         /// name.
         #[inline]
         pub(crate) fn count(&self, function: &'static str, outcome: Outcome) {
-            let (name, requests) = self
+            self.count_many(function, outcome, 1);
+        }
+
+        /// `requests` requests of `function` were answered with `outcome`
+        /// (a batch of fresh hits counted per thread).
+        #[inline]
+        pub(crate) fn count_many(&self, function: &'static str, outcome: Outcome, requests: u64) {
+            let (name, counters) = self
                 .registered
                 .get_or_init(|| (function, register_cache(function)));
             if std::ptr::eq(*name, function) || *name == function {
-                requests[outcome as usize].increment(1);
+                counters[outcome as usize].increment(requests);
             } else {
-                count_by_name(function, outcome);
+                count_by_name(function, outcome, requests);
             }
         }
     }
@@ -203,8 +210,8 @@ mod enabled {
 
     #[cold]
     #[inline(never)]
-    fn count_by_name(function: &'static str, outcome: Outcome) {
-        cache_counter(function, outcome).increment(1);
+    fn count_by_name(function: &'static str, outcome: Outcome, requests: u64) {
+        cache_counter(function, outcome).increment(requests);
     }
 
     fn cache_counter(function: &'static str, outcome: Outcome) -> Counter {
@@ -422,6 +429,8 @@ mod tests {
         // A hit, outside the recorder's closure: the handles are held.
         let _ = cache.get_or_load_blocking(1, "app::load", || Err(()), describe);
         let _ = cache.get_or_load_blocking(1, "app::load", || Err(()), describe);
+        // Fresh hits are counted per thread in batches: hand them over now.
+        cache.run_pending_tasks();
         let requests = |outcome| {
             series.counter(&format!(
                 "stale_cache_requests_total{{function=app::load,outcome={outcome}}}"
@@ -440,6 +449,36 @@ mod tests {
     }
 
     #[test]
+    fn fresh_hits_counted_per_thread_are_all_counted_when_the_threads_exit() {
+        let series = Series::default();
+        let cache: Arc<StaleCache<u8, u8>> = Arc::new(StaleCache::new(CacheConfig::new()));
+        let describe = |_: &(), _: &mut std::fmt::Formatter<'_>| Ok(());
+        metrics::with_local_recorder(&series, || {
+            let _ = cache.get_or_load_blocking(1, "app::hot", || Ok(1), describe);
+        });
+        // More than a batch (256) per thread, and not a whole number of them.
+        let hits: u32 = 1_000;
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let cache = Arc::clone(&cache);
+                std::thread::spawn(move || {
+                    for _ in 0..hits {
+                        assert_eq!(
+                            cache.get_or_load_blocking(1, "app::hot", || Err(()), describe),
+                            Ok(1)
+                        );
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let fresh = "stale_cache_requests_total{function=app::hot,outcome=fresh}";
+        assert_eq!(series.counter(fresh), 2 * u64::from(hits));
+    }
+
+    #[test]
     fn a_cache_used_under_another_name_counts_that_name_too() {
         let series = Series::default();
         let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
@@ -447,6 +486,8 @@ mod tests {
         metrics::with_local_recorder(&series, || {
             let _ = cache.get_or_load_blocking(1, "first", || Ok(1), describe);
             let _ = cache.get_or_load_blocking(1, "second", || Ok(1), describe);
+            // The fresh hit, counted per thread in batches: handed over now.
+            cache.run_pending_tasks();
         });
         assert_eq!(
             series.counter("stale_cache_requests_total{function=first,outcome=miss}"),

@@ -10,6 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::tally::Tally;
 use crate::meters::CacheMeters;
 
 /// How one request was answered: the `outcome` label of
@@ -59,6 +60,16 @@ pub(super) fn request(meters: &CacheMeters, function: &'static str, outcome: Out
     meters.count(function, outcome);
     #[cfg(test)]
     tests::record(function, outcome);
+}
+
+/// A fresh hit: [`request`] with `Outcome::Fresh`, counted per thread in
+/// batches (see [`Tally`]) so that threads hitting one cache write no
+/// counter in common.
+#[inline(always)]
+pub(super) fn fresh_hit(meters: &CacheMeters, tally: Tally, function: &'static str) {
+    tally.fresh_hit(meters, function);
+    #[cfg(test)]
+    tests::record(function, Outcome::Fresh);
 }
 
 /// A request answered with a stale value `age` old: its outcome, and the

@@ -11,6 +11,7 @@ use super::flight::{Boarding, Flights, Landing, Lead, Waiting};
 use super::index::Index;
 use super::report::{self, Outcome};
 use super::stored::{Stamp, Stored};
+use super::tally::Tally;
 use crate::clock;
 use crate::meters::CacheMeters;
 
@@ -51,6 +52,8 @@ pub struct StaleCache<K, V> {
     pub(super) config: CacheConfig,
     /// Metric handles, registered on the first request.
     pub(super) meters: CacheMeters,
+    /// Where each thread counts this cache's fresh hits.
+    pub(super) tally: Tally,
 }
 
 /// Where a request stands on its way past the hit path.
@@ -109,6 +112,7 @@ where
             flights: Arc::new(Flights::new()),
             config,
             meters: CacheMeters::new(),
+            tally: Tally::new(),
         }
     }
 
@@ -137,7 +141,10 @@ where
         self.store.entry_count()
     }
 
-    /// Runs moka's pending maintenance now: evictions, expirations, counts.
+    /// Runs moka's pending maintenance now: evictions, expirations, counts;
+    /// and, with the `metrics` feature, adds this thread's fresh hits not yet
+    /// counted to `stale_cache_requests_total` (each thread counts them in
+    /// batches: see the [crate docs](crate#metrics)).
     ///
     /// ```
     /// use resilience_runtime::cache::{CacheConfig, StaleCache};
@@ -149,6 +156,7 @@ where
     /// assert_eq!(cache.entry_count(), 1);
     /// ```
     pub fn run_pending_tasks(&self) {
+        self.tally.flush();
         self.store.run_pending_tasks();
     }
 
@@ -161,6 +169,7 @@ where
             flights: Arc::clone(&self.flights),
             config: self.config,
             meters: self.meters.clone(),
+            tally: self.tally,
         }
     }
 
@@ -170,7 +179,7 @@ where
     #[inline]
     pub(super) fn lookup(&self, key: &K, function: &'static str) -> Result<V, Option<Stored<V>>> {
         if let Some(value) = self.index.fresh(key, clock::now) {
-            report::request(&self.meters, function, Outcome::Fresh);
+            report::fresh_hit(&self.meters, self.tally, function);
             return Ok(value);
         }
         self.lookup_in_store(key, function)
@@ -281,6 +290,8 @@ where
         function: &'static str,
         errors: &H,
     ) -> Result<V, E> {
+        // A load is rare next to hits: this thread's hits are counted now.
+        self.tally.flush();
         match result {
             Ok(value) => {
                 let outcome = self.keep(key, &value, seen.map(|seen| seen.stamp), function);
