@@ -76,6 +76,7 @@
 mod config;
 mod errors;
 mod flight;
+mod hit_clock;
 mod index;
 mod load_async;
 mod load_blocking;

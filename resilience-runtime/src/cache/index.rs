@@ -27,8 +27,7 @@ use std::hash::Hash;
 
 use foldhash::fast::RandomState;
 
-use super::stored::Stored;
-use crate::clock::Instant;
+use super::stored::{Stamp, Stored};
 
 /// Every value moka holds, by key, readable without a lock.
 pub(super) struct Index<K, V> {
@@ -47,15 +46,14 @@ where
         }
     }
 
-    /// The value of `key` if it is fresh at `now`, read in place and cloned.
-    ///
-    /// `now` is asked for only when the key is found, so a miss costs no
-    /// clock read.
+    /// The value of `key` if `is_fresh` judges its stamp fresh, read in
+    /// place and cloned. The stamp is judged only when the key is found, so
+    /// a miss costs no clock read.
     #[inline]
-    pub(super) fn fresh(&self, key: &K, now: impl FnOnce() -> Instant) -> Option<V> {
+    pub(super) fn fresh(&self, key: &K, is_fresh: impl FnOnce(Stamp) -> bool) -> Option<V> {
         let map = self.map.pin();
         let stored = map.get(key)?;
-        stored.is_fresh(now()).then(|| stored.value.clone())
+        is_fresh(stored.stamp).then(|| stored.value.clone())
     }
 
     /// Puts `stored` under `key`, after moka stored it (see the module docs).

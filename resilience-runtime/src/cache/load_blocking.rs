@@ -61,7 +61,7 @@ where
         load: impl FnOnce() -> Result<V, E>,
         errors: H,
     ) -> Result<V, E> {
-        if let Ok(value) = self.lookup(&key, function) {
+        if let Ok(value) = self.lookup_blocking(&key, function) {
             return Ok(value);
         }
         self.load_inline_blocking(key, function, load, errors)
@@ -118,7 +118,7 @@ where
         L: FnOnce() -> Result<V, E> + Send + 'static,
         H: LoadErrors<E> + Send + 'static,
     {
-        let seen = match self.lookup(&key, function) {
+        let seen = match self.lookup_blocking(&key, function) {
             Ok(value) => return Ok(value),
             Err(seen) => seen,
         };

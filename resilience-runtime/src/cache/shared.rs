@@ -159,7 +159,7 @@ where
         load: impl FnOnce() -> Result<V, E>,
         errors: H,
     ) -> Result<V, E> {
-        if let Ok(value) = self.lookup(&key, function) {
+        if let Ok(value) = self.lookup_blocking(&key, function) {
             return Ok(value);
         }
         match fleet::for_shared(function) {
@@ -192,7 +192,7 @@ where
     where
         D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
-        if let Ok(value) = self.lookup(&key, function) {
+        if let Ok(value) = self.lookup_blocking(&key, function) {
             return Ok(value);
         }
         self.load_shared_blocking(fleet, key, function, load, DescribeOnly(describe))
@@ -334,7 +334,7 @@ where
         L: FnOnce() -> Result<V, E> + Send + 'static,
         H: LoadErrors<E> + Send + 'static,
     {
-        let seen = match self.lookup(&key, function) {
+        let seen = match self.lookup_blocking(&key, function) {
             Ok(value) => return Ok(value),
             Err(seen) => seen,
         };

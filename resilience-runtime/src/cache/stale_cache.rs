@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::config::CacheConfig;
 use super::errors::{Described, LoadErrors};
 use super::flight::{Boarding, Flights, Landing, Lead, Waiting};
+use super::hit_clock;
 use super::index::Index;
 use super::report::{self, Outcome};
 use super::stored::{Stamp, Stored};
@@ -178,7 +179,29 @@ where
     /// formatting, no write to memory another thread reads; one clock read.
     #[inline]
     pub(super) fn lookup(&self, key: &K, function: &'static str) -> Result<V, Option<Stored<V>>> {
-        if let Some(value) = self.index.fresh(key, clock::now) {
+        self.lookup_judged(key, function, |stamp| stamp.is_fresh(clock::now()))
+    }
+
+    /// [`lookup`](Self::lookup) for sync callers: freshness judged on this
+    /// thread's recent reading of the clock, less than a coarse tick old
+    /// outside a tokio runtime (see [`hit_clock`]).
+    #[inline]
+    pub(super) fn lookup_blocking(
+        &self,
+        key: &K,
+        function: &'static str,
+    ) -> Result<V, Option<Stored<V>>> {
+        self.lookup_judged(key, function, hit_clock::is_fresh)
+    }
+
+    #[inline]
+    fn lookup_judged(
+        &self,
+        key: &K,
+        function: &'static str,
+        is_fresh: impl FnOnce(Stamp) -> bool,
+    ) -> Result<V, Option<Stored<V>>> {
+        if let Some(value) = self.index.fresh(key, is_fresh) {
             report::fresh_hit(&self.meters, self.tally, function);
             return Ok(value);
         }

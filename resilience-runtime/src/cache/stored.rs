@@ -50,11 +50,23 @@ impl<V> Stored<V> {
     /// Whether the value is younger than `maxage` at `now`.
     #[inline]
     pub(super) fn is_fresh(&self, now: Instant) -> bool {
-        now < self.stamp.fresh_until
+        self.stamp.is_fresh(now)
     }
 }
 
 impl Stamp {
+    /// Whether the value is younger than `maxage` at `now`.
+    #[inline]
+    pub(super) fn is_fresh(self, now: Instant) -> bool {
+        now < self.fresh_until
+    }
+
+    /// Whether the value was loaded after `at`.
+    #[inline]
+    pub(super) fn loaded_after(self, at: Instant) -> bool {
+        self.loaded_at > at
+    }
+
     /// The value's age at `now`.
     pub(super) fn age(self, now: Instant) -> Duration {
         now.saturating_duration_since(self.loaded_at)
