@@ -30,7 +30,13 @@
 //!   returned at once and one refresh runs behind it (RFC 5861
 //!   stale-while-revalidate); see [`StaleCache::get_or_revalidate`].
 //! - At most `capacity` entries are kept; entries older than `tolerance` are
-//!   evicted. Ages are read on the crate's one clock, `tokio::time::Instant`.
+//!   evicted. Ages are read on the crate's one clock, `tokio::time::Instant`;
+//!   a sync hit outside a tokio runtime may reuse its thread's reading from
+//!   the same coarse clock tick (a value served at most one tick, 4 ms at
+//!   250 Hz, past `maxage`: see [`CacheConfig::maxage`]).
+//! - A fresh hit reads a lock-free copy of what moka holds, kept in step by
+//!   moka's eviction listener: threads hitting one cache write no memory in
+//!   common. moka's eviction policy sees loads, not hits.
 //! - Retries are not done here: `#[stale_cache(retries = ..)]` wraps them
 //!   around the load it hands in.
 //!

@@ -91,6 +91,13 @@ impl CacheConfig {
     /// `Duration::ZERO` makes every call load (still one load per key at a
     /// time, and still with the stale value as a fallback).
     ///
+    /// A sync call outside a tokio runtime judges the age on its thread's
+    /// last reading of the clock while the coarse clock has not ticked since,
+    /// to spare a clock read per hit: it may serve a value up to one tick
+    /// past `maxage` (4 ms on a Linux kernel at 250 Hz, about 16 ms on
+    /// Windows). Async calls, and sync calls inside a runtime (where tokio's
+    /// clock may be paused), read the clock exactly.
+    ///
     /// ```
     /// # use resilience_runtime::cache::CacheConfig;
     /// # use std::time::Duration;
