@@ -19,9 +19,10 @@
 //! moka but not here, its hits take the slower road through moka until its
 //! next load puts it back; they are never wrong.
 //!
-//! The price: moka's policy sees loads, not hits, so under pressure of
-//! capacity it keeps the keys loaded most often and most recently rather
-//! than those read most.
+//! The price: each value is held twice, in moka and here (so a cache of
+//! `capacity` entries holds up to `2 × capacity` values); and moka's policy
+//! sees loads, not hits, so under pressure of capacity it keeps the keys
+//! loaded most often and most recently rather than those read most.
 
 use std::hash::Hash;
 

@@ -26,8 +26,8 @@ use crate::meters::CacheMeters;
 /// (`tokio::time::Instant`), so a paused tokio runtime drives them. A
 /// fresh hit does not go through moka: it reads a lock-free copy of what
 /// moka holds, which moka's eviction listener keeps in step, so hits on
-/// several threads write no shared memory. moka's eviction policy sees the
-/// loads, not the hits.
+/// several threads write no shared memory. Each value is so held twice,
+/// and moka's eviction policy sees the loads, not the hits.
 ///
 /// ```
 /// use std::time::Duration;
@@ -194,6 +194,7 @@ where
         self.lookup_judged(key, function, hit_clock::is_fresh)
     }
 
+    /// The hit path, with freshness judged by `is_fresh`.
     #[inline]
     fn lookup_judged(
         &self,
