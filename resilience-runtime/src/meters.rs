@@ -11,8 +11,8 @@
 //! by name each time. A handle registered before a recorder is installed
 //! stays a no-op: the recorder must be installed before the first call.
 
-use crate::cache::Outcome;
-use crate::circuit::{CallOutcome, State};
+use crate::breaker::{CallOutcome, State};
+use crate::stale_cache::Outcome;
 
 #[cfg(feature = "metrics")]
 pub(crate) use enabled::*;
@@ -281,9 +281,9 @@ mod tests {
     };
 
     use crate::__private::{Attempts, fallback_invoked};
-    use crate::cache::{CacheConfig, StaleCache};
-    use crate::circuit::{Breaker, BreakerConfig};
-    use crate::retry_policy::{Jitter, RetryPolicy};
+    use crate::breaker::{Breaker, BreakerConfig};
+    use crate::retry::{Jitter, RetryPolicy};
+    use crate::stale_cache::{CacheConfig, StaleCache};
 
     /// Every series by name and sorted labels, as `name{k=v,..}`.
     #[derive(Default)]
@@ -336,7 +336,7 @@ mod tests {
     #[test]
     fn keyed_breakers_count_calls_per_name_and_keep_no_state_series() {
         let series = Series::default();
-        let hosts = crate::circuit::KeyedBreakers::new("meters-hosts", BreakerConfig::new());
+        let hosts = crate::breaker::KeyedBreakers::new("meters-hosts", BreakerConfig::new());
         metrics::with_local_recorder(&series, || {
             for host in ["a", "b", "c"] {
                 hosts
@@ -365,8 +365,8 @@ mod tests {
     fn timeouts_are_counted_by_function() {
         let series = Series::default();
         metrics::with_local_recorder(&series, || {
-            crate::timed_out::expired("app::hung", Duration::from_secs(2));
-            crate::timed_out::expired("app::hung", Duration::from_secs(2));
+            crate::timeout::expired("app::hung", Duration::from_secs(2));
+            crate::timeout::expired("app::hung", Duration::from_secs(2));
         });
         assert_eq!(series.counter("timeouts_total{function=app::hung}"), 2);
     }

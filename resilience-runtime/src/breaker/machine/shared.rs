@@ -13,7 +13,7 @@
 //!   and every instance that hears it closes (cause: the fleet).
 //!
 //! Fleet transitions are told like local ones (events, listeners, metrics)
-//! with [`Origin::Fleet`](crate::circuit::Origin::Fleet), and never
+//! with [`Origin::Fleet`](crate::breaker::Origin::Fleet), and never
 //! published again.
 
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use std::time::Duration;
 use super::{
     Breaker, CLOSED, Cause, HALF_OPEN, OPEN, STATE_BITS, Transition, generation_of, nanos, word,
 };
-use crate::circuit::{CircuitOpen, State};
+use crate::breaker::{CircuitOpen, State};
 use crate::fleet::{self, Fleet, Signal};
 
 /// How long an instance refused the probe lease stays open before it asks
@@ -40,7 +40,7 @@ impl Breaker {
     ///
     /// ```no_run
     /// use std::sync::Arc;
-    /// use resilience_runtime::circuit::{Breaker, BreakerConfig};
+    /// use resilience_runtime::breaker::{Breaker, BreakerConfig};
     /// use resilience_runtime::fleet::Fleet;
     ///
     /// # async fn run() -> Result<(), resilience_runtime::fleet::FleetError> {
@@ -114,7 +114,7 @@ impl Breaker {
         let Some(fleet) = self.fleet.get() else {
             return;
         };
-        if transition.cause.origin() == crate::circuit::Origin::Fleet {
+        if transition.cause.origin() == crate::breaker::Origin::Fleet {
             return;
         }
         match transition.change.to {

@@ -1,27 +1,4 @@
-//! Retry policies: how many attempts, and how long to wait between them.
-//!
-//! [`RetryPolicy`] is what `#[retry(...)]` builds from its keys, as a
-//! `static` in the decorated function. It is plain data with `const`
-//! builders, so it can also be built and inspected by hand:
-//!
-//! ```
-//! use std::time::Duration;
-//! use resilience_runtime::retry_policy::{Backoff, Jitter, RetryPolicy};
-//!
-//! let policy = RetryPolicy::new()
-//!     .max_attempts(4)
-//!     .backoff(Backoff::Exponential)
-//!     .delay(Duration::from_millis(100))
-//!     .jitter(Jitter::None);
-//!
-//! // Waits before the 2nd, 3rd and 4th attempts:
-//! let waits: Vec<_> = (1..4).map(|retry| policy.base_delay(retry)).collect();
-//! assert_eq!(waits, [
-//!     Duration::from_millis(100),
-//!     Duration::from_millis(200),
-//!     Duration::from_millis(400),
-//! ]);
-//! ```
+//! [`RetryPolicy`]: how many attempts, and how long to wait between them.
 
 use std::time::Duration;
 
@@ -30,7 +7,7 @@ use std::time::Duration;
 /// Chosen with `#[retry(backoff = "exp" | "fixed" | "none")]`.
 ///
 /// ```
-/// use resilience_runtime::retry_policy::{Backoff, RetryPolicy};
+/// use resilience_runtime::retry::{Backoff, RetryPolicy};
 /// let policy = RetryPolicy::new().backoff(Backoff::Fixed);
 /// assert_eq!(policy.base_delay(1), policy.base_delay(5));
 /// ```
@@ -55,7 +32,7 @@ pub enum Backoff {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilience_runtime::retry_policy::{Jitter, RetryPolicy};
+/// use resilience_runtime::retry::{Jitter, RetryPolicy};
 ///
 /// let policy = RetryPolicy::new().delay(Duration::from_secs(1)).jitter(Jitter::Equal);
 /// let wait = policy.jittered_delay(1);
@@ -78,7 +55,7 @@ pub enum Jitter {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilience_runtime::retry_policy::RetryPolicy;
+/// use resilience_runtime::retry::RetryPolicy;
 ///
 /// let policy = RetryPolicy::new();
 /// assert_eq!(policy.max_attempts_value(), 3);
@@ -127,7 +104,7 @@ impl RetryPolicy {
     /// A value of 0 is treated as 1: the function always runs once.
     ///
     /// ```
-    /// # use resilience_runtime::retry_policy::RetryPolicy;
+    /// # use resilience_runtime::retry::RetryPolicy;
     /// assert_eq!(RetryPolicy::new().max_attempts(5).max_attempts_value(), 5);
     /// ```
     pub const fn max_attempts(mut self, attempts: u32) -> Self {
@@ -138,7 +115,7 @@ impl RetryPolicy {
     /// How the wait grows between retries.
     ///
     /// ```
-    /// # use resilience_runtime::retry_policy::{Backoff, RetryPolicy};
+    /// # use resilience_runtime::retry::{Backoff, RetryPolicy};
     /// # use std::time::Duration;
     /// assert_eq!(RetryPolicy::new().backoff(Backoff::None).base_delay(1), Duration::ZERO);
     /// ```
@@ -150,7 +127,7 @@ impl RetryPolicy {
     /// The first wait (and every wait, with [`Backoff::Fixed`]).
     ///
     /// ```
-    /// # use resilience_runtime::retry_policy::RetryPolicy;
+    /// # use resilience_runtime::retry::RetryPolicy;
     /// # use std::time::Duration;
     /// let policy = RetryPolicy::new().delay(Duration::from_millis(50));
     /// assert_eq!(policy.base_delay(1), Duration::from_millis(50));
@@ -164,7 +141,7 @@ impl RetryPolicy {
     /// Values below 1 are treated as 1 (a wait never shrinks).
     ///
     /// ```
-    /// # use resilience_runtime::retry_policy::RetryPolicy;
+    /// # use resilience_runtime::retry::RetryPolicy;
     /// # use std::time::Duration;
     /// let policy = RetryPolicy::new().delay(Duration::from_secs(1)).factor(3.0);
     /// assert_eq!(policy.base_delay(3), Duration::from_secs(9));
@@ -177,7 +154,7 @@ impl RetryPolicy {
     /// Cap on any one wait.
     ///
     /// ```
-    /// # use resilience_runtime::retry_policy::RetryPolicy;
+    /// # use resilience_runtime::retry::RetryPolicy;
     /// # use std::time::Duration;
     /// let policy = RetryPolicy::new().max_delay(Duration::from_secs(2));
     /// assert_eq!(policy.base_delay(10), Duration::from_secs(2));
@@ -190,7 +167,7 @@ impl RetryPolicy {
     /// How much randomness is taken off each wait.
     ///
     /// ```
-    /// # use resilience_runtime::retry_policy::{Jitter, RetryPolicy};
+    /// # use resilience_runtime::retry::{Jitter, RetryPolicy};
     /// let policy = RetryPolicy::new().jitter(Jitter::None);
     /// assert_eq!(policy.jittered_delay(1), policy.base_delay(1));
     /// ```
@@ -206,7 +183,7 @@ impl RetryPolicy {
     /// limit still applies; whichever is reached first stops.
     ///
     /// ```
-    /// # use resilience_runtime::retry_policy::RetryPolicy;
+    /// # use resilience_runtime::retry::RetryPolicy;
     /// # use std::time::Duration;
     /// let policy = RetryPolicy::new().max_elapsed(Duration::from_secs(10));
     /// assert_eq!(policy.max_elapsed_value(), Some(Duration::from_secs(10)));
@@ -220,7 +197,7 @@ impl RetryPolicy {
     /// The time budget, if one is set.
     ///
     /// ```
-    /// # use resilience_runtime::retry_policy::RetryPolicy;
+    /// # use resilience_runtime::retry::RetryPolicy;
     /// assert_eq!(RetryPolicy::new().max_elapsed_value(), None);
     /// ```
     pub const fn max_elapsed_value(&self) -> Option<Duration> {
@@ -230,7 +207,7 @@ impl RetryPolicy {
     /// The cap on one wait of the policy's own.
     ///
     /// ```
-    /// # use resilience_runtime::retry_policy::RetryPolicy;
+    /// # use resilience_runtime::retry::RetryPolicy;
     /// # use std::time::Duration;
     /// assert_eq!(RetryPolicy::new().max_delay_value(), Duration::from_secs(30));
     /// ```
@@ -241,7 +218,7 @@ impl RetryPolicy {
     /// Attempts in all, the first included.
     ///
     /// ```
-    /// # use resilience_runtime::retry_policy::RetryPolicy;
+    /// # use resilience_runtime::retry::RetryPolicy;
     /// assert_eq!(RetryPolicy::new().max_attempts_value(), 3);
     /// ```
     pub const fn max_attempts_value(&self) -> u32 {
@@ -252,7 +229,7 @@ impl RetryPolicy {
     /// failed attempt), before jitter.
     ///
     /// ```
-    /// # use resilience_runtime::retry_policy::RetryPolicy;
+    /// # use resilience_runtime::retry::RetryPolicy;
     /// # use std::time::Duration;
     /// assert_eq!(RetryPolicy::new().base_delay(3), Duration::from_secs(2));
     /// ```
@@ -273,7 +250,7 @@ impl RetryPolicy {
     /// The wait before retry number `retry`, jitter applied.
     ///
     /// ```
-    /// # use resilience_runtime::retry_policy::{Jitter, RetryPolicy};
+    /// # use resilience_runtime::retry::{Jitter, RetryPolicy};
     /// let policy = RetryPolicy::new().jitter(Jitter::Full);
     /// assert!(policy.jittered_delay(2) <= policy.base_delay(2));
     /// ```

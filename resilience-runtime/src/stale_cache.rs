@@ -52,7 +52,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use resilience_runtime::cache::{CacheConfig, StaleCache};
+//! use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 //! let cache: StaleCache<String, String> = StaleCache::new(
@@ -73,6 +73,7 @@
 //! # }
 //! ```
 
+mod cache;
 mod config;
 mod errors;
 mod flight;
@@ -82,11 +83,11 @@ mod refresher;
 mod report;
 #[cfg(feature = "redis")]
 mod shared;
-mod stale_cache;
+pub(crate) mod slot;
 mod stored;
 
+pub use cache::StaleCache;
 pub use config::{CacheConfig, Refresh};
-pub use stale_cache::StaleCache;
 
 pub(crate) use errors::{DescribeOnly, LoadErrors, ShareClones};
 pub(crate) use report::Outcome;

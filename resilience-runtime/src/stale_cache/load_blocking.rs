@@ -7,7 +7,7 @@ use std::hash::Hash;
 use super::config::Refresh;
 use super::errors::{DescribeOnly, LoadErrors};
 use super::refresher;
-use super::stale_cache::{Revalidation, StaleCache, Step};
+use super::cache::{Revalidation, StaleCache, Step};
 
 impl<K, V> StaleCache<K, V>
 where
@@ -25,7 +25,7 @@ where
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilience_runtime::cache::{CacheConfig, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     ///
     /// // Expired at once: every call loads, and a failure falls back on the
     /// // last value while it is within tolerance.
@@ -77,7 +77,7 @@ where
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilience_runtime::cache::{CacheConfig, Refresh, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
     ///
     /// let cache: StaleCache<u8, &str> = StaleCache::new(
     ///     CacheConfig::new().maxage(Duration::ZERO).refresh(Refresh::Background),

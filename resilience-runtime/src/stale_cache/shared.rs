@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use super::config::Refresh;
 use super::errors::{DescribeOnly, LoadErrors};
 use super::refresher;
-use super::stale_cache::{Revalidation, StaleCache, Step};
+use super::cache::{Revalidation, StaleCache, Step};
 use crate::fleet::{self, Acquired, Fleet};
 
 mod steps;
@@ -45,7 +45,7 @@ where
     /// `get_or_load`, and says so once (a warning).
     ///
     /// ```
-    /// use resilience_runtime::cache::{CacheConfig, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
@@ -96,7 +96,7 @@ where
     /// for a cache built by hand, or tests standing for several replicas.
     ///
     /// ```no_run
-    /// use resilience_runtime::cache::{CacheConfig, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// use resilience_runtime::fleet::Fleet;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -130,7 +130,7 @@ where
     /// Redis operations block the thread, each at most the fleet's bound.
     ///
     /// ```
-    /// use resilience_runtime::cache::{CacheConfig, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     ///
     /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
     /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
@@ -171,7 +171,7 @@ where
     /// The sync twin of [`get_or_load_on`](Self::get_or_load_on).
     ///
     /// ```no_run
-    /// use resilience_runtime::cache::{CacheConfig, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// use resilience_runtime::fleet::Fleet;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -206,7 +206,7 @@ where
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilience_runtime::cache::{CacheConfig, Refresh, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let cache: StaleCache<u8, String> = StaleCache::new(CacheConfig::new().refresh(Refresh::Background));
@@ -297,7 +297,7 @@ where
     /// refresh runs on a thread of its own.
     ///
     /// ```
-    /// use resilience_runtime::cache::{CacheConfig, Refresh, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
     ///
     /// let cache: StaleCache<u8, String> = StaleCache::new(CacheConfig::new().refresh(Refresh::Background));
     /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");

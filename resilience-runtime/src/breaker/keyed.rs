@@ -15,7 +15,7 @@ use super::{Breaker, BreakerConfig, Registry};
 /// least recently is dropped first.
 ///
 /// ```
-/// assert_eq!(resilience_runtime::circuit::DEFAULT_MAX_KEYS, 4096);
+/// assert_eq!(resilience_runtime::breaker::DEFAULT_MAX_KEYS, 4096);
 /// ```
 pub const DEFAULT_MAX_KEYS: u64 = 4096;
 
@@ -24,7 +24,7 @@ pub const DEFAULT_MAX_KEYS: u64 = 4096;
 /// registry (`Debug`).
 ///
 /// ```
-/// use resilience_runtime::circuit::BreakerKey;
+/// use resilience_runtime::breaker::BreakerKey;
 /// fn keys<K: BreakerKey>(_: K) {}
 /// keys(String::from("db-1.internal"));
 /// keys(("db-1.internal".to_string(), 5432_u16));
@@ -50,7 +50,7 @@ impl<T: Hash + Eq + Clone + fmt::Debug + Send + Sync + 'static> BreakerKey for T
 /// after being dropped starts closed, with an empty window.
 ///
 /// ```
-/// use resilience_runtime::circuit::{BreakerConfig, KeyedBreakers, State};
+/// use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers, State};
 ///
 /// let hosts = KeyedBreakers::new("hosts", BreakerConfig::new().min_calls(2));
 /// for _ in 0..2 {
@@ -71,7 +71,7 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// [`DEFAULT_MAX_KEYS`] keys.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{BreakerConfig, KeyedBreakers, DEFAULT_MAX_KEYS};
+    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers, DEFAULT_MAX_KEYS};
     /// let tenants: KeyedBreakers<u64> = KeyedBreakers::new("tenants", BreakerConfig::new());
     /// assert_eq!(tenants.max_keys(), DEFAULT_MAX_KEYS);
     /// ```
@@ -83,7 +83,7 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// least one).
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{BreakerConfig, KeyedBreakers};
+    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers};
     /// let shards: KeyedBreakers<u16> = KeyedBreakers::with_max_keys("shards", BreakerConfig::new(), 64);
     /// assert_eq!(shards.max_keys(), 64);
     /// ```
@@ -103,7 +103,7 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// The name all the keys share.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{BreakerConfig, KeyedBreakers};
+    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers};
     /// # let hosts: KeyedBreakers<String> = KeyedBreakers::new("hosts", BreakerConfig::new());
     /// assert_eq!(hosts.name(), "hosts");
     /// ```
@@ -114,7 +114,7 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// The configuration every key's breaker runs with.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{BreakerConfig, KeyedBreakers};
+    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers};
     /// let hosts: KeyedBreakers<String> = KeyedBreakers::new("hosts", BreakerConfig::new().min_calls(3));
     /// assert_eq!(hosts.config().min_calls_value(), 3);
     /// ```
@@ -125,7 +125,7 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// The most keys kept.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{BreakerConfig, KeyedBreakers};
+    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers};
     /// # let hosts: KeyedBreakers<String> = KeyedBreakers::with_max_keys("hosts", BreakerConfig::new(), 10);
     /// assert_eq!(hosts.max_keys(), 10);
     /// ```
@@ -136,7 +136,7 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// The breaker of `key`, made (closed) if the key has none.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{BreakerConfig, KeyedBreakers};
+    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers};
     /// let hosts = KeyedBreakers::new("hosts", BreakerConfig::new());
     /// let breaker = hosts.breaker("a.example".to_owned());
     /// assert_eq!(breaker.name(), "hosts");
@@ -161,7 +161,7 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// The breaker of `key`, if it has one now.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{BreakerConfig, KeyedBreakers};
+    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers};
     /// let hosts = KeyedBreakers::new("hosts", BreakerConfig::new());
     /// assert!(hosts.get(&"a.example".to_owned()).is_none());
     /// hosts.breaker("a.example".to_owned());
@@ -174,7 +174,7 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// Every key kept now, with its breaker, in no particular order.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{BreakerConfig, KeyedBreakers, State};
+    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers, State};
     /// let hosts = KeyedBreakers::new("hosts", BreakerConfig::new());
     /// hosts.breaker("a.example".to_owned()).force_open();
     /// let open: Vec<String> = hosts
@@ -196,7 +196,7 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// never above [`max_keys`](Self::max_keys).
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{BreakerConfig, KeyedBreakers};
+    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers};
     /// let hosts = KeyedBreakers::with_max_keys("hosts", BreakerConfig::new(), 2);
     /// for host in ["a", "b", "c"] {
     ///     hosts.breaker(host.to_owned());
@@ -251,7 +251,7 @@ impl Registry {
     /// warning event, as [`get_or_register`](Registry::get_or_register) does.
     ///
     /// ```
-    /// use resilience_runtime::circuit::{registry, BreakerConfig, DEFAULT_MAX_KEYS};
+    /// use resilience_runtime::breaker::{registry, BreakerConfig, DEFAULT_MAX_KEYS};
     ///
     /// let hosts = registry().get_or_register_keyed::<String>("cdn-hosts", BreakerConfig::new(), DEFAULT_MAX_KEYS);
     /// hosts.breaker("a.example".to_owned()).force_open();
@@ -292,7 +292,7 @@ impl Registry {
     /// The keyed breakers of `name` whose keys are of type `K`, if any.
     ///
     /// ```
-    /// use resilience_runtime::circuit::{registry, BreakerConfig, DEFAULT_MAX_KEYS};
+    /// use resilience_runtime::breaker::{registry, BreakerConfig, DEFAULT_MAX_KEYS};
     ///
     /// assert!(registry().keyed::<String>("regions").is_none());
     /// registry().get_or_register_keyed::<String>("regions", BreakerConfig::new(), DEFAULT_MAX_KEYS);
@@ -312,7 +312,7 @@ impl Registry {
     /// counts, and `reset` / `force_open`.
     ///
     /// ```
-    /// use resilience_runtime::circuit::{registry, BreakerConfig, State, DEFAULT_MAX_KEYS};
+    /// use resilience_runtime::breaker::{registry, BreakerConfig, State, DEFAULT_MAX_KEYS};
     ///
     /// let hosts = registry().get_or_register_keyed::<String>("api-hosts", BreakerConfig::new(), DEFAULT_MAX_KEYS);
     /// hosts.breaker("b.example".to_owned());
@@ -345,7 +345,7 @@ impl Registry {
     /// The names that have keyed breakers.
     ///
     /// ```
-    /// use resilience_runtime::circuit::{registry, BreakerConfig, DEFAULT_MAX_KEYS};
+    /// use resilience_runtime::breaker::{registry, BreakerConfig, DEFAULT_MAX_KEYS};
     ///
     /// registry().get_or_register_keyed::<u64>("tenant-db", BreakerConfig::new(), DEFAULT_MAX_KEYS);
     /// assert!(registry().keyed_names().contains(&"tenant-db"));
@@ -368,7 +368,7 @@ fn downcast<K: BreakerKey>(keyed: Arc<dyn AnyKeyed>) -> Option<Arc<KeyedBreakers
 /// (one comparison).
 ///
 /// ```
-/// use resilience_runtime::circuit::{BreakerConfig, KeyedBreakerSlot, DEFAULT_MAX_KEYS};
+/// use resilience_runtime::breaker::{BreakerConfig, KeyedBreakerSlot, DEFAULT_MAX_KEYS};
 ///
 /// static HOSTS: KeyedBreakerSlot = KeyedBreakerSlot::new("edge-hosts", BreakerConfig::new(), DEFAULT_MAX_KEYS);
 ///
@@ -388,7 +388,7 @@ impl KeyedBreakerSlot {
     /// `max_keys` unless the name is registered already.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{BreakerConfig, KeyedBreakerSlot};
+    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakerSlot};
     /// static SLOT: KeyedBreakerSlot = KeyedBreakerSlot::new("shards", BreakerConfig::new(), 64);
     /// # let _ = SLOT.breaker(1_u16);
     /// ```
@@ -404,7 +404,7 @@ impl KeyedBreakerSlot {
     /// The breaker of `key`, made if the key has none.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{BreakerConfig, KeyedBreakerSlot, State, DEFAULT_MAX_KEYS};
+    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakerSlot, State, DEFAULT_MAX_KEYS};
     /// static SLOT: KeyedBreakerSlot = KeyedBreakerSlot::new("queues", BreakerConfig::new(), DEFAULT_MAX_KEYS);
     /// assert_eq!(SLOT.breaker(7_u32).state(), State::Closed);
     /// ```
@@ -438,7 +438,7 @@ impl KeyedBreakerSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::circuit::State;
+    use crate::breaker::State;
     use crate::test_events::{record_events, recorded_events};
 
     #[test]

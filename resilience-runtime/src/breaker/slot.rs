@@ -12,7 +12,7 @@ use super::{Breaker, BreakerConfig, registry};
 /// load.
 ///
 /// ```
-/// use resilience_runtime::circuit::{BreakerConfig, BreakerSlot, State};
+/// use resilience_runtime::breaker::{BreakerConfig, BreakerSlot, State};
 ///
 /// static BREAKER: BreakerSlot = BreakerSlot::new("thumbnails", BreakerConfig::new().min_calls(5));
 ///
@@ -32,7 +32,7 @@ impl BreakerSlot {
     /// name is registered already.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{BreakerConfig, BreakerSlot};
+    /// # use resilience_runtime::breaker::{BreakerConfig, BreakerSlot};
     /// static SLOT: BreakerSlot = BreakerSlot::new("avatars", BreakerConfig::new());
     /// assert_eq!(SLOT.breaker().config(), &BreakerConfig::new());
     /// ```
@@ -47,7 +47,7 @@ impl BreakerSlot {
     /// The registered breaker of this slot's name.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{registry, BreakerConfig, BreakerSlot};
+    /// # use resilience_runtime::breaker::{registry, BreakerConfig, BreakerSlot};
     /// static SLOT: BreakerSlot = BreakerSlot::new("banners", BreakerConfig::new());
     /// let breaker = SLOT.breaker(); // registers "banners"
     /// assert!(std::ptr::eq(breaker, &*registry().get("banners").unwrap()));

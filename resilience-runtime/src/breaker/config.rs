@@ -19,7 +19,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilience_runtime::circuit::BreakerConfig;
+/// use resilience_runtime::breaker::BreakerConfig;
 ///
 /// const PAYMENTS: BreakerConfig = BreakerConfig::new()
 ///     .failure_rate(0.25)
@@ -52,7 +52,7 @@ impl BreakerConfig {
     /// The default configuration (see the type's docs).
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// assert_eq!(BreakerConfig::new(), BreakerConfig::default());
     /// ```
     pub const fn new() -> Self {
@@ -75,7 +75,7 @@ impl BreakerConfig {
     /// made. NaN keeps the previous value.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// assert_eq!(BreakerConfig::new().failure_rate(0.2).failure_rate_value(), 0.2);
     /// assert_eq!(BreakerConfig::new().failure_rate(7.0).failure_rate_value(), 1.0);
     /// ```
@@ -102,7 +102,7 @@ impl BreakerConfig {
     /// later. A zero window is treated as 10 ns.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// # use std::time::Duration;
     /// let config = BreakerConfig::new().window(Duration::from_secs(30));
     /// assert_eq!(config.window_value(), Duration::from_secs(30));
@@ -123,7 +123,7 @@ impl BreakerConfig {
     /// than that should lower it. 0 is treated as 1.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// assert_eq!(BreakerConfig::new().min_calls(5).min_calls_value(), 5);
     /// assert_eq!(BreakerConfig::new().min_calls(0).min_calls_value(), 1);
     /// ```
@@ -136,7 +136,7 @@ impl BreakerConfig {
     /// probe calls through (pybreaker's `reset_timeout`).
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// # use std::time::Duration;
     /// let config = BreakerConfig::new().open_for(Duration::from_secs(5));
     /// assert_eq!(config.open_for_value(), Duration::from_secs(5));
@@ -157,7 +157,7 @@ impl BreakerConfig {
     /// closing. 0 is treated as 1.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// assert_eq!(BreakerConfig::new().half_open_calls(3).half_open_calls_value(), 3);
     /// assert_eq!(BreakerConfig::new().half_open_calls(0).half_open_calls_value(), 1);
     /// ```
@@ -177,7 +177,7 @@ impl BreakerConfig {
     /// is ignored. Defaults to `open_for`.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// # use std::time::Duration;
     /// let config = BreakerConfig::new().open_for(Duration::from_secs(30));
     /// assert_eq!(config.probe_timeout_value(), Duration::from_secs(30));
@@ -193,7 +193,7 @@ impl BreakerConfig {
     /// with [`probe_timeout`](Self::probe_timeout), else `open_for`.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// # use std::time::Duration;
     /// assert_eq!(BreakerConfig::new().probe_timeout_value(), Duration::from_secs(60));
     /// ```
@@ -211,7 +211,7 @@ impl BreakerConfig {
     /// `#[breaker(shared = true)]` sets.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// assert!(BreakerConfig::new().shared(true).shared_value());
     /// ```
     #[cfg(feature = "redis")]
@@ -223,7 +223,7 @@ impl BreakerConfig {
     /// Whether the state is shared over the fleet.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// assert!(!BreakerConfig::new().shared_value());
     /// ```
     #[cfg(feature = "redis")]
@@ -234,7 +234,7 @@ impl BreakerConfig {
     /// The failure share above which the breaker opens.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// assert_eq!(BreakerConfig::new().failure_rate_value(), 0.5);
     /// ```
     pub const fn failure_rate_value(&self) -> f64 {
@@ -244,7 +244,7 @@ impl BreakerConfig {
     /// The sliding window.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// # use std::time::Duration;
     /// assert_eq!(BreakerConfig::new().window_value(), Duration::from_secs(10));
     /// ```
@@ -255,7 +255,7 @@ impl BreakerConfig {
     /// Calls in the window before the share is judged.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// assert_eq!(BreakerConfig::new().min_calls_value(), 20);
     /// ```
     pub const fn min_calls_value(&self) -> u32 {
@@ -265,7 +265,7 @@ impl BreakerConfig {
     /// How long the breaker stays open before probing.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// # use std::time::Duration;
     /// assert_eq!(BreakerConfig::new().open_for_value(), Duration::from_secs(60));
     /// ```
@@ -276,7 +276,7 @@ impl BreakerConfig {
     /// Probe calls let through at once while half-open.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::BreakerConfig;
+    /// # use resilience_runtime::breaker::BreakerConfig;
     /// assert_eq!(BreakerConfig::new().half_open_calls_value(), 1);
     /// ```
     pub const fn half_open_calls_value(&self) -> u32 {

@@ -6,7 +6,7 @@ use std::any::{Any, TypeId};
 use std::hash::Hash;
 use std::sync::OnceLock;
 
-use crate::cache::{CacheConfig, StaleCache};
+use crate::stale_cache::{CacheConfig, StaleCache};
 
 /// A lazily created, type-erased [`StaleCache`] for a `static`, one per
 /// instantiation of the function the `static` is in.

@@ -24,7 +24,7 @@ use crate::meters::CacheMeters;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilience_runtime::cache::{CacheConfig, StaleCache};
+/// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
 ///
 /// let cache: StaleCache<u32, String> =
 ///     StaleCache::new(CacheConfig::new().maxage(Duration::from_secs(60)));
@@ -78,7 +78,7 @@ where
     /// An empty cache.
     ///
     /// ```
-    /// use resilience_runtime::cache::{CacheConfig, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new().capacity(100));
     /// assert_eq!(cache.entry_count(), 0);
     /// ```
@@ -100,7 +100,7 @@ where
     /// The configuration the cache was built with.
     ///
     /// ```
-    /// use resilience_runtime::cache::{CacheConfig, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new().capacity(3));
     /// assert_eq!(cache.config().capacity_value(), 3);
     /// ```
@@ -112,7 +112,7 @@ where
     /// evicted yet. Approximate until [`run_pending_tasks`](Self::run_pending_tasks).
     ///
     /// ```
-    /// use resilience_runtime::cache::{CacheConfig, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
     /// let _ = cache.get_or_load_blocking(1, "doc", || Ok::<_, ()>(1), |_, _| Ok(()));
     /// cache.run_pending_tasks();
@@ -125,7 +125,7 @@ where
     /// Runs moka's pending maintenance now: evictions, expirations, counts.
     ///
     /// ```
-    /// use resilience_runtime::cache::{CacheConfig, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new().capacity(1));
     /// for key in 0..10 {
     ///     let _ = cache.get_or_load_blocking(key, "doc", || Ok::<_, ()>(key), |_, _| Ok(()));

@@ -6,7 +6,7 @@ use std::fmt;
 /// Where a circuit breaker is in its cycle.
 ///
 /// ```
-/// use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+/// use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
 ///
 /// let breaker = Breaker::new("inventory", BreakerConfig::new());
 /// assert_eq!(breaker.state(), State::Closed);
@@ -30,7 +30,7 @@ impl State {
     /// The state's name in events: `closed`, `open`, `half-open`.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::State;
+    /// # use resilience_runtime::breaker::State;
     /// assert_eq!(State::Open.as_str(), "open");
     /// ```
     pub const fn as_str(self) -> &'static str {
@@ -44,7 +44,7 @@ impl State {
     /// The value of the `breakers_state` gauge: 0 closed, 1 open, 2 half-open.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::State;
+    /// # use resilience_runtime::breaker::State;
     /// assert_eq!(State::HalfOpen.as_gauge(), 2);
     /// ```
     pub const fn as_gauge(self) -> u8 {
@@ -66,7 +66,7 @@ impl fmt::Display for State {
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use resilience_runtime::circuit::{Breaker, BreakerConfig, State, StateChange};
+/// use resilience_runtime::breaker::{Breaker, BreakerConfig, State, StateChange};
 ///
 /// let breaker = Breaker::new("search", BreakerConfig::new());
 /// let seen = Arc::new(Mutex::new(Vec::new()));
@@ -94,7 +94,7 @@ pub struct StateChange {
 /// Where a breaker's state change came from.
 ///
 /// ```
-/// use resilience_runtime::circuit::Origin;
+/// use resilience_runtime::breaker::Origin;
 /// assert_eq!(Origin::Fleet.as_str(), "fleet");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,7 +109,7 @@ impl Origin {
     /// The name in events: `local`, `fleet`.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::Origin;
+    /// # use resilience_runtime::breaker::Origin;
     /// assert_eq!(Origin::Local.as_str(), "local");
     /// ```
     pub const fn as_str(self) -> &'static str {
@@ -126,7 +126,7 @@ impl Origin {
 /// and closing the breaker starts an empty window.
 ///
 /// ```
-/// use resilience_runtime::circuit::{Breaker, BreakerConfig, WindowCounts};
+/// use resilience_runtime::breaker::{Breaker, BreakerConfig, WindowCounts};
 ///
 /// let breaker = Breaker::new("mailer", BreakerConfig::new());
 /// breaker.try_acquire().unwrap().record(false);
@@ -149,7 +149,7 @@ impl WindowCounts {
     /// Successes and failures together.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::WindowCounts;
+    /// # use resilience_runtime::breaker::WindowCounts;
     /// assert_eq!(WindowCounts { successes: 3, failures: 1 }.calls(), 4);
     /// ```
     pub const fn calls(&self) -> u64 {
@@ -159,7 +159,7 @@ impl WindowCounts {
     /// The failure share, or `None` when the window holds no call.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::WindowCounts;
+    /// # use resilience_runtime::breaker::WindowCounts;
     /// assert_eq!(WindowCounts { successes: 3, failures: 1 }.failure_rate(), Some(0.25));
     /// assert_eq!(WindowCounts::default().failure_rate(), None);
     /// ```

@@ -7,7 +7,7 @@ use std::hash::Hash;
 
 use super::config::Refresh;
 use super::errors::{DescribeOnly, LoadErrors};
-use super::stale_cache::{Revalidation, StaleCache, Step};
+use super::cache::{Revalidation, StaleCache, Step};
 
 impl<K, V> StaleCache<K, V>
 where
@@ -28,7 +28,7 @@ where
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilience_runtime::cache::{CacheConfig, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let cache: StaleCache<&str, u32> =
@@ -92,7 +92,7 @@ where
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilience_runtime::cache::{CacheConfig, Refresh, StaleCache};
+    /// use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// let cache: StaleCache<u8, &str> = StaleCache::new(

@@ -47,7 +47,6 @@ use crate::meters::BreakerMeters;
 
 /// Sharing the breaker's state over the fleet (feature `redis`).
 #[cfg(feature = "redis")]
-#[path = "breaker/shared.rs"]
 mod shared;
 
 const CLOSED: u64 = 0;
@@ -104,7 +103,7 @@ const fn state_of(word: u64) -> State {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+/// use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
 ///
 /// let breaker = Breaker::new("geo", BreakerConfig::new().min_calls(4));
 /// for failed in [false, true, true, true] {
@@ -181,7 +180,7 @@ impl Breaker {
     /// `breakers_state` series.
     ///
     /// ```
-    /// use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+    /// use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
     ///
     /// let breaker = Breaker::new("local-cache-fill", BreakerConfig::new());
     /// assert_eq!(breaker.state(), State::Closed);
@@ -245,7 +244,7 @@ impl Breaker {
     /// The breaker's name.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig};
+    /// # use resilience_runtime::breaker::{Breaker, BreakerConfig};
     /// assert_eq!(Breaker::new("geo", BreakerConfig::new()).name(), "geo");
     /// ```
     pub fn name(&self) -> &'static str {
@@ -257,7 +256,7 @@ impl Breaker {
     /// name alone.
     ///
     /// ```
-    /// use resilience_runtime::circuit::{BreakerConfig, KeyedBreakers};
+    /// use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers};
     ///
     /// let hosts = KeyedBreakers::new("hosts", BreakerConfig::new());
     /// assert_eq!(hosts.breaker("a.example".to_owned()).key(), Some("\"a.example\""));
@@ -270,7 +269,7 @@ impl Breaker {
     /// reads [`State::Open`] until a call turns it half-open.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+    /// # use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
     /// let breaker = Breaker::new("geo", BreakerConfig::new());
     /// assert_eq!(breaker.state(), State::Closed);
     /// ```
@@ -282,7 +281,7 @@ impl Breaker {
     /// of the fleet (a breaker with `shared = true`, feature `redis`).
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig, Origin};
+    /// # use resilience_runtime::breaker::{Breaker, BreakerConfig, Origin};
     /// let breaker = Breaker::new("geo", BreakerConfig::new());
     /// breaker.force_open();
     /// assert_eq!(breaker.origin(), Origin::Local);
@@ -298,7 +297,7 @@ impl Breaker {
     /// The configuration the breaker runs with.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig};
+    /// # use resilience_runtime::breaker::{Breaker, BreakerConfig};
     /// let breaker = Breaker::new("geo", BreakerConfig::new().min_calls(3));
     /// assert_eq!(breaker.config().min_calls_value(), 3);
     /// ```
@@ -311,7 +310,7 @@ impl Breaker {
     /// out; closing the breaker empties the window.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig, WindowCounts};
+    /// # use resilience_runtime::breaker::{Breaker, BreakerConfig, WindowCounts};
     /// let breaker = Breaker::new("geo", BreakerConfig::new());
     /// breaker.try_acquire().unwrap().record(true);
     /// assert_eq!(breaker.counts(), WindowCounts { successes: 0, failures: 1 });
@@ -326,7 +325,7 @@ impl Breaker {
     /// Probes still running are forgotten: their outcomes no longer count.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+    /// # use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
     /// let breaker = Breaker::new("geo", BreakerConfig::new());
     /// breaker.force_open();
     /// breaker.reset();
@@ -348,7 +347,7 @@ impl Breaker {
     /// (an open breaker starts its `open_for` over).
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+    /// # use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
     /// let breaker = Breaker::new("geo", BreakerConfig::new());
     /// breaker.force_open();
     /// assert_eq!(breaker.state(), State::Open);
@@ -373,7 +372,7 @@ impl Breaker {
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
     /// use std::sync::Arc;
-    /// use resilience_runtime::circuit::{Breaker, BreakerConfig, State};
+    /// use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
     ///
     /// let breaker = Breaker::new("geo", BreakerConfig::new());
     /// let openings = Arc::new(AtomicUsize::new(0));
@@ -398,7 +397,7 @@ impl Breaker {
     /// hands out at most `half_open_calls` probe permits at once.
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig};
+    /// # use resilience_runtime::breaker::{Breaker, BreakerConfig};
     /// let breaker = Breaker::new("geo", BreakerConfig::new());
     /// match breaker.try_acquire() {
     ///     Ok(permit) => {
@@ -730,7 +729,7 @@ impl fmt::Debug for Breaker {
 /// permit gives its slot back for the next probe.
 ///
 /// ```
-/// use resilience_runtime::circuit::{Breaker, BreakerConfig, WindowCounts};
+/// use resilience_runtime::breaker::{Breaker, BreakerConfig, WindowCounts};
 ///
 /// let breaker = Breaker::new("geo", BreakerConfig::new());
 /// let permit = breaker.try_acquire().unwrap();
@@ -757,7 +756,7 @@ impl Permit<'_> {
     /// do).
     ///
     /// ```
-    /// # use resilience_runtime::circuit::{Breaker, BreakerConfig, WindowCounts};
+    /// # use resilience_runtime::breaker::{Breaker, BreakerConfig, WindowCounts};
     /// let breaker = Breaker::new("geo", BreakerConfig::new());
     /// breaker.try_acquire().unwrap().record(false);
     /// assert_eq!(breaker.counts(), WindowCounts { successes: 1, failures: 0 });

@@ -9,9 +9,9 @@
 use std::fmt::Display;
 use std::time::Duration;
 
-use crate::attempt::CallAttempt;
 use crate::clock::{self, Instant};
-use crate::retry_policy::RetryPolicy;
+use crate::retry::RetryPolicy;
+use crate::retry::attempt::CallAttempt;
 
 /// The state of one decorated call: which attempt it is on.
 pub struct Attempts {
@@ -58,7 +58,7 @@ impl Attempts {
     }
 
     /// What `attempt::current()` returns inside the running attempt: run
-    /// the attempt with [`in_attempt`](crate::attempt) holding it.
+    /// the attempt with [`in_attempt`](crate::retry::attempt) holding it.
     #[inline]
     pub fn context(&mut self) -> &mut CallAttempt {
         &mut self.context
@@ -236,7 +236,7 @@ impl Stop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::retry_policy::Jitter;
+    use crate::retry::Jitter;
 
     static POLICY: RetryPolicy = RetryPolicy::new()
         .max_attempts(3)

@@ -14,7 +14,7 @@ use super::{Breaker, BreakerConfig, StateChange};
 /// (`String::leak`), as the breaker it names lives as long as the process.
 ///
 /// ```
-/// use resilience_runtime::circuit::{registry, BreakerConfig, State};
+/// use resilience_runtime::breaker::{registry, BreakerConfig, State};
 ///
 /// let breaker = registry().get_or_register("ledger", BreakerConfig::new());
 /// breaker.force_open();
@@ -35,7 +35,7 @@ static REGISTRY: Registry = Registry {
 /// The process-wide [`Registry`].
 ///
 /// ```
-/// use resilience_runtime::circuit::registry;
+/// use resilience_runtime::breaker::registry;
 /// assert!(registry().get("no such breaker").is_none());
 /// ```
 pub fn registry() -> &'static Registry {
@@ -46,7 +46,7 @@ impl Registry {
     /// The breaker registered under `name`, if any.
     ///
     /// ```
-    /// use resilience_runtime::circuit::{registry, BreakerConfig};
+    /// use resilience_runtime::breaker::{registry, BreakerConfig};
     /// registry().get_or_register("profile-service", BreakerConfig::new());
     /// assert_eq!(registry().get("profile-service").unwrap().name(), "profile-service");
     /// ```
@@ -65,7 +65,7 @@ impl Registry {
     /// may share a breaker name, and no single macro expansion sees both.
     ///
     /// ```
-    /// use resilience_runtime::circuit::{registry, BreakerConfig};
+    /// use resilience_runtime::breaker::{registry, BreakerConfig};
     ///
     /// let first = registry().get_or_register("quotes", BreakerConfig::new().min_calls(5));
     /// let again = registry().get_or_register("quotes", BreakerConfig::new().min_calls(9));
@@ -113,7 +113,7 @@ impl Registry {
     /// Every registered breaker, by name.
     ///
     /// ```
-    /// use resilience_runtime::circuit::{registry, BreakerConfig, State};
+    /// use resilience_runtime::breaker::{registry, BreakerConfig, State};
     ///
     /// registry().get_or_register("search", BreakerConfig::new());
     /// for breaker in registry().breakers() {
@@ -130,7 +130,7 @@ impl Registry {
     /// [`Breaker::on_state_change`]).
     ///
     /// ```
-    /// use resilience_runtime::circuit::{registry, BreakerConfig, State};
+    /// use resilience_runtime::breaker::{registry, BreakerConfig, State};
     ///
     /// registry().on_state_change(|change| {
     ///     if change.to == State::Open {

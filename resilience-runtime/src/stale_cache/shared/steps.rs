@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::super::flight::{Landing, Lead};
 use super::super::report::{self, Outcome};
-use super::super::stale_cache::StaleCache;
+use super::super::cache::StaleCache;
 use super::super::stored::Stored;
 use crate::clock::{self, Instant};
 use crate::fleet::{self, Acquired, Address, Fleet};

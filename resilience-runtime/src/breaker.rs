@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use resilience_runtime::CircuitOpen;
-//! use resilience_runtime::circuit::{BreakerConfig, BreakerSlot};
+//! use resilience_runtime::breaker::{BreakerConfig, BreakerSlot};
 //!
 //! #[derive(Debug)]
 //! enum ApiError {
@@ -93,21 +93,21 @@
 //! that belongs to the calling thread's shard of the window, so threads do
 //! not contend. Reading the clock is most of it (see the crate's benchmarks).
 
-mod breaker;
 mod config;
 mod error;
 mod events;
 mod keyed;
+mod machine;
 mod registry;
 mod slot;
 mod state;
 mod window;
 
-pub use breaker::{Breaker, Permit};
 pub use config::BreakerConfig;
 pub use error::CircuitOpen;
 pub(crate) use events::CallOutcome;
 pub use keyed::{BreakerKey, DEFAULT_MAX_KEYS, KeyedBreakerSlot, KeyedBreakers};
+pub use machine::{Breaker, Permit};
 pub use registry::{Registry, registry};
 pub use slot::BreakerSlot;
 pub use state::{Origin, State, StateChange, WindowCounts};

@@ -108,7 +108,7 @@ impl std::error::Error for CircuitOpen {}
 /// `CircuitOpen`, which `get_ref` and `downcast` give back.
 ///
 /// ```
-/// use resilience_runtime::{CircuitOpen, breaker, circuit};
+/// use resilience_runtime::{CircuitOpen, breaker};
 ///
 /// #[breaker(name = "disk", min_calls = 1)]
 /// fn read_config(path: &str) -> std::io::Result<String> {
@@ -116,7 +116,7 @@ impl std::error::Error for CircuitOpen {}
 /// }
 ///
 /// let _ = read_config("/nonexistent/config.toml"); // creates the breaker
-/// circuit::registry().get("disk").unwrap().force_open();
+/// breaker::registry().get("disk").unwrap().force_open();
 /// let error = read_config("/etc/hostname").unwrap_err();
 /// assert_eq!(error.kind(), std::io::ErrorKind::Other);
 /// let open = error.get_ref().and_then(|e| e.downcast_ref::<CircuitOpen>()).unwrap();

@@ -11,7 +11,7 @@ const LONGEST: Duration = Duration::from_secs(1000 * 365 * 24 * 3600);
 /// Chosen with `#[stale_cache(refresh = "inline" | "background")]`.
 ///
 /// ```
-/// use resilience_runtime::cache::{CacheConfig, Refresh};
+/// use resilience_runtime::stale_cache::{CacheConfig, Refresh};
 /// let config = CacheConfig::new().refresh(Refresh::Background);
 /// assert_eq!(config.refresh_value(), Refresh::Background);
 /// ```
@@ -44,7 +44,7 @@ pub enum Refresh {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilience_runtime::cache::{CacheConfig, Refresh};
+/// use resilience_runtime::stale_cache::{CacheConfig, Refresh};
 ///
 /// static CONFIG: CacheConfig = CacheConfig::new()
 ///     .maxage(Duration::from_secs(3))
@@ -74,7 +74,7 @@ impl CacheConfig {
     /// The default configuration (see the type's docs).
     ///
     /// ```
-    /// # use resilience_runtime::cache::CacheConfig;
+    /// # use resilience_runtime::stale_cache::CacheConfig;
     /// # use std::time::Duration;
     /// assert_eq!(CacheConfig::new().maxage_value(), Duration::from_secs(5));
     /// ```
@@ -92,7 +92,7 @@ impl CacheConfig {
     /// time, and still with the stale value as a fallback).
     ///
     /// ```
-    /// # use resilience_runtime::cache::CacheConfig;
+    /// # use resilience_runtime::stale_cache::CacheConfig;
     /// # use std::time::Duration;
     /// let config = CacheConfig::new().maxage(Duration::from_millis(250));
     /// assert_eq!(config.maxage_value(), Duration::from_millis(250));
@@ -108,7 +108,7 @@ impl CacheConfig {
     /// time).
     ///
     /// ```
-    /// # use resilience_runtime::cache::CacheConfig;
+    /// # use resilience_runtime::stale_cache::CacheConfig;
     /// # use std::time::Duration;
     /// let config = CacheConfig::new().tolerance(Duration::from_secs(60));
     /// assert_eq!(config.tolerance_value(), Duration::from_secs(60));
@@ -126,7 +126,7 @@ impl CacheConfig {
     /// caller, just not kept.
     ///
     /// ```
-    /// # use resilience_runtime::cache::CacheConfig;
+    /// # use resilience_runtime::stale_cache::CacheConfig;
     /// assert_eq!(CacheConfig::new().capacity(64).capacity_value(), 64);
     /// ```
     pub const fn capacity(mut self, capacity: u64) -> Self {
@@ -137,7 +137,7 @@ impl CacheConfig {
     /// When an expired value is refreshed.
     ///
     /// ```
-    /// # use resilience_runtime::cache::{CacheConfig, Refresh};
+    /// # use resilience_runtime::stale_cache::{CacheConfig, Refresh};
     /// assert_eq!(CacheConfig::new().refresh_value(), Refresh::Inline);
     /// ```
     pub const fn refresh(mut self, refresh: Refresh) -> Self {
@@ -148,7 +148,7 @@ impl CacheConfig {
     /// Age under which a value is fresh, at most 1000 years.
     ///
     /// ```
-    /// # use resilience_runtime::cache::CacheConfig;
+    /// # use resilience_runtime::stale_cache::CacheConfig;
     /// # use std::time::Duration;
     /// assert_eq!(CacheConfig::new().maxage(Duration::MAX).maxage_value().as_secs(), 1000 * 365 * 24 * 3600);
     /// ```
@@ -160,7 +160,7 @@ impl CacheConfig {
     /// 1000 years.
     ///
     /// ```
-    /// # use resilience_runtime::cache::CacheConfig;
+    /// # use resilience_runtime::stale_cache::CacheConfig;
     /// # use std::time::Duration;
     /// assert_eq!(CacheConfig::new().tolerance_value(), Duration::from_secs(30));
     /// ```
@@ -177,7 +177,7 @@ impl CacheConfig {
     /// Most entries kept.
     ///
     /// ```
-    /// # use resilience_runtime::cache::CacheConfig;
+    /// # use resilience_runtime::stale_cache::CacheConfig;
     /// assert_eq!(CacheConfig::new().capacity_value(), 10_000);
     /// ```
     pub const fn capacity_value(&self) -> u64 {
@@ -187,7 +187,7 @@ impl CacheConfig {
     /// When an expired value is refreshed.
     ///
     /// ```
-    /// # use resilience_runtime::cache::{CacheConfig, Refresh};
+    /// # use resilience_runtime::stale_cache::{CacheConfig, Refresh};
     /// assert_eq!(CacheConfig::new().refresh(Refresh::Background).refresh_value(), Refresh::Background);
     /// ```
     pub const fn refresh_value(&self) -> Refresh {

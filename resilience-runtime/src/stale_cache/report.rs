@@ -113,7 +113,7 @@ pub(super) mod tests {
         static OUTCOMES: RefCell<Option<Vec<Outcome>>> = const { RefCell::new(None) };
     }
 
-    pub(in crate::cache) fn record(_function: &'static str, outcome: Outcome) {
+    pub(in crate::stale_cache) fn record(_function: &'static str, outcome: Outcome) {
         OUTCOMES.with_borrow_mut(|outcomes| {
             if let Some(outcomes) = outcomes {
                 outcomes.push(outcome);
@@ -122,12 +122,12 @@ pub(super) mod tests {
     }
 
     /// Starts recording this thread's outcomes.
-    pub(in crate::cache) fn start() {
+    pub(in crate::stale_cache) fn start() {
         OUTCOMES.set(Some(Vec::new()));
     }
 
     /// The outcomes recorded since the last call (or [`start`]).
-    pub(in crate::cache) fn take() -> Vec<Outcome> {
+    pub(in crate::stale_cache) fn take() -> Vec<Outcome> {
         OUTCOMES
             .with_borrow_mut(|outcomes| outcomes.as_mut().map(std::mem::take).unwrap_or_default())
     }
