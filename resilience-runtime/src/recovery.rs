@@ -73,7 +73,11 @@ use tokio::task::futures::TaskLocalFuture;
 #[cfg(feature = "tower")]
 mod layer;
 #[cfg(feature = "tower")]
-pub use layer::{RecoveryFuture, RecoveryLayer, RecoveryService, TraceId};
+mod trace_id;
+#[cfg(feature = "tower")]
+pub use layer::{RecoveryFuture, RecoveryLayer, RecoveryService};
+#[cfg(feature = "tower")]
+pub use trace_id::TraceId;
 
 tokio::task_local! {
     static CURRENT: Cell<Recovery>;

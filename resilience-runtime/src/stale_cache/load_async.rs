@@ -5,9 +5,9 @@ use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
 
+use super::cache::{Revalidation, StaleCache, Step};
 use super::config::Refresh;
 use super::errors::{DescribeOnly, LoadErrors};
-use super::cache::{Revalidation, StaleCache, Step};
 
 impl<K, V> StaleCache<K, V>
 where

@@ -4,10 +4,10 @@
 use std::fmt;
 use std::hash::Hash;
 
+use super::cache::{Revalidation, StaleCache, Step};
 use super::config::Refresh;
 use super::errors::{DescribeOnly, LoadErrors};
 use super::refresher;
-use super::cache::{Revalidation, StaleCache, Step};
 
 impl<K, V> StaleCache<K, V>
 where

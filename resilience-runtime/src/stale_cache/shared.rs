@@ -24,10 +24,10 @@ use std::hash::Hash;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::cache::{Revalidation, StaleCache, Step};
 use super::config::Refresh;
 use super::errors::{DescribeOnly, LoadErrors};
 use super::refresher;
-use super::cache::{Revalidation, StaleCache, Step};
 use crate::fleet::{self, Acquired, Fleet};
 
 mod steps;

@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::super::cache::StaleCache;
 use super::super::flight::{Landing, Lead};
 use super::super::report::{self, Outcome};
-use super::super::cache::StaleCache;
 use super::super::stored::Stored;
 use crate::clock::{self, Instant};
 use crate::fleet::{self, Acquired, Address, Fleet};

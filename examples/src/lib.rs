@@ -9,6 +9,4 @@
 
 pub mod twins;
 
-// The example binary is `http_service.rs`; its app lives in a folder.
-#[path = "http_service/mod.rs"]
 pub mod http_service;
