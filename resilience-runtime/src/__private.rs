@@ -24,6 +24,7 @@ pub use cache_calls::{
     DescribeErrors, ErrorsOf, ShareClonedErrors, cache_get_or_load, cache_get_or_load_blocking,
     cache_get_or_revalidate, cache_get_or_revalidate_blocking,
 };
+pub use idioms::{describe_error, return_type};
 pub use keyed::{ToBreakerKey, keyed_breaker};
 pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
@@ -36,6 +37,7 @@ pub use timeout::{TimeoutError, timed_out, within};
 
 mod cache_bounds;
 mod cache_calls;
+mod idioms;
 mod keyed;
 mod open;
 mod shape;
