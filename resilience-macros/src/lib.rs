@@ -48,3 +48,6 @@ pub fn stale_cache(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn timeout(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute::<TimeoutArgs>(args.into(), item.into()).into()
 }
+
+#[cfg(test)]
+mod snapshots;
