@@ -24,7 +24,7 @@ pub use cache_calls::{
     DescribeErrors, ErrorsOf, ShareClonedErrors, cache_get_or_load, cache_get_or_load_blocking,
     cache_get_or_revalidate, cache_get_or_revalidate_blocking,
 };
-pub use idioms::{describe_error, return_type};
+pub use idioms::{describe_error, load_errors, return_type};
 pub use keyed::{ToBreakerKey, keyed_breaker};
 pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};

@@ -149,8 +149,6 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
     };
     let config = config(args, private);
     let name = context.function_name();
-    let failure = Context::local("__resilience_error");
-    let formatter = Context::local("__resilience_formatter");
     let cache_key = Context::local("__resilience_key");
     // At the return type: a value type the cache cannot store is reported there.
     let private_at_output = respan(private.clone(), function.output.span());
@@ -173,13 +171,7 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
                 #cache_key,
                 #name,
                 #load,
-                {
-                    #[allow(unused_imports)]
-                    use #private::{DescribeErrors as _, ShareClonedErrors as _};
-                    (&&#private::ErrorsOf::<#error_type>::new()).errors(|#failure, #formatter| {
-                        ::core::fmt::Display::fmt(&#private::describe_error!(#failure), #formatter)
-                    })
-                },
+                #private::load_errors!(#error_type),
             )#wait
         }
     }

@@ -14,6 +14,22 @@ macro_rules! __resilience_describe_error {
     }};
 }
 
+/// `load_errors!(E)`: how a cache load's error `E` reaches the callers
+/// waiting on it — a clone each when `E: Clone + Send + Sync + 'static`,
+/// else only its description — chosen by autoref, so that `E` needs no
+/// bound.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __resilience_load_errors {
+    ($error:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{DescribeErrors as _, ShareClonedErrors as _};
+        (&&$crate::__private::ErrorsOf::<$error>::new()).errors(|error, formatter| {
+            ::core::fmt::Display::fmt(&$crate::__private::describe_error!(error), formatter)
+        })
+    }};
+}
+
 /// `return_type!(T);`: states the declared return type inside an attempt,
 /// so that `?` and `Ok(..)` in the body infer exactly as they did in the
 /// function. It never runs; the lints it allows are those an unreachable
@@ -40,4 +56,5 @@ macro_rules! __resilience_return_type {
 }
 
 pub use __resilience_describe_error as describe_error;
+pub use __resilience_load_errors as load_errors;
 pub use __resilience_return_type as return_type;
