@@ -69,7 +69,11 @@ fn breaker() {
 #[test]
 fn fallback() {
     check::<FallbackArgs>("fallback_sync_fn", "fn = cached_profile", SYNC_FN);
-    check::<FallbackArgs>("fallback_async_method", "fn = Self::cached_profile", ASYNC_METHOD);
+    check::<FallbackArgs>(
+        "fallback_async_method",
+        "fn = Self::cached_profile",
+        ASYNC_METHOD,
+    );
     check::<FallbackArgs>("fallback_generic_fn", "fn = default_setting", GENERIC_FN);
 }
 

@@ -98,6 +98,7 @@ mod error;
 mod events;
 mod keyed;
 mod machine;
+mod meters;
 mod registry;
 mod slot;
 mod state;

@@ -8,6 +8,14 @@ use std::fmt::Display;
 use std::future::{Future, Pending};
 use std::marker::PhantomData;
 
+use crate::meters::CounterDef;
+
+/// `fallback_invocations_total{function}`.
+static FALLBACK_INVOCATIONS_TOTAL: CounterDef = CounterDef::new(
+    "fallback_invocations_total",
+    "Calls answered by the #[fallback] function",
+);
+
 /// A sync function usable as the fallback for arguments `Args`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the fallback of this function",
@@ -160,7 +168,7 @@ pub trait FallbackIsAsync {}
 /// warning event.
 #[cold]
 pub fn fallback_invoked(function: &'static str, error: &dyn Display) {
-    crate::meters::count_fallback(function);
+    FALLBACK_INVOCATIONS_TOTAL.increment(&[("function", function)]);
     crate::recovery::fallback_used();
     tracing::warn!(target: "resilience", function, error = %error, "falling back: the call failed");
 }

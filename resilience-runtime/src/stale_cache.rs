@@ -79,6 +79,7 @@ mod errors;
 mod flight;
 mod load_async;
 mod load_blocking;
+mod meters;
 mod refresher;
 mod report;
 #[cfg(feature = "redis")]

@@ -6,6 +6,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::clock;
+use crate::meters::CounterDef;
+
+/// `timeouts_total{function}`.
+static TIMEOUTS_TOTAL: CounterDef = CounterDef::new(
+    "timeouts_total",
+    "Calls cut off by #[timeout] at their deadline",
+);
 
 /// A call did not finish within its `#[timeout]`: its future was dropped at
 /// the deadline, so whatever it was waiting on was abandoned.
@@ -135,7 +142,7 @@ pub(crate) fn expired(function: &'static str, after: Duration) -> TimedOut {
         elapsed_ms = clock::millis(after),
         "call timed out: its future was dropped at the deadline"
     );
-    crate::meters::count_timeout(function);
+    TIMEOUTS_TOTAL.increment(&[("function", function)]);
     TimedOut::new(function, after)
 }
 

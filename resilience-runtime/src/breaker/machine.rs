@@ -40,10 +40,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::events::{self, CallOutcome, Cause, Listeners, Transition};
+use super::meters::BreakerMeters;
 use super::window::{Epoch, Window};
 use super::{BreakerConfig, CircuitOpen, Origin, State, StateChange, WindowCounts};
 use crate::clock::{self, Instant};
-use crate::meters::BreakerMeters;
 
 /// Sharing the breaker's state over the fleet (feature `redis`).
 #[cfg(feature = "redis")]

@@ -10,8 +10,15 @@ use std::fmt::Display;
 use std::time::Duration;
 
 use crate::clock::{self, Instant};
+use crate::meters::CounterDef;
 use crate::retry::RetryPolicy;
 use crate::retry::attempt::CallAttempt;
+
+/// `retry_attempts_total{function}`: attempts after the first.
+static RETRY_ATTEMPTS_TOTAL: CounterDef = CounterDef::new(
+    "retry_attempts_total",
+    "Retries made by #[retry]: attempts after the first",
+);
 
 /// The state of one decorated call: which attempt it is on.
 pub struct Attempts {
@@ -178,7 +185,7 @@ impl Attempts {
     }
 
     fn retry_after(&mut self, delay: Duration) -> Duration {
-        crate::meters::count_retry(self.function);
+        RETRY_ATTEMPTS_TOTAL.increment(&[("function", self.function)]);
         crate::recovery::retried();
         self.attempt += 1;
         self.context.next();

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use super::config::CacheConfig;
 use super::errors::{Described, LoadErrors};
 use super::flight::{Boarding, Flights, Landing, Lead, Waiting};
+use super::meters::CacheMeters;
 use super::report::{self, Outcome};
 use super::stored::{Stamp, Stored};
 use crate::clock;
-use crate::meters::CacheMeters;
 
 /// A cache that serves fresh values without a call, refreshes expired ones,
 /// and falls back on a stale value when a refresh fails.

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::meters::CacheMeters;
+use super::meters::CacheMeters;
 
 /// How one request was answered: the `outcome` label of
 /// `stale_cache_requests_total`.

@@ -1,0 +1,220 @@
+//! Every attribute's metrics, through the `metrics` facade. Each test
+//! records into a recorder of its own, made current on its thread with `metrics::with_local_recorder`: handles registered inside
+//! keep counting into it afterwards, and no test sees another's counts.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+
+use crate::__private::{Attempts, fallback_invoked};
+use crate::breaker::{Breaker, BreakerConfig};
+use crate::retry::{Jitter, RetryPolicy};
+use crate::stale_cache::{CacheConfig, StaleCache};
+
+/// Every series by name and sorted labels, as `name{k=v,..}`.
+#[derive(Default)]
+struct Series(Mutex<HashMap<String, Arc<AtomicU64>>>);
+
+impl Series {
+    fn handle(&self, key: &Key) -> Arc<AtomicU64> {
+        let mut labels: Vec<String> = key
+            .labels()
+            .map(|label| format!("{}={}", label.key(), label.value()))
+            .collect();
+        labels.sort();
+        let id = format!("{}{{{}}}", key.name(), labels.join(","));
+        Arc::clone(self.0.lock().unwrap().entry(id).or_default())
+    }
+
+    fn counter(&self, id: &str) -> u64 {
+        self.0
+            .lock()
+            .unwrap()
+            .get(id)
+            .map_or(0, |value| value.load(Ordering::Relaxed))
+    }
+
+    fn gauge(&self, id: &str) -> Option<f64> {
+        let series = self.0.lock().unwrap();
+        let bits = series.get(id)?.load(Ordering::Relaxed);
+        Some(f64::from_bits(bits))
+    }
+}
+
+impl Recorder for Series {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        Counter::from_arc(self.handle(key))
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::from_arc(self.handle(key))
+    }
+
+    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::noop()
+    }
+}
+
+#[test]
+fn keyed_breakers_count_calls_per_name_and_keep_no_state_series() {
+    let series = Series::default();
+    let hosts = crate::breaker::KeyedBreakers::new("meters-hosts", BreakerConfig::new());
+    metrics::with_local_recorder(&series, || {
+        for host in ["a", "b", "c"] {
+            hosts
+                .breaker(host.to_owned())
+                .try_acquire()
+                .unwrap()
+                .record(false);
+        }
+        hosts.breaker("a".to_owned()).force_open();
+    });
+    assert_eq!(
+        series.counter("breaker_calls_total{breaker=meters-hosts,outcome=success}"),
+        3,
+        "one series for every key of the name"
+    );
+    let names: Vec<String> = series.0.lock().unwrap().keys().cloned().collect();
+    assert!(
+        names
+            .iter()
+            .all(|name| !name.contains("key") && !name.starts_with("breakers_state")),
+        "no label per key, no state gauge: {names:?}"
+    );
+}
+
+#[test]
+fn timeouts_are_counted_by_function() {
+    let series = Series::default();
+    metrics::with_local_recorder(&series, || {
+        crate::timeout::expired("app::hung", Duration::from_secs(2));
+        crate::timeout::expired("app::hung", Duration::from_secs(2));
+    });
+    assert_eq!(series.counter("timeouts_total{function=app::hung}"), 2);
+}
+
+#[test]
+fn a_breaker_registers_its_gauge_closed_then_follows_its_state() {
+    let series = Series::default();
+    let breaker = metrics::with_local_recorder(&series, || {
+        Breaker::new("meters-gauge", BreakerConfig::new())
+    });
+    let gauge = "breakers_state{breaker=meters-gauge}";
+    assert_eq!(series.gauge(gauge), Some(0.0), "set at registration");
+    breaker.force_open();
+    assert_eq!(series.gauge(gauge), Some(1.0));
+    breaker.reset();
+    assert_eq!(series.gauge(gauge), Some(0.0));
+}
+
+#[test]
+fn breaker_calls_are_counted_by_outcome_through_held_handles() {
+    let series = Series::default();
+    let breaker = metrics::with_local_recorder(&series, || {
+        Breaker::new("meters-calls", BreakerConfig::new().min_calls(2))
+    });
+    // Outside the recorder's closure: the handles are held.
+    breaker.try_acquire().unwrap().record(false);
+    breaker.try_acquire().unwrap().record(true);
+    breaker.try_acquire().unwrap().record(true); // 2 of 3 failed: opens
+    assert!(breaker.try_acquire().is_err());
+    let calls = |outcome| {
+        series.counter(&format!(
+            "breaker_calls_total{{breaker=meters-calls,outcome={outcome}}}"
+        ))
+    };
+    assert_eq!(
+        (calls("success"), calls("failure"), calls("rejected")),
+        (1, 2, 1)
+    );
+    assert_eq!(
+        series.gauge("breakers_state{breaker=meters-calls}"),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn cache_requests_are_counted_by_function_and_outcome() {
+    let series = Series::default();
+    let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+    let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
+    metrics::with_local_recorder(&series, || {
+        let _ = cache.get_or_load_blocking(1, "app::load", || Ok(1), describe);
+    });
+    // A hit, outside the recorder's closure: the handles are held.
+    let _ = cache.get_or_load_blocking(1, "app::load", || Err(()), describe);
+    let _ = cache.get_or_load_blocking(1, "app::load", || Err(()), describe);
+    let requests = |outcome| {
+        series.counter(&format!(
+            "stale_cache_requests_total{{function=app::load,outcome={outcome}}}"
+        ))
+    };
+    assert_eq!((requests("miss"), requests("fresh")), (1, 2));
+    // Every outcome's series exists from the first request on.
+    assert_eq!(requests("error"), 0);
+    assert!(
+        series
+            .0
+            .lock()
+            .unwrap()
+            .contains_key("stale_cache_requests_total{function=app::load,outcome=error}")
+    );
+}
+
+#[test]
+fn a_cache_used_under_another_name_counts_that_name_too() {
+    let series = Series::default();
+    let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+    let describe = |_: &(), _: &mut std::fmt::Formatter<'_>| Ok(());
+    metrics::with_local_recorder(&series, || {
+        let _ = cache.get_or_load_blocking(1, "first", || Ok(1), describe);
+        let _ = cache.get_or_load_blocking(1, "second", || Ok(1), describe);
+    });
+    assert_eq!(
+        series.counter("stale_cache_requests_total{function=first,outcome=miss}"),
+        1
+    );
+    assert_eq!(
+        series.counter("stale_cache_requests_total{function=second,outcome=fresh}"),
+        1
+    );
+}
+
+#[test]
+fn retries_count_attempts_after_the_first_and_fallbacks_count_answers() {
+    static POLICY: RetryPolicy = RetryPolicy::new()
+        .max_attempts(3)
+        .delay(Duration::ZERO)
+        .jitter(Jitter::None);
+    let series = Series::default();
+    metrics::with_local_recorder(&series, || {
+        let healthy = Attempts::start(&POLICY, "app::healthy");
+        healthy.succeeded();
+        let mut failing = Attempts::start(&POLICY, "app::failing");
+        while failing.failed(&"503", true, None).is_some() {}
+        fallback_invoked("app::failing", &"503");
+    });
+    assert_eq!(
+        series.counter("retry_attempts_total{function=app::failing}"),
+        2
+    );
+    assert!(
+        !series
+            .0
+            .lock()
+            .unwrap()
+            .contains_key("retry_attempts_total{function=app::healthy}"),
+        "a healthy call adds nothing"
+    );
+    assert_eq!(
+        series.counter("fallback_invocations_total{function=app::failing}"),
+        1
+    );
+}
