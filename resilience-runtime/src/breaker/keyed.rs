@@ -1,15 +1,13 @@
 //! Keyed breakers: one breaker per key under one name (per host, per
 //! tenant), in a bounded map.
 
-use std::any::{Any, TypeId};
-use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::Hash;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::Arc;
 
 use moka::policy::EvictionPolicy;
 
-use super::{Breaker, BreakerConfig, Registry};
+use super::{Breaker, BreakerConfig};
 
 /// How many keys a keyed breaker keeps by default. Past it, the key used
 /// least recently is dropped first.
@@ -219,221 +217,10 @@ impl<K> fmt::Debug for KeyedBreakers<K> {
     }
 }
 
-/// A [`KeyedBreakers`] of any key type, for the registry's listing.
-trait AnyKeyed: Send + Sync {
-    fn breakers(&self) -> Vec<Arc<Breaker>>;
-    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
-}
+mod registered;
+mod slot;
 
-impl<K: BreakerKey> AnyKeyed for KeyedBreakers<K> {
-    fn breakers(&self) -> Vec<Arc<Breaker>> {
-        self.breakers.iter().map(|(_, breaker)| breaker).collect()
-    }
-
-    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
-        self
-    }
-}
-
-/// Every keyed name, by name and key type: two functions that key one name
-/// by different types keep their keys apart.
-type Keyed = RwLock<BTreeMap<(&'static str, TypeId), Arc<dyn AnyKeyed>>>;
-
-static KEYED: Keyed = RwLock::new(BTreeMap::new());
-
-/// Keyed breakers. A keyed name and a name without a key are kept apart:
-/// [`get`](Registry::get) and [`breakers`](Registry::breakers) list only
-/// breakers without a key.
-impl Registry {
-    /// The keyed breakers of `name` whose keys are of type `K`, registered
-    /// with `config` and `max_keys` first when there are none. A name
-    /// registered before with another configuration keeps the first, with a
-    /// warning event, as [`get_or_register`](Registry::get_or_register) does.
-    ///
-    /// ```
-    /// use resilience_runtime::breaker::{registry, BreakerConfig, DEFAULT_MAX_KEYS};
-    ///
-    /// let hosts = registry().get_or_register_keyed::<String>("cdn-hosts", BreakerConfig::new(), DEFAULT_MAX_KEYS);
-    /// hosts.breaker("a.example".to_owned()).force_open();
-    /// let again = registry().keyed::<String>("cdn-hosts").unwrap();
-    /// assert!(std::sync::Arc::ptr_eq(&hosts, &again));
-    /// ```
-    pub fn get_or_register_keyed<K: BreakerKey>(
-        &self,
-        name: &'static str,
-        config: BreakerConfig,
-        max_keys: u64,
-    ) -> Arc<KeyedBreakers<K>> {
-        let keyed = match self.keyed::<K>(name) {
-            Some(keyed) => keyed,
-            None => {
-                let mut all = KEYED.write().unwrap_or_else(PoisonError::into_inner);
-                let entry = all.entry((name, TypeId::of::<K>())).or_insert_with(|| {
-                    Arc::new(KeyedBreakers::<K>::with_max_keys(name, config, max_keys))
-                });
-                downcast(Arc::clone(entry)).unwrap_or_else(|| {
-                    // Unreachable: the entry of `TypeId::of::<K>()` holds `K` keys.
-                    Arc::new(KeyedBreakers::with_max_keys(name, config, max_keys))
-                })
-            }
-        };
-        if keyed.config != config || keyed.max_keys != max_keys.max(1) {
-            tracing::warn!(
-                target: "resilience",
-                breaker = name,
-                "keyed circuit breaker `{name}` is registered again with another configuration; \
-                 the first is kept: {:?}, max_keys {}; ignored: {config:?}, max_keys {max_keys}",
-                keyed.config, keyed.max_keys,
-            );
-        }
-        keyed
-    }
-
-    /// The keyed breakers of `name` whose keys are of type `K`, if any.
-    ///
-    /// ```
-    /// use resilience_runtime::breaker::{registry, BreakerConfig, DEFAULT_MAX_KEYS};
-    ///
-    /// assert!(registry().keyed::<String>("regions").is_none());
-    /// registry().get_or_register_keyed::<String>("regions", BreakerConfig::new(), DEFAULT_MAX_KEYS);
-    /// assert!(registry().keyed::<String>("regions").is_some());
-    /// assert!(registry().keyed::<u32>("regions").is_none()); // keyed by `String`
-    /// ```
-    pub fn keyed<K: BreakerKey>(&self, name: &str) -> Option<Arc<KeyedBreakers<K>>> {
-        let all = KEYED.read().unwrap_or_else(PoisonError::into_inner);
-        let (_, keyed) = all
-            .range((name, TypeId::of::<K>())..=(name, TypeId::of::<K>()))
-            .next()?;
-        downcast(Arc::clone(keyed))
-    }
-
-    /// Every key's breaker of the keyed name `name`, whatever the key type,
-    /// ordered by key: each with its [`key`](Breaker::key), state and
-    /// counts, and `reset` / `force_open`.
-    ///
-    /// ```
-    /// use resilience_runtime::breaker::{registry, BreakerConfig, State, DEFAULT_MAX_KEYS};
-    ///
-    /// let hosts = registry().get_or_register_keyed::<String>("api-hosts", BreakerConfig::new(), DEFAULT_MAX_KEYS);
-    /// hosts.breaker("b.example".to_owned());
-    /// hosts.breaker("a.example".to_owned()).force_open();
-    /// for breaker in registry().keyed_breakers("api-hosts") {
-    ///     println!("{} {}: {}", breaker.name(), breaker.key().unwrap(), breaker.state());
-    /// }
-    /// let states: Vec<_> = registry()
-    ///     .keyed_breakers("api-hosts")
-    ///     .iter()
-    ///     .map(|b| (b.key().unwrap().to_owned(), b.state()))
-    ///     .collect();
-    /// assert_eq!(states, [
-    ///     ("\"a.example\"".to_owned(), State::Open),
-    ///     ("\"b.example\"".to_owned(), State::Closed),
-    /// ]);
-    /// ```
-    pub fn keyed_breakers(&self, name: &str) -> Vec<Arc<Breaker>> {
-        let all = KEYED.read().unwrap_or_else(PoisonError::into_inner);
-        let mut breakers: Vec<Arc<Breaker>> = all
-            .iter()
-            .filter(|((registered, _), _)| *registered == name)
-            .flat_map(|(_, keyed)| keyed.breakers())
-            .collect();
-        drop(all);
-        breakers.sort_by(|a, b| a.key().cmp(&b.key()));
-        breakers
-    }
-
-    /// The names that have keyed breakers.
-    ///
-    /// ```
-    /// use resilience_runtime::breaker::{registry, BreakerConfig, DEFAULT_MAX_KEYS};
-    ///
-    /// registry().get_or_register_keyed::<u64>("tenant-db", BreakerConfig::new(), DEFAULT_MAX_KEYS);
-    /// assert!(registry().keyed_names().contains(&"tenant-db"));
-    /// ```
-    pub fn keyed_names(&self) -> Vec<&'static str> {
-        let all = KEYED.read().unwrap_or_else(PoisonError::into_inner);
-        let mut names: Vec<&'static str> = all.keys().map(|(name, _)| *name).collect();
-        names.dedup();
-        names
-    }
-}
-
-fn downcast<K: BreakerKey>(keyed: Arc<dyn AnyKeyed>) -> Option<Arc<KeyedBreakers<K>>> {
-    keyed.as_any().downcast::<KeyedBreakers<K>>().ok()
-}
-
-/// The keyed breakers of a `#[breaker(key = ..)]` in a `static`,
-/// registered under its name on first use. Only the key type is generic, so
-/// the slot stores the breakers untyped and checks the type on each call
-/// (one comparison).
-///
-/// ```
-/// use resilience_runtime::breaker::{BreakerConfig, KeyedBreakerSlot, DEFAULT_MAX_KEYS};
-///
-/// static HOSTS: KeyedBreakerSlot = KeyedBreakerSlot::new("edge-hosts", BreakerConfig::new(), DEFAULT_MAX_KEYS);
-///
-/// let breaker = HOSTS.breaker("a.example".to_owned());
-/// assert_eq!((breaker.name(), breaker.key()), ("edge-hosts", Some("\"a.example\"")));
-/// ```
-#[derive(Debug)]
-pub struct KeyedBreakerSlot {
-    name: &'static str,
-    config: BreakerConfig,
-    max_keys: u64,
-    keyed: OnceLock<Arc<dyn Any + Send + Sync>>,
-}
-
-impl KeyedBreakerSlot {
-    /// A slot for the keyed breakers `name`, to register with `config` and
-    /// `max_keys` unless the name is registered already.
-    ///
-    /// ```
-    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakerSlot};
-    /// static SLOT: KeyedBreakerSlot = KeyedBreakerSlot::new("shards", BreakerConfig::new(), 64);
-    /// # let _ = SLOT.breaker(1_u16);
-    /// ```
-    pub const fn new(name: &'static str, config: BreakerConfig, max_keys: u64) -> Self {
-        Self {
-            name,
-            config,
-            max_keys,
-            keyed: OnceLock::new(),
-        }
-    }
-
-    /// The breaker of `key`, made if the key has none.
-    ///
-    /// ```
-    /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakerSlot, State, DEFAULT_MAX_KEYS};
-    /// static SLOT: KeyedBreakerSlot = KeyedBreakerSlot::new("queues", BreakerConfig::new(), DEFAULT_MAX_KEYS);
-    /// assert_eq!(SLOT.breaker(7_u32).state(), State::Closed);
-    /// ```
-    #[inline]
-    pub fn breaker<K: BreakerKey>(&self, key: K) -> Arc<Breaker> {
-        match self
-            .keyed
-            .get()
-            .and_then(|keyed| keyed.downcast_ref::<KeyedBreakers<K>>())
-        {
-            Some(keyed) => keyed.breaker(key),
-            None => self.register::<K>().breaker(key),
-        }
-    }
-
-    /// The registered breakers of this name and key type; kept in the slot
-    /// for the first key type it sees (a generic function keyed by a type
-    /// parameter looks the others up in the registry).
-    #[cold]
-    #[inline(never)]
-    fn register<K: BreakerKey>(&self) -> Arc<KeyedBreakers<K>> {
-        let keyed =
-            super::registry().get_or_register_keyed::<K>(self.name, self.config, self.max_keys);
-        let _ = self
-            .keyed
-            .set(Arc::clone(&keyed) as Arc<dyn Any + Send + Sync>);
-        keyed
-    }
-}
+pub use slot::KeyedBreakerSlot;
 
 #[cfg(test)]
 mod tests {
