@@ -215,7 +215,9 @@ impl Breaker {
             open_until: AtomicU64::new(0),
             name,
             config,
-            origin: clock::now(),
+            // Also starts this thread's recent reading over: a breaker made
+            // on a new runtime's clock never dates a call by an older one.
+            origin: clock::fresh(),
             open_for_nanos: nanos(config.open_for_value()),
             probe_timeout_nanos: nanos(config.probe_timeout_value()),
             window: Window::new(config.window_value()),
@@ -498,20 +500,36 @@ impl Breaker {
     }
 
     /// The outcome of a call made while closed.
+    ///
+    /// A success is dated by the thread's recent reading
+    /// ([`clock::recent`], within its documented bound); a failure, and a
+    /// success that must judge, by an exact one: every judgement is made on
+    /// exact time.
     #[inline]
     fn record_closed(&self, generation: u64, failed: bool) {
-        let now = self.elapsed(clock::now());
-        let epoch = self.window.record(now, generation, failed);
         if failed {
+            let now = self.elapsed(clock::fresh());
+            let epoch = self.window.record(now, generation, true);
             events::call_outcome(self, CallOutcome::Failure);
             self.judge(generation, now, epoch);
         } else {
+            let now = self.elapsed(clock::recent().at);
+            let epoch = self.window.record(now, generation, false);
             events::call_outcome(self, CallOutcome::Success);
             // Relaxed: a stale verdict only delays a trip to the next outcome.
             if self.verdict.load(Relaxed) != below(epoch) {
-                self.judge(generation, now, epoch);
+                self.judge_success(generation);
             }
         }
+    }
+
+    /// A success whose epoch has no "below" verdict: judges on exact time
+    /// (its own reading may be a recent one, of an earlier epoch).
+    #[cold]
+    #[inline(never)]
+    fn judge_success(&self, generation: u64) {
+        let now = self.elapsed(clock::fresh());
+        self.judge(generation, now, self.window.epoch(now, generation));
     }
 
     /// After an outcome that could trip it: opens the breaker when the
