@@ -16,10 +16,23 @@
 //! judges. So the rule is resilience4j's — judged on every outcome once
 //! `min_calls` is reached — at the cost of one shared read per success.
 //!
+//! # Time
+//!
+//! A success is dated by the calling thread's recent reading of the clock
+//! ([`clock::recent`]; it lags the exact clock by at most ~100 µs while the
+//! thread's calls keep coming, and by at most 63 calls of that thread after
+//! a pause), and so are rejections; a failure, and every call that may
+//! change the state, read it exactly. The healthy path reads no clock most
+//! of the time.
+//!
+//! # The lock
+//!
 //! Everything else — transitions, the half-open probe bookkeeping, the queue
 //! of transitions to tell — lives behind one `Mutex` per breaker, taken only
 //! off the closed path: when a failure opens the breaker, when a call arrives
-//! after `open_for`, by probes, and by `reset` / `force_open`. No user code
+//! after `open_for`, by probes, and by `reset` / `force_open`. A rejected
+//! call never takes it, open or half-open: the probe slots are mirrored in
+//! atomics for it. No user code
 //! ever runs under it, and a poisoned lock is taken over as it is
 //! (`PoisonError::into_inner`): every update under it is complete before
 //! anything that could panic.
@@ -122,6 +135,11 @@ pub struct Breaker {
     word: AtomicU64,
     /// While open: when probing may begin, in nanoseconds since `origin`.
     open_until: AtomicU64,
+    /// While half-open: probe slots taken (`in_flight + succeeded` of the
+    /// machine) and when the last probe was let through, published for the
+    /// rejections that take no lock.
+    probes_taken: AtomicU64,
+    last_probe_nanos: AtomicU64,
     name: &'static str,
     config: BreakerConfig,
     origin: Instant,
@@ -213,6 +231,8 @@ impl Breaker {
         Self {
             word: AtomicU64::new(word(0, CLOSED)),
             open_until: AtomicU64::new(0),
+            probes_taken: AtomicU64::new(0),
+            last_probe_nanos: AtomicU64::new(0),
             name,
             config,
             // Also starts this thread's recent reading over: a breaker made
@@ -424,17 +444,46 @@ impl Breaker {
         self.acquire_slow()
     }
 
+    /// Every call while open or half-open. A rejection takes no lock and
+    /// reads the thread's recent reading ([`clock::recent`], within its
+    /// documented bound: `open_for` may end for this thread up to that much
+    /// later); a call that may go through reads the clock exactly and
+    /// decides under the lock.
     #[cold]
     #[inline(never)]
     fn acquire_slow(&self) -> Result<Permit<'_>, CircuitOpen> {
-        let now = self.elapsed(clock::now());
-        // An open breaker rejects without the lock until `open_for` passes.
-        if self.word.load(Acquire) & STATE_BITS == OPEN {
-            let until = self.open_until.load(Acquire);
-            if now < until {
-                return Err(self.reject(until - now));
-            }
+        if let Some(open) = self.reject_without_lock() {
+            return Err(open);
         }
+        self.acquire_locked()
+    }
+
+    /// A rejection, if the state says so without the lock: open within
+    /// `open_for`, or half-open with every probe slot taken and the last
+    /// probe within `probe_timeout`.
+    #[inline]
+    fn reject_without_lock(&self) -> Option<CircuitOpen> {
+        let now = self.elapsed(clock::recent().at);
+        match self.word.load(Acquire) & STATE_BITS {
+            OPEN => {
+                let until = self.open_until.load(Acquire);
+                (now < until).then(|| self.reject(until - now))
+            }
+            HALF_OPEN => {
+                let taken = self.probes_taken.load(Acquire);
+                let last = self.last_probe_nanos.load(Acquire);
+                let full = taken >= u64::from(self.config.half_open_calls_value());
+                (full && now.saturating_sub(last) < self.probe_timeout_nanos)
+                    .then(|| self.reject(0))
+            }
+            _ => None,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn acquire_locked(&self) -> Result<Permit<'_>, CircuitOpen> {
+        let now = self.elapsed(clock::fresh());
         // Shared: one probe at a time across the fleet.
         #[cfg(feature = "redis")]
         self.fleet_probe(now)?;
@@ -468,6 +517,7 @@ impl Breaker {
         if admitted {
             machine.in_flight += 1;
             machine.last_probe_at = now;
+            self.publish_probes(&machine);
         } else if machine.in_flight > 0
             && now.saturating_sub(machine.last_probe_at) >= self.probe_timeout_nanos
         {
@@ -501,35 +551,25 @@ impl Breaker {
 
     /// The outcome of a call made while closed.
     ///
-    /// A success is dated by the thread's recent reading
-    /// ([`clock::recent`], within its documented bound); a failure, and a
-    /// success that must judge, by an exact one: every judgement is made on
-    /// exact time.
+    /// A success is dated, and judged, at the thread's recent reading
+    /// ([`clock::recent`]): the decision the exact window would take at an
+    /// instant within that reading's documented bound. A failure reads the
+    /// clock exactly (and starts the thread's recent reading over).
     #[inline]
     fn record_closed(&self, generation: u64, failed: bool) {
-        if failed {
-            let now = self.elapsed(clock::fresh());
-            let epoch = self.window.record(now, generation, true);
-            events::call_outcome(self, CallOutcome::Failure);
-            self.judge(generation, now, epoch);
+        let (now, outcome) = if failed {
+            (clock::fresh(), CallOutcome::Failure)
         } else {
-            let now = self.elapsed(clock::recent().at);
-            let epoch = self.window.record(now, generation, false);
-            events::call_outcome(self, CallOutcome::Success);
-            // Relaxed: a stale verdict only delays a trip to the next outcome.
-            if self.verdict.load(Relaxed) != below(epoch) {
-                self.judge_success(generation);
-            }
+            (clock::recent().at, CallOutcome::Success)
+        };
+        let now = self.elapsed(now);
+        let epoch = self.window.record(now, generation, failed);
+        events::call_outcome(self, outcome);
+        // A success needs no judgement after a "below" verdict of its epoch.
+        // Relaxed: a stale verdict only delays a trip to the next outcome.
+        if failed || self.verdict.load(Relaxed) != below(epoch) {
+            self.judge(generation, now, epoch);
         }
-    }
-
-    /// A success whose epoch has no "below" verdict: judges on exact time
-    /// (its own reading may be a recent one, of an earlier epoch).
-    #[cold]
-    #[inline(never)]
-    fn judge_success(&self, generation: u64) {
-        let now = self.elapsed(clock::fresh());
-        self.judge(generation, now, self.window.epoch(now, generation));
     }
 
     /// After an outcome that could trip it: opens the breaker when the
@@ -593,11 +633,15 @@ impl Breaker {
         // Saturating: this runs in `Drop`, maybe while unwinding, where a panic aborts.
         machine.in_flight = machine.in_flight.saturating_sub(1);
         let told = match end {
-            ProbeEnd::Abandoned => false,
+            ProbeEnd::Abandoned => {
+                self.publish_probes(&machine);
+                false
+            }
             ProbeEnd::Failed => self.open_locked(&mut machine, now, Cause::ProbeFailed, None),
             ProbeEnd::Succeeded => {
                 machine.succeeded += 1;
                 if machine.succeeded < u64::from(self.config.half_open_calls_value()) {
+                    self.publish_probes(&machine);
                     false
                 } else {
                     let current = self.word.load(Relaxed);
@@ -647,10 +691,13 @@ impl Breaker {
         cause: Cause,
         failure_rate: Option<f64>,
     ) -> bool {
-        self.word.store(next, Release);
         machine.episode = machine.episode.wrapping_add(1);
         machine.in_flight = 0;
         machine.succeeded = 0;
+        // Before the state: a rejection that sees the new state sees the
+        // new episode's empty slots.
+        self.publish_probes(machine);
+        self.word.store(next, Release);
         let (from, to) = (state_of(current), state_of(next));
         if from == to {
             return false;
@@ -704,6 +751,21 @@ impl Breaker {
                 return;
             }
         }
+    }
+
+    /// Mirrors the machine's probe slots for [`reject_without_lock`](Self::reject_without_lock).
+    /// Holds the lock: `machine`.
+    fn publish_probes(&self, machine: &Machine) {
+        self.probes_taken
+            .store(machine.in_flight + machine.succeeded, Release);
+        self.last_probe_nanos.store(machine.last_probe_at, Release);
+    }
+
+    /// The lock of the state machine, held by tests to show which paths
+    /// never take it.
+    #[cfg(test)]
+    pub(super) fn hold_lock(&self) -> MutexGuard<'_, impl Sized> {
+        self.lock()
     }
 
     fn lock(&self) -> MutexGuard<'_, Machine> {
