@@ -54,12 +54,26 @@ pub(crate) fn now() -> Instant {
 }
 
 /// A reading of the one clock, and whether it was taken for this call.
+///
+/// [`recent`] and this are the clock's general form, for hot paths that
+/// keep `Instant`s (the stale cache's ages); the breaker uses
+/// [`recent_since`].
+#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Reading {
     /// The instant read.
     pub(crate) at: Instant,
     /// Read for this call (exact), not reused from an earlier call.
-    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fresh: bool,
+}
+
+/// A [`recent_since`] reading: nanoseconds from an origin.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Since {
+    /// Nanoseconds from the origin to the reading; 0 for a reading before
+    /// it (another paused runtime's clock).
+    pub(crate) nanos: u64,
+    /// Read for this call (exact), not reused from an earlier call.
     pub(crate) fresh: bool,
 }
 
@@ -72,17 +86,31 @@ struct Recent {
     left: u32,
     /// Calls per reading now.
     stride: u32,
+    /// The origin `since` was last asked from, and `at` measured from it:
+    /// a thread that keeps asking from one origin (one breaker) converts
+    /// once per reading, not once per call.
+    origin: Option<Instant>,
+    since: u64,
+}
+
+impl Recent {
+    const START: Self = Self {
+        at: None,
+        left: 0,
+        stride: 1,
+        origin: None,
+        since: 0,
+    };
 }
 
 thread_local! {
-    static RECENT: Cell<Recent> = const {
-        Cell::new(Recent { at: None, left: 0, stride: 1 })
-    };
+    static RECENT: Cell<Recent> = const { Cell::new(Recent::START) };
 }
 
 /// A recent reading of the one clock: this thread's last exact reading,
 /// while it is within the bound in the [module docs](self), else an exact
 /// one.
+#[cfg_attr(not(test), allow(dead_code))]
 #[inline]
 pub(crate) fn recent() -> Reading {
     let cached = RECENT.try_with(|recent| {
@@ -104,6 +132,41 @@ pub(crate) fn recent() -> Reading {
     }
 }
 
+/// [`recent`] as nanoseconds from `origin`, converted once per reading
+/// while the thread keeps asking from the same origin.
+#[inline]
+pub(crate) fn recent_since(origin: Instant) -> Since {
+    let cached = RECENT.try_with(|recent| {
+        let mut state = recent.get();
+        let at = state.at?;
+        if state.left == 0 {
+            return None;
+        }
+        state.left -= 1;
+        if state.origin != Some(origin) {
+            state.origin = Some(origin);
+            state.since = nanos_between(origin, at);
+        }
+        recent.set(state);
+        Some(state.since)
+    });
+    if let Ok(Some(nanos)) = cached {
+        return Since {
+            nanos,
+            fresh: false,
+        };
+    }
+    let at = reread();
+    let nanos = nanos_between(origin, at);
+    let _ = RECENT.try_with(|recent| {
+        let mut state = recent.get();
+        state.origin = Some(origin);
+        state.since = nanos;
+        recent.set(state);
+    });
+    Since { nanos, fresh: true }
+}
+
 /// An exact reading, which also starts this thread's recent reading over
 /// (stride 1): for the calls that decide something.
 #[inline]
@@ -113,11 +176,20 @@ pub(crate) fn fresh() -> Instant {
     let _ = RECENT.try_with(|recent| {
         recent.set(Recent {
             at: Some(at),
-            left: 0,
-            stride: 1,
+            ..Recent::START
         })
     });
     at
+}
+
+/// Nanoseconds from `origin` to `at`, saturating; 0 for an earlier `at`.
+#[inline]
+pub(crate) fn nanos_between(origin: Instant, at: Instant) -> u64 {
+    let duration = at.saturating_duration_since(origin);
+    duration
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(duration.subsec_nanos()))
 }
 
 /// The end of a stride: reads the clock and sets the next stride from how
@@ -140,6 +212,7 @@ fn reread() -> Instant {
             at: Some(at),
             left: stride - 1,
             stride,
+            ..Recent::START
         });
     });
     at
@@ -219,6 +292,23 @@ mod tests {
             let lag = exact - recent().at;
             assert!(lag <= STALE_BOUND, "lag {lag:?}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn readings_since_an_origin_follow_the_reading_whatever_the_origin() {
+        let origin = fresh();
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let other = now();
+        let step = STALE_BOUND / (2 * MAX_STRIDE);
+        for _ in 0..500 {
+            tokio::time::advance(step).await;
+            // Alternating origins share the reading, each measured from its own.
+            let (from_origin, from_other, reading) =
+                (recent_since(origin), recent_since(other), recent());
+            assert_eq!(from_origin.nanos, nanos_between(origin, reading.at));
+            assert_eq!(from_other.nanos, nanos_between(other, reading.at));
+        }
+        assert_eq!(recent_since(now() + Duration::from_secs(1)).nanos, 0);
     }
 
     #[tokio::test(start_paused = true)]

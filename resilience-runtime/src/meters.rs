@@ -149,10 +149,16 @@ mod enabled {
             Self { calls, state: None }
         }
 
-        /// One call ended with `outcome`: an increment of a held handle.
-        #[inline(always)]
-        pub(crate) fn call(&self, outcome: CallOutcome) {
-            self.calls[outcome as usize].increment(1);
+        /// Whether there are counters to count into: callers skip their
+        /// per-thread tallies when not.
+        pub(crate) const ENABLED: bool = true;
+
+        /// `calls` calls ended with `outcome`: an increment of a held handle.
+        /// The breaker batches its calls per thread (`circuit::events`), so
+        /// that threads do not write one shared counter on every call.
+        #[inline]
+        pub(crate) fn add(&self, outcome: CallOutcome, calls: u64) {
+            self.calls[outcome as usize].increment(calls);
         }
 
         /// The breaker entered `state`.
@@ -244,8 +250,10 @@ mod disabled {
             Self
         }
 
+        pub(crate) const ENABLED: bool = false;
+
         #[inline(always)]
-        pub(crate) fn call(&self, _outcome: CallOutcome) {}
+        pub(crate) fn add(&self, _outcome: CallOutcome, _calls: u64) {}
 
         #[inline(always)]
         pub(crate) fn state(&self, _state: State) {}
@@ -409,6 +417,61 @@ mod tests {
             series.gauge("breakers_state{breaker=meters-calls}"),
             Some(1.0)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fast_thread_hands_its_calls_over_in_batches_that_lag_by_under_64() {
+        let series = Series::default();
+        let breaker = metrics::with_local_recorder(&series, || {
+            Breaker::new("meters-batched", BreakerConfig::new())
+        });
+        let calls = |outcome| {
+            series.counter(&format!(
+                "breaker_calls_total{{breaker=meters-batched,outcome={outcome}}}"
+            ))
+        };
+        // Calls fast enough for the thread to reuse its clock readings.
+        let step = crate::clock::STALE_BOUND / (2 * crate::clock::MAX_STRIDE);
+        let mut batched = false;
+        for made in 1..=1_000 {
+            tokio::time::advance(step).await;
+            breaker.try_acquire().unwrap().record(false);
+            let counted = calls("success");
+            assert!(
+                counted <= made && made - counted < 64,
+                "{counted} of {made}"
+            );
+            batched |= counted < made;
+        }
+        assert!(batched, "some successes were kept back for a batch");
+        // A failure reads the clock exactly: everything kept is handed over.
+        breaker.try_acquire().unwrap().record(true);
+        assert_eq!((calls("success"), calls("failure")), (1_000, 1));
+    }
+
+    #[test]
+    fn threads_batching_their_calls_lose_none() {
+        let series = Series::default();
+        let breaker = metrics::with_local_recorder(&series, || {
+            Breaker::new("meters-threads", BreakerConfig::new().min_calls(u32::MAX))
+        });
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..10_000 {
+                        breaker.try_acquire().unwrap().record(false);
+                    }
+                    // The last outcome of each thread hands over its batch.
+                    breaker.try_acquire().unwrap().record(true);
+                });
+            }
+        });
+        let calls = |outcome| {
+            series.counter(&format!(
+                "breaker_calls_total{{breaker=meters-threads,outcome={outcome}}}"
+            ))
+        };
+        assert_eq!((calls("success"), calls("failure")), (40_000, 4));
     }
 
     #[test]

@@ -264,6 +264,13 @@ impl Breaker {
         &self.meters
     }
 
+    /// Counts `outcome` in the calling thread's tally for the metrics; how
+    /// many to hand over now (see [`Window::tally`]).
+    #[inline]
+    pub(super) fn tally(&self, outcome: CallOutcome, hand_over: bool) -> Option<[u64; 3]> {
+        self.window.tally(outcome as usize, hand_over)
+    }
+
     /// The breaker's name.
     ///
     /// ```
@@ -441,40 +448,43 @@ impl Breaker {
                 },
             });
         }
-        self.acquire_slow()
+        self.acquire_not_closed(current)
     }
 
-    /// Every call while open or half-open. A rejection takes no lock and
-    /// reads the thread's recent reading ([`clock::recent`], within its
-    /// documented bound: `open_for` may end for this thread up to that much
-    /// later); a call that may go through reads the clock exactly and
-    /// decides under the lock.
-    #[cold]
+    /// Every call while open or half-open (`current`, the state word). A
+    /// rejection takes no lock and reads the thread's recent reading
+    /// ([`clock::recent`], within its documented bound: `open_for` may end
+    /// for this thread up to that much later); a call that may go through
+    /// reads the clock exactly and decides under the lock.
+    ///
+    /// Out of line, so that the closed path inlined at every call site stays
+    /// small; not `#[cold]`: rejections are an open breaker's hot path.
     #[inline(never)]
-    fn acquire_slow(&self) -> Result<Permit<'_>, CircuitOpen> {
-        if let Some(open) = self.reject_without_lock() {
-            return Err(open);
+    fn acquire_not_closed(&self, current: u64) -> Result<Permit<'_>, CircuitOpen> {
+        match self.reject_without_lock(current) {
+            Some(open) => Err(open),
+            None => self.acquire_locked(),
         }
-        self.acquire_locked()
     }
 
-    /// A rejection, if the state says so without the lock: open within
-    /// `open_for`, or half-open with every probe slot taken and the last
-    /// probe within `probe_timeout`.
+    /// A rejection, if the state word `current` says so without the lock:
+    /// open within `open_for`, or half-open with every probe slot taken and
+    /// the last probe within `probe_timeout`.
     #[inline]
-    fn reject_without_lock(&self) -> Option<CircuitOpen> {
-        let now = self.elapsed(clock::recent().at);
-        match self.word.load(Acquire) & STATE_BITS {
+    fn reject_without_lock(&self, current: u64) -> Option<CircuitOpen> {
+        let recent = clock::recent_since(self.origin);
+        let now = recent.nanos;
+        match current & STATE_BITS {
             OPEN => {
                 let until = self.open_until.load(Acquire);
-                (now < until).then(|| self.reject(until - now))
+                (now < until).then(|| self.reject(until - now, recent.fresh))
             }
             HALF_OPEN => {
                 let taken = self.probes_taken.load(Acquire);
                 let last = self.last_probe_nanos.load(Acquire);
                 let full = taken >= u64::from(self.config.half_open_calls_value());
                 (full && now.saturating_sub(last) < self.probe_timeout_nanos)
-                    .then(|| self.reject(0))
+                    .then(|| self.reject(0, recent.fresh))
             }
             _ => None,
         }
@@ -504,7 +514,7 @@ impl Breaker {
                 let until = self.open_until.load(Relaxed);
                 if now < until {
                     drop(machine);
-                    return Err(self.reject(until - now));
+                    return Err(self.reject(until - now, true));
                 }
                 let next = word(generation_of(current), HALF_OPEN);
                 told = self.set_locked(&mut machine, current, next, Cause::OpenForElapsed, None);
@@ -540,13 +550,15 @@ impl Breaker {
                 ticket: Ticket::Probe { episode },
             })
         } else {
-            Err(self.reject(wait))
+            Err(self.reject(wait, true))
         }
     }
 
-    fn reject(&self, wait_nanos: u64) -> CircuitOpen {
-        events::call_outcome(self, CallOutcome::Rejected);
-        CircuitOpen::new(self.name, Duration::from_nanos(wait_nanos))
+    /// A rejection; `exact`: whether the call read the clock exactly.
+    #[inline]
+    fn reject(&self, wait_nanos: u64, exact: bool) -> CircuitOpen {
+        events::call_outcome(self, CallOutcome::Rejected, exact);
+        CircuitOpen::from_nanos(self.name, wait_nanos)
     }
 
     /// The outcome of a call made while closed.
@@ -557,14 +569,14 @@ impl Breaker {
     /// clock exactly (and starts the thread's recent reading over).
     #[inline]
     fn record_closed(&self, generation: u64, failed: bool) {
-        let (now, outcome) = if failed {
-            (clock::fresh(), CallOutcome::Failure)
+        let (now, outcome, exact) = if failed {
+            (self.elapsed(clock::fresh()), CallOutcome::Failure, true)
         } else {
-            (clock::recent().at, CallOutcome::Success)
+            let recent = clock::recent_since(self.origin);
+            (recent.nanos, CallOutcome::Success, recent.fresh)
         };
-        let now = self.elapsed(now);
         let epoch = self.window.record(now, generation, failed);
-        events::call_outcome(self, outcome);
+        events::call_outcome(self, outcome, exact);
         // A success needs no judgement after a "below" verdict of its epoch.
         // Relaxed: a stale verdict only delays a trip to the next outcome.
         if failed || self.verdict.load(Relaxed) != below(epoch) {
@@ -657,8 +669,8 @@ impl Breaker {
             #[cfg(feature = "redis")]
             ProbeEnd::Abandoned if last_out => self.fleet_probe_unused(),
             ProbeEnd::Abandoned => {}
-            ProbeEnd::Failed => events::call_outcome(self, CallOutcome::Failure),
-            ProbeEnd::Succeeded => events::call_outcome(self, CallOutcome::Success),
+            ProbeEnd::Failed => events::call_outcome(self, CallOutcome::Failure, true),
+            ProbeEnd::Succeeded => events::call_outcome(self, CallOutcome::Success, true),
         }
         if told {
             self.tell();
@@ -776,7 +788,7 @@ impl Breaker {
     /// instant (another paused runtime's clock).
     #[inline]
     fn elapsed(&self, now: Instant) -> u64 {
-        nanos(now.saturating_duration_since(self.origin))
+        clock::nanos_between(self.origin, now)
     }
 }
 

@@ -50,6 +50,8 @@ struct Shard {
     /// next call falls in the same one is a multiplication, where finding
     /// its bucket afresh is a 64-bit division.
     last_bucket: AtomicU64,
+    /// Outcomes of the owner not yet handed over to the metrics, by kind.
+    tallies: [AtomicU64; TALLY_KINDS],
 }
 
 impl Shard {
@@ -58,6 +60,7 @@ impl Shard {
             successes: std::array::from_fn(|_| AtomicU64::new(0)),
             failures: std::array::from_fn(|_| AtomicU64::new(0)),
             last_bucket: AtomicU64::new(0),
+            tallies: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 
@@ -104,6 +107,12 @@ impl Epoch {
 
 /// Shards shared by the threads whose slot owns none.
 const OVERFLOW_SHARDS: usize = 2;
+
+/// Kinds of outcomes [`Window::tally`] keeps apart.
+pub(super) const TALLY_KINDS: usize = 3;
+
+/// The most outcomes of one kind a shard keeps before handing them over.
+pub(super) const TALLY_LIMIT: u64 = crate::clock::MAX_STRIDE as u64;
 
 /// Striped, bucketed outcome counters of one breaker.
 pub(super) struct Window {
@@ -162,6 +171,41 @@ impl Window {
             bump_shared(bucket, epoch.tag);
         }
         epoch
+    }
+
+    /// Counts one outcome of kind `kind` (below [`TALLY_KINDS`]) for the
+    /// metrics, in the calling thread's shard, and returns what to hand over
+    /// now, by kind: everything the shard kept when `hand_over` is asked or
+    /// [`TALLY_LIMIT`] outcomes of `kind` are kept, else nothing. So a
+    /// thread's outcomes reach the metrics' shared counters in batches, with
+    /// no write to a shared cache line in between. A thread that owns no
+    /// shard hands each one over at once.
+    #[inline]
+    pub(super) fn tally(&self, kind: usize, hand_over: bool) -> Option<[u64; TALLY_KINDS]> {
+        let slot = thread_slot();
+        if slot >= self.owned {
+            let mut one = [0; TALLY_KINDS];
+            one[kind] = 1;
+            return Some(one);
+        }
+        let tallies = &self.shards[slot].tallies;
+        // The one writer of this shard, as in `record`.
+        let kept = tallies[kind].load(Relaxed) + 1;
+        if !hand_over && kept < TALLY_LIMIT {
+            tallies[kind].store(kept, Relaxed);
+            return None;
+        }
+        Some(std::array::from_fn(|other| {
+            let count = if other == kind {
+                kept
+            } else {
+                tallies[other].load(Relaxed)
+            };
+            if count > 0 {
+                tallies[other].store(0, Relaxed);
+            }
+            count
+        }))
     }
 
     /// Sums the buckets of every shard that lie within the window ending at
