@@ -28,12 +28,16 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CircuitOpen {
     name: &'static str,
-    retry_after: Duration,
+    /// In nanoseconds: a rejection is built on the hot path of an open
+    /// breaker, and splitting nanoseconds into a `Duration` costs a division
+    /// that only a caller who asks for `retry_after` needs.
+    retry_after_nanos: u64,
 }
 
 impl CircuitOpen {
     /// A rejection by the breaker `name`, whose next probe is allowed in
-    /// `retry_after`. Breakers build these; this is for tests of your own
+    /// `retry_after` (kept to the nanosecond, saturating at about 584
+    /// years). Breakers build these; this is for tests of your own
     /// `From<CircuitOpen>` conversions.
     ///
     /// ```
@@ -43,7 +47,25 @@ impl CircuitOpen {
     /// assert_eq!(open.to_string(), "circuit breaker `payments` is open; next probe in 12.3s");
     /// ```
     pub const fn new(name: &'static str, retry_after: Duration) -> Self {
-        Self { name, retry_after }
+        let nanos = retry_after.as_nanos();
+        let retry_after_nanos = if nanos > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            nanos as u64
+        };
+        Self {
+            name,
+            retry_after_nanos,
+        }
+    }
+
+    /// A rejection by the breaker `name` whose next probe is allowed in
+    /// `retry_after_nanos` nanoseconds.
+    pub(crate) const fn from_nanos(name: &'static str, retry_after_nanos: u64) -> Self {
+        Self {
+            name,
+            retry_after_nanos,
+        }
     }
 
     /// The name of the breaker that rejected the call.
@@ -67,14 +89,14 @@ impl CircuitOpen {
     /// assert_eq!(open.retry_after(), Duration::from_secs(3));
     /// ```
     pub const fn retry_after(&self) -> Duration {
-        self.retry_after
+        Duration::from_nanos(self.retry_after_nanos)
     }
 }
 
 impl fmt::Display for CircuitOpen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = self.name;
-        let wait = self.retry_after;
+        let wait = self.retry_after();
         if wait.is_zero() {
             write!(
                 f,

@@ -7,6 +7,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, PoisonError, RwLock};
 
+use super::meters::BreakerMeters;
 use super::{Breaker, Origin, State, StateChange};
 
 /// Why a breaker changed state: picks the event's level and message.
@@ -102,13 +103,34 @@ impl CallOutcome {
 /// The hook every call outcome goes through: `breaker_calls_total{outcome}`
 /// through the breaker's registered handles, and, for a rejection, the
 /// recovery scope. Called on the closed path, so whatever goes here must not
-/// lock, allocate or format: with the outcome a constant at each call site,
-/// a success is one increment of a held counter.
+/// lock, allocate or format, nor write a cache line other threads write.
+///
+/// Outcomes reach the counters in per-thread batches
+/// (`Window::tally`): all of the thread's kept outcomes at once when `exact`
+/// (the call read the clock exactly: every failure, and every call of a
+/// thread that calls slower than the clock's recent reading is kept), else
+/// every `TALLY_LIMIT` (64) outcomes of a kind. A counter lags by at most
+/// 63 outcomes per thread.
 #[inline(always)]
-pub(super) fn call_outcome(breaker: &Breaker, outcome: CallOutcome) {
-    breaker.meters().call(outcome);
+pub(super) fn call_outcome(breaker: &Breaker, outcome: CallOutcome, exact: bool) {
+    if BreakerMeters::ENABLED
+        && let Some(calls) = breaker.tally(outcome, exact)
+    {
+        hand_over(breaker, calls);
+    }
     if outcome == CallOutcome::Rejected {
         crate::recovery::breaker_rejected();
+    }
+}
+
+/// Adds a thread's batch of outcomes, by kind, to the counters.
+#[cold]
+#[inline(never)]
+fn hand_over(breaker: &Breaker, calls: [u64; 3]) {
+    for (outcome, calls) in CallOutcome::ALL.into_iter().zip(calls) {
+        if calls > 0 {
+            breaker.meters().add(outcome, calls);
+        }
     }
 }
 

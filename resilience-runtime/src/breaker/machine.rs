@@ -16,10 +16,23 @@
 //! judges. So the rule is resilience4j's — judged on every outcome once
 //! `min_calls` is reached — at the cost of one shared read per success.
 //!
+//! # Time
+//!
+//! A success is dated by the calling thread's recent reading of the clock
+//! ([`clock::recent`]; it lags the exact clock by at most ~100 µs while the
+//! thread's calls keep coming, and by at most 63 calls of that thread after
+//! a pause), and so are rejections; a failure, and every call that may
+//! change the state, read it exactly. The healthy path reads no clock most
+//! of the time.
+//!
+//! # The lock
+//!
 //! Everything else — transitions, the half-open probe bookkeeping, the queue
 //! of transitions to tell — lives behind one `Mutex` per breaker, taken only
 //! off the closed path: when a failure opens the breaker, when a call arrives
-//! after `open_for`, by probes, and by `reset` / `force_open`. No user code
+//! after `open_for`, by probes, and by `reset` / `force_open`. A rejected
+//! call never takes it, open or half-open: the probe slots are mirrored in
+//! atomics for it. No user code
 //! ever runs under it, and a poisoned lock is taken over as it is
 //! (`PoisonError::into_inner`): every update under it is complete before
 //! anything that could panic.
@@ -121,6 +134,11 @@ pub struct Breaker {
     word: AtomicU64,
     /// While open: when probing may begin, in nanoseconds since `origin`.
     open_until: AtomicU64,
+    /// While half-open: probe slots taken (`in_flight + succeeded` of the
+    /// machine) and when the last probe was let through, published for the
+    /// rejections that take no lock.
+    probes_taken: AtomicU64,
+    last_probe_nanos: AtomicU64,
     name: &'static str,
     config: BreakerConfig,
     origin: Instant,
@@ -212,9 +230,13 @@ impl Breaker {
         Self {
             word: AtomicU64::new(word(0, CLOSED)),
             open_until: AtomicU64::new(0),
+            probes_taken: AtomicU64::new(0),
+            last_probe_nanos: AtomicU64::new(0),
             name,
             config,
-            origin: clock::now(),
+            // Also starts this thread's recent reading over: a breaker made
+            // on a new runtime's clock never dates a call by an older one.
+            origin: clock::fresh(),
             open_for_nanos: nanos(config.open_for_value()),
             probe_timeout_nanos: nanos(config.probe_timeout_value()),
             window: Window::new(config.window_value()),
@@ -239,6 +261,13 @@ impl Breaker {
 
     pub(super) fn meters(&self) -> &BreakerMeters {
         &self.meters
+    }
+
+    /// Counts `outcome` in the calling thread's tally for the metrics; how
+    /// many to hand over now (see [`Window::tally`]).
+    #[inline]
+    pub(super) fn tally(&self, outcome: CallOutcome, hand_over: bool) -> Option<[u64; 3]> {
+        self.window.tally(outcome as usize, hand_over)
     }
 
     /// The breaker's name.
@@ -418,20 +447,66 @@ impl Breaker {
                 },
             });
         }
-        self.acquire_slow()
+        self.acquire_not_closed(current)
+    }
+
+    /// Every call while open or half-open (`current`, the state word). A
+    /// rejection takes no lock and reads the thread's recent reading
+    /// ([`clock::recent`], within its documented bound: `open_for` may end
+    /// for this thread up to that much later); a call that may go through
+    /// reads the clock exactly and decides under the lock.
+    ///
+    /// Out of line, so that the closed path inlined at every call site stays
+    /// small; not `#[cold]`: rejections are an open breaker's hot path.
+    #[inline(never)]
+    fn acquire_not_closed(&self, current: u64) -> Result<Permit<'_>, CircuitOpen> {
+        match self.reject_without_lock(current) {
+            Some(open) => Err(open),
+            None => self.acquire_locked(),
+        }
+    }
+
+    /// A rejection, if the state word `current` says so without the lock:
+    /// open within `open_for`, or half-open with every probe slot taken and
+    /// the last probe within `probe_timeout`.
+    ///
+    /// A recent reading taken before the moment the decision rests on (the
+    /// opening, or the last probe) cannot judge it: this thread's calls came
+    /// fast, then the breaker changed. Such a call reads the clock exactly,
+    /// so `open_for` is never stretched by a reading older than the opening
+    /// (a breaker forced open with `open_for = 0` admits the very next call).
+    #[inline]
+    fn reject_without_lock(&self, current: u64) -> Option<CircuitOpen> {
+        let recent = clock::recent_since(self.origin);
+        let exact_if_before = |moment: u64| {
+            if recent.fresh || recent.nanos >= moment {
+                (recent.nanos, recent.fresh)
+            } else {
+                (self.elapsed(clock::fresh()), true)
+            }
+        };
+        match current & STATE_BITS {
+            OPEN => {
+                let until = self.open_until.load(Acquire);
+                let (now, exact) = exact_if_before(until.saturating_sub(self.open_for_nanos));
+                (now < until).then(|| self.reject(until - now, exact))
+            }
+            HALF_OPEN => {
+                let taken = self.probes_taken.load(Acquire);
+                let last = self.last_probe_nanos.load(Acquire);
+                let full = taken >= u64::from(self.config.half_open_calls_value());
+                let (now, exact) = exact_if_before(last);
+                (full && now.saturating_sub(last) < self.probe_timeout_nanos)
+                    .then(|| self.reject(0, exact))
+            }
+            _ => None,
+        }
     }
 
     #[cold]
     #[inline(never)]
-    fn acquire_slow(&self) -> Result<Permit<'_>, CircuitOpen> {
-        let now = self.elapsed(clock::now());
-        // An open breaker rejects without the lock until `open_for` passes.
-        if self.word.load(Acquire) & STATE_BITS == OPEN {
-            let until = self.open_until.load(Acquire);
-            if now < until {
-                return Err(self.reject(until - now));
-            }
-        }
+    fn acquire_locked(&self) -> Result<Permit<'_>, CircuitOpen> {
+        let now = self.elapsed(clock::fresh());
         // Shared: one probe at a time across the fleet.
         #[cfg(feature = "redis")]
         self.fleet_probe(now)?;
@@ -452,7 +527,7 @@ impl Breaker {
                 let until = self.open_until.load(Relaxed);
                 if now < until {
                     drop(machine);
-                    return Err(self.reject(until - now));
+                    return Err(self.reject(until - now, true));
                 }
                 let next = word(generation_of(current), HALF_OPEN);
                 told = self.set_locked(&mut machine, current, next, Cause::OpenForElapsed, None);
@@ -465,6 +540,7 @@ impl Breaker {
         if admitted {
             machine.in_flight += 1;
             machine.last_probe_at = now;
+            self.publish_probes(&machine);
         } else if machine.in_flight > 0
             && now.saturating_sub(machine.last_probe_at) >= self.probe_timeout_nanos
         {
@@ -487,29 +563,37 @@ impl Breaker {
                 ticket: Ticket::Probe { episode },
             })
         } else {
-            Err(self.reject(wait))
+            Err(self.reject(wait, true))
         }
     }
 
-    fn reject(&self, wait_nanos: u64) -> CircuitOpen {
-        events::call_outcome(self, CallOutcome::Rejected);
-        CircuitOpen::new(self.name, Duration::from_nanos(wait_nanos))
+    /// A rejection; `exact`: whether the call read the clock exactly.
+    #[inline]
+    fn reject(&self, wait_nanos: u64, exact: bool) -> CircuitOpen {
+        events::call_outcome(self, CallOutcome::Rejected, exact);
+        CircuitOpen::from_nanos(self.name, wait_nanos)
     }
 
     /// The outcome of a call made while closed.
+    ///
+    /// A success is dated, and judged, at the thread's recent reading
+    /// ([`clock::recent`]): the decision the exact window would take at an
+    /// instant within that reading's documented bound. A failure reads the
+    /// clock exactly (and starts the thread's recent reading over).
     #[inline]
     fn record_closed(&self, generation: u64, failed: bool) {
-        let now = self.elapsed(clock::now());
-        let epoch = self.window.record(now, generation, failed);
-        if failed {
-            events::call_outcome(self, CallOutcome::Failure);
-            self.judge(generation, now, epoch);
+        let (now, outcome, exact) = if failed {
+            (self.elapsed(clock::fresh()), CallOutcome::Failure, true)
         } else {
-            events::call_outcome(self, CallOutcome::Success);
-            // Relaxed: a stale verdict only delays a trip to the next outcome.
-            if self.verdict.load(Relaxed) != below(epoch) {
-                self.judge(generation, now, epoch);
-            }
+            let recent = clock::recent_since(self.origin);
+            (recent.nanos, CallOutcome::Success, recent.fresh)
+        };
+        let epoch = self.window.record(now, generation, failed);
+        events::call_outcome(self, outcome, exact);
+        // A success needs no judgement after a "below" verdict of its epoch.
+        // Relaxed: a stale verdict only delays a trip to the next outcome.
+        if failed || self.verdict.load(Relaxed) != below(epoch) {
+            self.judge(generation, now, epoch);
         }
     }
 
@@ -574,11 +658,15 @@ impl Breaker {
         // Saturating: this runs in `Drop`, maybe while unwinding, where a panic aborts.
         machine.in_flight = machine.in_flight.saturating_sub(1);
         let told = match end {
-            ProbeEnd::Abandoned => false,
+            ProbeEnd::Abandoned => {
+                self.publish_probes(&machine);
+                false
+            }
             ProbeEnd::Failed => self.open_locked(&mut machine, now, Cause::ProbeFailed, None),
             ProbeEnd::Succeeded => {
                 machine.succeeded += 1;
                 if machine.succeeded < u64::from(self.config.half_open_calls_value()) {
+                    self.publish_probes(&machine);
                     false
                 } else {
                     let current = self.word.load(Relaxed);
@@ -594,8 +682,8 @@ impl Breaker {
             #[cfg(feature = "redis")]
             ProbeEnd::Abandoned if last_out => self.fleet_probe_unused(),
             ProbeEnd::Abandoned => {}
-            ProbeEnd::Failed => events::call_outcome(self, CallOutcome::Failure),
-            ProbeEnd::Succeeded => events::call_outcome(self, CallOutcome::Success),
+            ProbeEnd::Failed => events::call_outcome(self, CallOutcome::Failure, true),
+            ProbeEnd::Succeeded => events::call_outcome(self, CallOutcome::Success, true),
         }
         if told {
             self.tell();
@@ -628,10 +716,13 @@ impl Breaker {
         cause: Cause,
         failure_rate: Option<f64>,
     ) -> bool {
-        self.word.store(next, Release);
         machine.episode = machine.episode.wrapping_add(1);
         machine.in_flight = 0;
         machine.succeeded = 0;
+        // Before the state: a rejection that sees the new state sees the
+        // new episode's empty slots.
+        self.publish_probes(machine);
+        self.word.store(next, Release);
         let (from, to) = (state_of(current), state_of(next));
         if from == to {
             return false;
@@ -687,6 +778,21 @@ impl Breaker {
         }
     }
 
+    /// Mirrors the machine's probe slots for [`reject_without_lock`](Self::reject_without_lock).
+    /// Holds the lock: `machine`.
+    fn publish_probes(&self, machine: &Machine) {
+        self.probes_taken
+            .store(machine.in_flight + machine.succeeded, Release);
+        self.last_probe_nanos.store(machine.last_probe_at, Release);
+    }
+
+    /// The lock of the state machine, held by tests to show which paths
+    /// never take it.
+    #[cfg(test)]
+    pub(super) fn hold_lock(&self) -> MutexGuard<'_, impl Sized> {
+        self.lock()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Machine> {
         self.machine.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -695,7 +801,7 @@ impl Breaker {
     /// instant (another paused runtime's clock).
     #[inline]
     fn elapsed(&self, now: Instant) -> u64 {
-        nanos(now.saturating_duration_since(self.origin))
+        clock::nanos_between(self.origin, now)
     }
 }
 

@@ -2,7 +2,7 @@
 //! `breakers_state{breaker}`.
 
 use super::{CallOutcome, State};
-use crate::meters::{Counter, CounterDef, Gauge, GaugeDef};
+use crate::meters::{self, Counter, CounterDef, Gauge, GaugeDef};
 
 static BREAKER_CALLS_TOTAL: CounterDef = CounterDef::new(
     "breaker_calls_total",
@@ -45,10 +45,16 @@ impl BreakerMeters {
         Self { calls, state: None }
     }
 
-    /// One call ended with `outcome`: an increment of a held handle.
-    #[inline(always)]
-    pub(crate) fn call(&self, outcome: CallOutcome) {
-        self.calls[outcome as usize].increment(1);
+    /// Whether there are counters to count into: callers skip their
+    /// per-thread tallies when not.
+    pub(crate) const ENABLED: bool = meters::ENABLED;
+
+    /// `calls` calls ended with `outcome`: an increment of a held handle.
+    /// The breaker batches its calls per thread (`breaker::events`), so
+    /// that threads do not write one shared counter on every call.
+    #[inline]
+    pub(crate) fn add(&self, outcome: CallOutcome, calls: u64) {
+        self.calls[outcome as usize].increment(calls);
     }
 
     /// The breaker entered `state`.

@@ -8,10 +8,24 @@
 //! The model judges every outcome (the spec's rule), and lets a hung probe
 //! go once `probe_timeout` has passed since the last probe was let through.
 //!
-//! The model's window is the exact sliding window ("a call counts while it is
-//! younger than `window`"); time moves in whole buckets (`window / 10`), where
-//! the breaker's 10-bucket window and the exact one agree. Bucketing within a
-//! bucket is covered by the unit tests of `window.rs`.
+//! The model's window is the documented 10-bucket window ("a call counts
+//! until 10 buckets of `window / 10` have begun after its own"), which is the
+//! exact sliding window when time moves in whole buckets.
+//!
+//! The model dates each outcome as `clock.rs` documents it: a success, and
+//! the rejection check of an open or half-open breaker, at the thread's
+//! recent reading ([`RecentClock`], the documented stride rule) — unless
+//! that reading is older than the opening or the last probe the check rests
+//! on; a failure, and every decision under the lock, at the exact time. It judges each
+//! outcome at its date. Two runs:
+//!
+//! - time in whole buckets of a 10 s window: every reading is exact (the
+//!   clock stands still or moves by more than its bound), which the test
+//!   checks — so the breaker takes exactly the exact model's decisions;
+//! - time in steps of 0 to 250 µs on a 2 ms window: readings are reused
+//!   across calls, dates lag, and the breaker must still take exactly the
+//!   decisions of the exact model on those dates (each date one of a
+//!   reading's at most 64 calls, as documented).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,9 +33,31 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
+use crate::clock::{MAX_STRIDE, STALE_BOUND};
 
-const WINDOW: Duration = Duration::from_secs(10);
-const BUCKET: Duration = Duration::from_secs(1);
+/// The window and the unit of `Op::Advance` of one run.
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    window: Duration,
+    step: Duration,
+    /// The unit of `open_for` and `probe_timeout`.
+    unit: Duration,
+}
+
+/// Whole buckets of a 10 s window.
+const BUCKETS: Scale = Scale {
+    window: Duration::from_secs(10),
+    step: Duration::from_secs(1),
+    unit: Duration::from_millis(500),
+};
+
+/// 25 µs steps on a 2 ms window (buckets of 200 µs): a step of up to 4 is
+/// within the clock's `STALE_BOUND`.
+const MICROS: Scale = Scale {
+    window: Duration::from_millis(2),
+    step: Duration::from_micros(25),
+    unit: Duration::from_micros(50),
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
@@ -53,36 +89,81 @@ fn op() -> impl Strategy<Value = Op> {
         12 => end().prop_map(Op::Call),
         2 => Just(Op::Hold),
         3 => (any::<usize>(), end()).prop_map(|(index, end)| Op::Finish(index, end)),
-        5 => (0u32..14).prop_map(Op::Advance),
+        5 => prop_oneof![3 => 0u32..5, 1 => 0u32..14].prop_map(Op::Advance),
         1 => Just(Op::Reset),
         1 => Just(Op::ForceOpen),
     ]
 }
 
-fn config() -> impl Strategy<Value = BreakerConfig> {
+fn config(scale: Scale) -> impl Strategy<Value = BreakerConfig> {
     (
         prop_oneof![Just(0.0), Just(0.25), Just(0.5), Just(0.75), Just(1.0)],
         1u32..8,
-        1u64..40,
+        1u32..40,
         1u32..4,
-        prop::option::of(1u64..40),
+        prop::option::of(1u32..40),
     )
         .prop_map(
-            |(rate, min_calls, open_for_half_seconds, half_open_calls, probe_timeout)| {
+            move |(rate, min_calls, open_for, half_open_calls, probe_timeout)| {
                 let config = BreakerConfig::new()
                     .failure_rate(rate)
                     .min_calls(min_calls)
-                    .window(WINDOW)
-                    .open_for(Duration::from_millis(500 * open_for_half_seconds))
+                    .window(scale.window)
+                    .open_for(scale.unit * open_for)
                     .half_open_calls(half_open_calls);
                 match probe_timeout {
-                    Some(half_seconds) => {
-                        config.probe_timeout(Duration::from_millis(500 * half_seconds))
-                    }
+                    Some(units) => config.probe_timeout(scale.unit * units),
                     None => config,
                 }
             },
         )
+}
+
+/// The thread's recent reading of the clock, as `clock.rs` documents it: an
+/// exact reading is reused for a stride of calls; the stride doubles (to
+/// `MAX_STRIDE`) while a stride spans at most `STALE_BOUND`, and drops to 1
+/// when the clock stood still or moved more than that. A fresh reading
+/// starts it over at stride 1.
+#[derive(Debug, Default)]
+struct RecentClock {
+    at: Option<Duration>,
+    left: u32,
+    stride: u32,
+    /// Calls that reused the reading, for the documented bound.
+    uses: u32,
+}
+
+impl RecentClock {
+    fn recent(&mut self, now: Duration) -> Duration {
+        if let Some(at) = self.at.filter(|_| self.left > 0) {
+            self.left -= 1;
+            self.uses += 1;
+            // The documented bound: a reading serves at most 63 calls after
+            // its own, and lags at most `STALE_BOUND` unless time moved by
+            // more than that since (a pause in the calls).
+            assert!(self.uses < MAX_STRIDE);
+            return at;
+        }
+        let moved = self.at.map_or(Duration::ZERO, |at| now - at);
+        self.stride = if moved.is_zero() || moved > STALE_BOUND {
+            1
+        } else {
+            (self.stride * 2).min(MAX_STRIDE)
+        };
+        self.read(now, self.stride)
+    }
+
+    fn fresh(&mut self, now: Duration) -> Duration {
+        self.read(now, 1)
+    }
+
+    fn read(&mut self, now: Duration, stride: u32) -> Duration {
+        self.at = Some(now);
+        self.stride = stride;
+        self.left = stride - 1;
+        self.uses = 0;
+        now
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -95,18 +176,22 @@ enum Ticket {
 struct Model {
     config: BreakerConfig,
     now: Duration,
+    clock: RecentClock,
+    /// Every date given was the exact time (the whole-bucket run checks it).
+    all_exact: bool,
     state: State,
     /// Bumped whenever the window is emptied (closing, reset).
     generation: u64,
     /// Bumped by every transition; probes of older episodes are ignored.
     episode: u64,
+    opened_at: Duration,
     open_until: Duration,
     in_flight: u32,
     succeeded: u32,
     /// When the last probe of this half-open episode was let through.
     last_probe_at: Duration,
-    /// Every call ended while its permit was a closed one: when, whether it
-    /// failed, and the generation it was acquired in.
+    /// Every call ended while its permit was a closed one: its date,
+    /// whether it failed, and the generation it was acquired in.
     calls: Vec<(Duration, bool, u64)>,
     transitions: Vec<(State, State)>,
 }
@@ -116,9 +201,17 @@ impl Model {
         Self {
             config,
             now: Duration::ZERO,
+            // `Breaker::new` reads the clock exactly.
+            clock: RecentClock {
+                at: Some(Duration::ZERO),
+                stride: 1,
+                ..RecentClock::default()
+            },
+            all_exact: true,
             state: State::Closed,
             generation: 0,
             episode: 0,
+            opened_at: Duration::ZERO,
             open_until: Duration::ZERO,
             in_flight: 0,
             succeeded: 0,
@@ -138,15 +231,31 @@ impl Model {
         self.succeeded = 0;
     }
 
-    fn open(&mut self) {
-        self.open_until = self.now + self.config.open_for_value();
+    /// Opens it for `open_for` from `at`.
+    fn open(&mut self, at: Duration) {
+        self.opened_at = at;
+        self.open_until = at + self.config.open_for_value();
         self.go(State::Open);
     }
 
-    fn counts(&self) -> WindowCounts {
+    fn recent(&mut self) -> Duration {
+        let at = self.clock.recent(self.now);
+        self.all_exact &= at == self.now;
+        at
+    }
+
+    fn fresh(&mut self) -> Duration {
+        self.clock.fresh(self.now)
+    }
+
+    /// Calls of this generation that count at `at`: ended before it, and
+    /// fewer than 10 buckets have begun since their own.
+    fn counts_at(&self, at: Duration) -> WindowCounts {
+        let bucket = self.config.window_value() / 10;
+        let index = |instant: Duration| instant.as_nanos() / bucket.as_nanos();
         let mut counts = WindowCounts::default();
-        for &(at, failed, generation) in &self.calls {
-            if generation == self.generation && self.now - at < WINDOW {
+        for &(ended, failed, generation) in &self.calls {
+            if generation == self.generation && ended <= at && index(at) - index(ended) < 10 {
                 if failed {
                     counts.failures += 1;
                 } else {
@@ -157,6 +266,10 @@ impl Model {
         counts
     }
 
+    fn counts(&self) -> WindowCounts {
+        self.counts_at(self.now)
+    }
+
     /// `Err(retry_after)` when rejected.
     fn acquire(&mut self) -> Result<Ticket, Duration> {
         if self.state == State::Closed {
@@ -164,6 +277,31 @@ impl Model {
                 generation: self.generation,
             });
         }
+        // A rejection is checked at the recent reading, without the lock,
+        // unless that reading is older than what the check rests on (the
+        // opening, the last probe): then at the exact time.
+        let mut at = self.recent();
+        let rests_on = match self.state {
+            State::Open => self.opened_at,
+            _ => self.last_probe_at,
+        };
+        if at < rests_on {
+            at = self.fresh();
+        }
+        let slots = self.config.half_open_calls_value();
+        match self.state {
+            State::Open if at < self.open_until => return Err(self.open_until - at),
+            State::HalfOpen
+                if self.in_flight + self.succeeded >= slots
+                    && at.saturating_sub(self.last_probe_at)
+                        < self.config.probe_timeout_value() =>
+            {
+                return Err(Duration::ZERO);
+            }
+            _ => {}
+        }
+        // Anything else is decided on the exact time.
+        self.fresh();
         if self.state == State::Open {
             if self.now < self.open_until {
                 return Err(self.open_until - self.now);
@@ -180,7 +318,7 @@ impl Model {
             && self.now - self.last_probe_at >= self.config.probe_timeout_value()
         {
             // Probes that outlived `probe_timeout` count as failed.
-            self.open();
+            self.open(self.now);
             Err(self.config.open_for_value())
         } else {
             Err(Duration::ZERO)
@@ -194,15 +332,18 @@ impl Model {
                     return; // cancelled: neither success nor failure
                 }
                 let failed = end == End::Failure;
-                self.calls.push((self.now, failed, generation));
-                // Every outcome is judged, a success as much as a failure.
+                // A success is dated by the recent reading, a failure exactly.
+                let at = if failed { self.fresh() } else { self.recent() };
+                self.calls.push((at, failed, generation));
+                // Every outcome is judged, at its date, a success as much as
+                // a failure.
                 if generation == self.generation && self.state == State::Closed {
-                    let counts = self.counts();
+                    let counts = self.counts_at(at);
                     let calls = counts.calls();
                     if calls >= u64::from(self.config.min_calls_value())
                         && counts.failures as f64 / calls as f64 > self.config.failure_rate_value()
                     {
-                        self.open();
+                        self.open(at);
                     }
                 }
             }
@@ -213,7 +354,7 @@ impl Model {
                 self.in_flight -= 1;
                 match end {
                     End::Drop => {}
-                    End::Failure => self.open(),
+                    End::Failure => self.open(self.now),
                     End::Success => {
                         self.succeeded += 1;
                         if self.succeeded >= self.config.half_open_calls_value() {
@@ -240,7 +381,9 @@ fn end_call(permit: Permit<'_>, end: End) {
     }
 }
 
-async fn run(config: BreakerConfig, ops: Vec<Op>) -> Result<(), TestCaseError> {
+/// Runs `ops` on a breaker and on the model; returns whether every date the
+/// model gave was the exact time.
+async fn run(scale: Scale, config: BreakerConfig, ops: Vec<Op>) -> Result<bool, TestCaseError> {
     let breaker = Breaker::new("model", config);
     let heard = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&heard);
@@ -279,8 +422,8 @@ async fn run(config: BreakerConfig, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     model.finish(ticket, end);
                 }
             }
-            Op::Advance(buckets) => {
-                let by = BUCKET * buckets;
+            Op::Advance(steps) => {
+                let by = scale.step * steps;
                 tokio::time::advance(by).await;
                 model.now += by;
             }
@@ -290,7 +433,7 @@ async fn run(config: BreakerConfig, ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::ForceOpen => {
                 breaker.force_open();
-                model.open();
+                model.open(model.now);
             }
         }
         prop_assert_eq!(breaker.state(), model.state, "step {}", step);
@@ -302,19 +445,28 @@ async fn run(config: BreakerConfig, ops: Vec<Op>) -> Result<(), TestCaseError> {
             step
         );
     }
-    Ok(())
+    Ok(model.all_exact)
+}
+
+fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn the_breaker_behaves_as_the_model(config in config(), ops in prop::collection::vec(op(), 1..120)) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        runtime.block_on(run(config, ops))?;
+    fn the_breaker_behaves_as_the_model(config in config(BUCKETS), ops in prop::collection::vec(op(), 1..120)) {
+        let exact = paused_runtime().block_on(run(BUCKETS, config, ops))?;
+        prop_assert!(exact, "time in whole buckets: every reading exact");
+    }
+
+    #[test]
+    fn the_breaker_behaves_as_the_model_on_recent_readings(config in config(MICROS), ops in prop::collection::vec(op(), 1..200)) {
+        paused_runtime().block_on(run(MICROS, config, ops))?;
     }
 }

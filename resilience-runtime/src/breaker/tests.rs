@@ -823,3 +823,103 @@ fn generated_code_keeps_futures_send_and_errors_portable() {
     send::<Permit<'static>>();
     error::<CircuitOpen>();
 }
+
+// ---- Rejections take no lock -----------------------------------------------
+
+/// Asks for a permit on another thread (on this runtime's clock) while this
+/// one holds the breaker's lock. Fails, rather than hangs, if the call waits
+/// for the lock: the lock is let go after a generous 30 s.
+fn acquire_while_locked(breaker: &Breaker) -> Result<(), CircuitOpen> {
+    let runtime = tokio::runtime::Handle::current();
+    let (answer, answered) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        let held = breaker.hold_lock();
+        scope.spawn(|| {
+            let _clock = runtime.enter();
+            // A permit is not sent back: dropping a probe's takes the lock.
+            let outcome = breaker.try_acquire().map(std::mem::forget);
+            answer.send(outcome).expect("the test thread waits");
+        });
+        let outcome = answered.recv_timeout(Duration::from_secs(30));
+        drop(held);
+        outcome.expect("the call waited for the breaker's lock")
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_open_breaker_rejects_without_its_lock() {
+    let breaker = Breaker::new("t", config());
+    trip(&breaker);
+    advance(Duration::from_secs(1)).await;
+    let open = acquire_while_locked(&breaker).unwrap_err();
+    assert_eq!(open.retry_after(), OPEN_FOR - Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_half_open_breaker_with_its_probes_out_rejects_without_its_lock() {
+    let breaker = Breaker::new("t", config().half_open_calls(2));
+    let first = half_open(&breaker).await;
+    let second = breaker.try_acquire().expect("second probe");
+    let open = acquire_while_locked(&breaker).unwrap_err();
+    assert_eq!(open.retry_after(), Duration::ZERO);
+    assert_eq!(breaker.state(), State::HalfOpen);
+    // The slots are mirrored faithfully: one given back, one let through.
+    drop(second);
+    let third = breaker.try_acquire().expect("the slot given back");
+    assert!(breaker.try_acquire().is_err());
+    first.record(false);
+    third.record(false);
+    assert_eq!(breaker.state(), State::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn hung_probes_still_time_out_after_lock_free_rejections() {
+    let probe_timeout = Duration::from_secs(5);
+    let breaker = Breaker::new("t", config().probe_timeout(probe_timeout));
+    let hung = half_open(&breaker).await;
+    advance(probe_timeout - Duration::from_millis(1)).await;
+    assert_eq!(
+        acquire_while_locked(&breaker).unwrap_err().retry_after(),
+        Duration::ZERO
+    );
+    advance(Duration::from_millis(1)).await;
+    let reopened = breaker.try_acquire().unwrap_err();
+    assert_eq!(reopened.retry_after(), OPEN_FOR);
+    assert_eq!(breaker.state(), State::Open);
+    drop(hung);
+}
+
+/// A thread whose calls came fast enough to reuse its clock reading, then
+/// paused while the breaker opened and `open_for` ran out: its next call
+/// must see half-open (a probe), not a rejection dated before the opening.
+#[tokio::test(start_paused = true)]
+async fn a_reading_older_than_the_opening_does_not_stretch_open_for() {
+    let breaker = Breaker::new(
+        "stale-reading-open",
+        BreakerConfig::new().open_for(Duration::from_secs(1)),
+    );
+    let step = crate::clock::STALE_BOUND / (2 * crate::clock::MAX_STRIDE);
+    for _ in 0..1_000 {
+        advance(step).await;
+        breaker.try_acquire().unwrap().record(false);
+    }
+    breaker.force_open();
+    advance(Duration::from_secs(2)).await;
+    let probe = breaker.try_acquire();
+    assert!(probe.is_ok(), "open_for has run out: {:?}", probe.err());
+    assert_eq!(breaker.state(), State::HalfOpen);
+}
+
+/// `open_for = 0`: the call right after a forced opening is a probe.
+#[test]
+fn a_breaker_forced_open_for_no_time_admits_the_next_call() {
+    let breaker = Breaker::new(
+        "stale-reading-zero",
+        BreakerConfig::new().open_for(Duration::ZERO),
+    );
+    for _ in 0..1_000 {
+        breaker.try_acquire().unwrap().record(false);
+    }
+    breaker.force_open();
+    assert!(breaker.try_acquire().is_ok());
+}

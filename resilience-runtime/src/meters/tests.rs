@@ -140,6 +140,61 @@ fn breaker_calls_are_counted_by_outcome_through_held_handles() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_fast_thread_hands_its_calls_over_in_batches_that_lag_by_under_64() {
+    let series = Series::default();
+    let breaker = metrics::with_local_recorder(&series, || {
+        Breaker::new("meters-batched", BreakerConfig::new())
+    });
+    let calls = |outcome| {
+        series.counter(&format!(
+            "breaker_calls_total{{breaker=meters-batched,outcome={outcome}}}"
+        ))
+    };
+    // Calls fast enough for the thread to reuse its clock readings.
+    let step = crate::clock::STALE_BOUND / (2 * crate::clock::MAX_STRIDE);
+    let mut batched = false;
+    for made in 1..=1_000 {
+        tokio::time::advance(step).await;
+        breaker.try_acquire().unwrap().record(false);
+        let counted = calls("success");
+        assert!(
+            counted <= made && made - counted < 64,
+            "{counted} of {made}"
+        );
+        batched |= counted < made;
+    }
+    assert!(batched, "some successes were kept back for a batch");
+    // A failure reads the clock exactly: everything kept is handed over.
+    breaker.try_acquire().unwrap().record(true);
+    assert_eq!((calls("success"), calls("failure")), (1_000, 1));
+}
+
+#[test]
+fn threads_batching_their_calls_lose_none() {
+    let series = Series::default();
+    let breaker = metrics::with_local_recorder(&series, || {
+        Breaker::new("meters-threads", BreakerConfig::new().min_calls(u32::MAX))
+    });
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..10_000 {
+                    breaker.try_acquire().unwrap().record(false);
+                }
+                // The last outcome of each thread hands over its batch.
+                breaker.try_acquire().unwrap().record(true);
+            });
+        }
+    });
+    let calls = |outcome| {
+        series.counter(&format!(
+            "breaker_calls_total{{breaker=meters-threads,outcome={outcome}}}"
+        ))
+    };
+    assert_eq!((calls("success"), calls("failure")), (40_000, 4));
+}
+
 #[test]
 fn cache_requests_are_counted_by_function_and_outcome() {
     let series = Series::default();

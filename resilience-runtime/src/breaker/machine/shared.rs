@@ -84,7 +84,7 @@ impl Breaker {
             self.open_until.store(again, Relaxed);
         }
         drop(machine);
-        Err(self.reject(again.saturating_sub(now)))
+        Err(self.reject(again.saturating_sub(now), true))
     }
 
     /// A probe lease taken but not used (no local slot was free, or the
