@@ -1,4 +1,4 @@
-//! [`Breaker`] and its [`Permit`]: the state machine.
+//! [`Breaker`]: the state machine ([`Permit`], its leave for one call, is in `permit.rs`).
 //!
 //! # Layout of the state
 //!
@@ -43,7 +43,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::mem::ManuallyDrop;
 use std::sync::atomic::{
     AtomicBool, AtomicU64,
     Ordering::{Acquire, Relaxed, Release, SeqCst},
@@ -59,8 +58,12 @@ use super::{BreakerConfig, CircuitOpen, Origin, State, StateChange, WindowCounts
 use crate::clock::{self, Instant};
 
 /// Sharing the breaker's state over the fleet (feature `redis`).
+mod permit;
 #[cfg(feature = "redis")]
 mod shared;
+
+pub use permit::Permit;
+use permit::Ticket;
 
 const CLOSED: u64 = 0;
 const OPEN: u64 = 1;
@@ -824,83 +827,5 @@ impl fmt::Debug for Breaker {
             .field("state", &self.state())
             .field("config", &self.config)
             .finish_non_exhaustive()
-    }
-}
-
-/// Leave to make one call through a [`Breaker`]; record the call's outcome
-/// with [`record`](Self::record).
-///
-/// A permit dropped without `record` — its future was dropped, or the call
-/// panicked — counts as neither success nor failure, and a half-open probe
-/// permit gives its slot back for the next probe.
-///
-/// ```
-/// use resilience_runtime::breaker::{Breaker, BreakerConfig, WindowCounts};
-///
-/// let breaker = Breaker::new("geo", BreakerConfig::new());
-/// let permit = breaker.try_acquire().unwrap();
-/// drop(permit); // cancelled: not counted
-/// assert_eq!(breaker.counts(), WindowCounts::default());
-/// ```
-#[must_use = "record the call's outcome with `Permit::record`; a dropped permit counts as a cancelled call"]
-pub struct Permit<'a> {
-    breaker: &'a Breaker,
-    ticket: Ticket,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Ticket {
-    /// A call made while closed, in window generation `generation`.
-    Closed { generation: u64 },
-    /// A half-open probe of episode `episode`.
-    Probe { episode: u64 },
-}
-
-impl Permit<'_> {
-    /// Records how the call ended: `failed` is `true` when it returned an
-    /// error that counts as a failure (`#[breaker(when = ..)]` decides which
-    /// do).
-    ///
-    /// ```
-    /// # use resilience_runtime::breaker::{Breaker, BreakerConfig, WindowCounts};
-    /// let breaker = Breaker::new("geo", BreakerConfig::new());
-    /// breaker.try_acquire().unwrap().record(false);
-    /// assert_eq!(breaker.counts(), WindowCounts { successes: 1, failures: 0 });
-    /// ```
-    #[inline]
-    pub fn record(self, failed: bool) {
-        let this = ManuallyDrop::new(self);
-        match this.ticket {
-            Ticket::Closed { generation } => this.breaker.record_closed(generation, failed),
-            Ticket::Probe { episode } => {
-                let end = if failed {
-                    ProbeEnd::Failed
-                } else {
-                    ProbeEnd::Succeeded
-                };
-                this.breaker.finish_probe(episode, end);
-            }
-        }
-    }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        if let Ticket::Probe { episode } = self.ticket {
-            self.breaker.finish_probe(episode, ProbeEnd::Abandoned);
-        }
-    }
-}
-
-impl fmt::Debug for Permit<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.ticket {
-            Ticket::Closed { .. } => "call",
-            Ticket::Probe { .. } => "probe",
-        };
-        f.debug_struct("Permit")
-            .field("breaker", &self.breaker.name)
-            .field("kind", &kind)
-            .finish()
     }
 }
