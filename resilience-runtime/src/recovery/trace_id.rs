@@ -11,7 +11,7 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// The longest `X-Trace-Id` taken from a request as it is.
 const MAX_TRACE_ID_LEN: usize = 128;
 
-/// The trace id of a request, as [`RecoveryLayer`] chose it: the request's
+/// The trace id of a request, as [`RecoveryLayer`](super::RecoveryLayer) chose it: the request's
 /// `X-Trace-Id` header as it is (1 to 128 visible ASCII characters), else
 /// the trace-id part of a W3C `traceparent` header, else a new random one
 /// (32 lowercase hex digits, the W3C format). The layer puts it in the
