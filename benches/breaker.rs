@@ -1,7 +1,8 @@
 //! The closed path of `#[breaker]` (the dependency is healthy), against the
 //! direct call and the crates a user would pick instead, `failsafe` and
-//! `recloser`, at 1 and 2 threads; and of a keyed breaker
-//! (`#[breaker(key = ..)]`), whose calls also look their key up.
+//! `recloser`, at 1 and 2 threads; of a keyed breaker
+//! (`#[breaker(key = ..)]`), whose calls also look their key up; and a
+//! rejected call, while open and while half-open with its probe out.
 //!
 //! ```text
 //! cargo bench -p resilience-benches --bench breaker
@@ -10,6 +11,11 @@
 //! At 2 threads each thread makes the same number of calls on one shared
 //! breaker; the figure is the time per call *per thread*, so perfect scaling
 //! keeps it equal to the 1-thread figure.
+//!
+//! With the `metrics` feature (the default) a recorder of atomic counters is
+//! installed first, as a Prometheus exporter would be, so the breaker's
+//! `breaker_calls_total` counting is paid for; compare with
+//! `--no-default-features`.
 
 use std::hint::black_box;
 
@@ -17,6 +23,9 @@ mod threads;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
+use std::sync::Arc;
+
+use resilience_runtime::breaker::{Breaker, State, registry};
 use resilience_runtime::{CircuitOpen, breaker};
 use threads::on_threads;
 
@@ -50,6 +59,22 @@ fn work_keyed_by_host(host: &str, x: u64) -> Result<u64, Error> {
     work(x ^ host.len() as u64)
 }
 
+#[breaker(name = "bench-open", open_for = 3600)]
+fn work_open(x: u64) -> Result<u64, Error> {
+    work(x)
+}
+
+#[breaker(name = "bench-half-open", open_for = "1ms", probe_timeout = 3600)]
+fn work_half_open(x: u64) -> Result<u64, Error> {
+    work(x)
+}
+
+/// The registered breaker of a `#[breaker]` function, after one call.
+fn registered(name: &str, call: fn(u64) -> Result<u64, Error>) -> Arc<Breaker> {
+    let _ = call(0);
+    registry().get(name).expect("registered by its first call")
+}
+
 const HOSTS: [&str; 8] = [
     "a.example",
     "b.example",
@@ -61,9 +86,48 @@ const HOSTS: [&str; 8] = [
     "h.example",
 ];
 
+/// A recorder whose counters and gauges are shared atomics, as an
+/// exporter's are.
+#[cfg(feature = "metrics")]
+fn install_recorder() {
+    use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
+    use std::sync::atomic::AtomicU64;
+
+    struct Atomics;
+    impl metrics::Recorder for Atomics {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::from_arc(Arc::new(AtomicU64::new(0)))
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::from_arc(Arc::new(AtomicU64::new(0)))
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+    metrics::set_global_recorder(Atomics).expect("the first recorder");
+}
+
 fn closed_path(c: &mut Criterion) {
+    #[cfg(feature = "metrics")]
+    install_recorder();
     let failsafe = failsafe::Config::new().build();
     let recloser = recloser::Recloser::default();
+    let open = registered("bench-open", work_open);
+    open.force_open();
+    // Half-open with its one probe out (for an hour): every call is rejected.
+    let half_open = registered("bench-half-open", work_half_open);
+    half_open.force_open();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    // The first calls after the sleep may still be dated before it (the
+    // runtime's recent clock reading; at most 63 of them).
+    let probe = (0..64)
+        .find_map(|_| half_open.try_acquire().ok())
+        .expect("the probe after open_for");
+    assert_eq!(half_open.state(), State::HalfOpen);
     for threads in [1, 2] {
         let mut group = c.benchmark_group(format!("breaker/{threads}-thread"));
         group.bench_function("direct", |b| {
@@ -86,6 +150,14 @@ fn closed_path(c: &mut Criterion) {
                 })
             })
         });
+        group.bench_function("#[breaker] rejected, open", |b| {
+            b.iter_custom(|iters| on_threads(threads, iters, &|i| drop(black_box(work_open(i)))))
+        });
+        group.bench_function("#[breaker] rejected, half-open", |b| {
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, &|i| drop(black_box(work_half_open(i))))
+            })
+        });
         group.bench_function("failsafe", |b| {
             b.iter_custom(|iters| {
                 on_threads(threads, iters, &|i| {
@@ -102,6 +174,7 @@ fn closed_path(c: &mut Criterion) {
         });
         group.finish();
     }
+    drop(probe);
 }
 
 criterion_group!(benches, closed_path);

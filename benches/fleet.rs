@@ -17,9 +17,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use resilience_runtime::cache::{CacheConfig, StaleCache};
 use resilience_runtime::fleet::{self, Fleet};
 use resilience_runtime::stale_cache;
+use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
 use serde::{Deserialize, Serialize};
 
 #[path = "../resilience-runtime/tests/fleet/server.rs"]

@@ -16,13 +16,15 @@
 //! One more row counts the hits: the same attribute on another function,
 //! whose metric handles were registered with a recorder of real atomic
 //! counters (as an exporter's are), so every hit is counted (with the
-//! `metrics` feature; `--no-default-features` measures it without). And one
+//! `metrics` feature only: without it there is nothing to count). And one
 //! row breaks the hit's cost down: one read of the crate's clock
 //! (`tokio::time::Instant::now()`), which a hit needs to know the value is
 //! fresh.
 
 use std::hint::black_box;
+#[cfg(feature = "metrics")]
 use std::sync::Arc;
+#[cfg(feature = "metrics")]
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
@@ -52,14 +54,17 @@ fn lookup_stale_cached(id: u64) -> Result<u64, Error> {
 }
 
 /// The same, its hits counted by a recorder (see [`Atomics`]).
+#[cfg(feature = "metrics")]
 #[stale_cache(maxage = 3600, tolerance = 7200)]
 fn lookup_stale_counted(id: u64) -> Result<u64, Error> {
     lookup(id)
 }
 
 /// A recorder whose counters are atomics, as a Prometheus exporter's are.
+#[cfg(feature = "metrics")]
 struct Atomics;
 
+#[cfg(feature = "metrics")]
 impl metrics::Recorder for Atomics {
     fn describe_counter(
         &self,
@@ -130,6 +135,7 @@ fn fresh_hit(c: &mut Criterion) {
         lookup_cached(id).unwrap();
     }
     // Its handles are registered on its first request, with this recorder.
+    #[cfg(feature = "metrics")]
     metrics::with_local_recorder(&Atomics, || {
         for id in 0..KEYS {
             lookup_stale_counted(id).unwrap();
@@ -147,6 +153,7 @@ fn fresh_hit(c: &mut Criterion) {
                 })
             })
         });
+        #[cfg(feature = "metrics")]
         group.bench_function("#[stale_cache], hits counted", |b| {
             b.iter_custom(|iters| {
                 on_keys(threads, iters, &|id| {

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use resilience_runtime::circuit::registry;
+use resilience_runtime::breaker::registry;
 use resilience_runtime::{CircuitOpen, breaker, fallback, retry, stale_cache};
 use tokio::time::Instant;
 

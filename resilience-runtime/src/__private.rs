@@ -3,13 +3,19 @@
 
 pub use core::time::Duration;
 
-pub use crate::attempt::{CallAttempt, InAttempt, in_attempt, in_attempt_blocking};
-pub use crate::cache::{CacheConfig, Refresh, StaleCache};
-pub use crate::circuit::{
+pub use crate::breaker::{
     BreakerConfig, BreakerSlot, CircuitOpen, DEFAULT_MAX_KEYS, KeyedBreakerSlot, Permit,
 };
-pub use crate::retry_policy::{Backoff, Jitter, RetryPolicy};
-pub use attempts::Attempts;
+pub use crate::describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
+pub use crate::fallback::{
+    AsyncFallback, AsyncFallbackFn, CallAsync, CallSyncForAsync, FallbackIsAsync, SyncFallback,
+    fallback_invoked,
+};
+pub use crate::retry::attempt::{CallAttempt, InAttempt, in_attempt, in_attempt_blocking};
+pub use crate::retry::attempts::Attempts;
+pub use crate::retry::{Backoff, Jitter, RetryPolicy};
+pub use crate::stale_cache::slot::{CacheSlot, instance_of};
+pub use crate::stale_cache::{CacheConfig, Refresh, StaleCache};
 pub use cache_bounds::{
     CacheKey, CacheValue, KeyArg, KeyPart, NotAKey, SharedCacheKey, SharedCacheValue, ValidKey,
     cache_for, shared_cache_for,
@@ -18,12 +24,7 @@ pub use cache_calls::{
     DescribeErrors, ErrorsOf, ShareClonedErrors, cache_get_or_load, cache_get_or_load_blocking,
     cache_get_or_revalidate, cache_get_or_revalidate_blocking,
 };
-pub use cache_slot::{CacheSlot, instance_of};
-pub use describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
-pub use fallback::{
-    AsyncFallback, AsyncFallbackFn, CallAsync, CallSyncForAsync, FallbackIsAsync, SyncFallback,
-    fallback_invoked,
-};
+pub use idioms::{describe_error, load_errors, return_type};
 pub use keyed::{ToBreakerKey, keyed_breaker};
 pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
@@ -34,12 +35,9 @@ pub use shared_cache_calls::{
 };
 pub use timeout::{TimeoutError, timed_out, within};
 
-mod attempts;
 mod cache_bounds;
 mod cache_calls;
-mod cache_slot;
-mod describe;
-mod fallback;
+mod idioms;
 mod keyed;
 mod open;
 mod shape;

@@ -1,11 +1,51 @@
-//! The one clock every time measurement reads.
+//! The one clock every time measurement reads, and a cheap recent reading of
+//! it for hot paths.
 //!
 //! `tokio::time::Instant` is `std::time::Instant` outside a runtime, and
 //! follows a paused runtime's clock inside one (with tokio's `test-util`), so
 //! backoff, breaker windows and cache ages are all driven by
 //! `tokio::time::pause()` / `advance()` in tests.
+//!
+//! # The recent reading and its error bound
+//!
+//! An exact reading costs a `clock_gettime` (25–35 ns on a virtual machine),
+//! more than all the rest of a breaker's closed path. [`recent`] returns a
+//! reading of that same clock kept per thread and taken afresh every
+//! *stride* calls; the stride adapts to how fast the thread's calls come:
+//!
+//! - when the readings at the two ends of a stride are more than
+//!   [`STALE_BOUND`] apart, or equal (the clock did not move: a paused
+//!   runtime between two `advance`s), the stride drops to 1 — every call
+//!   reads the clock;
+//! - when they are at most `STALE_BOUND` apart, the stride doubles, up to
+//!   [`MAX_STRIDE`].
+//!
+//! So a reading [`recent`] returns is the exact reading of this thread at
+//! most `MAX_STRIDE - 1` calls earlier, and, while the thread's calls keep
+//! coming at least every `STALE_BOUND / MAX_STRIDE` on average, at most
+//! about `STALE_BOUND` old. The one case beyond `STALE_BOUND`: a thread
+//! whose calls came that fast and then paused dates up to `MAX_STRIDE - 1`
+//! calls after the pause at the last reading before it (the next reading
+//! sees the gap and drops the stride to 1). A thread whose calls come
+//! slower than that always reads exactly, and so does a paused runtime that
+//! moves time by more than `STALE_BOUND` at once or not at all — every test
+//! of this crate on paused time sees exact readings.
+//!
+//! [`fresh`] reads exactly and starts this thread's recent reading over
+//! from that reading (stride 1): where a decision is taken, the reading is
+//! exact.
+
+use std::cell::Cell;
+use std::time::Duration;
 
 pub(crate) use tokio::time::Instant;
+
+/// The most a [`recent`] reading lags while calls keep coming; see the
+/// module docs.
+pub(crate) const STALE_BOUND: Duration = Duration::from_micros(100);
+
+/// The most calls that share one reading.
+pub(crate) const MAX_STRIDE: u32 = 64;
 
 /// The current instant on the one clock.
 #[inline]
@@ -13,8 +53,275 @@ pub(crate) fn now() -> Instant {
     Instant::now()
 }
 
+/// A reading of the one clock, and whether it was taken for this call.
+///
+/// [`recent`] and this are the clock's general form, for hot paths that
+/// keep `Instant`s (the stale cache's ages); the breaker uses
+/// [`recent_since`].
+#[cfg_attr(not(test), allow(dead_code))]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reading {
+    /// The instant read.
+    pub(crate) at: Instant,
+    /// Read for this call (exact), not reused from an earlier call.
+    pub(crate) fresh: bool,
+}
+
+/// A [`recent_since`] reading: nanoseconds from an origin.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Since {
+    /// Nanoseconds from the origin to the reading; 0 for a reading before
+    /// it (another paused runtime's clock).
+    pub(crate) nanos: u64,
+    /// Read for this call (exact), not reused from an earlier call.
+    pub(crate) fresh: bool,
+}
+
+/// This thread's recent reading.
+#[derive(Clone, Copy)]
+struct Recent {
+    /// The last exact reading; `None` before the first.
+    at: Option<Instant>,
+    /// Calls that may still use `at` before the next reading.
+    left: u32,
+    /// Calls per reading now.
+    stride: u32,
+    /// The origin `since` was last asked from, and `at` measured from it:
+    /// a thread that keeps asking from one origin (one breaker) converts
+    /// once per reading, not once per call.
+    origin: Option<Instant>,
+    since: u64,
+}
+
+impl Recent {
+    const START: Self = Self {
+        at: None,
+        left: 0,
+        stride: 1,
+        origin: None,
+        since: 0,
+    };
+}
+
+thread_local! {
+    static RECENT: Cell<Recent> = const { Cell::new(Recent::START) };
+}
+
+/// A recent reading of the one clock: this thread's last exact reading,
+/// while it is within the bound in the [module docs](self), else an exact
+/// one.
+#[cfg_attr(not(test), allow(dead_code))]
+#[inline]
+pub(crate) fn recent() -> Reading {
+    let cached = RECENT.try_with(|recent| {
+        let mut state = recent.get();
+        let at = state.at?;
+        if state.left == 0 {
+            return None;
+        }
+        state.left -= 1;
+        recent.set(state);
+        Some(at)
+    });
+    match cached {
+        Ok(Some(at)) => Reading { at, fresh: false },
+        _ => Reading {
+            at: reread(),
+            fresh: true,
+        },
+    }
+}
+
+/// [`recent`] as nanoseconds from `origin`, converted once per reading
+/// while the thread keeps asking from the same origin.
+#[inline]
+pub(crate) fn recent_since(origin: Instant) -> Since {
+    let cached = RECENT.try_with(|recent| {
+        let mut state = recent.get();
+        let at = state.at?;
+        if state.left == 0 {
+            return None;
+        }
+        state.left -= 1;
+        if state.origin != Some(origin) {
+            state.origin = Some(origin);
+            state.since = nanos_between(origin, at);
+        }
+        recent.set(state);
+        Some(state.since)
+    });
+    if let Ok(Some(nanos)) = cached {
+        return Since {
+            nanos,
+            fresh: false,
+        };
+    }
+    let at = reread();
+    let nanos = nanos_between(origin, at);
+    let _ = RECENT.try_with(|recent| {
+        let mut state = recent.get();
+        state.origin = Some(origin);
+        state.since = nanos;
+        recent.set(state);
+    });
+    Since { nanos, fresh: true }
+}
+
+/// An exact reading, which also starts this thread's recent reading over
+/// (stride 1): for the calls that decide something.
+#[inline]
+pub(crate) fn fresh() -> Instant {
+    let at = now();
+    // `try_with`: a thread-local destructor may call a breaker.
+    let _ = RECENT.try_with(|recent| {
+        recent.set(Recent {
+            at: Some(at),
+            ..Recent::START
+        })
+    });
+    at
+}
+
+/// Nanoseconds from `origin` to `at`, saturating; 0 for an earlier `at`.
+#[inline]
+pub(crate) fn nanos_between(origin: Instant, at: Instant) -> u64 {
+    let duration = at.saturating_duration_since(origin);
+    duration
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(duration.subsec_nanos()))
+}
+
+/// The end of a stride: reads the clock and sets the next stride from how
+/// far it moved.
+#[cold]
+#[inline(never)]
+fn reread() -> Instant {
+    let at = now();
+    let _ = RECENT.try_with(|recent| {
+        let state = recent.get();
+        let moved = state
+            .at
+            .map_or(Duration::ZERO, |last| at.saturating_duration_since(last));
+        let stride = if moved.is_zero() || moved > STALE_BOUND {
+            1
+        } else {
+            (state.stride * 2).min(MAX_STRIDE)
+        };
+        recent.set(Recent {
+            at: Some(at),
+            left: stride - 1,
+            stride,
+            ..Recent::START
+        });
+    });
+    at
+}
+
 /// Whole milliseconds, saturating: the unit of every `*_ms` event field.
 #[inline]
 pub(crate) fn millis(duration: std::time::Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Calls `recent()` until it reads afresh; the calls it took.
+    fn calls_per_reading() -> u32 {
+        let mut calls = 1;
+        while !recent().fresh {
+            calls += 1;
+        }
+        calls
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_clock_that_does_not_move_is_read_on_every_call() {
+        fresh();
+        for _ in 0..200 {
+            assert!(recent().fresh);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_clock_is_followed_exactly_across_large_steps() {
+        let start = fresh();
+        for step in 1..=50u32 {
+            tokio::time::advance(Duration::from_millis(1)).await;
+            let reading = recent();
+            assert!(reading.fresh);
+            assert_eq!(reading.at - start, Duration::from_millis(step.into()));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn small_steps_grow_the_stride_to_the_cap_and_a_gap_drops_it() {
+        fresh();
+        let step = STALE_BOUND / (2 * MAX_STRIDE);
+        let mut strides = Vec::new();
+        for _ in 0..10 {
+            let mut calls = 0;
+            loop {
+                tokio::time::advance(step).await;
+                calls += 1;
+                if recent().fresh {
+                    break;
+                }
+            }
+            strides.push(calls);
+        }
+        assert_eq!(strides, [1, 2, 4, 8, 16, 32, 64, 64, 64, 64]);
+        // A gap longer than the bound: the calls of the stride under way are
+        // dated before it, then the clock is read on every call.
+        tokio::time::advance(STALE_BOUND * 2).await;
+        let before_gap = calls_per_reading();
+        assert_eq!(before_gap, MAX_STRIDE, "the stride under way runs out");
+        assert!(recent().fresh, "after the gap: stride 1");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_reading_is_within_the_bound_while_calls_keep_coming() {
+        fresh();
+        let step = STALE_BOUND / MAX_STRIDE;
+        let mut exact = now();
+        for _ in 0..5_000 {
+            tokio::time::advance(step).await;
+            exact += step;
+            let lag = exact - recent().at;
+            assert!(lag <= STALE_BOUND, "lag {lag:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn readings_since_an_origin_follow_the_reading_whatever_the_origin() {
+        let origin = fresh();
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let other = now();
+        let step = STALE_BOUND / (2 * MAX_STRIDE);
+        for _ in 0..500 {
+            tokio::time::advance(step).await;
+            // Alternating origins share the reading, each measured from its own.
+            let (from_origin, from_other, reading) =
+                (recent_since(origin), recent_since(other), recent());
+            assert_eq!(from_origin.nanos, nanos_between(origin, reading.at));
+            assert_eq!(from_other.nanos, nanos_between(other, reading.at));
+        }
+        assert_eq!(recent_since(now() + Duration::from_secs(1)).nanos, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fresh_reads_exactly_and_starts_over() {
+        fresh();
+        let step = STALE_BOUND / (2 * MAX_STRIDE);
+        for _ in 0..200 {
+            tokio::time::advance(step).await;
+            recent();
+        }
+        tokio::time::advance(step).await;
+        assert_eq!(fresh(), now());
+        tokio::time::advance(step).await;
+        assert!(recent().fresh, "stride 1 after `fresh`");
+    }
 }

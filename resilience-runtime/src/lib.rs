@@ -3,10 +3,10 @@
 //!
 //! | attribute | what it does | Python it replaces |
 //! | --- | --- | --- |
-//! | [`#[retry]`](retry) | retries transient errors with backoff | `tenacity.retry` |
-//! | [`#[breaker]`](breaker) | cuts off a failing dependency with a named circuit breaker | `pybreaker.CircuitBreaker` |
+//! | [`#[retry]`](macro@retry) | retries transient errors with backoff | `tenacity.retry` |
+//! | [`#[breaker]`](macro@breaker) | cuts off a failing dependency with a named circuit breaker | `pybreaker.CircuitBreaker` |
 //! | [`#[fallback]`](fallback) | answers from a fallback function instead of an error | `try`/`except` at each call site |
-//! | [`#[stale_cache]`](stale_cache) | serves cached data, and stale data when a refresh fails | the `lru_cache` stale-data decorator |
+//! | [`#[stale_cache]`](macro@stale_cache) | serves cached data, and stale data when a refresh fails | the `lru_cache` stale-data decorator |
 //! | [`#[timeout]`](timeout) | cuts off an `async fn` call at a deadline, with [`TimedOut`] | `asyncio.wait_for`, Polly `Timeout` |
 //!
 //! ```
@@ -99,7 +99,7 @@
 //! write no counter in common, each thread adds its fresh hits of a cache to
 //! `stale_cache_requests_total{outcome = "fresh"}` every 256 hits, when it
 //! finishes a load through that cache, when it calls
-//! [`StaleCache::run_pending_tasks`](cache::StaleCache::run_pending_tasks),
+//! [`StaleCache::run_pending_tasks`](stale_cache::StaleCache::run_pending_tasks),
 //! and when it exits: the counter lags by fewer than 256 per thread and
 //! cache, and loses nothing. Every other count is added at once.
 //!
@@ -138,10 +138,10 @@
 //!
 //! # Circuit breakers
 //!
-//! [`circuit`] holds the breakers, their process-wide registry (state,
+//! [`breaker`](mod@breaker) holds the breakers, their process-wide registry (state,
 //! counts, `reset`, `force_open` and state-change listeners by name) and
 //! [`CircuitOpen`], the error a rejected call turns into; and
-//! [`circuit::KeyedBreakers`], one breaker per key (per host) under one
+//! [`breaker::KeyedBreakers`], one breaker per key (per host) under one
 //! name, in a bounded map.
 //!
 //! # Stacking
@@ -177,24 +177,28 @@
 #[doc(inline)]
 pub use resilience_macros::{breaker, fallback, retry, stale_cache, timeout};
 
-pub mod attempt;
-pub mod retry_policy;
-pub use retry_policy::{Backoff, Jitter, RetryPolicy};
+// One module per attribute, named after it (the macro of the same name
+// lives in the macro namespace beside it).
+pub mod breaker;
+mod fallback;
+pub mod retry;
+pub mod stale_cache;
+mod timeout;
 
-pub mod circuit;
-pub use circuit::CircuitOpen;
-mod timed_out;
-pub use timed_out::TimedOut;
-pub mod cache;
+pub use breaker::CircuitOpen;
+pub use retry::{Backoff, Jitter, RetryPolicy, attempt};
+pub use timeout::TimedOut;
+
+// The parts the attributes share.
+mod clock;
+mod describe;
 #[cfg(feature = "redis")]
 pub mod fleet;
-pub mod recovery;
-pub mod testing;
-
-mod clock;
 mod meters;
+pub mod recovery;
 #[cfg(test)]
 mod test_events;
+pub mod testing;
 
 #[doc(hidden)]
 pub mod __private;

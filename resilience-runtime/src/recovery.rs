@@ -73,7 +73,11 @@ use tokio::task::futures::TaskLocalFuture;
 #[cfg(feature = "tower")]
 mod layer;
 #[cfg(feature = "tower")]
-pub use layer::{RecoveryFuture, RecoveryLayer, RecoveryService, TraceId};
+mod trace_id;
+#[cfg(feature = "tower")]
+pub use layer::{RecoveryFuture, RecoveryLayer, RecoveryService};
+#[cfg(feature = "tower")]
+pub use trace_id::TraceId;
 
 tokio::task_local! {
     static CURRENT: Cell<Recovery>;
@@ -350,7 +354,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_stale_value_served_records_its_age() {
-        use crate::cache::{CacheConfig, StaleCache};
+        use crate::stale_cache::{CacheConfig, StaleCache};
 
         let cache: StaleCache<u8, &str> = StaleCache::new(
             CacheConfig::new()
@@ -369,7 +373,7 @@ mod tests {
 
     #[test]
     fn a_breaker_rejection_is_recorded_and_a_healthy_call_is_not() {
-        use crate::circuit::{Breaker, BreakerConfig};
+        use crate::breaker::{Breaker, BreakerConfig};
 
         let breaker = Breaker::new("recovery-rejections", BreakerConfig::new());
         let ((), healthy) = scope_blocking(|| breaker.try_acquire().unwrap().record(false));

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
-use resilience_runtime::circuit::{Origin, State, registry};
+use resilience_runtime::breaker::{Origin, State, registry};
 use resilience_runtime::{CircuitOpen, breaker, stale_cache};
 use tracing::Subscriber;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use resilience_runtime::circuit::{self, State};
+use resilience_runtime::breaker::State;
 use resilience_runtime::{CircuitOpen, breaker, retry};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,14 +47,14 @@ async fn charge(down: bool) -> Result<u32, PayError> {
 
 #[tokio::test(start_paused = true)]
 async fn opens_on_the_failure_rate_rejects_without_calling_then_probes_and_closes() {
-    let breaker = circuit::registry().get("behaviour-payments");
+    let breaker = breaker::registry().get("behaviour-payments");
     assert!(breaker.is_none(), "registered on first use, not before");
 
     // 2 of 4 failed: a rate equal to the threshold does not open.
     for down in [false, false, true, true] {
         let _ = charge(down).await;
     }
-    let breaker = circuit::registry().get("behaviour-payments").unwrap();
+    let breaker = breaker::registry().get("behaviour-payments").unwrap();
     assert_eq!(breaker.state(), State::Closed);
 
     // 3 of 5 failed: above the threshold, open.
@@ -106,7 +106,7 @@ fn functions_of_one_name_share_one_state() {
             ..
         })
     ));
-    let breaker = circuit::registry().get("behaviour-shared").unwrap();
+    let breaker = breaker::registry().get("behaviour-shared").unwrap();
     breaker.reset();
     assert_eq!(shared_two(), Ok(()));
 }
@@ -121,7 +121,7 @@ fn errors_the_predicate_rejects_count_as_successes() {
     for _ in 0..10 {
         assert_eq!(decline(), Err(PayError::Declined));
     }
-    let breaker = circuit::registry().get("behaviour-declines").unwrap();
+    let breaker = breaker::registry().get("behaviour-declines").unwrap();
     assert_eq!(breaker.state(), State::Closed);
     assert_eq!(breaker.counts().failures, 0);
     assert_eq!(breaker.counts().successes, 10);
@@ -138,7 +138,7 @@ async fn a_cancelled_probe_gives_its_permit_back_and_counts_nothing() {
     }
 
     hangs(false).await.unwrap(); // registers the breaker with this function's config
-    circuit::registry()
+    breaker::registry()
         .get("behaviour-cancel")
         .unwrap()
         .force_open();
@@ -148,7 +148,7 @@ async fn a_cancelled_probe_gives_its_permit_back_and_counts_nothing() {
         let probe = tokio::time::timeout(Duration::from_millis(1), hangs(true)).await;
         assert!(probe.is_err(), "timed out");
     }
-    let breaker = circuit::registry().get("behaviour-cancel").unwrap();
+    let breaker = breaker::registry().get("behaviour-cancel").unwrap();
     assert_eq!(breaker.state(), State::HalfOpen);
     assert_eq!(hangs(false).await, Ok(()), "the probe slot is free again");
     assert_eq!(breaker.state(), State::Closed);
@@ -163,7 +163,7 @@ fn a_panicking_call_leaves_the_breaker_usable() {
     }
 
     explode(false).unwrap(); // registers the breaker with this function's config
-    circuit::registry()
+    breaker::registry()
         .get("behaviour-panic")
         .unwrap()
         .force_open();
@@ -171,7 +171,7 @@ fn a_panicking_call_leaves_the_breaker_usable() {
     assert!(result.is_err());
     assert_eq!(explode(false), Ok(()), "the probe slot came back");
     assert_eq!(
-        circuit::registry().get("behaviour-panic").unwrap().state(),
+        breaker::registry().get("behaviour-panic").unwrap().state(),
         State::Closed
     );
 }
@@ -213,7 +213,7 @@ async fn outside_retry_one_call_with_its_retries_is_one_outcome_and_open_is_neve
     }
 
     let _ = fetch().await;
-    let breaker = circuit::registry().get("behaviour-ordered").unwrap();
+    let breaker = breaker::registry().get("behaviour-ordered").unwrap();
     assert_eq!(ATTEMPTS.load(Ordering::SeqCst), 3);
     assert_eq!(
         breaker.counts().failures,
@@ -246,7 +246,7 @@ async fn a_renamed_path_keeps_the_written_order() {
     }
 
     let _ = fetch().await;
-    let breaker = circuit::registry().get("behaviour-renamed").unwrap();
+    let breaker = breaker::registry().get("behaviour-renamed").unwrap();
     assert_eq!(ATTEMPTS.load(Ordering::SeqCst), 3);
     assert_eq!(
         breaker.counts().failures,
@@ -284,7 +284,7 @@ async fn an_io_result_function_gets_the_open_circuit_as_an_io_error() {
     }
 
     assert_eq!(read(false).await.unwrap(), 7);
-    circuit::registry()
+    breaker::registry()
         .get("behaviour-io")
         .unwrap()
         .force_open();

@@ -2,7 +2,7 @@
 //! object per line, target `resilience`, every field of the vocabulary a
 //! typed JSON value (numbers as numbers, not text).
 
-use resilience_runtime::circuit::{Breaker, BreakerConfig};
+use resilience_runtime::breaker::{Breaker, BreakerConfig};
 use resilience_runtime::retry;
 use serde_json::Value;
 

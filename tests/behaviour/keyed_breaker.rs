@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use resilience_runtime::circuit::{self, State};
+use resilience_runtime::breaker::State;
 use resilience_runtime::{CircuitOpen, breaker};
 use tokio::time::advance;
 
@@ -40,7 +40,7 @@ async fn fetch(host: &str, path: &str, down: bool) -> Result<String, FetchError>
 }
 
 fn states(name: &str) -> Vec<(String, State)> {
-    circuit::registry()
+    breaker::registry()
         .keyed_breakers(name)
         .iter()
         .map(|breaker| (breaker.key().unwrap().to_owned(), breaker.state()))
@@ -77,7 +77,7 @@ async fn one_host_failing_opens_its_breaker_only() {
         ]
     );
     // Keyed and unkeyed breakers are kept apart.
-    assert!(circuit::registry().get("keyed-hosts").is_none());
+    assert!(breaker::registry().get("keyed-hosts").is_none());
 
     // After `open_for`, a.example's probe closes it again.
     advance(Duration::from_secs(30)).await;
@@ -99,7 +99,7 @@ fn sync_functions_are_keyed_too() {
     assert_eq!(query(1, true), Err(FetchError::Down));
     assert!(matches!(query(1, false), Err(FetchError::Open { .. })));
     assert_eq!(query(2, false), Ok(2));
-    let tenants = circuit::registry().keyed::<u64>("keyed-tenants").unwrap();
+    let tenants = breaker::registry().keyed::<u64>("keyed-tenants").unwrap();
     assert_eq!(tenants.get(&1).unwrap().state(), State::Open);
     assert_eq!(tenants.get(&2).unwrap().state(), State::Closed);
 }
@@ -113,7 +113,7 @@ fn ping(host: String) -> Result<(), FetchError> {
 #[test]
 fn keys_are_bounded_and_the_least_recently_used_go_first() {
     ping("hot".to_owned()).unwrap();
-    let hosts = circuit::registry().keyed::<String>("keyed-lru").unwrap();
+    let hosts = breaker::registry().keyed::<String>("keyed-lru").unwrap();
     let hot = hosts.get(&"hot".to_owned()).unwrap();
     hot.force_open();
     for i in 0..1000 {

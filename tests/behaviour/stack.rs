@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use resilience_runtime::circuit::{self, State};
+use resilience_runtime::breaker::State;
 use resilience_runtime::{CircuitOpen, breaker, fallback, retry, stale_cache};
 use tokio::time::advance;
 
@@ -75,7 +75,7 @@ async fn each_layer_answers_in_turn() {
         Ok("placeholder for bob".into())
     );
     assert_eq!(upstream_calls(), 7);
-    let breaker = circuit::registry().get("stack-profiles").unwrap();
+    let breaker = breaker::registry().get("stack-profiles").unwrap();
     assert_eq!(breaker.state(), State::Open);
     assert_eq!(
         breaker.counts().failures,

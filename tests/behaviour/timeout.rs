@@ -6,7 +6,7 @@ use std::future::pending;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use resilience_runtime::circuit::{self, State};
+use resilience_runtime::breaker::State;
 use resilience_runtime::{CircuitOpen, TimedOut, breaker, retry, timeout};
 use tokio::time::{Instant, sleep};
 
@@ -145,7 +145,7 @@ async fn a_timed_out_call_counts_as_a_breaker_failure() {
         guarded(true).await,
         Err(ApiError::TimedOut { .. })
     ));
-    let breaker = circuit::registry().get("timeout-hosts").unwrap();
+    let breaker = breaker::registry().get("timeout-hosts").unwrap();
     assert_eq!(breaker.state(), State::Open);
     let start = Instant::now();
     assert_eq!(guarded(false).await, Err(ApiError::Open));

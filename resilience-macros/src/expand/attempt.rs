@@ -42,17 +42,7 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool, retried: bool) ->
     // `Ok(..)` in the body infer exactly as they did in the function.
     let anchor = {
         let output = &function.output_in_body;
-        quote! {
-            #[allow(
-                unknown_lints, unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop,
-                clippy::let_unit_value, clippy::let_with_type_underscore, clippy::needless_return,
-                clippy::unreachable
-            )]
-            if false {
-                let __resilience_unreachable: #output = loop {};
-                return __resilience_unreachable;
-            }
-        }
+        quote!(#private::return_type!(#output);)
     };
     // A body that only reads through `&mut self` would capture `self` by
     // shared reference, and the future would need `Self: Sync` where the

@@ -14,11 +14,21 @@ use syn::{Expr, Pat};
 use super::{Context, duration_tokens, predicate};
 use crate::args::breaker::BreakerArgs;
 use crate::args::error;
+use crate::attribute::Attribute;
 use crate::item::Function;
+
+impl Attribute for BreakerArgs {
+    fn check(&self, function: &Function) -> syn::Result<()> {
+        check(self, function)
+    }
+    fn wrap(&self, context: &Context, inner: TokenStream) -> TokenStream {
+        wrap(self, context, inner)
+    }
+}
 
 /// `key = ..` must name an argument (or `self`): a key that names none is
 /// one value for every call, or a typo.
-pub(crate) fn check(args: &BreakerArgs, function: &Function) -> syn::Result<()> {
+fn check(args: &BreakerArgs, function: &Function) -> syn::Result<()> {
     let Some(key) = &args.key else {
         return Ok(());
     };
@@ -82,7 +92,7 @@ fn keyed_breaker(slot: &syn::Ident, key: &Expr, private: &TokenStream) -> TokenS
     quote_spanned!(span=> #private_at_key::keyed_breaker(&#slot, #owned))
 }
 
-pub(crate) fn wrap(args: &BreakerArgs, context: &Context, inner: TokenStream) -> TokenStream {
+fn wrap(args: &BreakerArgs, context: &Context, inner: TokenStream) -> TokenStream {
     let Some(name) = &args.name else {
         return inner; // `validate` has reported the missing key.
     };

@@ -8,7 +8,21 @@ use syn::spanned::Spanned as _;
 use super::{Context, describe_error, predicate, respan};
 use crate::args::error;
 use crate::args::fallback::FallbackArgs;
+use crate::attribute::Attribute;
 use crate::item::{Function, Passing, Receiver, infer_impl_trait};
+
+impl Attribute for FallbackArgs {
+    fn check(&self, function: &Function) -> syn::Result<()> {
+        check(self, function)
+    }
+    fn wrap(&self, context: &Context, inner: TokenStream) -> TokenStream {
+        wrap(self, context, inner)
+    }
+    /// The fallback is called with the arguments after the call failed.
+    fn needs_arguments_again(&self) -> bool {
+        true
+    }
+}
 
 /// A fallback named `Self::...` on a method receives the method's receiver.
 fn takes_receiver(args: &FallbackArgs, function: &Function) -> bool {
@@ -22,7 +36,7 @@ fn takes_receiver(args: &FallbackArgs, function: &Function) -> bool {
     named_on_self && function.receiver.is_some()
 }
 
-pub(crate) fn check(args: &FallbackArgs, function: &Function) -> syn::Result<()> {
+fn check(args: &FallbackArgs, function: &Function) -> syn::Result<()> {
     if let (true, Some(Receiver::Owned(span))) = (takes_receiver(args, function), function.receiver)
     {
         return Err(error(
@@ -34,7 +48,7 @@ pub(crate) fn check(args: &FallbackArgs, function: &Function) -> syn::Result<()>
     Ok(())
 }
 
-pub(crate) fn wrap(args: &FallbackArgs, context: &Context, inner: TokenStream) -> TokenStream {
+fn wrap(args: &FallbackArgs, context: &Context, inner: TokenStream) -> TokenStream {
     let Some(fallback) = &args.function else {
         return inner; // `validate` has reported the missing key.
     };

@@ -9,9 +9,25 @@ use syn::spanned::Spanned as _;
 use super::{Context, describe_error, duration_tokens, predicate};
 use crate::args::error;
 use crate::args::retry::{Backoff, Jitter, RetryArgs};
+use crate::attribute::Attribute;
 use crate::item::{Function, Receiver};
 
-pub(crate) fn check(function: &Function) -> syn::Result<()> {
+impl Attribute for RetryArgs {
+    fn check(&self, function: &Function) -> syn::Result<()> {
+        check(function)
+    }
+    fn wrap(&self, context: &Context, inner: TokenStream) -> TokenStream {
+        wrap(self, context, inner)
+    }
+    fn needs_arguments_again(&self) -> bool {
+        true
+    }
+    fn retry_loop(&self) -> bool {
+        true
+    }
+}
+
+fn check(function: &Function) -> syn::Result<()> {
     if let Some(Receiver::Owned(span)) = function.receiver {
         return Err(error(
             span,
@@ -28,7 +44,7 @@ pub(crate) fn attempts_local() -> syn::Ident {
     Context::local("__resilience_attempts")
 }
 
-pub(crate) fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> TokenStream {
+fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> TokenStream {
     let private = &context.private;
     let function = context.function_name();
     let policy = policy(args, private);

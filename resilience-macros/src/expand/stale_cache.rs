@@ -10,13 +10,33 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{GenericParam, Type};
 
-use super::{Context, duration_tokens, respan, retry};
+use super::{Context, duration_tokens, respan};
 use crate::args::retry::{Backoff, Jitter, RetryArgs};
 use crate::args::stale_cache::{Refresh, StaleCacheArgs};
 use crate::args::{Spanned, error};
+use crate::attribute::Attribute;
 use crate::item::{Function, Input, Passing};
 
-pub(crate) fn check(args: &StaleCacheArgs, function: &Function) -> syn::Result<()> {
+impl Attribute for StaleCacheArgs {
+    fn check(&self, function: &Function) -> syn::Result<()> {
+        check(self, function)
+    }
+    fn wrap(&self, context: &Context, inner: TokenStream) -> TokenStream {
+        wrap(self, context, inner)
+    }
+    /// Its load retries; a background load also runs after the call.
+    fn needs_arguments_again(&self) -> bool {
+        self.retries() > 0
+    }
+    fn retry_loop(&self) -> bool {
+        self.retries() > 0
+    }
+    fn runs_after_the_call(&self) -> bool {
+        self.refresh() == Refresh::Background
+    }
+}
+
+fn check(args: &StaleCacheArgs, function: &Function) -> syn::Result<()> {
     if let Some(param) = function
         .sig
         .generics
@@ -68,12 +88,12 @@ pub(crate) fn check(args: &StaleCacheArgs, function: &Function) -> syn::Result<(
     Ok(())
 }
 
-pub(crate) fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenStream {
+fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenStream {
     let private = &context.private;
     let function = context.function;
     let load_body = match args.retries() {
         0 => inner,
-        retries => retry::wrap(&refresh_retries(retries), context, inner),
+        retries => refresh_retries(retries).wrap(context, inner),
     };
     let background = args.refresh() == Refresh::Background;
     // A background load outlives the call: it owns copies of the arguments
@@ -129,8 +149,6 @@ pub(crate) fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream)
     };
     let config = config(args, private);
     let name = context.function_name();
-    let failure = Context::local("__resilience_error");
-    let formatter = Context::local("__resilience_formatter");
     let cache_key = Context::local("__resilience_key");
     // At the return type: a value type the cache cannot store is reported there.
     let private_at_output = respan(private.clone(), function.output.span());
@@ -153,15 +171,7 @@ pub(crate) fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream)
                 #cache_key,
                 #name,
                 #load,
-                {
-                    #[allow(unused_imports)]
-                    use #private::{DescribeErrors as _, ShareClonedErrors as _};
-                    (&&#private::ErrorsOf::<#error_type>::new()).errors(|#failure, #formatter| {
-                        #[allow(unused_imports)]
-                        use #private::{DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _};
-                        ::core::fmt::Display::fmt(&(&&&#private::ErrorRef(#failure)).describe(), #formatter)
-                    })
-                },
+                #private::load_errors!(#error_type),
             )#wait
         }
     }

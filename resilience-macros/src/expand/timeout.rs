@@ -12,9 +12,22 @@ use syn::spanned::Spanned as _;
 use super::{Context, duration_tokens};
 use crate::args::error;
 use crate::args::timeout::TimeoutArgs;
+use crate::attribute::Attribute;
 use crate::item::{Function, Passing};
 
-pub(crate) fn check(function: &Function) -> syn::Result<()> {
+impl Attribute for TimeoutArgs {
+    fn check(&self, function: &Function) -> syn::Result<()> {
+        check(function)
+    }
+    fn wrap(&self, context: &Context, inner: TokenStream) -> TokenStream {
+        wrap(self, context, inner)
+    }
+    fn borrows_arguments(&self) -> bool {
+        true
+    }
+}
+
+fn check(function: &Function) -> syn::Result<()> {
     if !function.is_async() {
         return Err(error(
             function.sig.fn_token.span(),
@@ -25,7 +38,7 @@ pub(crate) fn check(function: &Function) -> syn::Result<()> {
     Ok(())
 }
 
-pub(crate) fn wrap(args: &TimeoutArgs, context: &Context, inner: TokenStream) -> TokenStream {
+fn wrap(args: &TimeoutArgs, context: &Context, inner: TokenStream) -> TokenStream {
     let Some(after) = args.after else {
         return inner; // `validate` has reported the missing key.
     };

@@ -4,7 +4,7 @@
 use std::hash::Hash;
 
 use super::CacheSlot;
-use crate::cache::StaleCache;
+use crate::stale_cache::StaleCache;
 
 /// What one part of a cache key needs.
 #[diagnostic::on_unimplemented(

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::marker::PhantomData;
 
-use crate::cache::{DescribeOnly, LoadErrors, ShareClones, StaleCache};
+use crate::stale_cache::{DescribeOnly, LoadErrors, ShareClones, StaleCache};
 
 /// The error type of a decorated function, for choosing how its cache
 /// treats that error.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::circuit::{Breaker, BreakerKey, KeyedBreakerSlot};
+use crate::breaker::{Breaker, BreakerKey, KeyedBreakerSlot};
 
 /// An owned key from what `key = ..` evaluates to, as `#[stale_cache]`
 /// owns its key: a `&str` (or `&String`) becomes a `String`, a `&[T]` a

@@ -1,6 +1,6 @@
 //! Turning a rejected call into the decorated function's own error.
 
-use crate::circuit::CircuitOpen;
+use crate::breaker::CircuitOpen;
 
 /// An error type a `#[breaker]` function can return when its circuit is
 /// open: any `E: From<CircuitOpen>`. A trait of its own so that a missing

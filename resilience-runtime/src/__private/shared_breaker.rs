@@ -1,7 +1,7 @@
 //! `#[breaker(shared = true)]`: the config it builds, through a check that
 //! names the `redis` feature when it is off.
 
-use crate::circuit::BreakerConfig;
+use crate::breaker::BreakerConfig;
 
 /// The fleet, as a type to check the feature on.
 pub struct Fleet;

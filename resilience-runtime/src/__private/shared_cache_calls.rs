@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::hash::Hash;
 
-use crate::cache::{LoadErrors, StaleCache};
+use crate::stale_cache::{LoadErrors, StaleCache};
 
 #[cfg(feature = "redis")]
 use serde::{Serialize, de::DeserializeOwned};

@@ -32,12 +32,12 @@ pub fn timed_out<T, E: TimeoutError>(timed_out: TimedOut) -> Result<T, E> {
     Err(E::from_timed_out(timed_out))
 }
 
-/// `future`, for at most `after`: see `crate::timed_out::within`.
+/// `future`, for at most `after`: see `crate::timeout::within`.
 #[inline]
 pub fn within<F: Future>(
     function: &'static str,
     after: Duration,
     future: F,
 ) -> impl Future<Output = Result<F::Output, TimedOut>> {
-    crate::timed_out::within(function, after, future)
+    crate::timeout::within(function, after, future)
 }

@@ -3,6 +3,14 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
+use crate::meters::CounterDef;
+
+/// `fleet_errors_total{kind}`: Redis operations of the fleet tier that failed.
+static FLEET_ERRORS_TOTAL: CounterDef = CounterDef::new(
+    "fleet_errors_total",
+    "Redis operations of the fleet tier that failed, by kind: timeout, error, malformed",
+);
+
 /// How a Redis operation failed, the `kind` label of `fleet_errors_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Failure {
@@ -85,6 +93,6 @@ impl Health {
 
     fn count(&self, failure: Failure) {
         self.errors.fetch_add(1, Relaxed);
-        crate::meters::count_fleet_error(failure.as_str());
+        FLEET_ERRORS_TOTAL.increment(&[("kind", failure.as_str())]);
     }
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use resilience_runtime::cache::{CacheConfig, StaleCache};
-use resilience_runtime::circuit::{Breaker, BreakerConfig, Origin, State, registry};
+use resilience_runtime::breaker::{Breaker, BreakerConfig, Origin, State, registry};
 use resilience_runtime::fleet::{self, Fleet};
+use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
 use resilience_runtime::{CircuitOpen, breaker, stale_cache};
 use serde::{Deserialize, Serialize};
 

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use resilience_runtime::cache::{CacheConfig, StaleCache};
 use resilience_runtime::fleet::Fleet;
+use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
 
 use crate::server::{RedisServer, namespace};
 

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use resilience_runtime::circuit::{Breaker, BreakerConfig, Origin, State, StateChange};
+use resilience_runtime::breaker::{Breaker, BreakerConfig, Origin, State, StateChange};
 use resilience_runtime::fleet::Fleet;
 
 use crate::server::{RedisServer, namespace};

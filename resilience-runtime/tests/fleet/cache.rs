@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use resilience_runtime::cache::{CacheConfig, StaleCache};
 use resilience_runtime::fleet::{Fleet, FleetOptions};
+use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
 use serde::{Deserialize, Serialize};
 
 use crate::server::{RedisServer, namespace};

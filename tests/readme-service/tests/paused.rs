@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use readme_service::{INVENTORY, PROFILES, fetch_user_profile, read_file, refresh_inventory};
-use resilience_runtime::{CircuitOpen, circuit};
+use resilience_runtime::{CircuitOpen, breaker};
 use tokio::time::Instant;
 
 #[tokio::test(start_paused = true)]
@@ -33,7 +33,7 @@ async fn async_retries_wait_on_the_paused_clock() {
 fn an_open_disk_breaker_is_an_io_error_carrying_circuit_open() {
     let missing = std::path::Path::new("/nonexistent/readme-service");
     assert!(read_file(missing).is_err()); // creates the breaker
-    circuit::registry().get("disk").unwrap().force_open();
+    breaker::registry().get("disk").unwrap().force_open();
     let error = read_file(missing).unwrap_err();
     let open = error
         .get_ref()

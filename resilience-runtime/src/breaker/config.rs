@@ -1,0 +1,330 @@
+//! [`BreakerConfig`]: when a breaker opens, and how it probes its way back.
+
+use std::time::Duration;
+
+/// When a circuit breaker opens and how it recovers.
+///
+/// What `#[breaker(...)]` builds from its keys, as a `static` in the decorated
+/// function. Plain data with `const` builders, like
+/// [`RetryPolicy`](crate::RetryPolicy).
+///
+/// | builder | meaning | default |
+/// | --- | --- | --- |
+/// | [`failure_rate`](Self::failure_rate) | open when the failure share of the window *exceeds* it | 0.5 |
+/// | [`window`](Self::window) | time-based sliding window the share is measured over | 10 s |
+/// | [`min_calls`](Self::min_calls) | calls in the window before the share is judged | 20 |
+/// | [`open_for`](Self::open_for) | how long the breaker stays open before probing | 60 s |
+/// | [`half_open_calls`](Self::half_open_calls) | probe calls let through at once while half-open | 1 |
+/// | [`probe_timeout`](Self::probe_timeout) | a probe not ended by then counts as failed | `open_for` |
+///
+/// ```
+/// use std::time::Duration;
+/// use resilience_runtime::breaker::BreakerConfig;
+///
+/// const PAYMENTS: BreakerConfig = BreakerConfig::new()
+///     .failure_rate(0.25)
+///     .window(Duration::from_secs(30))
+///     .open_for(Duration::from_secs(15));
+///
+/// assert_eq!(PAYMENTS.failure_rate_value(), 0.25);
+/// assert_eq!(PAYMENTS.min_calls_value(), 20);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BreakerConfig {
+    failure_rate: f64,
+    window: Duration,
+    min_calls: u32,
+    open_for: Duration,
+    half_open_calls: u32,
+    /// `None`: as long as `open_for`.
+    probe_timeout: Option<Duration>,
+    /// Open and half-open state shared over the fleet (feature `redis`).
+    shared: bool,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BreakerConfig {
+    /// The default configuration (see the type's docs).
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert_eq!(BreakerConfig::new(), BreakerConfig::default());
+    /// ```
+    pub const fn new() -> Self {
+        Self {
+            failure_rate: 0.5,
+            window: Duration::from_secs(10),
+            min_calls: 20,
+            open_for: Duration::from_secs(60),
+            half_open_calls: 1,
+            probe_timeout: None,
+            shared: false,
+        }
+    }
+
+    /// The breaker opens when failures make up *more than* this share of the
+    /// calls in the window: with 0.5, 10 failures in 20 calls keep it
+    /// closed and 11 in 21 open it. Values are clamped to `[0, 1]`; 1 never
+    /// opens on the rate (only [`Breaker::force_open`](super::Breaker::force_open)
+    /// opens it), 0 opens on the first failure once `min_calls` calls were
+    /// made. NaN keeps the previous value.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert_eq!(BreakerConfig::new().failure_rate(0.2).failure_rate_value(), 0.2);
+    /// assert_eq!(BreakerConfig::new().failure_rate(7.0).failure_rate_value(), 1.0);
+    /// ```
+    pub const fn failure_rate(mut self, rate: f64) -> Self {
+        #[allow(clippy::eq_op)] // `rate != rate` is the const NaN test
+        let is_nan = rate != rate;
+        if !is_nan {
+            self.failure_rate = if rate < 0.0 {
+                0.0
+            } else if rate > 1.0 {
+                1.0
+            } else {
+                rate
+            };
+        }
+        self
+    }
+
+    /// The time-based sliding window over which the failure share is
+    /// measured.
+    ///
+    /// The window is kept as 10 buckets of `window / 10` each, so a call stops
+    /// counting between 0.9 × `window` and `window` after it ended — never
+    /// later. A zero window is treated as 10 ns.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// # use std::time::Duration;
+    /// let config = BreakerConfig::new().window(Duration::from_secs(30));
+    /// assert_eq!(config.window_value(), Duration::from_secs(30));
+    /// ```
+    pub const fn window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Calls that must have ended in the window before its failure share is
+    /// judged at all: below it the breaker never opens, so one failure out of
+    /// one call after a quiet night does not cut a service off.
+    ///
+    /// The default, 20, is Hystrix's `requestVolumeThreshold` over the same
+    /// 10 s default window: enough calls for a share to mean something,
+    /// few enough that a dependency failing under modest traffic (2 calls a
+    /// second) is still cut off within one window. Services with less traffic
+    /// than that should lower it. 0 is treated as 1.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert_eq!(BreakerConfig::new().min_calls(5).min_calls_value(), 5);
+    /// assert_eq!(BreakerConfig::new().min_calls(0).min_calls_value(), 1);
+    /// ```
+    pub const fn min_calls(mut self, calls: u32) -> Self {
+        self.min_calls = if calls == 0 { 1 } else { calls };
+        self
+    }
+
+    /// How long the breaker stays open, rejecting every call, before it lets
+    /// probe calls through (pybreaker's `reset_timeout`).
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// # use std::time::Duration;
+    /// let config = BreakerConfig::new().open_for(Duration::from_secs(5));
+    /// assert_eq!(config.open_for_value(), Duration::from_secs(5));
+    /// ```
+    pub const fn open_for(mut self, open_for: Duration) -> Self {
+        self.open_for = open_for;
+        self
+    }
+
+    /// Probe calls let through at once while half-open; when that many have
+    /// all succeeded the breaker closes, and the first that fails opens it
+    /// again. Calls beyond it are rejected while the probes run.
+    ///
+    /// The default, 1, is pybreaker's single trial call and Hystrix's single
+    /// test request: a dependency that is still down gets one request, not a
+    /// burst, and one success is taken as recovery — the window then judges
+    /// it again under real traffic. Raise it to demand more evidence before
+    /// closing. 0 is treated as 1.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert_eq!(BreakerConfig::new().half_open_calls(3).half_open_calls_value(), 3);
+    /// assert_eq!(BreakerConfig::new().half_open_calls(0).half_open_calls_value(), 1);
+    /// ```
+    pub const fn half_open_calls(mut self, calls: u32) -> Self {
+        self.half_open_calls = if calls == 0 { 1 } else { calls };
+        self
+    }
+
+    /// How long half-open probes may run before they count as failed.
+    ///
+    /// A probe whose call hangs (a dead connection), or whose future is kept
+    /// but never polled, would otherwise hold the breaker half-open — rejecting
+    /// every other call — for as long as it lives. When every probe slot is
+    /// taken and the last probe was let through at least this long ago, the
+    /// next call opens the breaker again (cause: the probe timed out), and
+    /// probing starts over after `open_for`. A late outcome of such a probe
+    /// is ignored. Defaults to `open_for`.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// # use std::time::Duration;
+    /// let config = BreakerConfig::new().open_for(Duration::from_secs(30));
+    /// assert_eq!(config.probe_timeout_value(), Duration::from_secs(30));
+    /// let config = config.probe_timeout(Duration::from_secs(5));
+    /// assert_eq!(config.probe_timeout_value(), Duration::from_secs(5));
+    /// ```
+    pub const fn probe_timeout(mut self, timeout: Duration) -> Self {
+        self.probe_timeout = Some(timeout);
+        self
+    }
+
+    /// How long probes may run before they count as failed: the one set
+    /// with [`probe_timeout`](Self::probe_timeout), else `open_for`.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// # use std::time::Duration;
+    /// assert_eq!(BreakerConfig::new().probe_timeout_value(), Duration::from_secs(60));
+    /// ```
+    pub const fn probe_timeout_value(&self) -> Duration {
+        match self.probe_timeout {
+            Some(timeout) => timeout,
+            None => self.open_for,
+        }
+    }
+
+    /// Shares the breaker's open and half-open state with every instance
+    /// connected to the process's fleet (see [`crate::fleet`]): an opening
+    /// anywhere opens it everywhere until the same moment, and one probe at
+    /// a time runs across the fleet. The closed path stays local. What
+    /// `#[breaker(shared = true)]` sets.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert!(BreakerConfig::new().shared(true).shared_value());
+    /// ```
+    #[cfg(feature = "redis")]
+    pub const fn shared(mut self, shared: bool) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// Whether the state is shared over the fleet.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert!(!BreakerConfig::new().shared_value());
+    /// ```
+    #[cfg(feature = "redis")]
+    pub const fn shared_value(&self) -> bool {
+        self.shared
+    }
+
+    /// The failure share above which the breaker opens.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert_eq!(BreakerConfig::new().failure_rate_value(), 0.5);
+    /// ```
+    pub const fn failure_rate_value(&self) -> f64 {
+        self.failure_rate
+    }
+
+    /// The sliding window.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// # use std::time::Duration;
+    /// assert_eq!(BreakerConfig::new().window_value(), Duration::from_secs(10));
+    /// ```
+    pub const fn window_value(&self) -> Duration {
+        self.window
+    }
+
+    /// Calls in the window before the share is judged.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert_eq!(BreakerConfig::new().min_calls_value(), 20);
+    /// ```
+    pub const fn min_calls_value(&self) -> u32 {
+        self.min_calls
+    }
+
+    /// How long the breaker stays open before probing.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// # use std::time::Duration;
+    /// assert_eq!(BreakerConfig::new().open_for_value(), Duration::from_secs(60));
+    /// ```
+    pub const fn open_for_value(&self) -> Duration {
+        self.open_for
+    }
+
+    /// Probe calls let through at once while half-open.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert_eq!(BreakerConfig::new().half_open_calls_value(), 1);
+    /// ```
+    pub const fn half_open_calls_value(&self) -> u32 {
+        self.half_open_calls
+    }
+
+    /// The failure share when it is strictly above `failure_rate`, whatever
+    /// the number of calls.
+    pub(crate) fn above_rate(&self, calls: u64, failures: u64) -> Option<f64> {
+        if calls == 0 {
+            return None;
+        }
+        // A quotient, not `failures > rate * calls`: a correctly rounded
+        // quotient equals the literal it is compared with when the real
+        // numbers are equal, so "equal does not open" holds exactly.
+        let rate = failures as f64 / calls as f64;
+        (rate > self.failure_rate).then_some(rate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_share_does_not_trip_and_a_larger_one_does() {
+        let config = BreakerConfig::new().failure_rate(0.3);
+        assert_eq!(config.above_rate(10, 3), None);
+        assert_eq!(config.above_rate(10, 4), Some(0.4));
+        let half = BreakerConfig::new();
+        assert_eq!(half.above_rate(20, 10), None);
+        assert_eq!(half.above_rate(21, 11), Some(11.0 / 21.0));
+        assert_eq!(half.above_rate(0, 0), None);
+    }
+
+    #[test]
+    fn rate_of_one_never_trips_and_nan_is_ignored() {
+        let config = BreakerConfig::new().failure_rate(1.0).min_calls(1);
+        assert_eq!(config.above_rate(100, 100), None);
+        assert_eq!(
+            BreakerConfig::new()
+                .failure_rate(f64::NAN)
+                .failure_rate_value(),
+            0.5
+        );
+        assert_eq!(
+            BreakerConfig::new().failure_rate(-1.0).failure_rate_value(),
+            0.0
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! A breaker whose open and half-open state is shared over the fleet.
+//!
+//! The closed path is untouched: each instance keeps its own window and
+//! judges it alone. What crosses the fleet:
+//!
+//! - a local opening (rate, failed or timed-out probe, `force_open`) is
+//!   published as "open until T"; every instance that hears it opens until
+//!   the same T (cause: the fleet);
+//! - half-open, an instance probes only while it holds the fleet's probe
+//!   lease (a Redis key, time to live `probe_timeout`); refused, it stays
+//!   open a little longer and asks again;
+//! - a local closing (probes succeeded, `reset`) is published as "closed",
+//!   and every instance that hears it closes (cause: the fleet).
+//!
+//! Fleet transitions are told like local ones (events, listeners, metrics)
+//! with [`Origin::Fleet`](crate::breaker::Origin::Fleet), and never
+//! published again.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::time::Duration;
+
+use super::{
+    Breaker, CLOSED, Cause, HALF_OPEN, OPEN, STATE_BITS, Transition, generation_of, nanos, word,
+};
+use crate::breaker::{CircuitOpen, State};
+use crate::fleet::{self, Fleet, Signal};
+
+/// How long an instance refused the probe lease stays open before it asks
+/// again (unless the fleet's news comes first).
+const ASK_AGAIN_AFTER: Duration = Duration::from_secs(1);
+
+impl Breaker {
+    /// Shares this breaker's open and half-open state with every instance
+    /// of `fleet` that has a breaker of the same name sharing it too. A
+    /// registered breaker with `shared = true` is shared over the process's
+    /// fleet ([`fleet::connect`]) when it is registered; this is for
+    /// breakers of your own, or tests standing for several replicas.
+    /// A breaker is shared over one fleet at most: later calls do nothing.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use resilience_runtime::breaker::{Breaker, BreakerConfig};
+    /// use resilience_runtime::fleet::Fleet;
+    ///
+    /// # async fn run() -> Result<(), resilience_runtime::fleet::FleetError> {
+    /// let fleet = Fleet::connect("redis://127.0.0.1:6379", "checkout").await?;
+    /// let breaker = Arc::new(Breaker::new("payments", BreakerConfig::new()));
+    /// breaker.share_on(&fleet);
+    /// # Ok(()) }
+    /// ```
+    pub fn share_on(self: &Arc<Self>, fleet: &Fleet) {
+        if self.fleet.set(fleet.clone()).is_err() {
+            return;
+        }
+        let breaker = Arc::downgrade(self);
+        fleet.watch_breaker(
+            self.name,
+            Arc::new(move |signal| {
+                if let Some(breaker) = breaker.upgrade() {
+                    breaker.hear(signal);
+                }
+            }),
+        );
+    }
+
+    /// Before a call may probe: the fleet's probe lease. `Err` when another
+    /// instance holds it.
+    pub(super) fn fleet_probe(&self, now: u64) -> Result<(), CircuitOpen> {
+        let Some(fleet) = self.fleet.get() else {
+            return Ok(());
+        };
+        if !self.wants_probe(now) {
+            return Ok(());
+        }
+        if fleet.take_probe_blocking(self.name, self.config.probe_timeout_value()) {
+            return Ok(());
+        }
+        // Another instance probes: stay open a while, without asking Redis
+        // on every call; its outcome reaches us as news before then.
+        let again = now.saturating_add(nanos(ASK_AGAIN_AFTER.min(self.config.open_for_value())));
+        let machine = self.lock();
+        if self.word.load(Relaxed) & STATE_BITS == OPEN {
+            self.open_until.store(again, Relaxed);
+        }
+        drop(machine);
+        Err(self.reject(again.saturating_sub(now), true))
+    }
+
+    /// A probe lease taken but not used (no local slot was free, or the
+    /// probe was dropped): give it back.
+    pub(super) fn fleet_probe_unused(&self) {
+        if let Some(fleet) = self.fleet.get() {
+            fleet.release_probe(self.name);
+        }
+    }
+
+    /// Whether a call now would probe: open past its time, or half-open
+    /// with a slot free.
+    fn wants_probe(&self, now: u64) -> bool {
+        let machine = self.lock();
+        match self.word.load(Relaxed) & STATE_BITS {
+            OPEN => now >= self.open_until.load(Relaxed),
+            HALF_OPEN => {
+                machine.in_flight + machine.succeeded
+                    < u64::from(self.config.half_open_calls_value())
+            }
+            _ => false,
+        }
+    }
+
+    /// Tells the fleet of a local transition.
+    pub(super) fn publish(&self, transition: &Transition) {
+        let Some(fleet) = self.fleet.get() else {
+            return;
+        };
+        if transition.cause.origin() == crate::breaker::Origin::Fleet {
+            return;
+        }
+        match transition.change.to {
+            State::Open => {
+                let until = self.open_until.load(Acquire);
+                let until_at = self.origin + Duration::from_nanos(until);
+                let left = until_at.saturating_duration_since(crate::clock::now());
+                fleet.publish_open(self.name, fleet::millis_at(until_at), left);
+            }
+            State::Closed => fleet.publish_closed(self.name),
+            State::HalfOpen => {}
+        }
+    }
+
+    /// News from another instance.
+    fn hear(&self, signal: Signal) {
+        match signal {
+            Signal::OpenUntil(until) => {
+                let now = fleet::now_millis();
+                if until > now {
+                    self.open_from_fleet(Duration::from_millis(until - now));
+                }
+            }
+            Signal::Closed => self.close_from_fleet(),
+        }
+    }
+
+    /// Opens for `left` from now, unless open that long already.
+    fn open_from_fleet(&self, left: Duration) {
+        let until = self
+            .elapsed(crate::clock::now())
+            .saturating_add(nanos(left));
+        let mut machine = self.lock();
+        let current = self.word.load(Relaxed);
+        if current & STATE_BITS == OPEN && self.open_until.load(Relaxed) >= until {
+            return;
+        }
+        self.open_until.store(until, Relaxed);
+        let next = word(generation_of(current), OPEN);
+        let told = self.set_locked(&mut machine, current, next, Cause::FleetOpened, None);
+        drop(machine);
+        if told {
+            self.tell();
+        }
+    }
+
+    /// Closes with an empty window, unless closed already.
+    fn close_from_fleet(&self) {
+        let mut machine = self.lock();
+        let current = self.word.load(Relaxed);
+        if current & STATE_BITS == CLOSED {
+            return;
+        }
+        let next = word(generation_of(current).wrapping_add(1), CLOSED);
+        let told = self.set_locked(&mut machine, current, next, Cause::FleetClosed, None);
+        drop(machine);
+        if told {
+            self.tell();
+        }
+    }
+}

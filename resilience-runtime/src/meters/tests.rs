@@ -1,0 +1,309 @@
+//! Every attribute's metrics, through the `metrics` facade. Each test
+//! records into a recorder of its own, made current on its thread with `metrics::with_local_recorder`: handles registered inside
+//! keep counting into it afterwards, and no test sees another's counts.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+
+use crate::__private::{Attempts, fallback_invoked};
+use crate::breaker::{Breaker, BreakerConfig};
+use crate::retry::{Jitter, RetryPolicy};
+use crate::stale_cache::{CacheConfig, StaleCache};
+
+/// Every series by name and sorted labels, as `name{k=v,..}`.
+#[derive(Default)]
+struct Series(Mutex<HashMap<String, Arc<AtomicU64>>>);
+
+impl Series {
+    fn handle(&self, key: &Key) -> Arc<AtomicU64> {
+        let mut labels: Vec<String> = key
+            .labels()
+            .map(|label| format!("{}={}", label.key(), label.value()))
+            .collect();
+        labels.sort();
+        let id = format!("{}{{{}}}", key.name(), labels.join(","));
+        Arc::clone(self.0.lock().unwrap().entry(id).or_default())
+    }
+
+    fn counter(&self, id: &str) -> u64 {
+        self.0
+            .lock()
+            .unwrap()
+            .get(id)
+            .map_or(0, |value| value.load(Ordering::Relaxed))
+    }
+
+    fn gauge(&self, id: &str) -> Option<f64> {
+        let series = self.0.lock().unwrap();
+        let bits = series.get(id)?.load(Ordering::Relaxed);
+        Some(f64::from_bits(bits))
+    }
+}
+
+impl Recorder for Series {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        Counter::from_arc(self.handle(key))
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::from_arc(self.handle(key))
+    }
+
+    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::noop()
+    }
+}
+
+#[test]
+fn keyed_breakers_count_calls_per_name_and_keep_no_state_series() {
+    let series = Series::default();
+    let hosts = crate::breaker::KeyedBreakers::new("meters-hosts", BreakerConfig::new());
+    metrics::with_local_recorder(&series, || {
+        for host in ["a", "b", "c"] {
+            hosts
+                .breaker(host.to_owned())
+                .try_acquire()
+                .unwrap()
+                .record(false);
+        }
+        hosts.breaker("a".to_owned()).force_open();
+    });
+    assert_eq!(
+        series.counter("breaker_calls_total{breaker=meters-hosts,outcome=success}"),
+        3,
+        "one series for every key of the name"
+    );
+    let names: Vec<String> = series.0.lock().unwrap().keys().cloned().collect();
+    assert!(
+        names
+            .iter()
+            .all(|name| !name.contains("key") && !name.starts_with("breakers_state")),
+        "no label per key, no state gauge: {names:?}"
+    );
+}
+
+#[test]
+fn timeouts_are_counted_by_function() {
+    let series = Series::default();
+    metrics::with_local_recorder(&series, || {
+        crate::timeout::expired("app::hung", Duration::from_secs(2));
+        crate::timeout::expired("app::hung", Duration::from_secs(2));
+    });
+    assert_eq!(series.counter("timeouts_total{function=app::hung}"), 2);
+}
+
+#[test]
+fn a_breaker_registers_its_gauge_closed_then_follows_its_state() {
+    let series = Series::default();
+    let breaker = metrics::with_local_recorder(&series, || {
+        Breaker::new("meters-gauge", BreakerConfig::new())
+    });
+    let gauge = "breakers_state{breaker=meters-gauge}";
+    assert_eq!(series.gauge(gauge), Some(0.0), "set at registration");
+    breaker.force_open();
+    assert_eq!(series.gauge(gauge), Some(1.0));
+    breaker.reset();
+    assert_eq!(series.gauge(gauge), Some(0.0));
+}
+
+#[test]
+fn breaker_calls_are_counted_by_outcome_through_held_handles() {
+    let series = Series::default();
+    let breaker = metrics::with_local_recorder(&series, || {
+        Breaker::new("meters-calls", BreakerConfig::new().min_calls(2))
+    });
+    // Outside the recorder's closure: the handles are held.
+    breaker.try_acquire().unwrap().record(false);
+    breaker.try_acquire().unwrap().record(true);
+    breaker.try_acquire().unwrap().record(true); // 2 of 3 failed: opens
+    assert!(breaker.try_acquire().is_err());
+    let calls = |outcome| {
+        series.counter(&format!(
+            "breaker_calls_total{{breaker=meters-calls,outcome={outcome}}}"
+        ))
+    };
+    assert_eq!(
+        (calls("success"), calls("failure"), calls("rejected")),
+        (1, 2, 1)
+    );
+    assert_eq!(
+        series.gauge("breakers_state{breaker=meters-calls}"),
+        Some(1.0)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fast_thread_hands_its_calls_over_in_batches_that_lag_by_under_64() {
+    let series = Series::default();
+    let breaker = metrics::with_local_recorder(&series, || {
+        Breaker::new("meters-batched", BreakerConfig::new())
+    });
+    let calls = |outcome| {
+        series.counter(&format!(
+            "breaker_calls_total{{breaker=meters-batched,outcome={outcome}}}"
+        ))
+    };
+    // Calls fast enough for the thread to reuse its clock readings.
+    let step = crate::clock::STALE_BOUND / (2 * crate::clock::MAX_STRIDE);
+    let mut batched = false;
+    for made in 1..=1_000 {
+        tokio::time::advance(step).await;
+        breaker.try_acquire().unwrap().record(false);
+        let counted = calls("success");
+        assert!(
+            counted <= made && made - counted < 64,
+            "{counted} of {made}"
+        );
+        batched |= counted < made;
+    }
+    assert!(batched, "some successes were kept back for a batch");
+    // A failure reads the clock exactly: everything kept is handed over.
+    breaker.try_acquire().unwrap().record(true);
+    assert_eq!((calls("success"), calls("failure")), (1_000, 1));
+}
+
+#[test]
+fn threads_batching_their_calls_lose_none() {
+    let series = Series::default();
+    let breaker = metrics::with_local_recorder(&series, || {
+        Breaker::new("meters-threads", BreakerConfig::new().min_calls(u32::MAX))
+    });
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..10_000 {
+                    breaker.try_acquire().unwrap().record(false);
+                }
+                // The last outcome of each thread hands over its batch.
+                breaker.try_acquire().unwrap().record(true);
+            });
+        }
+    });
+    let calls = |outcome| {
+        series.counter(&format!(
+            "breaker_calls_total{{breaker=meters-threads,outcome={outcome}}}"
+        ))
+    };
+    assert_eq!((calls("success"), calls("failure")), (40_000, 4));
+}
+
+#[test]
+fn cache_requests_are_counted_by_function_and_outcome() {
+    let series = Series::default();
+    let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+    let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
+    metrics::with_local_recorder(&series, || {
+        let _ = cache.get_or_load_blocking(1, "app::load", || Ok(1), describe);
+    });
+    // A hit, outside the recorder's closure: the handles are held.
+    let _ = cache.get_or_load_blocking(1, "app::load", || Err(()), describe);
+    let _ = cache.get_or_load_blocking(1, "app::load", || Err(()), describe);
+    // Fresh hits are counted per thread in batches: hand them over now.
+    cache.run_pending_tasks();
+    let requests = |outcome| {
+        series.counter(&format!(
+            "stale_cache_requests_total{{function=app::load,outcome={outcome}}}"
+        ))
+    };
+    assert_eq!((requests("miss"), requests("fresh")), (1, 2));
+    // Every outcome's series exists from the first request on.
+    assert_eq!(requests("error"), 0);
+    assert!(
+        series
+            .0
+            .lock()
+            .unwrap()
+            .contains_key("stale_cache_requests_total{function=app::load,outcome=error}")
+    );
+}
+
+#[test]
+fn fresh_hits_counted_per_thread_are_all_counted_when_the_threads_exit() {
+    let series = Series::default();
+    let cache: Arc<StaleCache<u8, u8>> = Arc::new(StaleCache::new(CacheConfig::new()));
+    let describe = |_: &(), _: &mut std::fmt::Formatter<'_>| Ok(());
+    metrics::with_local_recorder(&series, || {
+        let _ = cache.get_or_load_blocking(1, "app::hot", || Ok(1), describe);
+    });
+    // More than a batch (256) per thread, and not a whole number of them.
+    let hits: u32 = 1_000;
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let cache = Arc::clone(&cache);
+            std::thread::spawn(move || {
+                for _ in 0..hits {
+                    assert_eq!(
+                        cache.get_or_load_blocking(1, "app::hot", || Err(()), describe),
+                        Ok(1)
+                    );
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let fresh = "stale_cache_requests_total{function=app::hot,outcome=fresh}";
+    assert_eq!(series.counter(fresh), 2 * u64::from(hits));
+}
+
+#[test]
+fn a_cache_used_under_another_name_counts_that_name_too() {
+    let series = Series::default();
+    let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+    let describe = |_: &(), _: &mut std::fmt::Formatter<'_>| Ok(());
+    metrics::with_local_recorder(&series, || {
+        let _ = cache.get_or_load_blocking(1, "first", || Ok(1), describe);
+        let _ = cache.get_or_load_blocking(1, "second", || Ok(1), describe);
+        // The fresh hit, counted per thread in batches: handed over now.
+        cache.run_pending_tasks();
+    });
+    assert_eq!(
+        series.counter("stale_cache_requests_total{function=first,outcome=miss}"),
+        1
+    );
+    assert_eq!(
+        series.counter("stale_cache_requests_total{function=second,outcome=fresh}"),
+        1
+    );
+}
+
+#[test]
+fn retries_count_attempts_after_the_first_and_fallbacks_count_answers() {
+    static POLICY: RetryPolicy = RetryPolicy::new()
+        .max_attempts(3)
+        .delay(Duration::ZERO)
+        .jitter(Jitter::None);
+    let series = Series::default();
+    metrics::with_local_recorder(&series, || {
+        let healthy = Attempts::start(&POLICY, "app::healthy");
+        healthy.succeeded();
+        let mut failing = Attempts::start(&POLICY, "app::failing");
+        while failing.failed(&"503", true, None).is_some() {}
+        fallback_invoked("app::failing", &"503");
+    });
+    assert_eq!(
+        series.counter("retry_attempts_total{function=app::failing}"),
+        2
+    );
+    assert!(
+        !series
+            .0
+            .lock()
+            .unwrap()
+            .contains_key("retry_attempts_total{function=app::healthy}"),
+        "a healthy call adds nothing"
+    );
+    assert_eq!(
+        series.counter("fallback_invocations_total{function=app::failing}"),
+        1
+    );
+}

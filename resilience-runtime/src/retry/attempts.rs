@@ -1,0 +1,275 @@
+//! The retry loop's bookkeeping, driven by the loop `#[retry]` generates.
+//!
+//! The loop itself lives in the decorated function (each attempt must
+//! reborrow `&mut self` and the arguments afresh, which a closure-taking
+//! runtime function cannot express); this type decides whether to go on, how
+//! long to wait, and emits the events. Each retry is counted here, once:
+//! `retry_attempts_total` and the recovery scope's retry count.
+
+use std::fmt::Display;
+use std::time::Duration;
+
+use crate::clock::{self, Instant};
+use crate::meters::CounterDef;
+use crate::retry::RetryPolicy;
+use crate::retry::attempt::CallAttempt;
+
+/// `retry_attempts_total{function}`: attempts after the first.
+static RETRY_ATTEMPTS_TOTAL: CounterDef = CounterDef::new(
+    "retry_attempts_total",
+    "Retries made by #[retry]: attempts after the first",
+);
+
+/// The state of one decorated call: which attempt it is on.
+pub struct Attempts {
+    policy: &'static RetryPolicy,
+    function: &'static str,
+    attempt: u32,
+    /// Read only when needed: for events, or for a time budget. The healthy
+    /// call of an unobserved function without a budget reads no clock.
+    started: Option<Instant>,
+    /// What `attempt::current()` tells the body; its idempotency key is made
+    /// on first request and kept for every attempt of the call.
+    context: CallAttempt,
+}
+
+/// Why a call stopped retrying, where it was not the attempt limit.
+#[derive(Clone, Copy)]
+enum Stop {
+    /// The policy's next wait would end past `max_elapsed`.
+    Budget,
+    /// The server asked for a wait longer than `max_delay`.
+    ServerDelayTooLong,
+    /// The server asked for a wait that would end past `max_elapsed`.
+    ServerDelayPastBudget,
+}
+
+impl Attempts {
+    /// Starts the first attempt of a call.
+    #[inline]
+    pub fn start(policy: &'static RetryPolicy, function: &'static str) -> Self {
+        let observed = tracing::enabled!(target: "resilience", tracing::Level::ERROR);
+        let timed = observed || policy.max_elapsed_value().is_some();
+        Self {
+            policy,
+            function,
+            attempt: 1,
+            started: timed.then(clock::now),
+            context: CallAttempt::first(policy.max_attempts_value()),
+        }
+    }
+
+    /// The attempt now running, from 1.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// What `attempt::current()` returns inside the running attempt: run
+    /// the attempt with [`in_attempt`](crate::retry::attempt) holding it.
+    #[inline]
+    pub fn context(&mut self) -> &mut CallAttempt {
+        &mut self.context
+    }
+
+    /// The current attempt succeeded.
+    #[inline]
+    pub fn succeeded(&self) {
+        if self.attempt > 1 {
+            self.recovered();
+        }
+    }
+
+    /// The current attempt failed with `error`; `retryable` is the verdict of
+    /// the `when` predicate, `server_delay` what `delay_from` read from the
+    /// error. Returns the wait before the next attempt, or `None` when the
+    /// error is to be returned as it is. A retry is counted (metrics,
+    /// recovery scope) when the wait is handed out.
+    pub fn failed(
+        &mut self,
+        error: &dyn Display,
+        retryable: bool,
+        server_delay: Option<Duration>,
+    ) -> Option<Duration> {
+        let (function, attempt) = (self.function, self.attempt);
+        let max_attempts = self.policy.max_attempts_value();
+        if !retryable {
+            let elapsed_ms = self.elapsed_ms();
+            tracing::info!(
+                target: "resilience", function, attempt, max_attempts, error = %error, elapsed_ms,
+                outcome = "not_retried", "error not retried: the `when` predicate rejected it"
+            );
+            return None;
+        }
+        if attempt >= max_attempts {
+            let elapsed_ms = self.elapsed_ms();
+            tracing::error!(
+                target: "resilience", function, attempt, max_attempts, error = %error, elapsed_ms,
+                outcome = "exhausted", "giving up: every attempt failed"
+            );
+            return None;
+        }
+        match self.next_wait(server_delay) {
+            Ok((delay, delay_source)) => {
+                tracing::warn!(
+                    target: "resilience", function, attempt, max_attempts, error = %error,
+                    delay_ms = clock::millis(delay), delay_source, elapsed_ms = self.elapsed_ms(),
+                    "attempt failed, retrying"
+                );
+                Some(self.retry_after(delay))
+            }
+            Err(stop) => {
+                let (outcome, message) = stop.describe();
+                tracing::error!(
+                    target: "resilience", function, attempt, max_attempts, error = %error,
+                    elapsed_ms = self.elapsed_ms(), outcome, "{}", message
+                );
+                None
+            }
+        }
+    }
+
+    /// The current attempt returned a value that `when_ok` asked to retry.
+    /// Returns the wait before the next attempt, or `None` when the value is
+    /// to be returned as it is (attempts or budget ran out).
+    pub fn value_rejected(&mut self) -> Option<Duration> {
+        let (function, attempt) = (self.function, self.attempt);
+        let max_attempts = self.policy.max_attempts_value();
+        if attempt >= max_attempts {
+            tracing::warn!(
+                target: "resilience", function, attempt, max_attempts, elapsed_ms = self.elapsed_ms(),
+                outcome = "exhausted", "returning the last value: every attempt's value asked for a retry"
+            );
+            return None;
+        }
+        match self.next_wait(None) {
+            Ok((delay, delay_source)) => {
+                tracing::info!(
+                    target: "resilience", function, attempt, max_attempts,
+                    delay_ms = clock::millis(delay), delay_source, elapsed_ms = self.elapsed_ms(),
+                    outcome = "value_retried", "the `when_ok` predicate asked to retry the value"
+                );
+                Some(self.retry_after(delay))
+            }
+            Err(stop) => {
+                let (outcome, message) = stop.describe();
+                tracing::warn!(
+                    target: "resilience", function, attempt, max_attempts,
+                    elapsed_ms = self.elapsed_ms(), outcome, "{}; returning the last value", message
+                );
+                None
+            }
+        }
+    }
+
+    /// The next wait and where it came from, or why there is none. The
+    /// policy's own sequence is indexed by the attempt, so it advances
+    /// whether or not the server's delay replaced this wait.
+    fn next_wait(&self, server_delay: Option<Duration>) -> Result<(Duration, &'static str), Stop> {
+        let left = self.budget_left();
+        match server_delay {
+            // The server's word is never clamped nor jittered: a wait it
+            // cannot have means stop now (retrying sooner earns another 429).
+            Some(delay) if delay > self.policy.max_delay_value() => Err(Stop::ServerDelayTooLong),
+            Some(delay) if left.is_some_and(|left| delay > left) => {
+                Err(Stop::ServerDelayPastBudget)
+            }
+            Some(delay) => Ok((delay, "server")),
+            None => {
+                let delay = self.policy.jittered_delay(self.attempt);
+                if left.is_some_and(|left| delay > left) {
+                    return Err(Stop::Budget);
+                }
+                Ok((delay, "policy"))
+            }
+        }
+    }
+
+    fn retry_after(&mut self, delay: Duration) -> Duration {
+        RETRY_ATTEMPTS_TOTAL.increment(&[("function", self.function)]);
+        crate::recovery::retried();
+        self.attempt += 1;
+        self.context.next();
+        crate::testing::wait_for(delay)
+    }
+
+    /// What is left of `max_elapsed`, if one is set.
+    fn budget_left(&self) -> Option<Duration> {
+        let budget = self.policy.max_elapsed_value()?;
+        let elapsed = self
+            .started
+            .map_or(Duration::ZERO, |started| started.elapsed());
+        Some(budget.saturating_sub(elapsed))
+    }
+
+    #[cold]
+    fn recovered(&self) {
+        tracing::info!(
+            target: "resilience",
+            function = self.function,
+            attempt = self.attempt,
+            max_attempts = self.policy.max_attempts_value(),
+            elapsed_ms = self.elapsed_ms(),
+            outcome = "recovered",
+            "succeeded after retrying"
+        );
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        self.started
+            .map_or(0, |started| clock::millis(started.elapsed()))
+    }
+}
+
+impl Stop {
+    /// The event's `outcome` and message.
+    fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            Stop::Budget => (
+                "budget_exhausted",
+                "giving up: the next wait would end past max_elapsed",
+            ),
+            Stop::ServerDelayTooLong => (
+                "server_delay_too_long",
+                "giving up: the server asked for a wait longer than max_delay",
+            ),
+            Stop::ServerDelayPastBudget => (
+                "budget_exhausted",
+                "giving up: the server asked for a wait that ends past max_elapsed",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retry::Jitter;
+
+    static POLICY: RetryPolicy = RetryPolicy::new()
+        .max_attempts(3)
+        .delay(Duration::from_millis(100))
+        .jitter(Jitter::None);
+
+    #[test]
+    fn waits_grow_until_the_last_attempt_then_stop() {
+        let mut attempts = Attempts::start(&POLICY, "f");
+        assert_eq!(
+            attempts.failed(&"boom", true, None),
+            Some(Duration::from_millis(100))
+        );
+        assert_eq!(attempts.attempt(), 2);
+        assert_eq!(
+            attempts.failed(&"boom", true, None),
+            Some(Duration::from_millis(200))
+        );
+        assert_eq!(attempts.attempt(), 3);
+        assert_eq!(attempts.failed(&"boom", true, None), None);
+    }
+
+    #[test]
+    fn an_error_the_predicate_rejects_stops_at_once() {
+        let mut attempts = Attempts::start(&POLICY, "f");
+        assert_eq!(attempts.failed(&"404", false, None), None);
+        assert_eq!(attempts.attempt(), 1);
+    }
+}

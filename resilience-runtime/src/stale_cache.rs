@@ -1,0 +1,108 @@
+//! Serve stale data on error: the runtime of `#[stale_cache]`.
+//!
+//! A [`StaleCache`] answers each request for a key by these rules, the ones
+//! of the Python "return stale data on error" decorator, minus its defects:
+//!
+//! | the cached value | what happens |
+//! | --- | --- |
+//! | younger than `maxage` (fresh) | returned; no call |
+//! | expired, or missing | loaded; a success is stored (aged 0) and returned |
+//! | expired, load failed, age ≤ `tolerance` | the stale value is returned (warning event with its age) |
+//! | missing or older than `tolerance`, load failed | the error is returned (error event) |
+//!
+//! - Only `Ok` values are stored. A first call that fails returns its error
+//!   and caches nothing (the Python original crashes there).
+//! - `tolerance` is the total age since the load, as in Python
+//!   (`age <= stale_tolerance`), not RFC 5861's `stale-if-error`, which
+//!   counts from expiry: see [`CacheConfig`].
+//! - Single flight: concurrent callers of one expired or missing key share
+//!   one load, in sync code (blocking) and async code (awaiting); different
+//!   keys never wait for each other. Waiters get the loaded value; if the
+//!   load failed they get the stale value within tolerance, and where there
+//!   is none each runs its own load at once (the error type need not be
+//!   `Clone`, so one error cannot be handed to many callers).
+//!   `#[stale_cache]` does better when its error type is `Clone + Send +
+//!   Sync + 'static`: the waiters then get a clone of the leader's error,
+//!   so a cold key during an outage costs one upstream call. A load that
+//!   panics, or whose future is dropped, releases the key: the next caller
+//!   loads again.
+//! - With [`Refresh::Background`], an expired value within tolerance is
+//!   returned at once and one refresh runs behind it (RFC 5861
+//!   stale-while-revalidate); see [`StaleCache::get_or_revalidate`].
+//! - At most `capacity` entries are kept; entries older than `tolerance` are
+//!   evicted. Ages are read on the crate's one clock, `tokio::time::Instant`;
+//!   a sync hit outside a tokio runtime may reuse its thread's reading from
+//!   the same coarse clock tick (a value served at most one tick, 4 ms at
+//!   250 Hz, past `maxage`: see [`CacheConfig::maxage`]).
+//! - A fresh hit reads a lock-free copy of what moka holds, kept in step by
+//!   moka's eviction listener: threads hitting one cache write no memory in
+//!   common. moka's eviction policy sees loads, not hits.
+//! - Retries are not done here: `#[stale_cache(retries = ..)]` wraps them
+//!   around the load it hands in.
+//!
+//! # Events
+//!
+//! Target `resilience`, one per load, emitted by the caller that ran it:
+//!
+//! | level | when | fields |
+//! | --- | --- | --- |
+//! | info | an expired value was replaced | `function`, `age_ms` (of the replaced value), `outcome = "refreshed"` |
+//! | warn | a load failed and a stale value is served, or a background refresh failed | `function`, `error`, `age_ms`, `outcome = "stale"` |
+//! | error | a load failed with nothing within tolerance to serve | `function`, `error`, `age_ms` (if a too-old value existed), `outcome = "error"` |
+//!
+//! Every request, fresh hits and waiters included, also has an outcome,
+//! `fresh`, `refreshed`, `stale`, `miss` or `error`, counted as
+//! `stale_cache_requests_total{function, outcome}` (feature `metrics`; see
+//! the [crate docs](crate#metrics)); a request answered with a stale value
+//! also records it, with its age, in the [recovery scope](crate::recovery).
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! let cache: StaleCache<String, String> = StaleCache::new(
+//!     CacheConfig::new().maxage(Duration::from_secs(3)).tolerance(Duration::from_secs(15)),
+//! );
+//! let describe = |error: &std::io::Error, f: &mut std::fmt::Formatter<'_>| write!(f, "{error}");
+//! let up = || async { Ok("profile v1".to_string()) };
+//! let down = || async { Err(std::io::Error::other("timeout")) };
+//!
+//! let key = "user-42".to_string();
+//! assert_eq!(cache.get_or_load(key.clone(), "doc", up(), describe).await.unwrap(), "profile v1");
+//!
+//! tokio::time::advance(Duration::from_secs(10)).await; // expired, within tolerance
+//! assert_eq!(cache.get_or_load(key.clone(), "doc", down(), describe).await.unwrap(), "profile v1");
+//!
+//! tokio::time::advance(Duration::from_secs(10)).await; // 20 s: beyond tolerance
+//! assert!(cache.get_or_load(key, "doc", down(), describe).await.is_err());
+//! # }
+//! ```
+
+mod cache;
+mod config;
+mod errors;
+mod flight;
+mod hit_clock;
+mod index;
+mod load_async;
+mod load_blocking;
+mod meters;
+mod refresher;
+mod report;
+#[cfg(feature = "redis")]
+mod shared;
+pub(crate) mod slot;
+mod stored;
+mod tally;
+
+pub use cache::StaleCache;
+pub use config::{CacheConfig, Refresh};
+
+pub(crate) use errors::{DescribeOnly, LoadErrors, ShareClones};
+pub(crate) use report::Outcome;
+
+#[cfg(test)]
+mod index_tests;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,438 @@
+//! The cache type and the steps its sync and async methods share: the hit
+//! path, boarding a key's flight, reading how it landed, storing a load.
+
+use std::fmt;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use super::config::CacheConfig;
+use super::errors::{Described, LoadErrors};
+use super::flight::{Boarding, Flights, Landing, Lead, Waiting};
+use super::hit_clock;
+use super::index::Index;
+use super::meters::CacheMeters;
+use super::report::{self, Outcome};
+use super::stored::{Stamp, Stored};
+use super::tally::Tally;
+use crate::clock;
+
+/// A cache that serves fresh values without a call, refreshes expired ones,
+/// and falls back on a stale value when a refresh fails.
+///
+/// What `#[stale_cache]` keeps for each decorated function; usable by hand
+/// too. See the [module docs](super) for the rules. Storage is a
+/// [`moka::sync::Cache`] holding at most `capacity` entries, each evicted
+/// once older than `tolerance`; ages are measured on the crate's one clock
+/// (`tokio::time::Instant`), so a paused tokio runtime drives them. A
+/// fresh hit does not go through moka: it reads a lock-free copy of what
+/// moka holds, which moka's eviction listener keeps in step, so hits on
+/// several threads write no shared memory. Each value is so held twice,
+/// and moka's eviction policy sees the loads, not the hits.
+///
+/// ```
+/// use std::time::Duration;
+/// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+///
+/// let cache: StaleCache<u32, String> =
+///     StaleCache::new(CacheConfig::new().maxage(Duration::from_secs(60)));
+/// let describe = |error: &String, f: &mut std::fmt::Formatter<'_>| f.write_str(error);
+///
+/// let first = cache.get_or_load_blocking(7, "doc::load", || Ok::<_, String>("seven".into()), describe);
+/// assert_eq!(first.unwrap(), "seven");
+///
+/// // Fresh: served without calling the load.
+/// let again = cache.get_or_load_blocking(7, "doc::load", || Err("not called".to_string()), describe);
+/// assert_eq!(again.unwrap(), "seven");
+/// ```
+pub struct StaleCache<K, V> {
+    pub(super) store: moka::sync::Cache<K, Stored<V>>,
+    /// What a fresh hit reads: the entries of `store`, kept in step by its
+    /// eviction listener.
+    pub(super) index: Arc<Index<K, V>>,
+    pub(super) flights: Arc<Flights<K, V>>,
+    pub(super) config: CacheConfig,
+    /// Metric handles, registered on the first request.
+    pub(super) meters: CacheMeters,
+    /// Where each thread counts this cache's fresh hits.
+    pub(super) tally: Tally,
+}
+
+/// Where a request stands on its way past the hit path.
+pub(super) enum Step<K: Hash + Eq, V, E> {
+    /// Answered: return this value.
+    Served(V),
+    /// Answered: the load this request waited for failed with this error.
+    Failed(E),
+    /// Run the load, leading the key's flight if a `Lead` is given.
+    /// The stored value, if any, is the stale fallback.
+    Load(Option<Lead<K, V>>, Option<Stored<V>>),
+    /// Wait for the key's flight to land.
+    Wait(Waiting<V>),
+    /// Board the key's flight again.
+    Retry,
+}
+
+/// What a `Refresh::Background` request does with an expired value.
+pub(super) enum Revalidation<K: Hash + Eq, V> {
+    /// Answered: return this value; no refresh to start.
+    Served(V),
+    /// Return the stale value and run the refresh this lead holds.
+    Refresh(V, Lead<K, V>, Stamp),
+    /// Nothing servable: load inline.
+    Inline,
+}
+
+impl<K, V> StaleCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// An empty cache.
+    ///
+    /// ```
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new().capacity(100));
+    /// assert_eq!(cache.entry_count(), 0);
+    /// ```
+    pub fn new(config: CacheConfig) -> Self {
+        let index: Arc<Index<K, V>> = Arc::new(Index::new());
+        let forget = Arc::clone(&index);
+        let store = moka::sync::Cache::builder()
+            .max_capacity(config.capacity_value())
+            // On moka's clock; `tolerance` is also checked on ours, so a
+            // paused tokio clock ages entries too.
+            .time_to_live(config.tolerance_value())
+            // Whatever moka lets go, for whatever cause, leaves the index.
+            .eviction_listener(move |key: Arc<K>, stored: Stored<V>, _cause| {
+                forget.forget(key.as_ref(), stored.id);
+            })
+            .build();
+        Self {
+            store,
+            index,
+            flights: Arc::new(Flights::new()),
+            config,
+            meters: CacheMeters::new(),
+            tally: Tally::new(),
+        }
+    }
+
+    /// The configuration the cache was built with.
+    ///
+    /// ```
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new().capacity(3));
+    /// assert_eq!(cache.config().capacity_value(), 3);
+    /// ```
+    pub fn config(&self) -> &CacheConfig {
+        &self.config
+    }
+
+    /// Entries held, including any older than `tolerance` that moka has not
+    /// evicted yet. Approximate until [`run_pending_tasks`](Self::run_pending_tasks).
+    ///
+    /// ```
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+    /// let _ = cache.get_or_load_blocking(1, "doc", || Ok::<_, ()>(1), |_, _| Ok(()));
+    /// cache.run_pending_tasks();
+    /// assert_eq!(cache.entry_count(), 1);
+    /// ```
+    pub fn entry_count(&self) -> u64 {
+        self.store.entry_count()
+    }
+
+    /// Runs moka's pending maintenance now: evictions, expirations, counts;
+    /// and, with the `metrics` feature, adds this thread's fresh hits not yet
+    /// counted to `stale_cache_requests_total` (each thread counts them in
+    /// batches: see the [crate docs](crate#metrics)).
+    ///
+    /// ```
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new().capacity(1));
+    /// for key in 0..10 {
+    ///     let _ = cache.get_or_load_blocking(key, "doc", || Ok::<_, ()>(key), |_, _| Ok(()));
+    /// }
+    /// cache.run_pending_tasks();
+    /// assert_eq!(cache.entry_count(), 1);
+    /// ```
+    pub fn run_pending_tasks(&self) {
+        self.tally.flush();
+        self.store.run_pending_tasks();
+    }
+
+    /// Another handle on the same storage and flights, for a background
+    /// refresh to own.
+    pub(super) fn share(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            index: Arc::clone(&self.index),
+            flights: Arc::clone(&self.flights),
+            config: self.config,
+            meters: self.meters.clone(),
+            tally: self.tally,
+        }
+    }
+
+    /// The hit path: the fresh value, or what is stored (expired, or too old)
+    /// if anything. A hit reads the index: no lock, no allocation, no
+    /// formatting, no write to memory another thread reads; one clock read.
+    #[inline]
+    pub(super) fn lookup(&self, key: &K, function: &'static str) -> Result<V, Option<Stored<V>>> {
+        self.lookup_judged(key, function, |stamp| stamp.is_fresh(clock::now()))
+    }
+
+    /// [`lookup`](Self::lookup) for sync callers: freshness judged on this
+    /// thread's recent reading of the clock, less than a coarse tick old
+    /// outside a tokio runtime (see [`hit_clock`]).
+    #[inline]
+    pub(super) fn lookup_blocking(
+        &self,
+        key: &K,
+        function: &'static str,
+    ) -> Result<V, Option<Stored<V>>> {
+        self.lookup_judged(key, function, hit_clock::is_fresh)
+    }
+
+    /// The hit path, with freshness judged by `is_fresh`.
+    #[inline]
+    fn lookup_judged(
+        &self,
+        key: &K,
+        function: &'static str,
+        is_fresh: impl FnOnce(Stamp) -> bool,
+    ) -> Result<V, Option<Stored<V>>> {
+        if let Some(value) = self.index.fresh(key, is_fresh) {
+            report::fresh_hit(&self.meters, self.tally, function);
+            return Ok(value);
+        }
+        self.lookup_in_store(key, function)
+    }
+
+    /// Past the index: what moka holds, which the index lacks only for an
+    /// instant (or after a rare race between two loads of one key).
+    #[cold]
+    #[inline(never)]
+    fn lookup_in_store(&self, key: &K, function: &'static str) -> Result<V, Option<Stored<V>>> {
+        match self.store.get(key) {
+            Some(stored) if stored.is_fresh(clock::now()) => {
+                report::request(&self.meters, function, Outcome::Fresh);
+                Ok(stored.value)
+            }
+            seen => Err(seen),
+        }
+    }
+
+    /// Keeps `stored` under `key`, in moka and then in the index; `value`
+    /// is the caller's own copy of `stored.value`, cloned for the index.
+    ///
+    /// The index's copy is made after moka holds the value, so that a
+    /// `Clone` that panics leaves the value where the next caller finds it
+    /// (as before the index existed); and since moka may have let the value
+    /// go before the index got it, which its listener could not see, the
+    /// index's copy is taken back unless moka still holds that very load.
+    pub(super) fn put(&self, key: K, stored: Stored<V>, value: &V) {
+        let (id, stamp) = (stored.id, stored.stamp);
+        self.store.insert(key.clone(), stored);
+        let copy = Stored {
+            value: value.clone(),
+            stamp,
+            id,
+        };
+        self.index.put(key.clone(), copy);
+        if self.store.get(&key).map(|held| held.id) != Some(id) {
+            self.index.forget(&key, id);
+        }
+    }
+
+    /// Boards `key`'s flight. A new leader looks once more, since a flight
+    /// may have landed between the caller's lookup and now.
+    pub(super) fn board<E>(&self, key: &K, function: &'static str) -> Step<K, V, E> {
+        match self.flights.board(key) {
+            Boarding::Wait(waiting) => Step::Wait(waiting),
+            Boarding::Lead(lead) => match self.store.get(key) {
+                Some(stored) if stored.is_fresh(clock::now()) => {
+                    lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
+                    report::request(&self.meters, function, Outcome::Fresh);
+                    Step::Served(stored.value)
+                }
+                seen => Step::Load(Some(lead), seen),
+            },
+        }
+    }
+
+    /// What a waiter does once its flight landed.
+    ///
+    /// After a failed load the waiters serve the stale value if one is within
+    /// tolerance, else return their copy of the leader's error when `errors`
+    /// shares it (one upstream call for all of them), else each runs its own
+    /// load, unshared, at once — the gate is already open, so a failing
+    /// upstream never makes callers queue behind each other's failures.
+    pub(super) fn landed<E, H: LoadErrors<E>>(
+        &self,
+        key: &K,
+        landing: Landing<V>,
+        function: &'static str,
+        errors: &H,
+    ) -> Step<K, V, E> {
+        if let Landing::Loaded(value, outcome) = landing {
+            report::request(&self.meters, function, outcome);
+            return Step::Served(value);
+        }
+        let now = clock::now();
+        match (landing, self.store.get(key)) {
+            (_, Some(stored)) if stored.is_fresh(now) => {
+                report::request(&self.meters, function, Outcome::Fresh);
+                Step::Served(stored.value)
+            }
+            (Landing::Failed(_), Some(stored)) if self.servable(stored.stamp, now) => {
+                report::request_stale(&self.meters, function, stored.stamp.age(now));
+                Step::Served(stored.value)
+            }
+            (Landing::Failed(shared), seen) => {
+                match shared.and_then(|shared| errors.unshare(&shared)) {
+                    Some(error) => {
+                        report::request(&self.meters, function, Outcome::Error);
+                        Step::Failed(error)
+                    }
+                    None => Step::Load(None, seen),
+                }
+            }
+            _ => Step::Retry,
+        }
+    }
+
+    /// Stores a load's value, or falls back on the stale one, and lands the
+    /// leader's flight (first thing on failure: the gate is held no longer
+    /// than the load).
+    pub(super) fn finish<E, H: LoadErrors<E>>(
+        &self,
+        lead: Option<Lead<K, V>>,
+        key: K,
+        seen: Option<Stored<V>>,
+        result: Result<V, E>,
+        function: &'static str,
+        errors: &H,
+    ) -> Result<V, E> {
+        // A load is rare next to hits: this thread's hits are counted now.
+        self.tally.flush();
+        match result {
+            Ok(value) => {
+                let outcome = self.keep(key, &value, seen.map(|seen| seen.stamp), function);
+                if let Some(lead) = lead {
+                    lead.land(|| Landing::Loaded(value.clone(), outcome));
+                }
+                report::request(&self.meters, function, outcome);
+                Ok(value)
+            }
+            Err(error) => {
+                if let Some(lead) = lead {
+                    lead.land(|| Landing::Failed(errors.share(&error)));
+                }
+                let now = clock::now();
+                let error_text = Described(&error, errors);
+                match seen {
+                    Some(stale) if self.servable(stale.stamp, now) => {
+                        report::stale_served(function, &error_text, stale.stamp.age_ms(now));
+                        report::request_stale(&self.meters, function, stale.stamp.age(now));
+                        Ok(stale.value)
+                    }
+                    too_old => {
+                        let too_old_ms = too_old.map(|stored| stored.stamp.age_ms(now));
+                        report::failed(function, &error_text, too_old_ms);
+                        report::request(&self.meters, function, Outcome::Error);
+                        Err(error)
+                    }
+                }
+            }
+        }
+    }
+
+    /// For `Refresh::Background`: serve `seen` at once if it is within
+    /// tolerance, and hand back the lead of a refresh unless one runs.
+    pub(super) fn revalidate(
+        &self,
+        key: &K,
+        seen: Option<Stored<V>>,
+        function: &'static str,
+    ) -> Revalidation<K, V> {
+        let now = clock::now();
+        let Some(stale) = seen.filter(|seen| self.servable(seen.stamp, now)) else {
+            return Revalidation::Inline;
+        };
+        let Some(lead) = self.flights.try_lead(key) else {
+            // A refresh is already running: serve the stale value, start none.
+            report::request_stale(&self.meters, function, stale.stamp.age(now));
+            return Revalidation::Served(stale.value);
+        };
+        match self.store.get(key) {
+            // A refresh landed since the lookup: nothing to revalidate.
+            Some(stored) if stored.is_fresh(clock::now()) => {
+                lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
+                report::request(&self.meters, function, Outcome::Fresh);
+                Revalidation::Served(stored.value)
+            }
+            _ => {
+                report::request_stale(&self.meters, function, stale.stamp.age(now));
+                Revalidation::Refresh(stale.value, lead, stale.stamp)
+            }
+        }
+    }
+
+    /// Ends a background refresh: stores its value, or leaves the stale one
+    /// in place. The request was already answered, so no outcome is reported.
+    pub(super) fn finish_in_background<E, H: LoadErrors<E>>(
+        &self,
+        lead: Lead<K, V>,
+        key: K,
+        stale: Stamp,
+        result: Result<V, E>,
+        function: &'static str,
+        errors: &H,
+    ) {
+        match result {
+            Ok(value) => {
+                let outcome = self.keep(key, &value, Some(stale), function);
+                lead.land(|| Landing::Loaded(value, outcome));
+            }
+            Err(error) => {
+                lead.land(|| Landing::Failed(errors.share(&error)));
+                let age_ms = stale.age_ms(clock::now());
+                report::background_failed(function, &Described(&error, errors), age_ms);
+            }
+        }
+    }
+
+    /// Stores a loaded value; reports a refresh when it replaced a servable
+    /// one. Returns the request's outcome.
+    fn keep(&self, key: K, value: &V, previous: Option<Stamp>, function: &'static str) -> Outcome {
+        let stored = Stored::new(value.clone(), self.config.maxage_value());
+        self.put(key, stored, value);
+        let now = clock::now();
+        match previous {
+            Some(previous) if self.servable(previous, now) => {
+                report::refreshed(function, previous.age_ms(now));
+                Outcome::Refreshed
+            }
+            _ => Outcome::Miss,
+        }
+    }
+
+    /// Whether a value with this stamp may be served stale at `now`.
+    fn servable(&self, stamp: Stamp, now: clock::Instant) -> bool {
+        stamp.age(now) <= self.config.tolerance_value()
+    }
+}
+
+impl<K, V> fmt::Debug for StaleCache<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaleCache")
+            .field("config", &self.config)
+            .field("entry_count", &self.store.entry_count())
+            .finish_non_exhaustive()
+    }
+}

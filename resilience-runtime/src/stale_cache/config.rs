@@ -1,0 +1,207 @@
+//! What `#[stale_cache(...)]` builds from its keys: ages, size and refresh mode.
+
+use std::time::Duration;
+
+/// The longest age the cache measures: 1000 years, moka's own limit on a
+/// time to live. Longer `maxage` or `tolerance` values are treated as this.
+const LONGEST: Duration = Duration::from_secs(1000 * 365 * 24 * 3600);
+
+/// When an expired value that is still within tolerance gets refreshed.
+///
+/// Chosen with `#[stale_cache(refresh = "inline" | "background")]`.
+///
+/// ```
+/// use resilience_runtime::stale_cache::{CacheConfig, Refresh};
+/// let config = CacheConfig::new().refresh(Refresh::Background);
+/// assert_eq!(config.refresh_value(), Refresh::Background);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Refresh {
+    /// The caller that finds the value expired waits for the refresh, as in
+    /// the Python decorator. The default.
+    #[default]
+    Inline,
+    /// Stale-while-revalidate (RFC 5861): the expired value is returned at
+    /// once and one refresh runs behind it, on the tokio runtime (async) or
+    /// on a thread of its own (sync).
+    Background,
+}
+
+/// How long values stay fresh, how long they may be served stale, how many
+/// are kept, and how they are refreshed.
+///
+/// Defaults match `#[stale_cache]` with no keys: fresh for 5 s, servable
+/// up to 30 s old when a refresh fails, 10 000 entries, inline refresh.
+///
+/// # `tolerance` is a total age
+///
+/// As in the Python decorator (`age <= stale_tolerance`), `tolerance` counts
+/// from the moment the value was loaded, not from its expiry. RFC 5861's
+/// `stale-if-error` and `stale-while-revalidate` count from expiry instead:
+/// `maxage = 5 s, tolerance = 30 s` here is HTTP's
+/// `max-age=5, stale-if-error=25`. The same total age bounds the stale values
+/// that [`Refresh::Background`] serves while it revalidates.
+///
+/// ```
+/// use std::time::Duration;
+/// use resilience_runtime::stale_cache::{CacheConfig, Refresh};
+///
+/// static CONFIG: CacheConfig = CacheConfig::new()
+///     .maxage(Duration::from_secs(3))
+///     .tolerance(Duration::from_secs(15))
+///     .capacity(1_000);
+///
+/// assert_eq!(CONFIG.maxage_value(), Duration::from_secs(3));
+/// assert_eq!(CONFIG.tolerance_value(), Duration::from_secs(15));
+/// assert_eq!(CONFIG.capacity_value(), 1_000);
+/// assert_eq!(CONFIG.refresh_value(), Refresh::Inline);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    maxage: Duration,
+    tolerance: Duration,
+    capacity: u64,
+    refresh: Refresh,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CacheConfig {
+    /// The default configuration (see the type's docs).
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::CacheConfig;
+    /// # use std::time::Duration;
+    /// assert_eq!(CacheConfig::new().maxage_value(), Duration::from_secs(5));
+    /// ```
+    pub const fn new() -> Self {
+        Self {
+            maxage: Duration::from_secs(5),
+            tolerance: Duration::from_secs(30),
+            capacity: 10_000,
+            refresh: Refresh::Inline,
+        }
+    }
+
+    /// Age under which a cached value is served without a call.
+    /// `Duration::ZERO` makes every call load (still one load per key at a
+    /// time, and still with the stale value as a fallback).
+    ///
+    /// A sync call outside a tokio runtime judges the age on its thread's
+    /// last reading of the clock while the coarse clock has not ticked since,
+    /// to spare a clock read per hit: it may serve a value up to one tick
+    /// past `maxage` (4 ms on a Linux kernel at 250 Hz, about 16 ms on
+    /// Windows). Async calls, and sync calls inside a runtime (where tokio's
+    /// clock may be paused), read the clock exactly.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::CacheConfig;
+    /// # use std::time::Duration;
+    /// let config = CacheConfig::new().maxage(Duration::from_millis(250));
+    /// assert_eq!(config.maxage_value(), Duration::from_millis(250));
+    /// ```
+    pub const fn maxage(mut self, maxage: Duration) -> Self {
+        self.maxage = maxage;
+        self
+    }
+
+    /// Oldest age, counted from the load, that may still be served when a
+    /// refresh fails; entries older than this are evicted. A tolerance below
+    /// `maxage` is treated as `maxage` (the attribute rejects it at compile
+    /// time).
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::CacheConfig;
+    /// # use std::time::Duration;
+    /// let config = CacheConfig::new().tolerance(Duration::from_secs(60));
+    /// assert_eq!(config.tolerance_value(), Duration::from_secs(60));
+    ///
+    /// let below = CacheConfig::new().maxage(Duration::from_secs(9)).tolerance(Duration::from_secs(1));
+    /// assert_eq!(below.tolerance_value(), Duration::from_secs(9));
+    /// ```
+    pub const fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Most entries kept. When it is reached, moka's TinyLFU policy decides
+    /// which entries stay; a value it turns away is still returned to its
+    /// caller, just not kept.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::CacheConfig;
+    /// assert_eq!(CacheConfig::new().capacity(64).capacity_value(), 64);
+    /// ```
+    pub const fn capacity(mut self, capacity: u64) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// When an expired value is refreshed.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, Refresh};
+    /// assert_eq!(CacheConfig::new().refresh_value(), Refresh::Inline);
+    /// ```
+    pub const fn refresh(mut self, refresh: Refresh) -> Self {
+        self.refresh = refresh;
+        self
+    }
+
+    /// Age under which a value is fresh, at most 1000 years.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::CacheConfig;
+    /// # use std::time::Duration;
+    /// assert_eq!(CacheConfig::new().maxage(Duration::MAX).maxage_value().as_secs(), 1000 * 365 * 24 * 3600);
+    /// ```
+    pub const fn maxage_value(&self) -> Duration {
+        shorter(self.maxage, LONGEST)
+    }
+
+    /// Oldest age that may be served stale: at least `maxage`, at most
+    /// 1000 years.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::CacheConfig;
+    /// # use std::time::Duration;
+    /// assert_eq!(CacheConfig::new().tolerance_value(), Duration::from_secs(30));
+    /// ```
+    pub const fn tolerance_value(&self) -> Duration {
+        let tolerance = shorter(self.tolerance, LONGEST);
+        let maxage = self.maxage_value();
+        if tolerance.as_nanos() < maxage.as_nanos() {
+            maxage
+        } else {
+            tolerance
+        }
+    }
+
+    /// Most entries kept.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::CacheConfig;
+    /// assert_eq!(CacheConfig::new().capacity_value(), 10_000);
+    /// ```
+    pub const fn capacity_value(&self) -> u64 {
+        self.capacity
+    }
+
+    /// When an expired value is refreshed.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, Refresh};
+    /// assert_eq!(CacheConfig::new().refresh(Refresh::Background).refresh_value(), Refresh::Background);
+    /// ```
+    pub const fn refresh_value(&self) -> Refresh {
+        self.refresh
+    }
+}
+
+const fn shorter(a: Duration, b: Duration) -> Duration {
+    if a.as_nanos() < b.as_nanos() { a } else { b }
+}

@@ -1,0 +1,470 @@
+//! The fleet tier of a cache (feature `redis`): Redis as the second tier
+//! behind moka, for `#[stale_cache(shared = true)]`.
+//!
+//! The hit path is the local one, unchanged: a fresh local value is served
+//! with no Redis work. Past it, the key's one in-process flight asks the
+//! fleet ([`Fleet::acquire`]) before it loads:
+//!
+//! | the fleet answers | what the flight does |
+//! | --- | --- |
+//! | an entry younger than `maxage` | serves it and keeps it locally with its original age; no load |
+//! | the refresh lease is ours | loads; a success is written back (time to live `tolerance`) |
+//! | another instance refreshed in vain, or not within `refresh_wait` | serves the freshest stale value within tolerance, else loads |
+//! | nothing (Redis slow or down) | loads, local-only |
+//!
+//! A failed load falls back on the freshest value within tolerance found
+//! locally *or* in Redis. Ages of entries from Redis are wall-clock times
+//! turned into instants of the one clock ([`crate::fleet`]), so a paused
+//! test clock drives them like local ages.
+
+use std::fmt;
+use std::future::Future;
+use std::hash::Hash;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::cache::{Revalidation, StaleCache, Step};
+use super::config::Refresh;
+use super::errors::{DescribeOnly, LoadErrors};
+use super::refresher;
+use crate::fleet::{self, Acquired, Fleet};
+
+mod steps;
+
+use steps::Settled;
+
+impl<K, V> StaleCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + Serialize + 'static,
+    V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+{
+    /// [`get_or_load`](Self::get_or_load) with the process's fleet
+    /// ([`fleet::connect`]) as the second tier: what
+    /// `#[stale_cache(shared = true)]` calls. With no fleet connected it is
+    /// `get_or_load`, and says so once (a warning).
+    ///
+    /// ```
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
+    /// let describe = |error: &std::io::Error, f: &mut std::fmt::Formatter<'_>| write!(f, "{error}");
+    /// // No fleet connected here: local-only.
+    /// let loaded = cache.get_or_load_shared("k".into(), "doc", async { Ok(7) }, describe).await;
+    /// assert_eq!(loaded.unwrap(), 7);
+    /// # }
+    /// ```
+    pub async fn get_or_load_shared<E, F, D>(
+        &self,
+        key: K,
+        function: &'static str,
+        load: F,
+        describe: D,
+    ) -> Result<V, E>
+    where
+        F: Future<Output = Result<V, E>>,
+        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
+    {
+        self.get_or_load_shared_with(key, function, load, DescribeOnly(describe))
+            .await
+    }
+
+    /// [`get_or_load_shared`](Self::get_or_load_shared) with `errors`
+    /// deciding how a failed load's error is described and shared.
+    pub(crate) async fn get_or_load_shared_with<E, F, H>(
+        &self,
+        key: K,
+        function: &'static str,
+        load: F,
+        errors: H,
+    ) -> Result<V, E>
+    where
+        F: Future<Output = Result<V, E>>,
+        H: LoadErrors<E>,
+    {
+        if let Ok(value) = self.lookup(&key, function) {
+            return Ok(value);
+        }
+        match fleet::for_shared(function) {
+            Some(fleet) => self.load_shared(fleet, key, function, load, errors).await,
+            None => self.load_inline(key, function, load, errors).await,
+        }
+    }
+
+    /// [`get_or_load`](Self::get_or_load) with `fleet` as the second tier:
+    /// for a cache built by hand, or tests standing for several replicas.
+    ///
+    /// ```no_run
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// use resilience_runtime::fleet::Fleet;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let fleet = Fleet::connect("redis://127.0.0.1:6379", "profiles").await?;
+    /// let cache: StaleCache<String, String> = StaleCache::new(CacheConfig::new());
+    /// let describe = |error: &std::io::Error, f: &mut std::fmt::Formatter<'_>| write!(f, "{error}");
+    /// let load = async { Ok("Ada".to_string()) };
+    /// let profile = cache.get_or_load_on(&fleet, "user-1".into(), "app::profile", load, describe).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_or_load_on<E, F, D>(
+        &self,
+        fleet: &Fleet,
+        key: K,
+        function: &'static str,
+        load: F,
+        describe: D,
+    ) -> Result<V, E>
+    where
+        F: Future<Output = Result<V, E>>,
+        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
+    {
+        if let Ok(value) = self.lookup(&key, function) {
+            return Ok(value);
+        }
+        self.load_shared(fleet, key, function, load, DescribeOnly(describe))
+            .await
+    }
+
+    /// The sync twin of [`get_or_load_shared`](Self::get_or_load_shared):
+    /// Redis operations block the thread, each at most the fleet's bound.
+    ///
+    /// ```
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    ///
+    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
+    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
+    /// assert_eq!(cache.get_or_load_shared_blocking("k".into(), "doc", || Ok(7), describe), Ok(7));
+    /// ```
+    pub fn get_or_load_shared_blocking<E, D>(
+        &self,
+        key: K,
+        function: &'static str,
+        load: impl FnOnce() -> Result<V, E>,
+        describe: D,
+    ) -> Result<V, E>
+    where
+        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
+    {
+        self.get_or_load_shared_blocking_with(key, function, load, DescribeOnly(describe))
+    }
+
+    /// [`get_or_load_shared_blocking`](Self::get_or_load_shared_blocking)
+    /// with `errors` deciding how a failed load's error is described and
+    /// shared.
+    pub(crate) fn get_or_load_shared_blocking_with<E, H: LoadErrors<E>>(
+        &self,
+        key: K,
+        function: &'static str,
+        load: impl FnOnce() -> Result<V, E>,
+        errors: H,
+    ) -> Result<V, E> {
+        if let Ok(value) = self.lookup_blocking(&key, function) {
+            return Ok(value);
+        }
+        match fleet::for_shared(function) {
+            Some(fleet) => self.load_shared_blocking(fleet, key, function, load, errors),
+            None => self.load_inline_blocking(key, function, load, errors),
+        }
+    }
+
+    /// The sync twin of [`get_or_load_on`](Self::get_or_load_on).
+    ///
+    /// ```no_run
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// use resilience_runtime::fleet::Fleet;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let fleet = Fleet::connect("redis://127.0.0.1:6379", "config").await?;
+    /// let cache: StaleCache<String, u32> = StaleCache::new(CacheConfig::new());
+    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
+    /// let limit = cache.get_or_load_on_blocking(&fleet, "limit".into(), "app::limit", || Ok(10), describe);
+    /// # Ok(()) }
+    /// ```
+    pub fn get_or_load_on_blocking<E, D>(
+        &self,
+        fleet: &Fleet,
+        key: K,
+        function: &'static str,
+        load: impl FnOnce() -> Result<V, E>,
+        describe: D,
+    ) -> Result<V, E>
+    where
+        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
+    {
+        if let Ok(value) = self.lookup_blocking(&key, function) {
+            return Ok(value);
+        }
+        self.load_shared_blocking(fleet, key, function, load, DescribeOnly(describe))
+    }
+
+    /// [`get_or_revalidate`](Self::get_or_revalidate) with the process's
+    /// fleet as the second tier: with [`Refresh::Background`] configured, an
+    /// expired value within tolerance is returned at once, and the refresh
+    /// behind it asks the fleet first (a fresh entry there ends it without
+    /// a load; another instance refreshing the key ends it too).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cache: StaleCache<u8, String> = StaleCache::new(CacheConfig::new().refresh(Refresh::Background));
+    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
+    /// let value = cache.get_or_revalidate_shared(1, "doc", async { Ok("v".to_string()) }, describe).await;
+    /// assert_eq!(value.unwrap(), "v");
+    /// # }
+    /// ```
+    pub async fn get_or_revalidate_shared<E, F, D>(
+        &self,
+        key: K,
+        function: &'static str,
+        load: F,
+        describe: D,
+    ) -> Result<V, E>
+    where
+        E: 'static,
+        F: Future<Output = Result<V, E>> + Send + 'static,
+        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result + Send + 'static,
+    {
+        self.get_or_revalidate_shared_with(key, function, load, DescribeOnly(describe))
+            .await
+    }
+
+    /// [`get_or_revalidate_shared`](Self::get_or_revalidate_shared) with
+    /// `errors` deciding how a failed load's error is described and shared.
+    pub(crate) async fn get_or_revalidate_shared_with<E, F, H>(
+        &self,
+        key: K,
+        function: &'static str,
+        load: F,
+        errors: H,
+    ) -> Result<V, E>
+    where
+        E: 'static,
+        F: Future<Output = Result<V, E>> + Send + 'static,
+        H: LoadErrors<E> + Send + 'static,
+    {
+        let seen = match self.lookup(&key, function) {
+            Ok(value) => return Ok(value),
+            Err(seen) => seen,
+        };
+        let fleet = fleet::for_shared(function);
+        if self.config.refresh_value() == Refresh::Background
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            match self.revalidate(&key, seen, function) {
+                Revalidation::Served(value) => return Ok(value),
+                Revalidation::Refresh(value, lead, stale) => {
+                    let cache = self.share();
+                    runtime.spawn(async move {
+                        let asked = fleet.and_then(|f| Some((f, cache.plan(f, &key, function)?)));
+                        let (lead, plan) = match asked {
+                            Some((f, plan)) => {
+                                let acquired = f.acquire(&plan.address, plan.fresh_after).await;
+                                match cache.settle_background(f, plan, acquired, lead, &key) {
+                                    Some(go_on) => go_on,
+                                    None => return,
+                                }
+                            }
+                            None => (lead, None),
+                        };
+                        // A block of its own: `E` need not be `Send`, so the
+                        // result must be gone before the write-back awaits.
+                        let entry = {
+                            let result = load.await;
+                            let entry = fleet.and_then(|f| cache.write_back(f, plan, &result));
+                            cache.finish_in_background(lead, key, stale, result, function, &errors);
+                            entry
+                        };
+                        if let (Some(f), Some((plan, entry))) = (fleet, entry) {
+                            f.publish(&plan.address, entry, cache.tolerance()).await;
+                        }
+                    });
+                    return Ok(value);
+                }
+                Revalidation::Inline => {}
+            }
+        }
+        match fleet {
+            Some(fleet) => self.load_shared(fleet, key, function, load, errors).await,
+            None => self.load_inline(key, function, load, errors).await,
+        }
+    }
+
+    /// The sync twin of
+    /// [`get_or_revalidate_shared`](Self::get_or_revalidate_shared): the
+    /// refresh runs on a thread of its own.
+    ///
+    /// ```
+    /// use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
+    ///
+    /// let cache: StaleCache<u8, String> = StaleCache::new(CacheConfig::new().refresh(Refresh::Background));
+    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
+    /// let value = cache.get_or_revalidate_shared_blocking(1, "doc", || Ok("v".to_string()), describe);
+    /// assert_eq!(value.unwrap(), "v");
+    /// ```
+    pub fn get_or_revalidate_shared_blocking<E, L, D>(
+        &self,
+        key: K,
+        function: &'static str,
+        load: L,
+        describe: D,
+    ) -> Result<V, E>
+    where
+        E: 'static,
+        L: FnOnce() -> Result<V, E> + Send + 'static,
+        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result + Send + 'static,
+    {
+        self.get_or_revalidate_shared_blocking_with(key, function, load, DescribeOnly(describe))
+    }
+
+    /// [`get_or_revalidate_shared_blocking`](Self::get_or_revalidate_shared_blocking)
+    /// with `errors` deciding how a failed load's error is described and
+    /// shared.
+    pub(crate) fn get_or_revalidate_shared_blocking_with<E, L, H>(
+        &self,
+        key: K,
+        function: &'static str,
+        load: L,
+        errors: H,
+    ) -> Result<V, E>
+    where
+        E: 'static,
+        L: FnOnce() -> Result<V, E> + Send + 'static,
+        H: LoadErrors<E> + Send + 'static,
+    {
+        let seen = match self.lookup_blocking(&key, function) {
+            Ok(value) => return Ok(value),
+            Err(seen) => seen,
+        };
+        let fleet = fleet::for_shared(function);
+        if self.config.refresh_value() == Refresh::Background {
+            match self.revalidate(&key, seen, function) {
+                Revalidation::Served(value) => return Ok(value),
+                Revalidation::Refresh(value, lead, stale) => {
+                    let cache = self.share();
+                    // A refresh not taken is dropped with its lead, which
+                    // lands the flight as abandoned: nothing stays wedged.
+                    let _not_taken = refresher::offer(Box::new(move || {
+                        let asked = fleet.and_then(|f| Some((f, cache.plan(f, &key, function)?)));
+                        let (lead, plan) = match asked {
+                            Some((f, plan)) => {
+                                let acquired = f.acquire_blocking(&plan.address, plan.fresh_after);
+                                match cache.settle_background(f, plan, acquired, lead, &key) {
+                                    Some(go_on) => go_on,
+                                    None => return,
+                                }
+                            }
+                            None => (lead, None),
+                        };
+                        let result = load();
+                        let entry = fleet.and_then(|f| cache.write_back(f, plan, &result));
+                        cache.finish_in_background(lead, key, stale, result, function, &errors);
+                        if let (Some(f), Some((plan, entry))) = (fleet, entry) {
+                            f.publish_blocking(&plan.address, entry, cache.tolerance());
+                        }
+                    }));
+                    return Ok(value);
+                }
+                Revalidation::Inline => {}
+            }
+        }
+        match fleet {
+            Some(fleet) => self.load_shared_blocking(fleet, key, function, load, errors),
+            None => self.load_inline_blocking(key, function, load, errors),
+        }
+    }
+
+    /// Past the hit path with a fleet: the local flight, which asks the
+    /// fleet before it loads. (Without a fleet it is `load_inline`.)
+    async fn load_shared<E, F, H>(
+        &self,
+        fleet: &Fleet,
+        key: K,
+        function: &'static str,
+        load: F,
+        errors: H,
+    ) -> Result<V, E>
+    where
+        F: Future<Output = Result<V, E>>,
+        H: LoadErrors<E>,
+    {
+        let mut step = self.board(&key, function);
+        loop {
+            step = match step {
+                Step::Served(value) => return Ok(value),
+                Step::Failed(error) => return Err(error),
+                Step::Load(lead, seen) => {
+                    let plan = self.plan(fleet, &key, function);
+                    let acquired = match &plan {
+                        Some(plan) => fleet.acquire(&plan.address, plan.fresh_after).await,
+                        None => Acquired::Unavailable,
+                    };
+                    match self.settle(fleet, plan, acquired, lead, &key, seen, function) {
+                        Settled::Served(value) => return Ok(value),
+                        Settled::Load(lead, seen, plan) => {
+                            let result = load.await;
+                            let entry = self.write_back(fleet, plan, &result);
+                            // Only the value waits on the write: `E` need
+                            // not be `Send` for the future to be.
+                            let value = match result {
+                                Ok(value) => value,
+                                Err(error) => {
+                                    let failed = Err(error);
+                                    return self.finish(lead, key, seen, failed, function, &errors);
+                                }
+                            };
+                            if let Some((plan, entry)) = entry {
+                                fleet.publish(&plan.address, entry, self.tolerance()).await;
+                            }
+                            return self.finish(lead, key, seen, Ok(value), function, &errors);
+                        }
+                    }
+                }
+                Step::Wait(waiting) => self.landed(&key, waiting.wait().await, function, &errors),
+                Step::Retry => self.board(&key, function),
+            }
+        }
+    }
+
+    /// The sync twin of `load_shared`.
+    fn load_shared_blocking<E, H: LoadErrors<E>>(
+        &self,
+        fleet: &Fleet,
+        key: K,
+        function: &'static str,
+        load: impl FnOnce() -> Result<V, E>,
+        errors: H,
+    ) -> Result<V, E> {
+        let mut step = self.board(&key, function);
+        loop {
+            step = match step {
+                Step::Served(value) => return Ok(value),
+                Step::Failed(error) => return Err(error),
+                Step::Load(lead, seen) => {
+                    let plan = self.plan(fleet, &key, function);
+                    let acquired = match &plan {
+                        Some(plan) => fleet.acquire_blocking(&plan.address, plan.fresh_after),
+                        None => Acquired::Unavailable,
+                    };
+                    match self.settle(fleet, plan, acquired, lead, &key, seen, function) {
+                        Settled::Served(value) => return Ok(value),
+                        Settled::Load(lead, seen, plan) => {
+                            let result = load();
+                            let result = self.finish(lead, key, seen, result, function, &errors);
+                            if let Some((plan, entry)) = self.write_back(fleet, plan, &result) {
+                                fleet.publish_blocking(&plan.address, entry, self.tolerance());
+                            }
+                            return result;
+                        }
+                    }
+                }
+                Step::Wait(waiting) => {
+                    self.landed(&key, waiting.wait_blocking(), function, &errors)
+                }
+                Step::Retry => self.board(&key, function),
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The steps of a shared load between the cache and the fleet: where a
+//! key lives, what the fleet's answer means for the flight, what is
+//! written back, and how an entry read back becomes a stored value with
+//! its original age.
+
+use std::hash::Hash;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::super::cache::StaleCache;
+use super::super::flight::{Landing, Lead};
+use super::super::report::{self, Outcome};
+use super::super::stored::Stored;
+use crate::clock::{self, Instant};
+use crate::fleet::{self, Acquired, Address, Fleet};
+
+/// A key's place in the fleet, worked out once per flight.
+pub(super) struct Plan {
+    pub(super) address: Address,
+    /// The one clock's now, and the same moment as wall time.
+    now: Instant,
+    now_ms: u64,
+    /// Entries loaded after this wall time are fresh.
+    pub(super) fresh_after: u64,
+    limit: usize,
+}
+
+/// What a flight does once the fleet answered.
+pub(super) enum Settled<K: Hash + Eq, V> {
+    /// Answered without a load.
+    Served(V),
+    /// Load, with this fallback; write the value back if a plan is given.
+    Load(Option<Lead<K, V>>, Option<Stored<V>>, Option<Plan>),
+}
+
+impl<K, V> StaleCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + Serialize + 'static,
+    V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+{
+    /// Where `key` lives in the fleet, and what counts as fresh now; `None`
+    /// when the key does not encode (its `Serialize` failed): local-only.
+    pub(super) fn plan(&self, fleet: &Fleet, key: &K, function: &'static str) -> Option<Plan> {
+        let digest = fleet::key_digest(key)?;
+        let fingerprint = fleet::type_fingerprint::<V>();
+        let now = clock::now();
+        let now_ms = fleet::millis_at(now);
+        let maxage_ms = clock::millis(self.config.maxage_value());
+        Some(Plan {
+            address: fleet.address(function, &fingerprint, &digest),
+            now,
+            now_ms,
+            fresh_after: now_ms.saturating_sub(maxage_ms),
+            limit: fleet.options().max_entry_bytes_value(),
+        })
+    }
+
+    /// Acts on the fleet's answer.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn settle(
+        &self,
+        fleet: &Fleet,
+        plan: Option<Plan>,
+        acquired: Acquired,
+        lead: Option<Lead<K, V>>,
+        key: &K,
+        seen: Option<Stored<V>>,
+        function: &'static str,
+    ) -> Settled<K, V> {
+        let Some(plan) = plan else {
+            return Settled::Load(lead, seen, None);
+        };
+        match acquired {
+            Acquired::Fresh(bytes) => match self.decode(fleet, &plan, &bytes) {
+                Some(fresh) => {
+                    let value = fresh.value.clone();
+                    self.put(key.clone(), fresh, &value);
+                    if let Some(lead) = lead {
+                        lead.land(|| Landing::Loaded(value.clone(), Outcome::Fresh));
+                    }
+                    report::request(&self.meters, function, Outcome::Fresh);
+                    Settled::Served(value)
+                }
+                // Malformed: load, and write a good entry over it.
+                None => Settled::Load(lead, seen, Some(plan)),
+            },
+            Acquired::Lead(stale) => {
+                let seen = self.freshest(fleet, &plan, seen, stale);
+                Settled::Load(lead, seen, Some(plan))
+            }
+            Acquired::Alone(stale) => {
+                let seen = self.freshest(fleet, &plan, seen, stale);
+                match seen {
+                    // Another instance is at it (or failed at it): serve the
+                    // stale value rather than call the upstream too.
+                    Some(stale) if stale.stamp.age(plan.now) <= self.tolerance() => {
+                        let value = stale.value.clone();
+                        if let Some(lead) = lead {
+                            lead.land(|| Landing::Loaded(value.clone(), Outcome::Stale));
+                        }
+                        report::request_stale(&self.meters, function, stale.stamp.age(plan.now));
+                        Settled::Served(value)
+                    }
+                    seen => Settled::Load(lead, seen, Some(plan)),
+                }
+            }
+            Acquired::Unavailable => Settled::Load(lead, seen, None),
+        }
+    }
+
+    /// Acts on the fleet's answer for a background refresh: `None` when it
+    /// settled the refresh (a fresh entry, or another instance at it), else
+    /// the lead to load with and the plan to write back with.
+    pub(super) fn settle_background(
+        &self,
+        fleet: &Fleet,
+        plan: Plan,
+        acquired: Acquired,
+        lead: Lead<K, V>,
+        key: &K,
+    ) -> Option<(Lead<K, V>, Option<Plan>)> {
+        match acquired {
+            Acquired::Fresh(bytes) => match self.decode(fleet, &plan, &bytes) {
+                Some(fresh) => {
+                    let value = fresh.value.clone();
+                    self.put(key.clone(), fresh, &value);
+                    lead.land(|| Landing::Loaded(value, Outcome::Fresh));
+                    None
+                }
+                None => Some((lead, Some(plan))),
+            },
+            Acquired::Lead(_) => Some((lead, Some(plan))),
+            // Another instance refreshes it (or failed to): the stale value
+            // stays, and dropping the lead lets the next caller try again.
+            Acquired::Alone(_) => None,
+            Acquired::Unavailable => Some((lead, None)),
+        }
+    }
+
+    /// The entry to write back after a load: a success, encoded within the
+    /// size limit. A failure releases the refresh lease instead.
+    pub(super) fn write_back<E>(
+        &self,
+        fleet: &Fleet,
+        plan: Option<Plan>,
+        result: &Result<V, E>,
+    ) -> Option<(Plan, Vec<u8>)> {
+        let plan = plan?;
+        match result {
+            Ok(value) => {
+                let entry = fleet::encode_entry(value, fleet::now_millis())
+                    .filter(|entry| entry.len() <= plan.limit);
+                match entry {
+                    Some(entry) => Some((plan, entry)),
+                    None => {
+                        fleet.give_up(&plan.address);
+                        None
+                    }
+                }
+            }
+            Err(_) => {
+                fleet.give_up(&plan.address);
+                None
+            }
+        }
+    }
+
+    /// An entry read back from Redis, as a value stamped with its original
+    /// load time on the one clock; `None` (counted) when it does not decode.
+    fn decode(&self, fleet: &Fleet, plan: &Plan, bytes: &[u8]) -> Option<Stored<V>> {
+        match fleet::decode_entry::<V>(bytes, plan.limit) {
+            Ok((value, loaded_at_ms)) => {
+                let age = Duration::from_millis(plan.now_ms.saturating_sub(loaded_at_ms));
+                let loaded_at = plan.now.checked_sub(age)?;
+                Some(Stored::loaded_at(
+                    value,
+                    self.config.maxage_value(),
+                    loaded_at,
+                ))
+            }
+            Err(malformed) => {
+                fleet.malformed(&malformed.to_string());
+                None
+            }
+        }
+    }
+
+    /// The fresher of the local value and the one read back from Redis.
+    fn freshest(
+        &self,
+        fleet: &Fleet,
+        plan: &Plan,
+        local: Option<Stored<V>>,
+        remote: Option<Vec<u8>>,
+    ) -> Option<Stored<V>> {
+        let remote = remote.and_then(|bytes| self.decode(fleet, plan, &bytes));
+        match (local, remote) {
+            (Some(local), Some(remote)) => {
+                if remote.stamp.age(plan.now) < local.stamp.age(plan.now) {
+                    Some(remote)
+                } else {
+                    Some(local)
+                }
+            }
+            (local, remote) => local.or(remote),
+        }
+    }
+
+    pub(super) fn tolerance(&self) -> Duration {
+        self.config.tolerance_value()
+    }
+}

@@ -1,0 +1,209 @@
+//! Where `#[stale_cache]` keeps its caches: a `static` inside the decorated
+//! function, one cache per instantiation of that function, typed without
+//! naming the key or value type.
+
+use std::any::{Any, TypeId};
+use std::hash::Hash;
+use std::sync::OnceLock;
+
+use crate::stale_cache::{CacheConfig, StaleCache};
+
+/// A lazily created, type-erased [`StaleCache`] for a `static`, one per
+/// instantiation of the function the `static` is in.
+///
+/// A `static` inside a function is one for every instantiation of it: for a
+/// method of `impl<B: Backend> Client<B>`, `Client<Mock>::fetch` and
+/// `Client<Prod>::fetch` share it, and so do the implementations of a trait
+/// default method. One cache for all of them would hand one type's values
+/// to the other. So the caller names its instantiation — the
+/// [`instance_of`] a closure written in the function, whose type differs
+/// per instantiation — and each instantiation gets a cache of its own,
+/// created on first use and found by a short walk past the others (the
+/// first one created is found without one).
+///
+/// ```
+/// use resilience_runtime::__private::{CacheConfig, CacheSlot, instance_of};
+///
+/// fn load_config(env: &'static str) -> Result<String, std::io::Error> {
+///     static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
+///     SLOT.cache(instance_of(&|| ())).get_or_load_blocking(
+///         env,
+///         "app::load_config",
+///         || Ok(format!("config of {env}")),
+///         |error, f| write!(f, "{error}"),
+///     )
+/// }
+///
+/// assert_eq!(load_config("prod").unwrap(), "config of prod");
+/// ```
+pub struct CacheSlot {
+    config: CacheConfig,
+    head: Node,
+}
+
+/// One instantiation's cache, and the link to the next one's.
+struct Node {
+    entry: OnceLock<Entry>,
+    next: OnceLock<Box<Node>>,
+}
+
+struct Entry {
+    instance: TypeId,
+    cache: Box<dyn Any + Send + Sync>,
+}
+
+/// Names the instantiation of the function it is called in: pass it a
+/// reference to a closure written there (`instance_of(&|| ())`). A closure's
+/// type carries every generic parameter of the function and of its `impl`,
+/// so each instantiation gets another `TypeId` (lifetimes aside, which
+/// cannot change what a `'static` cache holds).
+#[inline(always)]
+pub fn instance_of<T: ?Sized>(_: &T) -> TypeId {
+    typeid::of::<T>()
+}
+
+impl CacheSlot {
+    /// An empty slot; each cache is built with `config` on first use.
+    pub const fn new(config: CacheConfig) -> Self {
+        Self {
+            config,
+            head: Node::new(),
+        }
+    }
+
+    /// The cache of the instantiation `instance`, for keys `K` and values `V`.
+    #[inline]
+    pub fn cache<K, V>(&self, instance: TypeId) -> &StaleCache<K, V>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        let first = self.head.entry.get_or_init(|| self.build::<K, V>(instance));
+        match first.get(instance) {
+            Some(cache) => cache,
+            None => self.other::<K, V>(instance),
+        }
+    }
+
+    /// The cache of an instantiation other than the first one created.
+    #[cold]
+    #[inline(never)]
+    fn other<K, V>(&self, instance: TypeId) -> &StaleCache<K, V>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        let mut node = &self.head;
+        loop {
+            node = node.next.get_or_init(|| Box::new(Node::new()));
+            let entry = node.entry.get_or_init(|| self.build::<K, V>(instance));
+            if let Some(cache) = entry.get(instance) {
+                return cache;
+            }
+        }
+    }
+
+    fn build<K, V>(&self, instance: TypeId) -> Entry
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        Entry {
+            instance,
+            cache: Box::new(StaleCache::<K, V>::new(self.config)),
+        }
+    }
+}
+
+impl Entry {
+    /// The cache, if it is `instance`'s (and so of `K` and `V`).
+    #[inline]
+    fn get<K: 'static, V: 'static>(&self, instance: TypeId) -> Option<&StaleCache<K, V>> {
+        if self.instance == instance {
+            self.cache.downcast_ref()
+        } else {
+            None
+        }
+    }
+}
+
+impl Node {
+    const fn new() -> Self {
+        Self {
+            entry: OnceLock::new(),
+            next: OnceLock::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new().capacity(8));
+
+    #[test]
+    fn one_instance_always_gets_the_same_cache() {
+        let instance = TypeId::of::<u8>();
+        let a: &StaleCache<u32, String> = SLOT.cache(instance);
+        let b: &StaleCache<u32, String> = SLOT.cache(instance);
+        assert!(std::ptr::eq(a, b));
+        assert_eq!(a.config().capacity_value(), 8);
+    }
+
+    /// What generated code in a method of a generic `impl` amounts to: the
+    /// key and value types are the same for every instantiation.
+    struct Client<B>(B);
+
+    trait Backend: Send + Sync + 'static {
+        const NAME: &'static str;
+    }
+    struct Mock;
+    struct Prod;
+    impl Backend for Mock {
+        const NAME: &'static str = "mock";
+    }
+    impl Backend for Prod {
+        const NAME: &'static str = "prod";
+    }
+
+    impl<B: Backend> Client<B> {
+        fn fetch(&self, id: u32) -> Result<String, ()> {
+            static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
+            SLOT.cache(instance_of(&|| ())).get_or_load_blocking(
+                id,
+                "fetch",
+                || Ok(format!("{} {id}", B::NAME)),
+                |_, _| Ok(()),
+            )
+        }
+    }
+
+    #[test]
+    fn each_instantiation_of_a_generic_impl_has_its_own_cache() {
+        assert_eq!(Client(Prod).fetch(1).unwrap(), "prod 1");
+        assert_eq!(Client(Mock).fetch(1).unwrap(), "mock 1");
+        assert_eq!(Client(Prod).fetch(1).unwrap(), "prod 1");
+        assert_eq!(Client(Mock).fetch(1).unwrap(), "mock 1");
+    }
+
+    /// A generic function whose value type changes with its parameter.
+    fn generic<T: Clone + Send + Sync + 'static>(value: T) -> T {
+        static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
+        SLOT.cache::<u8, T>(instance_of(&|| ()))
+            .get_or_load_blocking(0, "generic", || Ok::<_, ()>(value), |_, _| Ok(()))
+            .unwrap()
+    }
+
+    #[test]
+    fn each_instantiation_of_a_generic_function_has_its_own_cache() {
+        assert_eq!(generic(1_u64), 1);
+        assert_eq!(generic("one"), "one");
+        assert_eq!(generic(2_u64), 1, "fresh value of the u64 instantiation");
+        assert_eq!(
+            generic("two"),
+            "one",
+            "fresh value of the &str instantiation"
+        );
+    }
+}
