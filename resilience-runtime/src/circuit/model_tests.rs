@@ -133,7 +133,8 @@ struct RecentClock {
 }
 
 impl RecentClock {
-    fn recent(&mut self, now: Duration) -> Duration {
+    /// The reading, and whether it was read for this call.
+    fn recent(&mut self, now: Duration) -> (Duration, bool) {
         if let Some(at) = self.at.filter(|_| self.left > 0) {
             self.left -= 1;
             self.uses += 1;
@@ -141,7 +142,7 @@ impl RecentClock {
             // its own, and lags at most `STALE_BOUND` unless time moved by
             // more than that since (a pause in the calls).
             assert!(self.uses < MAX_STRIDE);
-            return at;
+            return (at, false);
         }
         let moved = self.at.map_or(Duration::ZERO, |at| now - at);
         self.stride = if moved.is_zero() || moved > STALE_BOUND {
@@ -149,7 +150,7 @@ impl RecentClock {
         } else {
             (self.stride * 2).min(MAX_STRIDE)
         };
-        self.read(now, self.stride)
+        (self.read(now, self.stride), true)
     }
 
     fn fresh(&mut self, now: Duration) -> Duration {
@@ -234,10 +235,10 @@ impl Model {
         self.go(State::Open);
     }
 
-    fn recent(&mut self) -> Duration {
-        let at = self.clock.recent(self.now);
+    fn recent(&mut self) -> (Duration, bool) {
+        let (at, fresh) = self.clock.recent(self.now);
         self.all_exact &= at == self.now;
-        at
+        (at, fresh)
     }
 
     fn fresh(&mut self) -> Duration {
@@ -273,19 +274,34 @@ impl Model {
                 generation: self.generation,
             });
         }
-        // A rejection is checked at the recent reading, without the lock.
-        let at = self.recent();
+        // A rejection is checked at the recent reading, without the lock,
+        // when it lies well inside the period that rejects: taken after the
+        // period began and more than `STALE_BOUND` before its end; else at
+        // an exact one.
         let slots = self.config.half_open_calls_value();
-        match self.state {
-            State::Open if at < self.open_until => return Err(self.open_until - at),
-            State::HalfOpen
-                if self.in_flight + self.succeeded >= slots
-                    && at.saturating_sub(self.last_probe_at)
-                        < self.config.probe_timeout_value() =>
-            {
-                return Err(Duration::ZERO);
+        let period = match self.state {
+            State::Open => Some((
+                self.open_until - self.config.open_for_value(),
+                self.open_until,
+                true,
+            )),
+            State::HalfOpen if self.in_flight + self.succeeded >= slots => Some((
+                self.last_probe_at,
+                self.last_probe_at + self.config.probe_timeout_value(),
+                false,
+            )),
+            _ => None,
+        };
+        if let Some((from, until, wait)) = period {
+            let (recent, fresh) = self.recent();
+            let at = if fresh || (recent >= from && until.saturating_sub(recent) > STALE_BOUND) {
+                recent
+            } else {
+                self.fresh()
+            };
+            if at < until {
+                return Err(if wait { until - at } else { Duration::ZERO });
             }
-            _ => {}
         }
         // Anything else is decided on the exact time.
         self.fresh();
@@ -320,7 +336,11 @@ impl Model {
                 }
                 let failed = end == End::Failure;
                 // A success is dated by the recent reading, a failure exactly.
-                let at = if failed { self.fresh() } else { self.recent() };
+                let at = if failed {
+                    self.fresh()
+                } else {
+                    self.recent().0
+                };
                 self.calls.push((at, failed, generation));
                 // Every outcome is judged, at its date, a success as much as
                 // a failure.

@@ -888,3 +888,20 @@ async fn hung_probes_still_time_out_after_lock_free_rejections() {
     assert_eq!(breaker.state(), State::Open);
     drop(hung);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_recent_reading_from_before_the_breaker_opened_never_rejects() {
+    let breaker = Breaker::new("t", config().open_for(Duration::ZERO));
+    // Calls fast enough for the thread to reuse its clock readings.
+    for _ in 0..200 {
+        advance(Duration::from_micros(1)).await;
+        call(&breaker, false).unwrap();
+    }
+    advance(Duration::from_micros(1)).await;
+    breaker.force_open();
+    let probe = breaker
+        .try_acquire()
+        .expect("open_for = 0 is over at once: a probe");
+    probe.record(false);
+    assert_eq!(breaker.state(), State::Closed);
+}
