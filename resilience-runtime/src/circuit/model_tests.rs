@@ -12,10 +12,10 @@
 //! until 10 buckets of `window / 10` have begun after its own"), which is the
 //! exact sliding window when time moves in whole buckets.
 //!
-//! The model dates each outcome as `clock.rs` documents it: a success, and
-//! the rejection check of an open or half-open breaker, at the thread's
-//! recent reading ([`RecentClock`], the documented stride rule); a failure,
-//! and every decision under the lock, at the exact time. It judges each
+//! The model dates each outcome as `clock.rs` documents it: a success at
+//! the thread's recent reading ([`RecentClock`], the documented stride
+//! rule); a failure, a rejection and every decision under the lock at the
+//! exact time. It judges each
 //! outcome at its date. Two runs:
 //!
 //! - time in whole buckets of a 10 s window: every reading is exact (the
@@ -274,33 +274,25 @@ impl Model {
                 generation: self.generation,
             });
         }
-        // A rejection is checked at the recent reading, without the lock,
-        // when it lies well inside the period that rejects: taken after the
-        // period began and more than `STALE_BOUND` before its end; else at
-        // an exact one.
+        // A rejection is decided without the lock, on the exact time; the
+        // recent reading is taken too (it only batches the metrics).
         let slots = self.config.half_open_calls_value();
-        let period = match self.state {
-            State::Open => Some((
-                self.open_until - self.config.open_for_value(),
-                self.open_until,
-                true,
-            )),
+        let until = match self.state {
+            State::Open => Some((self.open_until, true)),
             State::HalfOpen if self.in_flight + self.succeeded >= slots => Some((
-                self.last_probe_at,
                 self.last_probe_at + self.config.probe_timeout_value(),
                 false,
             )),
             _ => None,
         };
-        if let Some((from, until, wait)) = period {
-            let (recent, fresh) = self.recent();
-            let at = if fresh || (recent >= from && until.saturating_sub(recent) > STALE_BOUND) {
-                recent
-            } else {
-                self.fresh()
-            };
-            if at < until {
-                return Err(if wait { until - at } else { Duration::ZERO });
+        if let Some((until, wait)) = until {
+            self.recent();
+            if self.now < until {
+                return Err(if wait {
+                    until - self.now
+                } else {
+                    Duration::ZERO
+                });
             }
         }
         // Anything else is decided on the exact time.
