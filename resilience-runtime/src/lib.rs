@@ -99,7 +99,7 @@
 //! threads calling one healthy breaker do not all write one shared counter,
 //! each thread keeps its outcomes and adds them to the counter every 64 of
 //! a kind, at every failure, and at once whenever the thread calls slowly
-//! (its calls more than about 50 µs apart). The counter may lag by up to 63
+//! (its calls more than 100 µs apart). The counter may lag by up to 63
 //! outcomes per thread that made fast calls and then stopped; totals are
 //! exact again at that thread's next failure.
 //!
