@@ -124,7 +124,7 @@ const fn state_of(word: u64) -> State {
 /// calls share one, and a reading is reused only after the last ones
 /// spanned at most 100 µs). So it lags the exact time by at most about
 /// 100 µs while the thread's calls keep their pace; a thread that calls
-/// less often than every 50 µs reads afresh on every call; after a pause in
+/// less often than every 100 µs reads afresh on every call; after a pause in
 /// a fast thread's calls, at most its next 63 successes are dated at the
 /// reading before the pause. A failure, a rejection and every decision
 /// taken under the lock (half-opening, probes, probe timeouts) read the
