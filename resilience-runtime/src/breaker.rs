@@ -88,10 +88,14 @@
 //! # Cost
 //!
 //! The closed path — [`Breaker::try_acquire`] and [`Permit::record`] of a
-//! success — takes no lock, allocates nothing and formats nothing: it reads
-//! the breaker's state word, reads the clock once, and increments a counter
-//! that belongs to the calling thread's shard of the window, so threads do
-//! not contend. Reading the clock is most of it (see the crate's benchmarks).
+//! success — takes no lock, allocates nothing, formats nothing and writes no
+//! cache line another thread writes: it reads the breaker's state word,
+//! dates the call by the thread's recent reading of the clock (read afresh
+//! every call for a thread that calls slowly, every up to 64 calls for one
+//! that calls fast; [`Breaker`] states the bound), and counts
+//! it — for the window and for `breaker_calls_total` — in the calling
+//! thread's own shard. A rejected call, open or half-open, takes no lock
+//! either. See the crate's benchmarks.
 
 mod config;
 mod error;

@@ -113,19 +113,9 @@ thread_local! {
 #[cfg_attr(not(test), allow(dead_code))]
 #[inline]
 pub(crate) fn recent() -> Reading {
-    let cached = RECENT.try_with(|recent| {
-        let mut state = recent.get();
-        let at = state.at?;
-        if state.left == 0 {
-            return None;
-        }
-        state.left -= 1;
-        recent.set(state);
-        Some(at)
-    });
-    match cached {
-        Ok(Some(at)) => Reading { at, fresh: false },
-        _ => Reading {
+    match reuse(|_, _| ()) {
+        Some((at, ())) => Reading { at, fresh: false },
+        None => Reading {
             at: reread(),
             fresh: true,
         },
@@ -136,35 +126,46 @@ pub(crate) fn recent() -> Reading {
 /// while the thread keeps asking from the same origin.
 #[inline]
 pub(crate) fn recent_since(origin: Instant) -> Since {
-    let cached = RECENT.try_with(|recent| {
-        let mut state = recent.get();
-        let at = state.at?;
-        if state.left == 0 {
-            return None;
-        }
-        state.left -= 1;
+    let since = |state: &mut Recent, at| {
         if state.origin != Some(origin) {
             state.origin = Some(origin);
             state.since = nanos_between(origin, at);
         }
-        recent.set(state);
-        Some(state.since)
-    });
-    if let Ok(Some(nanos)) = cached {
+        state.since
+    };
+    if let Some((_, nanos)) = reuse(since) {
         return Since {
             nanos,
             fresh: false,
         };
     }
     let at = reread();
-    let nanos = nanos_between(origin, at);
-    let _ = RECENT.try_with(|recent| {
-        let mut state = recent.get();
-        state.origin = Some(origin);
-        state.since = nanos;
-        recent.set(state);
-    });
+    let nanos = RECENT
+        .try_with(|recent| {
+            let mut state = recent.get();
+            let nanos = since(&mut state, at);
+            recent.set(state);
+            nanos
+        })
+        .unwrap_or_else(|_| nanos_between(origin, at));
     Since { nanos, fresh: true }
+}
+
+/// The thread's reading, if it may serve one more call (which it counts),
+/// with what `with` makes of it and the thread's state.
+#[inline]
+fn reuse<T>(with: impl FnOnce(&mut Recent, Instant) -> T) -> Option<(Instant, T)> {
+    RECENT
+        .try_with(|recent| {
+            let mut state = recent.get();
+            let at = state.at.filter(|_| state.left > 0)?;
+            state.left -= 1;
+            let made = with(&mut state, at);
+            recent.set(state);
+            Some((at, made))
+        })
+        .ok()
+        .flatten()
 }
 
 /// An exact reading, which also starts this thread's recent reading over

@@ -103,6 +103,14 @@
 //! and when it exits: the counter lags by fewer than 256 per thread and
 //! cache, and loses nothing. Every other count is added at once.
 //!
+//! **`breaker_calls_total` is counted in per-thread batches.** So that
+//! threads calling one healthy breaker do not all write one shared counter,
+//! each thread keeps its outcomes and adds them to the counter every 64 of
+//! a kind, at every failure, and at once whenever the thread calls slowly
+//! (its calls more than 100 µs apart). The counter may lag by up to 63
+//! outcomes per thread that made fast calls and then stopped; totals are
+//! exact again at that thread's next failure.
+//!
 //! With `default-features = false`, nothing of `metrics` is compiled in.
 //!
 //! # Recovery per request

@@ -25,7 +25,7 @@ use std::time::Duration;
 /// }
 /// # let _ = ApiError::Http(500);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct CircuitOpen {
     name: &'static str,
     /// In nanoseconds: a rejection is built on the hot path of an open
@@ -90,6 +90,15 @@ impl CircuitOpen {
     /// ```
     pub const fn retry_after(&self) -> Duration {
         Duration::from_nanos(self.retry_after_nanos)
+    }
+}
+
+impl fmt::Debug for CircuitOpen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CircuitOpen")
+            .field("name", &self.name)
+            .field("retry_after", &self.retry_after())
+            .finish()
     }
 }
 

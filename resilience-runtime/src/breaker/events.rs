@@ -106,17 +106,17 @@ impl CallOutcome {
 /// lock, allocate or format, nor write a cache line other threads write.
 ///
 /// Outcomes reach the counters in per-thread batches
-/// (`Window::tally`): all of the thread's kept outcomes at once when `exact`
-/// (the call read the clock exactly: every failure, and every call of a
-/// thread that calls slower than the clock's recent reading is kept), else
+/// (`Window::tally`): all of the thread's kept outcomes at once when
+/// `hand_over` (every failure and probe outcome, and every call whose
+/// thread read the clock afresh for it: a thread that calls slowly), else
 /// every `TALLY_LIMIT` (64) outcomes of a kind. A counter lags by at most
 /// 63 outcomes per thread.
 #[inline(always)]
-pub(super) fn call_outcome(breaker: &Breaker, outcome: CallOutcome, exact: bool) {
+pub(super) fn call_outcome(breaker: &Breaker, outcome: CallOutcome, hand_over: bool) {
     if BreakerMeters::ENABLED
-        && let Some(calls) = breaker.tally(outcome, exact)
+        && let Some(calls) = breaker.tally(outcome, hand_over)
     {
-        hand_over(breaker, calls);
+        count_batch(breaker, calls);
     }
     if outcome == CallOutcome::Rejected {
         crate::recovery::breaker_rejected();
@@ -126,7 +126,7 @@ pub(super) fn call_outcome(breaker: &Breaker, outcome: CallOutcome, exact: bool)
 /// Adds a thread's batch of outcomes, by kind, to the counters.
 #[cold]
 #[inline(never)]
-fn hand_over(breaker: &Breaker, calls: [u64; 3]) {
+fn count_batch(breaker: &Breaker, calls: [u64; 3]) {
     for (outcome, calls) in CallOutcome::ALL.into_iter().zip(calls) {
         if calls > 0 {
             breaker.meters().add(outcome, calls);

@@ -21,9 +21,10 @@
 //! A success is dated by the calling thread's recent reading of the clock
 //! ([`clock::recent`]; it lags the exact clock by at most ~100 µs while the
 //! thread's calls keep coming, and by at most 63 calls of that thread after
-//! a pause), and so are rejections; a failure, and every call that may
-//! change the state, read it exactly. The healthy path reads no clock most
-//! of the time.
+//! a pause); a failure, a rejection and every call that may change the
+//! state read it exactly (a rejection on a reading from before a pause would
+//! keep rejecting past `open_for`). The healthy path reads no clock most of
+//! the time.
 //!
 //! # The lock
 //!
@@ -116,6 +117,21 @@ const fn state_of(word: u64) -> State {
 ///   an empty window; the first probe that fails opens it again for
 ///   `open_for`. Probes that have not ended within `probe_timeout` (default
 ///   `open_for`) count as failed, so a hung probe cannot hold it half-open.
+///
+/// **Time.** Reading the clock costs more than the rest of the closed path,
+/// so a success is dated by the calling thread's *recent* reading: an exact
+/// reading reused by the thread's next calls while they come fast (up to 64
+/// calls share one, and a reading is reused only after the last ones
+/// spanned at most 100 µs). So it lags the exact time by at most about
+/// 100 µs while the thread's calls keep their pace; a thread that calls
+/// less often than every 100 µs reads afresh on every call; after a pause in
+/// a fast thread's calls, at most its next 63 successes are dated at the
+/// reading before the pause. A failure, a rejection and every decision
+/// taken under the lock (half-opening, probes, probe timeouts) read the
+/// clock exactly. A paused tokio runtime that moves time by more than
+/// 100 µs at once, or not at all, is followed exactly. Each outcome is
+/// judged at its date: the decision the exact window would take at that
+/// instant.
 ///
 /// ```
 /// use std::time::Duration;
@@ -454,10 +470,8 @@ impl Breaker {
     }
 
     /// Every call while open or half-open (`current`, the state word). A
-    /// rejection takes no lock and reads the thread's recent reading
-    /// ([`clock::recent`], within its documented bound: `open_for` may end
-    /// for this thread up to that much later); a call that may go through
-    /// reads the clock exactly and decides under the lock.
+    /// rejection takes no lock; a call that may go through decides under
+    /// the lock. Both read the clock exactly.
     ///
     /// Out of line, so that the closed path inlined at every call site stays
     /// small; not `#[cold]`: rejections are an open breaker's hot path.
@@ -473,37 +487,27 @@ impl Breaker {
     /// open within `open_for`, or half-open with every probe slot taken and
     /// the last probe within `probe_timeout`.
     ///
-    /// A recent reading taken before the moment the decision rests on (the
-    /// opening, or the last probe) cannot judge it: this thread's calls came
-    /// fast, then the breaker changed. Such a call reads the clock exactly,
-    /// so `open_for` is never stretched by a reading older than the opening
-    /// (a breaker forced open with `open_for = 0` admits the very next call).
+    /// Decided on an exact reading: a recent one may be from before a pause
+    /// in the thread's calls, and would keep rejecting past the end of
+    /// `open_for`. The recent reading only says whether the thread calls
+    /// fast, for batching the rejection into the metrics.
     #[inline]
     fn reject_without_lock(&self, current: u64) -> Option<CircuitOpen> {
-        let recent = clock::recent_since(self.origin);
-        let exact_if_before = |moment: u64| {
-            if recent.fresh || recent.nanos >= moment {
-                (recent.nanos, recent.fresh)
-            } else {
-                (self.elapsed(clock::fresh()), true)
-            }
-        };
-        match current & STATE_BITS {
-            OPEN => {
-                let until = self.open_until.load(Acquire);
-                let (now, exact) = exact_if_before(until.saturating_sub(self.open_for_nanos));
-                (now < until).then(|| self.reject(until - now, exact))
-            }
+        let (until, wait) = match current & STATE_BITS {
+            OPEN => (self.open_until.load(Acquire), true),
             HALF_OPEN => {
                 let taken = self.probes_taken.load(Acquire);
+                if taken < u64::from(self.config.half_open_calls_value()) {
+                    return None; // a slot is free: a probe, under the lock
+                }
                 let last = self.last_probe_nanos.load(Acquire);
-                let full = taken >= u64::from(self.config.half_open_calls_value());
-                let (now, exact) = exact_if_before(last);
-                (full && now.saturating_sub(last) < self.probe_timeout_nanos)
-                    .then(|| self.reject(0, exact))
+                (last.saturating_add(self.probe_timeout_nanos), false)
             }
-            _ => None,
-        }
+            _ => return None,
+        };
+        let slow_thread = clock::recent_since(self.origin).fresh;
+        let now = self.elapsed(clock::now());
+        (now < until).then(|| self.reject(if wait { until - now } else { 0 }, slow_thread))
     }
 
     #[cold]
@@ -570,10 +574,11 @@ impl Breaker {
         }
     }
 
-    /// A rejection; `exact`: whether the call read the clock exactly.
+    /// A rejection; `hand_over`: whether to count it in the metrics at once
+    /// (see `events::call_outcome`).
     #[inline]
-    fn reject(&self, wait_nanos: u64, exact: bool) -> CircuitOpen {
-        events::call_outcome(self, CallOutcome::Rejected, exact);
+    fn reject(&self, wait_nanos: u64, hand_over: bool) -> CircuitOpen {
+        events::call_outcome(self, CallOutcome::Rejected, hand_over);
         CircuitOpen::from_nanos(self.name, wait_nanos)
     }
 

@@ -12,11 +12,10 @@
 //! until 10 buckets of `window / 10` have begun after its own"), which is the
 //! exact sliding window when time moves in whole buckets.
 //!
-//! The model dates each outcome as `clock.rs` documents it: a success, and
-//! the rejection check of an open or half-open breaker, at the thread's
-//! recent reading ([`RecentClock`], the documented stride rule) — unless
-//! that reading is older than the opening or the last probe the check rests
-//! on; a failure, and every decision under the lock, at the exact time. It judges each
+//! The model dates each outcome as `clock.rs` documents it: a success at
+//! the thread's recent reading ([`RecentClock`], the documented stride
+//! rule); a failure, a rejection and every decision under the lock at the
+//! exact time. It judges each
 //! outcome at its date. Two runs:
 //!
 //! - time in whole buckets of a 10 s window: every reading is exact (the
@@ -134,7 +133,8 @@ struct RecentClock {
 }
 
 impl RecentClock {
-    fn recent(&mut self, now: Duration) -> Duration {
+    /// The reading, and whether it was read for this call.
+    fn recent(&mut self, now: Duration) -> (Duration, bool) {
         if let Some(at) = self.at.filter(|_| self.left > 0) {
             self.left -= 1;
             self.uses += 1;
@@ -142,7 +142,7 @@ impl RecentClock {
             // its own, and lags at most `STALE_BOUND` unless time moved by
             // more than that since (a pause in the calls).
             assert!(self.uses < MAX_STRIDE);
-            return at;
+            return (at, false);
         }
         let moved = self.at.map_or(Duration::ZERO, |at| now - at);
         self.stride = if moved.is_zero() || moved > STALE_BOUND {
@@ -150,7 +150,7 @@ impl RecentClock {
         } else {
             (self.stride * 2).min(MAX_STRIDE)
         };
-        self.read(now, self.stride)
+        (self.read(now, self.stride), true)
     }
 
     fn fresh(&mut self, now: Duration) -> Duration {
@@ -238,10 +238,10 @@ impl Model {
         self.go(State::Open);
     }
 
-    fn recent(&mut self) -> Duration {
-        let at = self.clock.recent(self.now);
+    fn recent(&mut self) -> (Duration, bool) {
+        let (at, fresh) = self.clock.recent(self.now);
         self.all_exact &= at == self.now;
-        at
+        (at, fresh)
     }
 
     fn fresh(&mut self) -> Duration {
@@ -277,28 +277,26 @@ impl Model {
                 generation: self.generation,
             });
         }
-        // A rejection is checked at the recent reading, without the lock,
-        // unless that reading is older than what the check rests on (the
-        // opening, the last probe): then at the exact time.
-        let mut at = self.recent();
-        let rests_on = match self.state {
-            State::Open => self.opened_at,
-            _ => self.last_probe_at,
-        };
-        if at < rests_on {
-            at = self.fresh();
-        }
+        // A rejection is decided without the lock, on the exact time; the
+        // recent reading is taken too (it only batches the metrics).
         let slots = self.config.half_open_calls_value();
-        match self.state {
-            State::Open if at < self.open_until => return Err(self.open_until - at),
-            State::HalfOpen
-                if self.in_flight + self.succeeded >= slots
-                    && at.saturating_sub(self.last_probe_at)
-                        < self.config.probe_timeout_value() =>
-            {
-                return Err(Duration::ZERO);
+        let until = match self.state {
+            State::Open => Some((self.open_until, true)),
+            State::HalfOpen if self.in_flight + self.succeeded >= slots => Some((
+                self.last_probe_at + self.config.probe_timeout_value(),
+                false,
+            )),
+            _ => None,
+        };
+        if let Some((until, wait)) = until {
+            self.recent();
+            if self.now < until {
+                return Err(if wait {
+                    until - self.now
+                } else {
+                    Duration::ZERO
+                });
             }
-            _ => {}
         }
         // Anything else is decided on the exact time.
         self.fresh();
@@ -333,7 +331,11 @@ impl Model {
                 }
                 let failed = end == End::Failure;
                 // A success is dated by the recent reading, a failure exactly.
-                let at = if failed { self.fresh() } else { self.recent() };
+                let at = if failed {
+                    self.fresh()
+                } else {
+                    self.recent().0
+                };
                 self.calls.push((at, failed, generation));
                 // Every outcome is judged, at its date, a success as much as
                 // a failure.

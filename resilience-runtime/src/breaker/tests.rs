@@ -923,3 +923,39 @@ fn a_breaker_forced_open_for_no_time_admits_the_next_call() {
     breaker.force_open();
     assert!(breaker.try_acquire().is_ok());
 }
+
+/// A thread rejected fast (its readings taken after the opening), then
+/// paused past `open_for`: its next call is a probe, not a rejection dated
+/// at the reading before the pause.
+#[tokio::test(start_paused = true)]
+async fn fast_rejections_then_a_pause_past_open_for_give_a_probe() {
+    let breaker = Breaker::new(
+        "stale-reading-rejections",
+        BreakerConfig::new().open_for(Duration::from_secs(1)),
+    );
+    breaker.force_open();
+    let step = crate::clock::STALE_BOUND / (2 * crate::clock::MAX_STRIDE);
+    for _ in 0..1_000 {
+        advance(step).await;
+        assert!(breaker.try_acquire().is_err());
+    }
+    advance(Duration::from_secs(2)).await;
+    assert!(breaker.try_acquire().is_ok(), "open_for has run out");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_recent_reading_from_before_the_breaker_opened_never_rejects() {
+    let breaker = Breaker::new("t", config().open_for(Duration::ZERO));
+    // Calls fast enough for the thread to reuse its clock readings.
+    for _ in 0..200 {
+        advance(Duration::from_micros(1)).await;
+        call(&breaker, false).unwrap();
+    }
+    advance(Duration::from_micros(1)).await;
+    breaker.force_open();
+    let probe = breaker
+        .try_acquire()
+        .expect("open_for = 0 is over at once: a probe");
+    probe.record(false);
+    assert_eq!(breaker.state(), State::Closed);
+}

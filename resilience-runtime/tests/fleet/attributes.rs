@@ -3,6 +3,7 @@
 //! fleet connection with a cache or breaker built by hand stands for a
 //! second replica.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
@@ -73,10 +74,17 @@ fn quota(tenant: String) -> Result<usize, ApiError> {
 }
 
 /// Reads `function`'s entry for `key` through another replica's cache,
-/// with an upstream that fails, until it is `want`. The bound only turns a
+/// with an upstream that fails, until it is `want`, calling the function
+/// again between reads. The bound only turns a
 /// value that never arrives into a failure: a busy 2-core machine once took
 /// more than 2 s to run the background refresh and its write-back.
-async fn until_shared(replica: &Fleet, function: &'static str, key: &str, want: usize) {
+async fn until_shared<F: Future>(
+    replica: &Fleet,
+    function: &'static str,
+    key: &str,
+    want: usize,
+    call_again: impl Fn() -> F,
+) {
     let started = Instant::now();
     loop {
         let other: StaleCache<(String,), usize> =
@@ -93,6 +101,9 @@ async fn until_shared(replica: &Fleet, function: &'static str, key: &str, want: 
         if read.ok() == Some(want) {
             return;
         }
+        // A write-back that took longer than the fleet's bound was skipped
+        // (local-only, as designed): the next background refresh writes it.
+        call_again().await;
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "{function}: not {want} within 20 s"
@@ -192,9 +203,17 @@ async fn shared_attributes_go_through_the_process_fleet() {
         concat!(module_path!(), "::exchange_rate"),
         "EUR",
         2,
+        || exchange_rate("EUR".into()),
     )
     .await;
-    until_shared(&replica, concat!(module_path!(), "::quota"), "acme", 2).await;
+    until_shared(
+        &replica,
+        concat!(module_path!(), "::quota"),
+        "acme",
+        2,
+        quota_of,
+    )
+    .await;
 
     // The breaker: tripped here, open on the other replica within a second.
     let remote = Arc::new(Breaker::new("fleet-payments", BreakerConfig::new()));
