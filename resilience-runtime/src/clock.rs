@@ -9,7 +9,7 @@
 //! # The recent reading and its error bound
 //!
 //! An exact reading costs a `clock_gettime` (25–35 ns on a virtual machine),
-//! more than all the rest of a breaker's closed path. [`recent`] returns a
+//! more than all the rest of a breaker's closed path. [`recent_since`] returns a
 //! reading of that same clock kept per thread and taken afresh every
 //! *stride* calls; the stride adapts to how fast the thread's calls come:
 //!
@@ -20,7 +20,7 @@
 //! - when they are at most `STALE_BOUND` apart, the stride doubles, up to
 //!   [`MAX_STRIDE`].
 //!
-//! So a reading [`recent`] returns is the exact reading of this thread at
+//! So a reading [`recent_since`] returns is the exact reading of this thread at
 //! most `MAX_STRIDE - 1` calls earlier, and, while the thread's calls keep
 //! coming at least every `STALE_BOUND / MAX_STRIDE` on average, at most
 //! about `STALE_BOUND` old. The one case beyond `STALE_BOUND`: a thread
@@ -40,7 +40,7 @@ use std::time::Duration;
 
 pub(crate) use tokio::time::Instant;
 
-/// The most a [`recent`] reading lags while calls keep coming; see the
+/// The most a [`recent_since`] reading lags while calls keep coming; see the
 /// module docs.
 pub(crate) const STALE_BOUND: Duration = Duration::from_micros(100);
 
@@ -51,20 +51,6 @@ pub(crate) const MAX_STRIDE: u32 = 64;
 #[inline]
 pub(crate) fn now() -> Instant {
     Instant::now()
-}
-
-/// A reading of the one clock, and whether it was taken for this call.
-///
-/// [`recent`] and this are the clock's general form, for hot paths that
-/// keep `Instant`s (the stale cache's ages); the breaker uses
-/// [`recent_since`].
-#[cfg_attr(not(test), allow(dead_code))]
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Reading {
-    /// The instant read.
-    pub(crate) at: Instant,
-    /// Read for this call (exact), not reused from an earlier call.
-    pub(crate) fresh: bool,
 }
 
 /// A [`recent_since`] reading: nanoseconds from an origin.
@@ -107,23 +93,9 @@ thread_local! {
     static RECENT: Cell<Recent> = const { Cell::new(Recent::START) };
 }
 
-/// A recent reading of the one clock: this thread's last exact reading,
-/// while it is within the bound in the [module docs](self), else an exact
-/// one.
-#[cfg_attr(not(test), allow(dead_code))]
-#[inline]
-pub(crate) fn recent() -> Reading {
-    match reuse(|_, _| ()) {
-        Some((at, ())) => Reading { at, fresh: false },
-        None => Reading {
-            at: reread(),
-            fresh: true,
-        },
-    }
-}
-
-/// [`recent`] as nanoseconds from `origin`, converted once per reading
-/// while the thread keeps asking from the same origin.
+/// This thread's recent reading (see the [module docs](self)), as
+/// nanoseconds from `origin`: converted once per reading while the thread
+/// keeps asking from the same origin.
 #[inline]
 pub(crate) fn recent_since(origin: Instant) -> Since {
     let since = |state: &mut Recent, at| {
@@ -228,6 +200,31 @@ pub(crate) fn millis(duration: std::time::Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reading of the one clock, and whether it was taken for this call.
+    ///
+    /// [`recent_since`] without the origin: what the tests observe.
+    #[derive(Debug, Clone, Copy)]
+    struct Reading {
+        /// The instant read.
+        at: Instant,
+        /// Read for this call (exact), not reused from an earlier call.
+        fresh: bool,
+    }
+
+    /// A recent reading of the one clock: this thread's last exact reading,
+    /// while it is within the bound in the [module docs](self), else an exact
+    /// one.
+    #[inline]
+    fn recent() -> Reading {
+        match reuse(|_, _| ()) {
+            Some((at, ())) => Reading { at, fresh: false },
+            None => Reading {
+                at: reread(),
+                fresh: true,
+            },
+        }
+    }
 
     /// Calls `recent()` until it reads afresh; the calls it took.
     fn calls_per_reading() -> u32 {

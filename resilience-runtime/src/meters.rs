@@ -22,38 +22,54 @@ pub(crate) const ENABLED: bool = cfg!(feature = "metrics");
 /// Label pairs of one series, as `[("breaker", name), ("outcome", "success")]`.
 pub(crate) type Labels<'a> = &'a [(&'static str, &'static str)];
 
-/// A counter's name and description, described to the recorder on its
+/// A metric's name and description, told to the recorder once, on the
 /// first registration.
-pub(crate) struct CounterDef {
+struct Described {
     name: &'static str,
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     help: &'static str,
     #[cfg(feature = "metrics")]
-    described: std::sync::Once,
+    once: std::sync::Once,
 }
 
-impl CounterDef {
-    pub(crate) const fn new(name: &'static str, help: &'static str) -> Self {
+impl Described {
+    const fn new(name: &'static str, help: &'static str) -> Self {
         Self {
             name,
             help,
             #[cfg(feature = "metrics")]
-            described: std::sync::Once::new(),
+            once: std::sync::Once::new(),
         }
+    }
+
+    /// Describes the metric with `describe(name, help)` the first time.
+    #[cfg(feature = "metrics")]
+    fn once(&self, describe: impl FnOnce(&'static str, &'static str)) -> &'static str {
+        self.once.call_once(|| describe(self.name, self.help));
+        self.name
+    }
+}
+
+/// A counter's name and description.
+pub(crate) struct CounterDef(Described);
+
+impl CounterDef {
+    pub(crate) const fn new(name: &'static str, help: &'static str) -> Self {
+        Self(Described::new(name, help))
     }
 
     /// The handle of the series with `labels`.
     pub(crate) fn register(&self, labels: Labels<'_>) -> Counter {
         #[cfg(feature = "metrics")]
         {
-            self.described.call_once(|| {
-                metrics::describe_counter!(self.name, metrics::Unit::Count, self.help);
+            let name = self.0.once(|name, help| {
+                metrics::describe_counter!(name, metrics::Unit::Count, help);
             });
-            metrics::counter!(target: "resilience", self.name, labels)
+            metrics::counter!(target: "resilience", name, labels)
         }
         #[cfg(not(feature = "metrics"))]
         {
-            let _ = (self.name, labels);
+            let _ = (self.0.name, labels);
             Counter
         }
     }
@@ -65,38 +81,26 @@ impl CounterDef {
     }
 }
 
-/// A gauge's name and description, described to the recorder on its first
-/// registration.
-pub(crate) struct GaugeDef {
-    name: &'static str,
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    help: &'static str,
-    #[cfg(feature = "metrics")]
-    described: std::sync::Once,
-}
+/// A gauge's name and description.
+pub(crate) struct GaugeDef(Described);
 
 impl GaugeDef {
     pub(crate) const fn new(name: &'static str, help: &'static str) -> Self {
-        Self {
-            name,
-            help,
-            #[cfg(feature = "metrics")]
-            described: std::sync::Once::new(),
-        }
+        Self(Described::new(name, help))
     }
 
     /// The handle of the series with `labels`.
     pub(crate) fn register(&self, labels: Labels<'_>) -> Gauge {
         #[cfg(feature = "metrics")]
         {
-            self.described.call_once(|| {
-                metrics::describe_gauge!(self.name, self.help);
-            });
-            metrics::gauge!(target: "resilience", self.name, labels)
+            let name = self
+                .0
+                .once(|name, help| metrics::describe_gauge!(name, help));
+            metrics::gauge!(target: "resilience", name, labels)
         }
         #[cfg(not(feature = "metrics"))]
         {
-            let _ = (self.name, labels);
+            let _ = (self.0.name, labels);
             Gauge
         }
     }

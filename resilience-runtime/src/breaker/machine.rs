@@ -19,7 +19,7 @@
 //! # Time
 //!
 //! A success is dated by the calling thread's recent reading of the clock
-//! ([`clock::recent`]; it lags the exact clock by at most ~100 µs while the
+//! ([`clock::recent_since`]; it lags the exact clock by at most ~100 µs while the
 //! thread's calls keep coming, and by at most 63 calls of that thread after
 //! a pause); a failure, a rejection and every call that may change the
 //! state read it exactly (a rejection on a reading from before a pause would
@@ -585,7 +585,7 @@ impl Breaker {
     /// The outcome of a call made while closed.
     ///
     /// A success is dated, and judged, at the thread's recent reading
-    /// ([`clock::recent`]): the decision the exact window would take at an
+    /// ([`clock::recent_since`]): the decision the exact window would take at an
     /// instant within that reading's documented bound. A failure reads the
     /// clock exactly (and starts the thread's recent reading over).
     #[inline]
