@@ -57,8 +57,8 @@ pub(crate) fn attribute<A: Attribute + Keys + 'static>(
     if stack::is_expanded_marker(&args) {
         return item;
     }
-    let parse = crate::attribute::entry::<A>().1;
-    match expand(A::ATTRIBUTE, parse, args, item.clone()) {
+    let (name, parse) = crate::attribute::entry::<A>();
+    match expand(name, parse, args, item.clone()) {
         Ok(expanded) => expanded,
         Err(errors) => {
             let mut output = errors.to_compile_error();
@@ -98,14 +98,16 @@ fn expand(
         || quote!(::resilience_runtime),
         |path| path.into_token_stream(),
     );
-    let again = |layer: &&Layer| layer.attribute.needs_arguments_again();
-    let fresh_arguments = layers.iter().any(|layer| again(&layer));
+    let again = layers
+        .iter()
+        .find(|layer| layer.attribute.needs_arguments_again());
+    let fresh_arguments = again.is_some();
     let context = Context {
         function: &function,
         private: quote!(#krate::__private),
         fresh_arguments,
     };
-    if let Some(layer) = layers.iter().find(again) {
+    if let Some(layer) = again {
         check_impl_arguments_clone(&function, layer.name)?;
     }
     // The nearest retry loop around the attempt, unless a background
