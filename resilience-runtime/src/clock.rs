@@ -34,6 +34,30 @@
 //! [`fresh`] reads exactly and starts this thread's recent reading over
 //! from that reading (stride 1): where a decision is taken, the reading is
 //! exact.
+//!
+//! # The tick reading and its error bound
+//!
+//! A recent reading may be from before a pause in the thread's calls, which
+//! is harmless for dating a success but not for a decision that compares
+//! "now" with a deadline: a cache hit's freshness, a breaker's rejection.
+//! Those use [`within_tick`], whose error is bounded in *time*: each thread
+//! keeps its last exact reading with the time of the kernel's *coarse*
+//! clock it was taken at (`CLOCK_MONOTONIC_COARSE` on Linux, through
+//! `coarsetime`: a few ns to read, moving once per kernel tick) and reuses
+//! it while the coarse clock has not moved. A tick reading is so less than
+//! one coarse tick old: 4 ms on a Linux kernel at the common 250 Hz (1 ms
+//! at 1000 Hz, 10 ms at 100 Hz), about 16 ms on Windows; elsewhere the
+//! coarse clock moves every microsecond or so and the reading is exact.
+//! It is never earlier than the instant its caller says it cannot be
+//! before (a value's load, a breaker's opening): a reading kept from before
+//! that is replaced by an exact one, so a deadline set after the reading is
+//! never judged on it.
+//!
+//! Tokio's paused clock moves only by `advance()`, which no coarse clock
+//! sees, and only inside a runtime. So inside a tokio runtime context (a
+//! task, `block_on`, `spawn_blocking`) [`within_tick`] reads exactly;
+//! outside one, tokio's clock *is* the real monotonic clock, which the
+//! coarse clock follows.
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -191,6 +215,97 @@ fn reread() -> Instant {
     at
 }
 
+/// A thread's last exact reading for [`within_tick`], and the coarse time it
+/// was taken at.
+#[derive(Clone, Copy)]
+struct Ticked {
+    coarse: u64,
+    at: Instant,
+    /// The origin [`within_tick_since`] was last asked from, and `at`
+    /// measured from it: converted once per reading, as in [`Recent`].
+    origin: Option<Instant>,
+    since: u64,
+}
+
+thread_local! {
+    static TICKED: Cell<Option<Ticked>> = const { Cell::new(None) };
+}
+
+/// A reading of the one clock less than one coarse tick old and not before
+/// `not_before`; exact inside a tokio runtime. See the [module docs](self).
+#[inline]
+pub(crate) fn within_tick(not_before: Instant) -> Instant {
+    tick(|last| (last.at >= not_before).then_some(last.at)).unwrap_or_else(|at| at)
+}
+
+/// [`within_tick`] as nanoseconds from `origin`, not before `not_before`
+/// nanoseconds from it: converted once per reading while the thread keeps
+/// asking from the same origin.
+#[inline]
+pub(crate) fn within_tick_since(origin: Instant, not_before: u64) -> Since {
+    let kept = tick(|last| {
+        if last.origin != Some(origin) {
+            last.origin = Some(origin);
+            last.since = nanos_between(origin, last.at);
+        }
+        (last.since >= not_before).then_some(last.since)
+    });
+    match kept {
+        Ok(nanos) => Since {
+            nanos,
+            fresh: false,
+        },
+        Err(at) => Since {
+            nanos: nanos_between(origin, at),
+            fresh: true,
+        },
+    }
+}
+
+/// What `reuse` makes of this thread's kept reading, if it may serve this
+/// call (outside a runtime, within its coarse tick, and as `reuse` says);
+/// else an exact reading, kept for the calls to come outside a runtime.
+#[inline]
+fn tick<T>(reuse: impl FnOnce(&mut Ticked) -> Option<T>) -> Result<T, Instant> {
+    // A reading inside a runtime may be on its paused clock: never kept.
+    if in_runtime() {
+        return Err(now());
+    }
+    let coarse = coarsetime::Instant::now_without_cache_update().as_ticks();
+    let kept = TICKED.try_with(|cell| {
+        let mut last = cell.get().filter(|last| last.coarse == coarse)?;
+        let made = reuse(&mut last)?;
+        cell.set(Some(last));
+        Some(made)
+    });
+    kept.ok().flatten().ok_or_else(|| reread_tick(coarse))
+}
+
+/// Whether this thread is in a tokio runtime context, where a paused clock
+/// may move without real time moving.
+#[inline]
+fn in_runtime() -> bool {
+    // A task's id is one thread-local read; outside a task (`block_on`,
+    // `spawn_blocking`) the handle tells, and is absent outside a runtime.
+    tokio::task::try_id().is_some() || tokio::runtime::Handle::try_current().is_ok()
+}
+
+/// Reads the one clock and keeps the reading for the coarse time `coarse`.
+#[cold]
+#[inline(never)]
+fn reread_tick(coarse: u64) -> Instant {
+    let at = now();
+    let kept = Ticked {
+        coarse,
+        at,
+        origin: None,
+        since: 0,
+    };
+    // `try_with`: a thread-local destructor may call a breaker or a cache.
+    let _ = TICKED.try_with(|last| last.set(Some(kept)));
+    at
+}
+
 /// Whole milliseconds, saturating: the unit of every `*_ms` event field.
 #[inline]
 pub(crate) fn millis(duration: std::time::Duration) -> u64 {
@@ -307,6 +422,103 @@ mod tests {
             assert_eq!(from_other.nanos, nanos_between(other, reading.at));
         }
         assert_eq!(recent_since(now() + Duration::from_secs(1)).nanos, 0);
+    }
+
+    /// Keeps `at` as this thread's tick reading for the coarse time `coarse`.
+    fn keep_tick(coarse: u64, at: Instant) {
+        TICKED.set(Some(Ticked {
+            coarse,
+            at,
+            origin: None,
+            since: 0,
+        }));
+    }
+
+    /// The coarse clock's time now.
+    fn coarse_now() -> u64 {
+        coarsetime::Instant::now_without_cache_update().as_ticks()
+    }
+
+    #[test]
+    fn a_tick_reading_is_never_before_what_the_caller_says() {
+        // A reading kept this tick, dated 1 s ago so that it would be
+        // wrong: asked for one not before 1 ms ago, a fresh one is read.
+        let now = now();
+        keep_tick(coarse_now(), now - Duration::from_secs(1));
+        assert!(within_tick(now - Duration::from_millis(1)) >= now);
+    }
+
+    #[test]
+    fn a_kept_tick_reading_serves_only_within_its_coarse_tick() {
+        let long_ago = now() - Duration::from_secs(60);
+        keep_tick(0, long_ago);
+        assert!(within_tick(long_ago) - long_ago >= Duration::from_secs(60));
+    }
+
+    #[test]
+    fn within_its_tick_the_kept_reading_is_reused() {
+        // Kept as if taken this tick, 60 s ago: it is what the call gets,
+        // unless a tick passed in between (this test cannot hold the tick).
+        let long_ago = now() - Duration::from_secs(60);
+        let coarse = coarse_now();
+        keep_tick(coarse, long_ago);
+        let reading = within_tick(long_ago);
+        let ticked = coarse_now() != coarse;
+        assert!(
+            reading == long_ago || ticked,
+            "the kept reading unless a tick passed"
+        );
+    }
+
+    #[test]
+    fn a_tick_reading_since_an_origin_is_measured_from_it_and_bounded_below() {
+        let at = now();
+        let coarse = coarse_now();
+        keep_tick(coarse, at);
+        let origin = at - Duration::from_secs(2);
+        let other = at - Duration::from_secs(5);
+        let (from_origin, from_other) = (within_tick_since(origin, 0), within_tick_since(other, 0));
+        let not_before = within_tick_since(origin, 3_000_000_000);
+        if coarse_now() == coarse {
+            assert_eq!(
+                (from_origin.nanos, from_origin.fresh),
+                (2_000_000_000, false)
+            );
+            assert_eq!((from_other.nanos, from_other.fresh), (5_000_000_000, false));
+        }
+        // The kept reading is 2 s from the origin, so never serves "not
+        // before 3 s": an exact reading does, and is kept.
+        assert!(not_before.fresh);
+        assert!(not_before.nanos >= 2_000_000_000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn inside_a_runtime_a_tick_reading_follows_the_paused_clock() {
+        let start = now();
+        assert_eq!(within_tick(start), start);
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(
+            within_tick(start) - start,
+            Duration::from_secs(5),
+            "no coarse tick passed, yet 5 s did"
+        );
+    }
+
+    #[test]
+    fn in_block_on_a_tick_reading_follows_the_paused_clock() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let ahead = runtime.block_on(async {
+            let start = now();
+            tokio::time::advance(Duration::from_secs(6)).await;
+            assert_eq!(within_tick(start) - start, Duration::from_secs(6));
+            now()
+        });
+        // Nor is a paused reading kept for the calls outside the runtime.
+        assert!(within_tick(now()) < ahead);
     }
 
     #[tokio::test(start_paused = true)]

@@ -83,7 +83,6 @@ mod cache;
 mod config;
 mod errors;
 mod flight;
-mod hit_clock;
 mod index;
 mod load_async;
 mod load_blocking;

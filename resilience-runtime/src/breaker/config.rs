@@ -135,6 +135,11 @@ impl BreakerConfig {
     /// How long the breaker stays open, rejecting every call, before it lets
     /// probe calls through (pybreaker's `reset_timeout`).
     ///
+    /// A sync call outside a tokio runtime is judged on its thread's reading
+    /// of the clock from the same coarse clock tick, so it may still be
+    /// rejected up to one tick (4 ms at 250 Hz) past `open_for`; inside a
+    /// runtime the clock is read exactly.
+    ///
     /// ```
     /// # use resilience_runtime::breaker::BreakerConfig;
     /// # use std::time::Duration;

@@ -21,10 +21,13 @@
 //! A success is dated by the calling thread's recent reading of the clock
 //! ([`clock::recent_since`]; it lags the exact clock by at most ~100 µs while the
 //! thread's calls keep coming, and by at most 63 calls of that thread after
-//! a pause); a failure, a rejection and every call that may change the
-//! state read it exactly (a rejection on a reading from before a pause would
-//! keep rejecting past `open_for`). The healthy path reads no clock most of
-//! the time.
+//! a pause); a failure and every call that may change the state read it
+//! exactly. A rejection is decided on the thread's tick reading
+//! ([`clock::within_tick`]): less than one coarse tick (4 ms at 250 Hz) old,
+//! never from before the breaker opened, exact inside a tokio runtime; a
+//! recent reading would not do, as one from before a pause would keep
+//! rejecting past `open_for`. The healthy path reads no clock most of the
+//! time, nor does a rejection.
 //!
 //! # The lock
 //!
@@ -471,7 +474,7 @@ impl Breaker {
 
     /// Every call while open or half-open (`current`, the state word). A
     /// rejection takes no lock; a call that may go through decides under
-    /// the lock. Both read the clock exactly.
+    /// the lock, on an exact reading.
     ///
     /// Out of line, so that the closed path inlined at every call site stays
     /// small; not `#[cold]`: rejections are an open breaker's hot path.
@@ -487,27 +490,33 @@ impl Breaker {
     /// open within `open_for`, or half-open with every probe slot taken and
     /// the last probe within `probe_timeout`.
     ///
-    /// Decided on an exact reading: a recent one may be from before a pause
-    /// in the thread's calls, and would keep rejecting past the end of
-    /// `open_for`. The recent reading only says whether the thread calls
-    /// fast, for batching the rejection into the metrics.
+    /// Decided on the thread's tick reading ([`clock::within_tick`]): less
+    /// than one coarse tick old, never from before the period began (so a
+    /// reading from before a pause, or from before the breaker opened,
+    /// never decides), exact inside a tokio runtime. A rejection so comes at
+    /// most one tick past the period's end; the call after it reads exactly
+    /// and goes on under the lock. A fresh reading also hands the thread's
+    /// rejections over to the metrics: at least once per tick.
     #[inline]
     fn reject_without_lock(&self, current: u64) -> Option<CircuitOpen> {
-        let (until, wait) = match current & STATE_BITS {
-            OPEN => (self.open_until.load(Acquire), true),
+        let (since, until, wait) = match current & STATE_BITS {
+            OPEN => {
+                let until = self.open_until.load(Acquire);
+                (until.saturating_sub(self.open_for_nanos), until, true)
+            }
             HALF_OPEN => {
                 let taken = self.probes_taken.load(Acquire);
                 if taken < u64::from(self.config.half_open_calls_value()) {
                     return None; // a slot is free: a probe, under the lock
                 }
                 let last = self.last_probe_nanos.load(Acquire);
-                (last.saturating_add(self.probe_timeout_nanos), false)
+                (last, last.saturating_add(self.probe_timeout_nanos), false)
             }
             _ => return None,
         };
-        let slow_thread = clock::recent_since(self.origin).fresh;
-        let now = self.elapsed(clock::now());
-        (now < until).then(|| self.reject(if wait { until - now } else { 0 }, slow_thread))
+        let reading = clock::within_tick_since(self.origin, since);
+        let now = reading.nanos;
+        (now < until).then(|| self.reject(if wait { until - now } else { 0 }, reading.fresh))
     }
 
     #[cold]

@@ -277,8 +277,9 @@ impl Model {
                 generation: self.generation,
             });
         }
-        // A rejection is decided without the lock, on the exact time; the
-        // recent reading is taken too (it only batches the metrics).
+        // A rejection is decided without the lock, on the thread's tick
+        // reading: exact inside a runtime, where this model runs. The
+        // recent reading (successes') is not touched.
         let slots = self.config.half_open_calls_value();
         let until = match self.state {
             State::Open => Some((self.open_until, true)),
@@ -288,15 +289,14 @@ impl Model {
             )),
             _ => None,
         };
-        if let Some((until, wait)) = until {
-            self.recent();
-            if self.now < until {
-                return Err(if wait {
-                    until - self.now
-                } else {
-                    Duration::ZERO
-                });
-            }
+        if let Some((until, wait)) = until
+            && self.now < until
+        {
+            return Err(if wait {
+                until - self.now
+            } else {
+                Duration::ZERO
+            });
         }
         // Anything else is decided on the exact time.
         self.fresh();

@@ -959,3 +959,29 @@ async fn a_recent_reading_from_before_the_breaker_opened_never_rejects() {
     probe.record(false);
     assert_eq!(breaker.state(), State::Closed);
 }
+
+/// Outside a runtime a rejection may reuse the thread's tick reading, but
+/// never one from before the breaker opened: with `open_for = 0`, the call
+/// after an opening is a probe even when the thread's kept reading (from a
+/// rejection by another breaker) is from the same coarse tick.
+#[test]
+fn a_tick_reading_from_before_the_opening_never_rejects() {
+    let long = Breaker::new("tick-reading-long", BreakerConfig::new());
+    long.force_open();
+    let instant = Breaker::new(
+        "tick-reading-instant",
+        BreakerConfig::new().open_for(Duration::ZERO),
+    );
+    for _ in 0..100 {
+        assert!(
+            long.try_acquire().is_err(),
+            "keeps this thread's tick reading"
+        );
+        instant.force_open();
+        let probe = instant
+            .try_acquire()
+            .expect("open_for = 0 is over at once: a probe");
+        probe.record(false);
+        assert_eq!(instant.state(), State::Closed);
+    }
+}

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use super::config::CacheConfig;
 use super::errors::{Described, LoadErrors};
 use super::flight::{Boarding, Flights, Landing, Lead, Waiting};
-use super::hit_clock;
 use super::index::Index;
 use super::meters::CacheMeters;
 use super::report::{self, Outcome};
@@ -183,15 +182,15 @@ where
     }
 
     /// [`lookup`](Self::lookup) for sync callers: freshness judged on this
-    /// thread's recent reading of the clock, less than a coarse tick old
-    /// outside a tokio runtime (see [`hit_clock`]).
+    /// thread's tick reading of the clock, less than a coarse tick old
+    /// outside a tokio runtime (see [`clock::within_tick`]).
     #[inline]
     pub(super) fn lookup_blocking(
         &self,
         key: &K,
         function: &'static str,
     ) -> Result<V, Option<Stored<V>>> {
-        self.lookup_judged(key, function, hit_clock::is_fresh)
+        self.lookup_judged(key, function, Stamp::is_fresh_this_tick)
     }
 
     /// The hit path, with freshness judged by `is_fresh`.

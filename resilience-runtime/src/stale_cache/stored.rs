@@ -61,10 +61,13 @@ impl Stamp {
         now < self.fresh_until
     }
 
-    /// Whether the value was loaded after `at`.
+    /// Whether the value is younger than `maxage` now, judged for a sync
+    /// hit on this thread's tick reading of the clock
+    /// ([`clock::within_tick`]): it may be served up to one coarse tick past
+    /// `maxage` outside a tokio runtime, and is judged exactly inside one.
     #[inline]
-    pub(super) fn loaded_after(self, at: Instant) -> bool {
-        self.loaded_at > at
+    pub(super) fn is_fresh_this_tick(self) -> bool {
+        self.is_fresh(clock::within_tick(self.loaded_at))
     }
 
     /// The value's age at `now`.
