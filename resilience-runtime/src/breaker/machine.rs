@@ -565,9 +565,14 @@ impl Breaker {
             wait = self.open_for_nanos;
         }
         let episode = machine.episode;
+        // The fleet's lease is the instance's, not the call's: while a local
+        // probe runs it holds it, and a call refused a slot must not give
+        // it back (another instance would probe at the same time).
+        #[cfg(feature = "redis")]
+        let lease_unused = !admitted && machine.in_flight == 0;
         drop(machine);
         #[cfg(feature = "redis")]
-        if !admitted {
+        if lease_unused {
             self.fleet_probe_unused();
         }
         if told {
@@ -808,6 +813,14 @@ impl Breaker {
     #[cfg(test)]
     pub(super) fn hold_lock(&self) -> MutexGuard<'_, impl Sized> {
         self.lock()
+    }
+
+    /// What [`try_acquire`](Self::try_acquire) does for a call that found
+    /// a probe slot free without the lock when another call took the last
+    /// one before it got the lock: a race no public call can time.
+    #[cfg(all(test, feature = "redis"))]
+    pub(crate) fn acquire_after_the_last_slot_went(&self) -> Result<Permit<'_>, CircuitOpen> {
+        self.acquire_locked()
     }
 
     fn lock(&self) -> MutexGuard<'_, Machine> {

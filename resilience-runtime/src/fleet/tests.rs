@@ -191,6 +191,36 @@ async fn breaker_news_reaches_the_other_instance_and_one_probe_lease_is_out() {
     assert_eq!(own.load(SeqCst), 1, "an instance ignores its own news");
 }
 
+/// A local call that lost the race for the last probe slot leaves the
+/// fleet's probe lease with the local probe that runs: given back, another
+/// instance would probe at the same time.
+#[tokio::test]
+async fn a_call_refused_a_probe_slot_keeps_the_running_probe_s_lease() {
+    use crate::breaker::{Breaker, BreakerConfig, State};
+
+    let server = RedisServer::any();
+    let (a, b) = pair(&server, "probe-lease").await;
+    let config = BreakerConfig::new()
+        .open_for(Duration::ZERO)
+        .probe_timeout(Duration::from_secs(60));
+    let here = Arc::new(Breaker::new("payments", config));
+    here.share_on(&a);
+    let other_took_it = tokio::task::spawn_blocking(move || {
+        here.force_open();
+        let probe = here.try_acquire().expect("open_for = 0: a probe");
+        assert_eq!(here.state(), State::HalfOpen);
+        assert!(here.acquire_after_the_last_slot_went().is_err());
+        // A release, had one been sent (not waited for), lands meanwhile.
+        std::thread::sleep(Duration::from_millis(50));
+        let other_took_it = b.take_probe_blocking("payments", Duration::from_secs(60));
+        drop(probe);
+        other_took_it
+    })
+    .await
+    .unwrap();
+    assert!(!other_took_it, "two instances probe at once");
+}
+
 #[tokio::test]
 async fn an_outage_is_local_only_within_the_bound_and_sharing_resumes() {
     let mut server = RedisServer::spawn();
