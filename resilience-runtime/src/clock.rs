@@ -85,6 +85,9 @@ pub(crate) struct Since {
     pub(crate) nanos: u64,
     /// Read for this call (exact), not reused from an earlier call.
     pub(crate) fresh: bool,
+    /// Read afresh by a thread whose calls come so fast that one reading
+    /// serves [`MAX_STRIDE`] of them.
+    pub(crate) full_speed: bool,
 }
 
 /// This thread's recent reading.
@@ -133,18 +136,23 @@ pub(crate) fn recent_since(origin: Instant) -> Since {
         return Since {
             nanos,
             fresh: false,
+            full_speed: false,
         };
     }
     let at = reread();
-    let nanos = RECENT
+    let (nanos, full_speed) = RECENT
         .try_with(|recent| {
             let mut state = recent.get();
             let nanos = since(&mut state, at);
             recent.set(state);
-            nanos
+            (nanos, state.stride == MAX_STRIDE)
         })
-        .unwrap_or_else(|_| nanos_between(origin, at));
-    Since { nanos, fresh: true }
+        .unwrap_or_else(|_| (nanos_between(origin, at), false));
+    Since {
+        nanos,
+        fresh: true,
+        full_speed,
+    }
 }
 
 /// The thread's reading, if it may serve one more call (which it counts),
@@ -254,10 +262,12 @@ pub(crate) fn within_tick_since(origin: Instant, not_before: u64) -> Since {
         Ok(nanos) => Since {
             nanos,
             fresh: false,
+            full_speed: false,
         },
         Err(at) => Since {
             nanos: nanos_between(origin, at),
             fresh: true,
+            full_speed: false,
         },
     }
 }

@@ -105,11 +105,13 @@
 //!
 //! **`breaker_calls_total` is counted in per-thread batches.** So that
 //! threads calling one healthy breaker do not all write one shared counter,
-//! each thread keeps its outcomes and adds them to the counter every 64 of
-//! a kind, at every failure, and at once whenever the thread calls slowly
-//! (its calls more than 100 µs apart). The counter may lag by up to 63
-//! outcomes per thread that made fast calls and then stopped; totals are
-//! exact again at that thread's next failure.
+//! each thread keeps its outcomes and adds them to the counter every 256
+//! of a kind, at every failure, and whenever it reads the clock afresh
+//! unless it calls at full speed (one reading serving 64 calls): a thread
+//! whose calls come more than about 1.5 µs apart hands them over at least
+//! every 32, a slow one (calls more than 100 µs apart) at once. The
+//! counter may lag by up to 255 outcomes per thread that made fast calls
+//! and then stopped; totals are exact again at that thread's next failure.
 //!
 //! With `default-features = false`, nothing of `metrics` is compiled in.
 //!

@@ -107,10 +107,10 @@ impl CallOutcome {
 ///
 /// Outcomes reach the counters in per-thread batches
 /// (`Window::tally`): all of the thread's kept outcomes at once when
-/// `hand_over` (every failure and probe outcome, and every call whose
-/// thread read the clock afresh for it: a thread that calls slowly), else
-/// every `TALLY_LIMIT` (64) outcomes of a kind. A counter lags by at most
-/// 63 outcomes per thread.
+/// `hand_over` (every failure and probe outcome, every success whose thread
+/// read the clock afresh for it unless it calls at full speed, and every
+/// rejection that read it afresh), else every `TALLY_LIMIT` (256) outcomes
+/// of a kind. A counter lags by at most 255 outcomes per thread.
 #[inline(always)]
 pub(super) fn call_outcome(breaker: &Breaker, outcome: CallOutcome, hand_over: bool) {
     if BreakerMeters::ENABLED

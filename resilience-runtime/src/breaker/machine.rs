@@ -604,14 +604,17 @@ impl Breaker {
     /// clock exactly (and starts the thread's recent reading over).
     #[inline]
     fn record_closed(&self, generation: u64, failed: bool) {
-        let (now, outcome, exact) = if failed {
+        let (now, outcome, hand_over) = if failed {
             (self.elapsed(clock::fresh()), CallOutcome::Failure, true)
         } else {
+            // Handed over to the metrics at once unless the thread calls
+            // at full speed, whose successes are batched.
             let recent = clock::recent_since(self.origin);
-            (recent.nanos, CallOutcome::Success, recent.fresh)
+            let hand_over = recent.fresh && !recent.full_speed;
+            (recent.nanos, CallOutcome::Success, hand_over)
         };
         let epoch = self.window.record(now, generation, failed);
-        events::call_outcome(self, outcome, exact);
+        events::call_outcome(self, outcome, hand_over);
         // A success needs no judgement after a "below" verdict of its epoch.
         // Relaxed: a stale verdict only delays a trip to the next outcome.
         if failed || self.verdict.load(Relaxed) != below(epoch) {

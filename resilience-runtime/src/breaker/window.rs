@@ -111,8 +111,11 @@ const OVERFLOW_SHARDS: usize = 2;
 /// Kinds of outcomes [`Window::tally`] keeps apart.
 pub(super) const TALLY_KINDS: usize = 3;
 
-/// The most outcomes of one kind a shard keeps before handing them over.
-pub(super) const TALLY_LIMIT: u64 = crate::clock::MAX_STRIDE as u64;
+/// The most outcomes of one kind a shard keeps before handing them over:
+/// as many as a cache's hit tally keeps, so that the hand-over, a write to
+/// the recorder's shared counter, costs a thread at full speed well under a
+/// nanosecond a call.
+pub(super) const TALLY_LIMIT: u64 = 256;
 
 /// Striped, bucketed outcome counters of one breaker.
 pub(super) struct Window {
