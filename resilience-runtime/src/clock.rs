@@ -283,9 +283,13 @@ fn tick<T>(reuse: impl FnOnce(&mut Ticked) -> Option<T>) -> Result<T, Instant> {
     }
     let coarse = coarsetime::Instant::now_without_cache_update().as_ticks();
     let kept = TICKED.try_with(|cell| {
-        let mut last = cell.get().filter(|last| last.coarse == coarse)?;
+        let kept = cell.get().filter(|last| last.coarse == coarse)?;
+        let mut last = kept;
         let made = reuse(&mut last)?;
-        cell.set(Some(last));
+        // Written back only when `reuse` converted it for a new origin.
+        if last.origin != kept.origin {
+            cell.set(Some(last));
+        }
         Some(made)
     });
     kept.ok().flatten().ok_or_else(|| reread_tick(coarse))

@@ -10,6 +10,7 @@ use super::errors::{Described, LoadErrors};
 use super::flight::{Boarding, Flights, Landing, Lead, Waiting};
 use super::index::Index;
 use super::meters::CacheMeters;
+use super::popularity;
 use super::report::{self, Outcome};
 use super::stored::{Stamp, Stored};
 use super::tally::Tally;
@@ -25,8 +26,9 @@ use crate::clock;
 /// (`tokio::time::Instant`), so a paused tokio runtime drives them. A
 /// fresh hit does not go through moka: it reads a lock-free copy of what
 /// moka holds, which moka's eviction listener keeps in step, so hits on
-/// several threads write no shared memory. Each value is so held twice,
-/// and moka's eviction policy sees the loads, not the hits.
+/// several threads write no shared memory. Each value is so held twice;
+/// one fresh hit in 64 per thread also reads moka, so that its eviction
+/// policy still learns which keys are used most.
 ///
 /// ```
 /// use std::time::Duration;
@@ -203,9 +205,20 @@ where
     ) -> Result<V, Option<Stored<V>>> {
         if let Some(value) = self.index.fresh(key, is_fresh) {
             report::fresh_hit(&self.meters, self.tally, function);
+            if popularity::sampled_hit() {
+                self.read_for_popularity(key);
+            }
             return Ok(value);
         }
         self.lookup_in_store(key, function)
+    }
+
+    /// A sampled fresh hit, read from moka too so that its eviction policy
+    /// learns how often the key is used (see `popularity.rs`).
+    #[cold]
+    #[inline(never)]
+    fn read_for_popularity(&self, key: &K) {
+        drop(self.store.get(key));
     }
 
     /// Past the index: what moka holds, which the index lacks only for an

@@ -1033,6 +1033,45 @@ fn a_million_distinct_keys_stay_within_capacity() {
     assert!(cache.flights.is_empty());
 }
 
+/// Under capacity pressure from keys each requested a few times, a key hit
+/// thousands of times stays: moka's eviction policy learns how often it is
+/// read from the hits sampled into it (see `popularity.rs`), though every
+/// hit is served by the index.
+#[test]
+fn a_key_hit_often_outlives_keys_requested_a_few_times() {
+    let cache: StaleCache<u32, u32> = StaleCache::new(CacheConfig::new().capacity(16));
+    let hot_loads = AtomicUsize::new(0);
+    let hot = || {
+        cache.get_or_load_blocking(
+            0,
+            "f",
+            || {
+                hot_loads.fetch_add(1, Ordering::Relaxed);
+                Ok::<_, Boom>(0)
+            },
+            text,
+        )
+    };
+    hot().unwrap();
+    for cold in 1..=400 {
+        for _ in 0..1_000 {
+            hot().unwrap();
+        }
+        for _ in 0..3 {
+            let value = cache.get_or_load_blocking(cold, "f", || Ok::<_, Boom>(cold), text);
+            assert_eq!(value, Ok(cold));
+            cache.run_pending_tasks();
+        }
+    }
+    cache.run_pending_tasks();
+    assert!(cache.entry_count() <= 16);
+    assert_eq!(
+        hot_loads.load(Ordering::Relaxed),
+        1,
+        "the hot key was evicted and loaded again"
+    );
+}
+
 // ------------------------------------------------------------------ events
 
 #[derive(Debug, Default, Clone, PartialEq)]
