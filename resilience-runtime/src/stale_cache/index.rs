@@ -21,8 +21,8 @@
 //!
 //! The price: each value is held twice, in moka and here (so a cache of
 //! `capacity` entries holds up to `2 × capacity` values); and moka's policy
-//! sees loads, not hits, so under pressure of capacity it keeps the keys
-//! loaded most often and most recently rather than those read most.
+//! would see loads, not hits, were a sample of the hits not read from moka
+//! too (`popularity.rs`).
 
 use std::hash::Hash;
 
