@@ -36,7 +36,7 @@
 //!   250 Hz, past `maxage`: see [`CacheConfig::maxage`]).
 //! - A fresh hit reads a lock-free copy of what moka holds, kept in step by
 //!   moka's eviction listener: threads hitting one cache write no memory in
-//!   common. One fresh hit in 64 per thread also reads moka, so that its
+//!   common. One fresh hit in 256 per thread also reads moka, so that its
 //!   eviction policy (TinyLFU: how often a key is read) sees the hits.
 //! - Retries are not done here: `#[stale_cache(retries = ..)]` wraps them
 //!   around the load it hands in.

@@ -27,7 +27,7 @@ use crate::clock;
 /// fresh hit does not go through moka: it reads a lock-free copy of what
 /// moka holds, which moka's eviction listener keeps in step, so hits on
 /// several threads write no shared memory. Each value is so held twice;
-/// one fresh hit in 64 per thread also reads moka, so that its eviction
+/// one fresh hit in 256 per thread also reads moka, so that its eviction
 /// policy still learns which keys are used most.
 ///
 /// ```
