@@ -124,10 +124,12 @@ pub(crate) fn call_local() -> syn::Ident {
     Context::local("__resilience_call")
 }
 
-/// A sync function: the first attempt, and on success nothing more — no
-/// loop state is built and the rest of the loop is one cold call. The
-/// attempt is an `FnMut` closure, called again for each retry: it copies
-/// the owned arguments and reborrows the `&mut` ones on every call.
+/// A sync function: unless the call must read its start time (a budget,
+/// or a subscriber that may take `resilience` events), the first attempt,
+/// and on success nothing more — no loop state, no clock — with the rest of
+/// the loop one cold call; a timed call is one out-of-line call. The attempt
+/// is an `FnMut` closure, called again for each retry: it copies the owned
+/// arguments and reborrows the `&mut` ones on every call.
 fn first_attempt_then_loop(
     context: &Context,
     verdicts: &Verdicts,
@@ -166,33 +168,52 @@ fn first_attempt_then_loop(
             quote!(|_| false),
         ),
     };
+    let rejects_local = Context::local("__resilience_rejects");
+    let failed_local = Context::local("__resilience_failed");
     // The outcome is the function's value on every path, so that the first
     // attempt writes its result where the function returns it, not into a
     // local copied out afterwards. It is given back as the declared return
     // type: one that is not a `Result` is reported as that, not as a
     // mismatch.
     quote! {
-        #[allow(unused_mut)]
+        static __RESILIENCE_RETRY_SITE: #private::RetrySite =
+            #private::RetrySite::new(&__RESILIENCE_RETRY_POLICY, #function);
         let mut #attempt = |#call: &mut #private::CallAttempt| #inner;
-        let mut #first = #private::FirstAttempt::start(&__RESILIENCE_RETRY_POLICY);
-        let mut #outcome = #attempt(#first.context());
-        if #unhealthy {
-            #outcome = #private::retry_blocking(
-                &__RESILIENCE_RETRY_POLICY,
-                #function,
-                #first,
-                #outcome,
-                #attempt,
-                #rejects,
-                |#attempts, #failure| {
-                    let retryable: bool = #retryable;
-                    let server_delay: ::core::option::Option<#private::Duration> = #server_delay;
-                    match #attempts.failed(&#description, retryable, server_delay) {
-                        ::core::option::Option::Some(#delay) => ::core::result::Result::Ok(#delay),
-                        ::core::option::Option::None => ::core::result::Result::Err(#failure),
-                    }
-                },
+        // `move`: they copy what they use (`fn` pointers), so that each is
+        // `Copy` and goes by value to whichever path runs.
+        let (#rejects_local, #failed_local) = #private::verdicts(
+            &#attempt,
+            #rejects,
+            move |#attempts: &mut #private::Attempts, #failure| {
+                let retryable: bool = #retryable;
+                let server_delay: ::core::option::Option<#private::Duration> = #server_delay;
+                match #attempts.failed(&#description, retryable, server_delay) {
+                    ::core::option::Option::Some(#delay) => ::core::result::Result::Ok(#delay),
+                    ::core::option::Option::None => ::core::result::Result::Err(#failure),
+                }
+            },
+        );
+        let mut #outcome;
+        if #private::FirstAttempt::timed(&__RESILIENCE_RETRY_POLICY) {
+            #outcome = #private::retry_blocking_timed(
+                &__RESILIENCE_RETRY_SITE,
+                &mut #attempt,
+                #rejects_local,
+                #failed_local,
             );
+        } else {
+            let mut #first = #private::FirstAttempt::untimed(&__RESILIENCE_RETRY_POLICY);
+            #outcome = #attempt(#first.context());
+            if #unhealthy {
+                #outcome = #private::retry_blocking(
+                    &__RESILIENCE_RETRY_SITE,
+                    #first,
+                    #outcome,
+                    &mut #attempt,
+                    #rejects_local,
+                    #failed_local,
+                );
+            }
         }
         #private::from_result::<#output>(#outcome)
     }

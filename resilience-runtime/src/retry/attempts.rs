@@ -33,7 +33,15 @@ pub struct FirstAttempt {
 }
 
 impl FirstAttempt {
-    /// Starts a call.
+    /// Whether a call must read its start time before its first attempt:
+    /// it has a time budget, or some subscriber may take `resilience`
+    /// events (their `elapsed_ms`). One load and compare when neither.
+    #[inline]
+    pub fn timed(policy: &'static RetryPolicy) -> bool {
+        policy.max_elapsed_value().is_some() || tracing::level_enabled!(tracing::Level::ERROR)
+    }
+
+    /// Starts a call, reading its start time if it is [`timed`](Self::timed).
     #[inline]
     pub fn start(policy: &'static RetryPolicy) -> Self {
         let started = if policy.max_elapsed_value().is_some() {
@@ -47,6 +55,15 @@ impl FirstAttempt {
         };
         Self {
             started,
+            context: CallAttempt::first(policy.max_attempts_value()),
+        }
+    }
+
+    /// Starts a call that is not [`timed`](Self::timed): no clock to read.
+    #[inline]
+    pub fn untimed(policy: &'static RetryPolicy) -> Self {
+        Self {
+            started: None,
             context: CallAttempt::first(policy.max_attempts_value()),
         }
     }
