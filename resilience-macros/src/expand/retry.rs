@@ -76,10 +76,17 @@ fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> TokenStream 
         };
         (local, declare)
     });
+    let retryable = predicate(args.when.as_ref(), &failure);
+    let description = describe_error(private, &failure);
+    let attempts = attempts_local();
     let verdicts = Verdicts {
-        retryable: predicate(args.when.as_ref(), &failure),
-        server_delay,
-        description: describe_error(private, &failure),
+        failed: quote! {
+            {
+                let retryable: bool = #retryable;
+                let server_delay: ::core::option::Option<#private::Duration> = #server_delay;
+                #attempts.failed(&#description, retryable, server_delay)
+            }
+        },
         failure,
         value,
         when_ok: when_ok.as_ref().map(|(local, _)| local),
@@ -104,12 +111,9 @@ fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> TokenStream 
 /// What the loop asks of an attempt's outcome, as expressions of the
 /// generated code.
 struct Verdicts<'a> {
-    /// `when` on the error `failure`.
-    retryable: TokenStream,
-    /// `delay_from` on the error `failure`, when `retryable`.
-    server_delay: TokenStream,
-    /// The error `failure` for the events.
-    description: TokenStream,
+    /// The error `failure` handed to the loop's state (`when`, `delay_from`
+    /// and its description): the wait before the next attempt, or `None`.
+    failed: TokenStream,
     /// The local holding the error.
     failure: syn::Ident,
     /// The local holding a returned value.
@@ -145,9 +149,7 @@ fn first_attempt_then_loop(
     let delay = Context::local("__resilience_delay");
     let output = &context.function.output_in_body;
     let Verdicts {
-        retryable,
-        server_delay,
-        description,
+        failed,
         failure,
         value,
         when_ok,
@@ -184,13 +186,9 @@ fn first_attempt_then_loop(
         let (#rejects_local, #failed_local) = #private::verdicts(
             &#attempt,
             #rejects,
-            move |#attempts: &mut #private::Attempts, #failure| {
-                let retryable: bool = #retryable;
-                let server_delay: ::core::option::Option<#private::Duration> = #server_delay;
-                match #attempts.failed(&#description, retryable, server_delay) {
-                    ::core::option::Option::Some(#delay) => ::core::result::Result::Ok(#delay),
-                    ::core::option::Option::None => ::core::result::Result::Err(#failure),
-                }
+            move |#attempts: &mut #private::Attempts, #failure| match #failed {
+                ::core::option::Option::Some(#delay) => ::core::result::Result::Ok(#delay),
+                ::core::option::Option::None => ::core::result::Result::Err(#failure),
             },
         );
         let mut #outcome;
@@ -229,9 +227,7 @@ fn async_loop(context: &Context, verdicts: &Verdicts, inner: TokenStream) -> Tok
     let attempts = attempts_local();
     let delay = Context::local("__resilience_delay");
     let Verdicts {
-        retryable,
-        server_delay,
-        description,
+        failed,
         failure,
         value,
         when_ok,
@@ -264,14 +260,10 @@ fn async_loop(context: &Context, verdicts: &Verdicts, inner: TokenStream) -> Tok
             // hold it across the await (it may not be `Send`).
             let #delay = match #inner {
                 #on_ok
-                ::core::result::Result::Err(#failure) => {
-                    let retryable: bool = #retryable;
-                    let server_delay: ::core::option::Option<#private::Duration> = #server_delay;
-                    match #attempts.failed(&#description, retryable, server_delay) {
-                        ::core::option::Option::Some(#delay) => #delay,
-                        ::core::option::Option::None => break ::core::result::Result::Err(#failure),
-                    }
-                }
+                ::core::result::Result::Err(#failure) => match #failed {
+                    ::core::option::Option::Some(#delay) => #delay,
+                    ::core::option::Option::None => break ::core::result::Result::Err(#failure),
+                },
             };
             #private::sleep(#delay).await;
         }
