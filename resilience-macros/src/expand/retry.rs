@@ -181,12 +181,12 @@ fn first_attempt_then_loop(
         static __RESILIENCE_RETRY_SITE: #private::RetrySite =
             #private::RetrySite::new(&__RESILIENCE_RETRY_POLICY, #function);
         let mut #attempt = |#call: &mut #private::CallAttempt| #inner;
-        // `move`: they copy what they use (`fn` pointers), so that each is
-        // `Copy` and goes by value to whichever path runs.
+        // Typed once, from the attempt; each goes by value to whichever
+        // path runs.
         let (#rejects_local, #failed_local) = #private::verdicts(
             &#attempt,
             #rejects,
-            move |#attempts: &mut #private::Attempts, #failure| match #failed {
+            |#attempts: &mut #private::Attempts, #failure| match #failed {
                 ::core::option::Option::Some(#delay) => ::core::result::Result::Ok(#delay),
                 ::core::option::Option::None => ::core::result::Result::Err(#failure),
             },
