@@ -12,7 +12,8 @@ pub use crate::fallback::{
     fallback_invoked,
 };
 pub use crate::retry::attempt::{CallAttempt, InAttempt, in_attempt, in_attempt_blocking};
-pub use crate::retry::attempts::Attempts;
+pub use crate::retry::attempts::{Attempts, FirstAttempt};
+pub use crate::retry::sync_loop::{RetrySite, retry_blocking, retry_blocking_timed, verdicts};
 pub use crate::retry::{Backoff, Jitter, RetryPolicy};
 pub use crate::stale_cache::slot::{CacheSlot, instance_of};
 pub use crate::stale_cache::{CacheConfig, Refresh, StaleCache};
@@ -27,7 +28,7 @@ pub use cache_calls::{
 pub use idioms::{describe_error, load_errors, return_type};
 pub use keyed::{ToBreakerKey, keyed_breaker};
 pub use open::{OpenError, circuit_open};
-pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, into_result};
+pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, from_result, into_result};
 pub use shared_breaker::{Fleet, RedisFeature, shared_breaker};
 pub use shared_cache_calls::{
     cache_get_or_load_shared, cache_get_or_load_shared_blocking, cache_get_or_revalidate_shared,

@@ -27,5 +27,6 @@
 pub mod attempt;
 pub(crate) mod attempts;
 mod policy;
+pub(crate) mod sync_loop;
 
 pub use policy::{Backoff, Jitter, RetryPolicy};

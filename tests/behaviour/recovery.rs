@@ -86,6 +86,30 @@ async fn each_request_reads_what_it_took() {
     );
 }
 
+/// A sync call that fails once and then succeeds counts one retry.
+#[test]
+fn a_sync_call_that_recovers_on_its_second_attempt_counts_one_retry() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(max = 3, backoff = "none")]
+    fn flaky() -> Result<u32, ApiError> {
+        match CALLS.fetch_add(1, Ordering::SeqCst) {
+            0 => Err(ApiError::Timeout),
+            call => Ok(call + 1),
+        }
+    }
+
+    let (answer, recovery) = recovery::scope_blocking(flaky);
+    assert_eq!(answer, Ok(2));
+    assert_eq!(recovery.retries, 1);
+    let (answer, healthy) = recovery::scope_blocking(flaky);
+    assert_eq!(answer, Ok(3));
+    assert_eq!(
+        healthy,
+        Recovery::default(),
+        "a healthy call counts nothing"
+    );
+}
+
 #[test]
 fn outside_a_scope_nothing_is_kept() {
     #[retry(max = 2, delay = "1ms")]

@@ -366,3 +366,59 @@ async fn on_a_paused_runtime_a_sync_retry_still_sleeps_and_the_clock_stands_stil
         "and the paused clock does not move meanwhile"
     );
 }
+
+/// A sync call runs its first attempt apart from the rest of the loop: the
+/// events of the failures that follow still count from the call's start,
+/// the first attempt's time included.
+#[test]
+fn a_sync_calls_events_count_the_time_of_its_first_attempt() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(max = 2, backoff = "none")]
+    fn slow_then_down() -> Result<(), ApiError> {
+        let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+        if call == 1 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Err(ApiError::Unavailable(call))
+    }
+
+    let (recorder, _guard) = Recorder::install();
+    assert_eq!(slow_then_down(), Err(ApiError::Unavailable(2)));
+    let events = recorder.events();
+    assert_eq!(events.len(), 2, "one retry and one outcome: {events:?}");
+    let elapsed_ms = |event: &crate::events::Event| -> u64 {
+        event.field("elapsed_ms").unwrap().parse().unwrap()
+    };
+    assert!(elapsed_ms(&events[0]) >= 5, "{events:?}");
+    assert!(elapsed_ms(&events[1]) >= 5, "{events:?}");
+    assert_eq!(events[1].field("outcome"), Some("exhausted"));
+}
+
+/// `when` and `delay_from` of a sync call see the first attempt's error.
+#[test]
+fn a_sync_calls_first_error_goes_through_when_and_delay_from() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    fn server_delay(_: &ApiError) -> Option<Duration> {
+        Some(Duration::from_secs(60))
+    }
+    #[retry(max = 5, max_delay = 1, when = is_transient, delay_from = server_delay)]
+    fn fetch(missing: bool) -> Result<(), ApiError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        Err(if missing {
+            ApiError::NotFound
+        } else {
+            ApiError::Unavailable(1)
+        })
+    }
+
+    let (recorder, _guard) = Recorder::install();
+    assert_eq!(fetch(true), Err(ApiError::NotFound));
+    assert_eq!(fetch(false), Err(ApiError::Unavailable(1)));
+    assert_eq!(CALLS.load(Ordering::SeqCst), 2, "neither was retried");
+    let outcomes: Vec<_> = recorder
+        .events()
+        .iter()
+        .map(|event| event.field("outcome").unwrap().to_owned())
+        .collect();
+    assert_eq!(outcomes, ["not_retried", "server_delay_too_long"]);
+}

@@ -47,6 +47,29 @@ async fn no_wait_runs_past_max_elapsed() {
     assert_eq!(last.field("outcome"), Some("budget_exhausted"));
 }
 
+/// A sync call's budget counts from the call's start, its first attempt
+/// included (real time: the body sleeps 5 ms, so a 5 ms wait would end
+/// past 8 ms however slow the machine).
+#[test]
+fn a_sync_calls_budget_counts_its_first_attempt() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(
+        max = 5,
+        backoff = "fixed",
+        delay = "5ms",
+        jitter = "none",
+        max_elapsed = "8ms"
+    )]
+    fn slow_and_down() -> Result<(), HttpError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(5));
+        Err(HttpError::Busy(None))
+    }
+
+    assert_eq!(slow_and_down(), Err(HttpError::Busy(None)));
+    assert_eq!(CALLS.load(Ordering::SeqCst), 1);
+}
+
 #[tokio::test(start_paused = true)]
 async fn max_still_applies_within_the_budget() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
@@ -148,6 +171,32 @@ async fn when_ok_retries_a_value_until_it_passes() {
     assert_eq!(started.elapsed(), Duration::from_secs(4));
 }
 
+/// The predicate judges each value once, the first one included.
+#[test]
+fn when_ok_is_asked_once_per_value_of_a_sync_call() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    static ASKED: AtomicU32 = AtomicU32::new(0);
+    fn counted_pending(job: &Job) -> bool {
+        ASKED.fetch_add(1, Ordering::SeqCst);
+        is_pending(job)
+    }
+    #[retry(max = 3, backoff = "none", when_ok = counted_pending)]
+    fn poll_job(pending: u32) -> Result<Job, HttpError> {
+        let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(if call <= pending {
+            Job::Pending
+        } else {
+            Job::Done(call)
+        })
+    }
+
+    assert_eq!(poll_job(0), Ok(Job::Done(1)));
+    assert_eq!(ASKED.load(Ordering::SeqCst), 1, "a value passed at once");
+    CALLS.store(0, Ordering::SeqCst);
+    assert_eq!(poll_job(1), Ok(Job::Done(2)));
+    assert_eq!(ASKED.load(Ordering::SeqCst), 3, "two more values");
+}
+
 #[test]
 fn when_ok_returns_the_last_value_when_attempts_run_out() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
@@ -192,6 +241,41 @@ async fn one_idempotency_key_for_every_attempt_of_a_call_and_another_per_call() 
     assert_eq!(seen[0].2, seen[1].2);
     assert_eq!(seen[1].2, seen[2].2);
     assert_ne!(seen[2].2, seen[3].2, "another call, another key");
+    assert!(attempt::current().is_none(), "outside a retried body");
+}
+
+/// A sync call's first attempt is attempt 1 of `max`, and the key it made
+/// is the one the retries see.
+#[test]
+fn a_sync_calls_first_attempt_and_its_key_carry_into_the_retries() {
+    static SEEN: std::sync::Mutex<Vec<(u32, u32, bool, String)>> =
+        std::sync::Mutex::new(Vec::new());
+    #[retry(max = 4, backoff = "none")]
+    fn post(fail_until: u32) -> Result<(), HttpError> {
+        let attempt = attempt::current().expect("inside a retried body");
+        SEEN.lock().unwrap().push((
+            attempt.number(),
+            attempt.max(),
+            attempt.is_retry(),
+            attempt.idempotency_key().to_owned(),
+        ));
+        if attempt.number() < fail_until {
+            Err(HttpError::Busy(None))
+        } else {
+            Ok(())
+        }
+    }
+
+    post(1).unwrap();
+    post(2).unwrap();
+    let seen = SEEN.lock().unwrap().clone();
+    let numbers: Vec<_> = seen
+        .iter()
+        .map(|(n, max, retry, _)| (*n, *max, *retry))
+        .collect();
+    assert_eq!(numbers, [(1, 4, false), (1, 4, false), (2, 4, true)]);
+    assert_ne!(seen[0].3, seen[1].3, "another call, another key");
+    assert_eq!(seen[1].3, seen[2].3, "the first attempt's key, kept");
     assert!(attempt::current().is_none(), "outside a retried body");
 }
 

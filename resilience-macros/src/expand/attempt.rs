@@ -53,6 +53,7 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool, retried: bool) ->
     }
     let body = &function.body;
     let attempts = super::retry::attempts_local();
+    let call = super::retry::call_local();
     let attempt = match (function.is_async(), retried) {
         (true, false) => quote!(async { #(#bind)* #anchor #body }.await),
         (true, true) => quote! {
@@ -60,7 +61,7 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool, retried: bool) ->
         },
         (false, false) => quote!(#private::attempt(|| { #(#bind)* #anchor #body })),
         (false, true) => quote! {
-            #private::in_attempt_blocking(#attempts.context(), || #private::attempt(|| { #(#bind)* #anchor #body }))
+            #private::in_attempt_blocking(#call, || #private::attempt(|| { #(#bind)* #anchor #body }))
         },
     };
 

@@ -1,6 +1,8 @@
 //! `#[retry]`: the attempt loop. The runtime's `Attempts` decides whether to
-//! go on and how long to wait; the loop lives here, in the function, because
-//! each attempt must reborrow the arguments.
+//! go on and how long to wait. A sync function runs its first attempt
+//! itself and hands the rest of the loop to the runtime, out of line; an
+//! async one keeps the whole loop, because each attempt's future borrows
+//! the arguments.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -46,19 +48,8 @@ pub(crate) fn attempts_local() -> syn::Ident {
 
 fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> TokenStream {
     let private = &context.private;
-    let function = context.function_name();
-    let policy = policy(args, private);
-    let attempts = attempts_local();
     let value = Context::local("__resilience_value");
     let failure = Context::local("__resilience_error");
-    let delay = Context::local("__resilience_delay");
-    let retryable = predicate(args.when.as_ref(), &failure);
-    let description = describe_error(private, &failure);
-    let sleep = if context.function.is_async() {
-        quote!(#private::sleep(#delay).await)
-    } else {
-        quote!(#private::sleep_blocking(#delay))
-    };
     let output = &context.function.output_in_body;
     // Each path is first given its expected `fn` type, at the path: one of
     // another signature is reported there, naming the one expected.
@@ -77,60 +68,204 @@ fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> TokenStream 
         }
         None => (quote!(::core::option::Option::None), TokenStream::new()),
     };
-    let (on_ok, when_ok) = match &args.when_ok {
-        Some(path) => {
-            let local = Context::local("__resilience_when_ok");
-            let span = path.span();
-            let declare = quote_spanned! {span=>
-                let #local: fn(&<#output as #private::ResultLike>::Ok) -> bool = #path;
-            };
-            let on_ok = quote! {
-                ::core::result::Result::Ok(#value) => {
-                    if #local(&#value) {
-                        match #attempts.value_rejected() {
-                            ::core::option::Option::Some(#delay) => #delay,
-                            ::core::option::Option::None => break ::core::result::Result::Ok(#value),
-                        }
-                    } else {
-                        #attempts.succeeded();
-                        break ::core::result::Result::Ok(#value);
-                    }
-                }
-            };
-            (on_ok, declare)
-        }
-        None => (
-            quote! {
-                ::core::result::Result::Ok(#value) => {
-                    #attempts.succeeded();
-                    break ::core::result::Result::Ok(#value);
-                }
-            },
-            TokenStream::new(),
-        ),
+    let when_ok = args.when_ok.as_ref().map(|path| {
+        let local = Context::local("__resilience_when_ok");
+        let span = path.span();
+        let declare = quote_spanned! {span=>
+            let #local: fn(&<#output as #private::ResultLike>::Ok) -> bool = #path;
+        };
+        (local, declare)
+    });
+    let retryable = predicate(args.when.as_ref(), &failure);
+    let description = describe_error(private, &failure);
+    let attempts = attempts_local();
+    let verdicts = Verdicts {
+        failed: quote! {
+            {
+                let retryable: bool = #retryable;
+                let server_delay: ::core::option::Option<#private::Duration> = #server_delay;
+                #attempts.failed(&#description, retryable, server_delay)
+            }
+        },
+        failure,
+        value,
+        when_ok: when_ok.as_ref().map(|(local, _)| local),
     };
+    let body = if context.function.is_async() {
+        async_loop(context, &verdicts, inner)
+    } else {
+        first_attempt_then_loop(context, &verdicts, inner)
+    };
+    let policy = policy(args, private);
+    let when_ok = when_ok.map(|(_, declare)| declare);
     quote! {
         {
             static __RESILIENCE_RETRY_POLICY: #private::RetryPolicy = #policy;
             #delay_from
             #when_ok
-            let mut #attempts = #private::Attempts::start(&__RESILIENCE_RETRY_POLICY, #function);
-            loop {
-                // The error is dropped before the wait: a future must not
-                // hold it across the await (it may not be `Send`).
-                let #delay = match #inner {
-                    #on_ok
-                    ::core::result::Result::Err(#failure) => {
-                        let retryable: bool = #retryable;
-                        let server_delay: ::core::option::Option<#private::Duration> = #server_delay;
-                        match #attempts.failed(&#description, retryable, server_delay) {
-                            ::core::option::Option::Some(#delay) => #delay,
-                            ::core::option::Option::None => break ::core::result::Result::Err(#failure),
-                        }
-                    }
-                };
-                #sleep;
+            #body
+        }
+    }
+}
+
+/// What the loop asks of an attempt's outcome, as expressions of the
+/// generated code.
+struct Verdicts<'a> {
+    /// The error `failure` handed to the loop's state (`when`, `delay_from`
+    /// and its description): the wait before the next attempt, or `None`.
+    failed: TokenStream,
+    /// The local holding the error.
+    failure: syn::Ident,
+    /// The local holding a returned value.
+    value: syn::Ident,
+    /// The local holding the `when_ok` predicate, if one was given.
+    when_ok: Option<&'a syn::Ident>,
+}
+
+/// The local of a sync attempt's closure that holds the attempt
+/// `attempt::current()` reports.
+pub(crate) fn call_local() -> syn::Ident {
+    Context::local("__resilience_call")
+}
+
+/// A sync function: unless the call must read its start time (a budget,
+/// or a subscriber that may take `resilience` events), the first attempt,
+/// and on success nothing more — no loop state, no clock — with the rest of
+/// the loop one cold call; a timed call is one out-of-line call. The attempt
+/// is an `FnMut` closure, called again for each retry: it copies the owned
+/// arguments and reborrows the `&mut` ones on every call.
+fn first_attempt_then_loop(
+    context: &Context,
+    verdicts: &Verdicts,
+    inner: TokenStream,
+) -> TokenStream {
+    let private = &context.private;
+    let function = context.function_name();
+    let attempts = attempts_local();
+    let call = call_local();
+    let attempt = Context::local("__resilience_attempt");
+    let first = Context::local("__resilience_first");
+    let outcome = Context::local("__resilience_result");
+    let delay = Context::local("__resilience_delay");
+    let output = &context.function.output_in_body;
+    let Verdicts {
+        failed,
+        failure,
+        value,
+        when_ok,
+    } = verdicts;
+    // Whether the first outcome is not the call's answer.
+    let (unhealthy, rejects) = match when_ok {
+        Some(when_ok) => (
+            quote! {
+                match &#outcome {
+                    ::core::result::Result::Ok(#value) => #when_ok(#value),
+                    ::core::result::Result::Err(_) => true,
+                }
+            },
+            quote!(#when_ok),
+        ),
+        None => (
+            quote!(::core::result::Result::is_err(&#outcome)),
+            quote!(|_| false),
+        ),
+    };
+    let rejects_local = Context::local("__resilience_rejects");
+    let failed_local = Context::local("__resilience_failed");
+    // The outcome is the function's value on every path, so that the first
+    // attempt writes its result where the function returns it, not into a
+    // local copied out afterwards. It is given back as the declared return
+    // type: one that is not a `Result` is reported as that, not as a
+    // mismatch.
+    quote! {
+        static __RESILIENCE_RETRY_SITE: #private::RetrySite =
+            #private::RetrySite::new(&__RESILIENCE_RETRY_POLICY, #function);
+        let mut #attempt = |#call: &mut #private::CallAttempt| #inner;
+        // Typed once, from the attempt; each goes by value to whichever
+        // path runs.
+        let (#rejects_local, #failed_local) = #private::verdicts(
+            &#attempt,
+            #rejects,
+            |#attempts: &mut #private::Attempts, #failure| match #failed {
+                ::core::option::Option::Some(#delay) => ::core::result::Result::Ok(#delay),
+                ::core::option::Option::None => ::core::result::Result::Err(#failure),
+            },
+        );
+        let mut #outcome;
+        if #private::FirstAttempt::timed(&__RESILIENCE_RETRY_POLICY) {
+            #outcome = #private::retry_blocking_timed(
+                &__RESILIENCE_RETRY_SITE,
+                &mut #attempt,
+                #rejects_local,
+                #failed_local,
+            );
+        } else {
+            let mut #first = #private::FirstAttempt::untimed(&__RESILIENCE_RETRY_POLICY);
+            #outcome = #attempt(#first.context());
+            if #unhealthy {
+                #outcome = #private::retry_blocking(
+                    &__RESILIENCE_RETRY_SITE,
+                    #first,
+                    #outcome,
+                    &mut #attempt,
+                    #rejects_local,
+                    #failed_local,
+                );
             }
+        }
+        #private::from_result::<#output>(#outcome)
+    }
+}
+
+/// An async function: the loop, in the function (an attempt is a future
+/// that borrows the arguments; a closure the runtime awaited would hold
+/// those borrows across its waits, and the call's future would need `Sync`
+/// arguments where the undecorated one needed `Send`).
+fn async_loop(context: &Context, verdicts: &Verdicts, inner: TokenStream) -> TokenStream {
+    let private = &context.private;
+    let function = context.function_name();
+    let attempts = attempts_local();
+    let delay = Context::local("__resilience_delay");
+    let Verdicts {
+        failed,
+        failure,
+        value,
+        when_ok,
+    } = verdicts;
+    let on_ok = match when_ok {
+        Some(when_ok) => quote! {
+            ::core::result::Result::Ok(#value) => {
+                if #when_ok(&#value) {
+                    match #attempts.value_rejected() {
+                        ::core::option::Option::Some(#delay) => #delay,
+                        ::core::option::Option::None => break ::core::result::Result::Ok(#value),
+                    }
+                } else {
+                    #attempts.succeeded();
+                    break ::core::result::Result::Ok(#value);
+                }
+            }
+        },
+        None => quote! {
+            ::core::result::Result::Ok(#value) => {
+                #attempts.succeeded();
+                break ::core::result::Result::Ok(#value);
+            }
+        },
+    };
+    quote! {
+        let mut #attempts = #private::Attempts::start(&__RESILIENCE_RETRY_POLICY, #function);
+        loop {
+            // The error is dropped before the wait: a future must not
+            // hold it across the await (it may not be `Send`).
+            let #delay = match #inner {
+                #on_ok
+                ::core::result::Result::Err(#failure) => match #failed {
+                    ::core::option::Option::Some(#delay) => #delay,
+                    ::core::option::Option::None => break ::core::result::Result::Err(#failure),
+                },
+            };
+            #private::sleep(#delay).await;
         }
     }
 }

@@ -15,6 +15,8 @@ pub trait ResultLike {
     type Err;
     /// The value as a plain `Result`.
     fn into_result(self) -> Result<Self::Ok, Self::Err>;
+    /// A plain `Result` as the value.
+    fn from_result(result: Result<Self::Ok, Self::Err>) -> Self;
 }
 
 impl<T, E> ResultLike for Result<T, E> {
@@ -25,12 +27,23 @@ impl<T, E> ResultLike for Result<T, E> {
     fn into_result(self) -> Self {
         self
     }
+
+    #[inline(always)]
+    fn from_result(result: Self) -> Self {
+        result
+    }
 }
 
 /// Checks, at the return type's span, that an attempt produced a `Result`.
 #[inline(always)]
 pub fn into_result<R: ResultLike>(outcome: R) -> Result<R::Ok, R::Err> {
     outcome.into_result()
+}
+
+/// Gives a decorated function's value back as its declared return type.
+#[inline(always)]
+pub fn from_result<R: ResultLike>(result: Result<R::Ok, R::Err>) -> R {
+    R::from_result(result)
 }
 
 /// An owned argument that can be given afresh to each attempt.

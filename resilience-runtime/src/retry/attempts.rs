@@ -1,10 +1,12 @@
 //! The retry loop's bookkeeping, driven by the loop `#[retry]` generates.
 //!
-//! The loop itself lives in the decorated function (each attempt must
-//! reborrow `&mut self` and the arguments afresh, which a closure-taking
-//! runtime function cannot express); this type decides whether to go on, how
-//! long to wait, and emits the events. Each retry is counted here, once:
-//! `retry_attempts_total` and the recovery scope's retry count.
+//! A call starts with a [`FirstAttempt`]: only what its first attempt needs
+//! (the attempt `attempt::current()` reports, and the start time when
+//! something will read it). A call whose first attempt succeeds builds
+//! nothing more. After a first failure it becomes [`Attempts`], which
+//! decides whether to go on, how long to wait, and emits the events. Each
+//! retry is counted here, once: `retry_attempts_total` and the recovery
+//! scope's retry count.
 
 use std::fmt::Display;
 use std::time::Duration;
@@ -19,6 +21,67 @@ static RETRY_ATTEMPTS_TOTAL: CounterDef = CounterDef::new(
     "retry_attempts_total",
     "Retries made by #[retry]: attempts after the first",
 );
+
+/// The state of a call while its first attempt runs.
+pub struct FirstAttempt {
+    /// Read at the call's start only when something will need it: the
+    /// events' `elapsed_ms` (a `resilience` subscriber listens) or a time
+    /// budget.
+    started: Option<Instant>,
+    /// What `attempt::current()` tells the body: attempt 1 of `max`.
+    context: CallAttempt,
+}
+
+impl FirstAttempt {
+    /// Whether a call must read its start time before its first attempt:
+    /// it has a time budget, or some subscriber may take `resilience`
+    /// events (their `elapsed_ms`). One load and compare when neither.
+    #[inline]
+    pub fn timed(policy: &'static RetryPolicy) -> bool {
+        policy.max_elapsed_value().is_some() || tracing::level_enabled!(tracing::Level::ERROR)
+    }
+
+    /// Starts a call, reading its start time if it is [`timed`](Self::timed).
+    #[inline]
+    pub fn start(policy: &'static RetryPolicy) -> Self {
+        let started = if policy.max_elapsed_value().is_some() {
+            Some(clock::now())
+        } else if tracing::level_enabled!(tracing::Level::ERROR) {
+            // Some subscriber takes errors: ask whether it takes ours, out
+            // of line, so that the unobserved call stays small.
+            start_if_observed()
+        } else {
+            None
+        };
+        Self {
+            started,
+            context: CallAttempt::first(policy.max_attempts_value()),
+        }
+    }
+
+    /// Starts a call that is not [`timed`](Self::timed): no clock to read.
+    #[inline]
+    pub fn untimed(policy: &'static RetryPolicy) -> Self {
+        Self {
+            started: None,
+            context: CallAttempt::first(policy.max_attempts_value()),
+        }
+    }
+
+    /// What `attempt::current()` returns inside the first attempt: run the
+    /// attempt with [`in_attempt`](crate::retry::attempt) holding it.
+    #[inline]
+    pub fn context(&mut self) -> &mut CallAttempt {
+        &mut self.context
+    }
+}
+
+/// The call's start time, when a subscriber listens to `resilience` events
+/// (their `elapsed_ms`).
+#[inline(never)]
+fn start_if_observed() -> Option<Instant> {
+    tracing::enabled!(target: "resilience", tracing::Level::ERROR).then(clock::now)
+}
 
 /// The state of one decorated call: which attempt it is on.
 pub struct Attempts {
@@ -48,14 +111,23 @@ impl Attempts {
     /// Starts the first attempt of a call.
     #[inline]
     pub fn start(policy: &'static RetryPolicy, function: &'static str) -> Self {
-        let observed = tracing::enabled!(target: "resilience", tracing::Level::ERROR);
-        let timed = observed || policy.max_elapsed_value().is_some();
+        Self::after_first(policy, function, FirstAttempt::start(policy))
+    }
+
+    /// Goes on from a call's first attempt (still attempt 1: feed its
+    /// outcome in next). Its start time and idempotency key carry over.
+    #[inline]
+    pub fn after_first(
+        policy: &'static RetryPolicy,
+        function: &'static str,
+        first: FirstAttempt,
+    ) -> Self {
         Self {
             policy,
             function,
             attempt: 1,
-            started: timed.then(clock::now),
-            context: CallAttempt::first(policy.max_attempts_value()),
+            started: first.started,
+            context: first.context,
         }
     }
 
