@@ -103,6 +103,25 @@ fn failed(error: &'static str) -> Result<u64, &'static str> {
     black_box(Err(error))
 }
 
+/// A subscriber that takes every event and keeps none, standing for a
+/// service's log pipeline: with it, `#[retry]` must know when each call
+/// started (the events' `elapsed_ms`).
+struct Listening;
+
+impl tracing::Subscriber for Listening {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 fn backoff() -> ExponentialBuilder {
     ExponentialBuilder::default()
         .with_min_delay(std::time::Duration::from_millis(100))
@@ -135,6 +154,9 @@ fn sync_calls(c: &mut Criterion) {
     });
     group.bench_function("#[retry], value used", |b| {
         b.iter(|| trivial_retried_used(black_box(7)).unwrap_or(0))
+    });
+    group.bench_function("#[retry], observed", |b| {
+        tracing::subscriber::with_default(Listening, || b.iter(|| trivial_retried(black_box(7))))
     });
     group.bench_function("backon", |b| {
         b.iter(|| (|| trivial(black_box(7))).retry(backoff()).call())

@@ -246,6 +246,14 @@ pub(crate) fn within_tick(not_before: Instant) -> Instant {
     tick(|last| (last.at >= not_before).then_some(last.at)).unwrap_or_else(|at| at)
 }
 
+/// A reading of the one clock less than one coarse tick old, with no lower
+/// bound: for a start time, where an early reading only makes the time
+/// since look longer. Exact inside a tokio runtime.
+#[inline]
+pub(crate) fn this_tick() -> Instant {
+    tick(|last| Some(last.at)).unwrap_or_else(|at| at)
+}
+
 /// [`within_tick`] as nanoseconds from `origin`, not before `not_before`
 /// nanoseconds from it: converted once per reading while the thread keeps
 /// asking from the same origin.
@@ -482,6 +490,23 @@ mod tests {
             reading == long_ago || ticked,
             "the kept reading unless a tick passed"
         );
+    }
+
+    #[test]
+    fn a_start_time_is_the_kept_tick_reading_and_never_later_than_now() {
+        let earlier = now() - Duration::from_millis(3);
+        let coarse = coarse_now();
+        keep_tick(coarse, earlier);
+        let start = this_tick();
+        assert!(start <= now());
+        assert!(start == earlier || coarse_now() != coarse);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn inside_a_runtime_a_start_time_is_exact() {
+        keep_tick(coarse_now(), now() - Duration::from_secs(1));
+        tokio::time::advance(Duration::from_secs(3)).await;
+        assert_eq!(this_tick(), now());
     }
 
     #[test]

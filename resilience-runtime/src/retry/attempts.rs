@@ -26,7 +26,11 @@ static RETRY_ATTEMPTS_TOTAL: CounterDef = CounterDef::new(
 pub struct FirstAttempt {
     /// Read at the call's start only when something will need it: the
     /// events' `elapsed_ms` (a `resilience` subscriber listens) or a time
-    /// budget.
+    /// budget. The thread's tick reading ([`clock::this_tick`]): outside a
+    /// tokio runtime it may be up to one coarse tick (4 ms at 250 Hz) early,
+    /// so `elapsed_ms` may read up to one tick long and a budget end up to
+    /// one tick early; it costs a healthy observed call a few ns, not a
+    /// clock read.
     started: Option<Instant>,
     /// What `attempt::current()` tells the body: attempt 1 of `max`.
     context: CallAttempt,
@@ -45,7 +49,7 @@ impl FirstAttempt {
     #[inline]
     pub fn start(policy: &'static RetryPolicy) -> Self {
         let started = if policy.max_elapsed_value().is_some() {
-            Some(clock::now())
+            Some(clock::this_tick())
         } else if tracing::level_enabled!(tracing::Level::ERROR) {
             // Some subscriber takes errors: ask whether it takes ours, out
             // of line, so that the unobserved call stays small.
@@ -80,7 +84,7 @@ impl FirstAttempt {
 /// (their `elapsed_ms`).
 #[inline(never)]
 fn start_if_observed() -> Option<Instant> {
-    tracing::enabled!(target: "resilience", tracing::Level::ERROR).then(clock::now)
+    tracing::enabled!(target: "resilience", tracing::Level::ERROR).then(clock::this_tick)
 }
 
 /// The state of one decorated call: which attempt it is on.

@@ -180,7 +180,10 @@ impl RetryPolicy {
     /// `stop_after_delay`, backon's `total_delay`): no attempt starts after
     /// it, and no wait runs past it — when the next wait would end past the
     /// budget, the retries stop and the last error is returned. The attempt
-    /// limit still applies; whichever is reached first stops.
+    /// limit still applies; whichever is reached first stops. A sync call
+    /// outside a tokio runtime takes its start time from its thread's
+    /// reading of the clock in the same coarse tick, so its budget may end
+    /// up to one tick (4 ms at 250 Hz) early.
     ///
     /// ```
     /// # use resilience_runtime::retry::RetryPolicy;
