@@ -77,7 +77,8 @@ pub(crate) fn now() -> Instant {
     Instant::now()
 }
 
-/// A [`recent_since`] reading: nanoseconds from an origin.
+/// A [`recent_since`] or [`within_tick_since`] reading: nanoseconds from
+/// an origin.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Since {
     /// Nanoseconds from the origin to the reading; 0 for a reading before
@@ -85,9 +86,33 @@ pub(crate) struct Since {
     pub(crate) nanos: u64,
     /// Read for this call (exact), not reused from an earlier call.
     pub(crate) fresh: bool,
-    /// Read afresh by a thread whose calls come so fast that one reading
-    /// serves [`MAX_STRIDE`] of them.
-    pub(crate) full_speed: bool,
+}
+
+/// A thread's reading measured from the origin it was last asked from: a
+/// thread that keeps asking from one origin (one breaker) converts once per
+/// reading, not once per call.
+#[derive(Clone, Copy)]
+struct FromOrigin {
+    origin: Option<Instant>,
+    nanos: u64,
+}
+
+impl FromOrigin {
+    const NONE: Self = Self {
+        origin: None,
+        nanos: 0,
+    };
+
+    /// `at` as nanoseconds from `origin`, converted only when the origin
+    /// changed since the last call for the same reading.
+    #[inline]
+    fn nanos(&mut self, origin: Instant, at: Instant) -> u64 {
+        if self.origin != Some(origin) {
+            self.origin = Some(origin);
+            self.nanos = nanos_between(origin, at);
+        }
+        self.nanos
+    }
 }
 
 /// This thread's recent reading.
@@ -99,11 +124,8 @@ struct Recent {
     left: u32,
     /// Calls per reading now.
     stride: u32,
-    /// The origin `since` was last asked from, and `at` measured from it:
-    /// a thread that keeps asking from one origin (one breaker) converts
-    /// once per reading, not once per call.
-    origin: Option<Instant>,
-    since: u64,
+    /// `at`, from the origin last asked for.
+    since: FromOrigin,
 }
 
 impl Recent {
@@ -111,8 +133,7 @@ impl Recent {
         at: None,
         left: 0,
         stride: 1,
-        origin: None,
-        since: 0,
+        since: FromOrigin::NONE,
     };
 }
 
@@ -125,34 +146,32 @@ thread_local! {
 /// keeps asking from the same origin.
 #[inline]
 pub(crate) fn recent_since(origin: Instant) -> Since {
-    let since = |state: &mut Recent, at| {
-        if state.origin != Some(origin) {
-            state.origin = Some(origin);
-            state.since = nanos_between(origin, at);
-        }
-        state.since
-    };
+    let since = |state: &mut Recent, at| state.since.nanos(origin, at);
     if let Some((_, nanos)) = reuse(since) {
         return Since {
             nanos,
             fresh: false,
-            full_speed: false,
         };
     }
     let at = reread();
-    let (nanos, full_speed) = RECENT
+    let nanos = RECENT
         .try_with(|recent| {
             let mut state = recent.get();
             let nanos = since(&mut state, at);
             recent.set(state);
-            (nanos, state.stride == MAX_STRIDE)
+            nanos
         })
-        .unwrap_or_else(|_| (nanos_between(origin, at), false));
-    Since {
-        nanos,
-        fresh: true,
-        full_speed,
-    }
+        .unwrap_or_else(|_| nanos_between(origin, at));
+    Since { nanos, fresh: true }
+}
+
+/// Whether this thread calls so fast that one recent reading serves
+/// [`MAX_STRIDE`] of its calls.
+#[inline]
+pub(crate) fn at_full_speed() -> bool {
+    RECENT
+        .try_with(|recent| recent.get().stride == MAX_STRIDE)
+        .unwrap_or(false)
 }
 
 /// The thread's reading, if it may serve one more call (which it counts),
@@ -229,10 +248,19 @@ fn reread() -> Instant {
 struct Ticked {
     coarse: u64,
     at: Instant,
-    /// The origin [`within_tick_since`] was last asked from, and `at`
-    /// measured from it: converted once per reading, as in [`Recent`].
-    origin: Option<Instant>,
-    since: u64,
+    /// `at`, from the origin [`within_tick_since`] was last asked from.
+    since: FromOrigin,
+}
+
+impl Ticked {
+    /// An exact reading `at`, taken at the coarse time `coarse`.
+    fn new(coarse: u64, at: Instant) -> Self {
+        Self {
+            coarse,
+            at,
+            since: FromOrigin::NONE,
+        }
+    }
 }
 
 thread_local! {
@@ -260,22 +288,17 @@ pub(crate) fn this_tick() -> Instant {
 #[inline]
 pub(crate) fn within_tick_since(origin: Instant, not_before: u64) -> Since {
     let kept = tick(|last| {
-        if last.origin != Some(origin) {
-            last.origin = Some(origin);
-            last.since = nanos_between(origin, last.at);
-        }
-        (last.since >= not_before).then_some(last.since)
+        let nanos = last.since.nanos(origin, last.at);
+        (nanos >= not_before).then_some(nanos)
     });
     match kept {
         Ok(nanos) => Since {
             nanos,
             fresh: false,
-            full_speed: false,
         },
         Err(at) => Since {
             nanos: nanos_between(origin, at),
             fresh: true,
-            full_speed: false,
         },
     }
 }
@@ -295,7 +318,7 @@ fn tick<T>(reuse: impl FnOnce(&mut Ticked) -> Option<T>) -> Result<T, Instant> {
         let mut last = kept;
         let made = reuse(&mut last)?;
         // Written back only when `reuse` converted it for a new origin.
-        if last.origin != kept.origin {
+        if last.since.origin != kept.since.origin {
             cell.set(Some(last));
         }
         Some(made)
@@ -317,12 +340,7 @@ fn in_runtime() -> bool {
 #[inline(never)]
 fn reread_tick(coarse: u64) -> Instant {
     let at = now();
-    let kept = Ticked {
-        coarse,
-        at,
-        origin: None,
-        since: 0,
-    };
+    let kept = Ticked::new(coarse, at);
     // `try_with`: a thread-local destructor may call a breaker or a cache.
     let _ = TICKED.try_with(|last| last.set(Some(kept)));
     at
@@ -448,12 +466,7 @@ mod tests {
 
     /// Keeps `at` as this thread's tick reading for the coarse time `coarse`.
     fn keep_tick(coarse: u64, at: Instant) {
-        TICKED.set(Some(Ticked {
-            coarse,
-            at,
-            origin: None,
-            since: 0,
-        }));
+        TICKED.set(Some(Ticked::new(coarse, at)));
     }
 
     /// The coarse clock's time now.

@@ -23,7 +23,7 @@
 //! thread's calls keep coming, and by at most 63 calls of that thread after
 //! a pause); a failure and every call that may change the state read it
 //! exactly. A rejection is decided on the thread's tick reading
-//! ([`clock::within_tick`]): less than one coarse tick (4 ms at 250 Hz) old,
+//! ([`clock::within_tick_since`]): less than one coarse tick (4 ms at 250 Hz) old,
 //! never from before the breaker opened, exact inside a tokio runtime; a
 //! recent reading would not do, as one from before a pause would keep
 //! rejecting past `open_for`. The healthy path reads no clock most of the
@@ -490,7 +490,7 @@ impl Breaker {
     /// open within `open_for`, or half-open with every probe slot taken and
     /// the last probe within `probe_timeout`.
     ///
-    /// Decided on the thread's tick reading ([`clock::within_tick`]): less
+    /// Decided on the thread's tick reading ([`clock::within_tick_since`]): less
     /// than one coarse tick old, never from before the period began (so a
     /// reading from before a pause, or from before the breaker opened,
     /// never decides), exact inside a tokio runtime. A rejection so comes at
@@ -608,9 +608,10 @@ impl Breaker {
             (self.elapsed(clock::fresh()), CallOutcome::Failure, true)
         } else {
             // Handed over to the metrics at once unless the thread calls
-            // at full speed, whose successes are batched.
+            // at full speed, whose successes are batched. Asked only on a
+            // fresh reading: at most once in 64 calls at full speed.
             let recent = clock::recent_since(self.origin);
-            let hand_over = recent.fresh && !recent.full_speed;
+            let hand_over = recent.fresh && !clock::at_full_speed();
             (recent.nanos, CallOutcome::Success, hand_over)
         };
         let epoch = self.window.record(now, generation, failed);
