@@ -11,6 +11,9 @@ struct Down;
 
 static CALLS: AtomicU32 = AtomicU32::new(0);
 
+/// The switch is one for the process: its tests take turns.
+static SWITCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[retry(max = 3, backoff = "fixed", delay = "30ms", jitter = "none")]
 fn flaky_sync() -> Result<u32, Down> {
     let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
@@ -31,6 +34,7 @@ async fn flaky_async(calls: &AtomicU32) -> Result<u32, Down> {
 
 #[test]
 fn testing_mode_skips_every_wait_and_switches_back() {
+    let _turn = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
     testing::set_testing(true);
     let started = Instant::now();
     assert_eq!(
@@ -59,4 +63,29 @@ fn testing_mode_skips_every_wait_and_switches_back() {
         started.elapsed() >= Duration::from_millis(60),
         "two real 30 ms waits again"
     );
+}
+
+/// The process-wide switch keeps production's attempt count too: skipped
+/// waits count toward `max_elapsed` (attempts at 0, 1, 2 and 3 s of 3.5 s).
+#[test]
+fn the_process_wide_switch_counts_skipped_waits_toward_the_budget() {
+    static BUDGETED: AtomicU32 = AtomicU32::new(0);
+    #[retry(
+        max = 10,
+        backoff = "fixed",
+        delay = 1,
+        jitter = "none",
+        max_elapsed = 3.5
+    )]
+    fn budgeted() -> Result<u32, Down> {
+        BUDGETED.fetch_add(1, Ordering::SeqCst);
+        Err(Down)
+    }
+
+    let _turn = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+    testing::set_testing(true);
+    let outcome = budgeted();
+    testing::set_testing(false);
+    assert_eq!(outcome, Err(Down));
+    assert_eq!(BUDGETED.load(Ordering::SeqCst), 4);
 }

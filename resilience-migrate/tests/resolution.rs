@@ -61,3 +61,27 @@ fn an_import_cycle_ends() {
     ]);
     assert!(found.is_empty());
 }
+
+/// tenacity's `stop_after_delay` alone becomes a budget with no `max`, so
+/// that the budget alone decides, as in tenacity (the behaviour test
+/// `retry_budget::a_budget_without_max_alone_decides_as_tenacity_does`
+/// runs this very attribute and counts tenacity's 11 attempts).
+#[test]
+fn a_delay_alone_stops_by_the_budget_alone() {
+    let found = functions(&[(
+        "app.py",
+        "from tenacity import retry, stop_after_delay, wait_fixed\n\
+         @retry(stop=stop_after_delay(10), wait=wait_fixed(1))\n\
+         def fetch():\n    pass\n",
+    )]);
+    assert_eq!(
+        found,
+        [(
+            "fetch".to_owned(),
+            vec![
+                "#[retry(backoff = \"fixed\", delay = 1, jitter = \"none\", max_elapsed = 10)]"
+                    .to_owned()
+            ]
+        )]
+    );
+}

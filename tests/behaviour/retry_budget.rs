@@ -363,3 +363,141 @@ async fn the_attempt_is_seen_through_a_timeout_below_retry() {
     assert_eq!(keys.len(), 2);
     assert_eq!(keys[0].1, keys[1].1, "one key for both attempts");
 }
+
+/// Retries that do not wait still stop once the budget is spent: no
+/// attempt starts past `max_elapsed` (with `backoff = "none"`, a zero
+/// `Retry-After`, or full jitter drawing 0 alike).
+#[tokio::test(start_paused = true)]
+async fn retries_without_a_wait_stop_once_the_budget_is_spent() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(max = 10, backoff = "none", max_elapsed = 3)]
+    async fn slow_and_down() -> Result<(), HttpError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        Err(HttpError::Busy(None))
+    }
+
+    let (recorder, _guard) = Recorder::install();
+    let started = Instant::now();
+    assert_eq!(slow_and_down().await, Err(HttpError::Busy(None)));
+    // The first attempt runs 0–2 s, the second starts at 2 s (< 3 s) and
+    // ends at 4 s: the budget is spent, so no third one starts.
+    assert_eq!(CALLS.load(Ordering::SeqCst), 2);
+    assert_eq!(started.elapsed(), Duration::from_secs(4));
+    let last = recorder.events().pop().unwrap();
+    assert_eq!(last.field("outcome"), Some("budget_exhausted"));
+}
+
+/// The same with the server's word: `Retry-After: 0` is a wait of zero,
+/// and it too may not start an attempt past the budget.
+#[tokio::test(start_paused = true)]
+async fn a_zero_server_delay_past_the_budget_stops() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(max = 10, delay_from = retry_after, max_elapsed = 3)]
+    async fn slow_and_busy() -> Result<(), HttpError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        Err(HttpError::Busy(Some(0)))
+    }
+
+    assert_eq!(slow_and_busy().await, Err(HttpError::Busy(Some(0))));
+    assert_eq!(CALLS.load(Ordering::SeqCst), 2);
+}
+
+/// With `max_elapsed` and no `max`, the budget alone decides, as tenacity's
+/// `stop_after_delay` does. This is what `resilience-migrate` prints for
+/// `stop=stop_after_delay(10), wait=wait_fixed(1)`; tenacity attempts at
+/// 0, 1, …, 10 s and stops after the attempt at 10 s (its elapsed time has
+/// reached the limit): 11 attempts.
+#[tokio::test(start_paused = true)]
+async fn a_budget_without_max_alone_decides_as_tenacity_does() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(backoff = "fixed", delay = 1, jitter = "none", max_elapsed = 10)]
+    async fn down() -> Result<(), HttpError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        Err(HttpError::Busy(None))
+    }
+
+    // Tenacity's rule, written out: attempt, then stop once the time since
+    // the start is at least the limit, else wait 1 s.
+    let tenacity_attempts = {
+        let (mut elapsed, mut attempts) = (0u32, 0u32);
+        loop {
+            attempts += 1;
+            if elapsed >= 10 {
+                break attempts;
+            }
+            elapsed += 1;
+        }
+    };
+    let started = Instant::now();
+    assert!(down().await.is_err());
+    assert_eq!(CALLS.load(Ordering::SeqCst), tenacity_attempts);
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+}
+
+/// Testing mode, scoped to this thread: the waits are skipped but count
+/// toward the budget, so the test sees production's attempt count (4:
+/// attempts at 0, 1, 2 and 3 s of a 3.5 s budget), in no real time. Other
+/// tests of this binary, which check real waits, run meanwhile unaffected.
+#[test]
+fn testing_mode_skips_the_waits_but_keeps_productions_attempt_count() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(
+        max = 10,
+        backoff = "fixed",
+        delay = 1,
+        jitter = "none",
+        max_elapsed = 3.5
+    )]
+    fn down() -> Result<(), HttpError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        Err(HttpError::Busy(None))
+    }
+
+    let started = std::time::Instant::now();
+    {
+        let _testing = resilience_runtime::testing::enter();
+        assert!(resilience_runtime::testing::is_testing());
+        assert!(down().is_err());
+    }
+    assert!(started.elapsed() < Duration::from_secs(1), "no real wait");
+    assert_eq!(CALLS.load(Ordering::SeqCst), 4, "production's count");
+    assert!(
+        !resilience_runtime::testing::is_testing(),
+        "off again when the guard is dropped"
+    );
+}
+
+/// The same for a task: testing mode in each poll of the future, whichever
+/// thread polls it, on a runtime whose clock is not paused.
+#[test]
+fn a_scoped_future_skips_its_waits_and_keeps_productions_attempt_count() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(
+        max = 10,
+        backoff = "fixed",
+        delay = 1,
+        jitter = "none",
+        max_elapsed = 3.5
+    )]
+    async fn down() -> Result<(), HttpError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        Err(HttpError::Busy(None))
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let outcome = runtime.block_on(async {
+        tokio::spawn(resilience_runtime::testing::scope(down()))
+            .await
+            .unwrap()
+    });
+    assert!(outcome.is_err());
+    assert!(started.elapsed() < Duration::from_secs(1), "no real wait");
+    assert_eq!(CALLS.load(Ordering::SeqCst), 4, "production's count");
+}

@@ -274,8 +274,13 @@ fn async_loop(context: &Context, verdicts: &Verdicts, inner: TokenStream) -> Tok
 fn policy(args: &RetryArgs, private: &TokenStream) -> TokenStream {
     let mut policy = quote!(#private::RetryPolicy::new());
     let duration = |d| duration_tokens(private, d);
-    if let Some(max) = args.max {
-        let max = max.value;
+    // A budget without `max` alone decides, as tenacity's `stop_after_delay`.
+    let max = match (args.max, args.max_elapsed) {
+        (Some(max), _) => Some(max.value),
+        (None, Some(_)) => Some(u32::MAX),
+        (None, None) => None,
+    };
+    if let Some(max) = max {
         policy.extend(quote!(.max_attempts(#max)));
     }
     if let Some(backoff) = args.backoff {

@@ -98,6 +98,9 @@ pub struct Attempts {
     /// What `attempt::current()` tells the body; its idempotency key is made
     /// on first request and kept for every attempt of the call.
     context: CallAttempt,
+    /// The waits testing mode skipped: they count as elapsed, so that the
+    /// budget allows the attempts it would allow in production.
+    skipped: Duration,
 }
 
 /// Why a call stopped retrying, where it was not the attempt limit.
@@ -132,6 +135,7 @@ impl Attempts {
             attempt: 1,
             started: first.started,
             context: first.context,
+            skipped: Duration::ZERO,
         }
     }
 
@@ -242,17 +246,19 @@ impl Attempts {
     /// whether or not the server's delay replaced this wait.
     fn next_wait(&self, server_delay: Option<Duration>) -> Result<(Duration, &'static str), Stop> {
         let left = self.budget_left();
+        // A spent budget stops even a retry that would not wait: `left` is
+        // `Some(None)` then, never a zero that a zero wait fits into.
+        let past_budget =
+            |delay: Duration| left.is_some_and(|left| left.is_none_or(|left| delay > left));
         match server_delay {
             // The server's word is never clamped nor jittered: a wait it
             // cannot have means stop now (retrying sooner earns another 429).
             Some(delay) if delay > self.policy.max_delay_value() => Err(Stop::ServerDelayTooLong),
-            Some(delay) if left.is_some_and(|left| delay > left) => {
-                Err(Stop::ServerDelayPastBudget)
-            }
+            Some(delay) if past_budget(delay) => Err(Stop::ServerDelayPastBudget),
             Some(delay) => Ok((delay, "server")),
             None => {
                 let delay = self.policy.jittered_delay(self.attempt);
-                if left.is_some_and(|left| delay > left) {
+                if past_budget(delay) {
                     return Err(Stop::Budget);
                 }
                 Ok((delay, "policy"))
@@ -265,16 +271,30 @@ impl Attempts {
         crate::recovery::retried();
         self.attempt += 1;
         self.context.next();
-        crate::testing::wait_for(delay)
+        let wait = crate::testing::wait_for(delay);
+        self.skipped += delay - wait;
+        wait
     }
 
-    /// What is left of `max_elapsed`, if one is set.
-    fn budget_left(&self) -> Option<Duration> {
+    /// What is left of `max_elapsed`, if one is set: `Some(None)` once it
+    /// is spent (the time since the start has reached it), so that no
+    /// attempt starts then, however short its wait.
+    fn budget_left(&self) -> Option<Option<Duration>> {
         let budget = self.policy.max_elapsed_value()?;
+        Some(
+            budget
+                .checked_sub(self.elapsed())
+                .filter(|left| !left.is_zero()),
+        )
+    }
+
+    /// The time since the call's start (zero when it was not read), the
+    /// waits testing mode skipped included.
+    fn elapsed(&self) -> Duration {
         let elapsed = self
             .started
             .map_or(Duration::ZERO, |started| started.elapsed());
-        Some(budget.saturating_sub(elapsed))
+        elapsed + self.skipped
     }
 
     #[cold]
@@ -291,8 +311,10 @@ impl Attempts {
     }
 
     fn elapsed_ms(&self) -> u64 {
-        self.started
-            .map_or(0, |started| clock::millis(started.elapsed()))
+        if self.started.is_none() {
+            return 0;
+        }
+        clock::millis(self.elapsed())
     }
 }
 

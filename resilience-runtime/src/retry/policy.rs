@@ -177,10 +177,15 @@ impl RetryPolicy {
     }
 
     /// A time budget from the start of the first attempt (tenacity's
-    /// `stop_after_delay`, backon's `total_delay`): no attempt starts after
-    /// it, and no wait runs past it — when the next wait would end past the
-    /// budget, the retries stop and the last error is returned. The attempt
-    /// limit still applies; whichever is reached first stops. A sync call
+    /// `stop_after_delay`, backon's `total_delay`): no attempt starts once
+    /// it is spent, and no wait runs past it — when the time since the start
+    /// has reached the budget, or the next wait would end past it, the
+    /// retries stop and the last error is returned, even when the next
+    /// retry would not wait. The attempt limit still applies; whichever is
+    /// reached first stops (`#[retry]` with `max_elapsed` and no `max` sets
+    /// [`max_attempts`](Self::max_attempts)`(u32::MAX)`, so that the budget
+    /// alone decides). In [testing mode](crate::testing) the skipped waits
+    /// count toward the budget. A sync call
     /// outside a tokio runtime takes its start time from its thread's
     /// reading of the clock in the same coarse tick, so its budget may end
     /// up to one tick (4 ms at 250 Hz) early.
