@@ -25,6 +25,7 @@ use crate::item::Function;
 pub(crate) use tokens::{describe_error, duration_tokens, predicate, respan};
 
 /// What every layer's expansion refers to.
+#[derive(Clone)]
 pub(crate) struct Context<'a> {
     pub(crate) function: &'a Function,
     /// `::resilience_runtime::__private`, or under `crate = ...`.
@@ -32,6 +33,10 @@ pub(crate) struct Context<'a> {
     /// Each attempt copies the owned arguments (some layer runs what is
     /// inside it again, or needs the arguments after it).
     pub(crate) fresh_arguments: bool,
+    /// This layer runs inside a retry loop of the same call (no background
+    /// refresh between): a loop it runs goes on with that loop's attempt,
+    /// its number and idempotency key.
+    pub(crate) in_retry_loop: bool,
 }
 
 impl Context<'_> {
@@ -106,6 +111,7 @@ fn expand(
         function: &function,
         private: quote!(#krate::__private),
         fresh_arguments,
+        in_retry_loop: false,
     };
     if let Some(layer) = again {
         check_impl_arguments_clone(&function, layer.name)?;
@@ -118,7 +124,11 @@ fn expand(
         .find(|layer| layer.attribute.retry_loop() || layer.attribute.runs_after_the_call())
         .is_some_and(|layer| layer.attribute.retry_loop());
     let mut body = attempt::expand(&context, fresh_arguments, retried);
-    for layer in layers.iter().rev() {
+    for (index, layer) in layers.iter().enumerate().rev() {
+        let context = Context {
+            in_retry_loop: in_retry_loop(&layers[..index]),
+            ..context.clone()
+        };
         body = layer.attribute.wrap(&context, body);
     }
     // A block that borrows the owned arguments needs them `mut`; see
@@ -146,6 +156,19 @@ fn expand(
             #body
         }
     })
+}
+
+/// Whether a layer under `above` (the layers above it, outermost first)
+/// runs inside a retry loop of the same call: the nearest layer with a
+/// loop, unless a background refresh lies between (it runs after the call,
+/// apart from it). A layer that both loops and refreshes in the background
+/// runs its loop inside that refresh, so the layers under it are in it.
+fn in_retry_loop(above: &[Layer]) -> bool {
+    above
+        .iter()
+        .rev()
+        .find(|layer| layer.attribute.retry_loop() || layer.attribute.runs_after_the_call())
+        .is_some_and(|layer| layer.attribute.retry_loop())
 }
 
 /// An owned `impl Trait` argument is cloned for each attempt, and inside

@@ -16,6 +16,12 @@ pub enum HttpError {
     Busy(Option<u64>),
 }
 
+impl From<resilience_runtime::TimedOut> for HttpError {
+    fn from(_: resilience_runtime::TimedOut) -> Self {
+        HttpError::Busy(None)
+    }
+}
+
 fn retry_after(error: &HttpError) -> Option<Duration> {
     match error {
         HttpError::Busy(seconds) => seconds.map(Duration::from_secs),
@@ -500,4 +506,93 @@ fn a_scoped_future_skips_its_waits_and_keeps_productions_attempt_count() {
     assert!(outcome.is_err());
     assert!(started.elapsed() < Duration::from_secs(1), "no real wait");
     assert_eq!(CALLS.load(Ordering::SeqCst), 4, "production's count");
+}
+
+/// What the body saw of one attempt: its number, its limit, its key.
+type Seen = std::sync::Mutex<Vec<(u32, u32, String)>>;
+
+fn record(seen: &Seen) -> u32 {
+    let attempt = attempt::current().expect("inside a retried body");
+    seen.lock().unwrap().push((
+        attempt.number(),
+        attempt.max(),
+        attempt.idempotency_key().to_owned(),
+    ));
+    attempt.number()
+}
+
+/// The numbers and limits seen, and how many distinct keys.
+fn numbers_and_keys(seen: &Seen) -> (Vec<(u32, u32)>, usize) {
+    let seen = seen.lock().unwrap();
+    let numbers = seen.iter().map(|(n, max, _)| (*n, *max)).collect();
+    let keys: std::collections::HashSet<_> = seen.iter().map(|(_, _, key)| key.clone()).collect();
+    (numbers, keys.len())
+}
+
+/// `#[stale_cache]` retries its refresh (`retries = 2`: 3 passes) around
+/// the `#[retry(max = 2)]` below it: one logical call, 6 runs of the body,
+/// one idempotency key; the numbers count across both loops.
+#[tokio::test(start_paused = true)]
+async fn one_key_for_a_call_whose_cache_retries_around_its_retry() {
+    static SEEN: Seen = Seen::new(Vec::new());
+    #[resilience_runtime::stale_cache(maxage = 10, retries = 2)]
+    #[retry(max = 2, backoff = "none")]
+    async fn post(id: u32) -> Result<u32, HttpError> {
+        record(&SEEN);
+        Err(HttpError::Busy(Some(u64::from(id))))
+    }
+
+    assert!(post(1).await.is_err());
+    let (numbers, keys) = numbers_and_keys(&SEEN);
+    assert_eq!(numbers, [(1, 6), (2, 6), (3, 6), (4, 6), (5, 6), (6, 6)]);
+    assert_eq!(keys, 1, "one logical call, one key");
+
+    // Another call, another key.
+    assert!(post(2).await.is_err());
+    let (_, keys) = numbers_and_keys(&SEEN);
+    assert_eq!(keys, 2);
+}
+
+/// The same in sync code.
+#[test]
+fn one_key_for_a_sync_call_whose_cache_retries_around_its_retry() {
+    static SEEN: Seen = Seen::new(Vec::new());
+    #[resilience_runtime::stale_cache(maxage = 10, retries = 2)]
+    #[retry(max = 2, backoff = "none")]
+    fn post(id: u32) -> Result<u32, HttpError> {
+        record(&SEEN);
+        Err(HttpError::Busy(Some(u64::from(id))))
+    }
+
+    let _no_waits = resilience_runtime::testing::enter();
+    assert!(post(1).is_err());
+    let (numbers, keys) = numbers_and_keys(&SEEN);
+    assert_eq!(numbers, [(1, 6), (2, 6), (3, 6), (4, 6), (5, 6), (6, 6)]);
+    assert_eq!(keys, 1, "one logical call, one key");
+}
+
+/// `#[retry] #[timeout] #[retry]`: the inner loop is cut off by the
+/// timeout halfway, and the outer loop's next pass still carries the key
+/// the cut-off attempts sent (the server may have received them).
+#[tokio::test(start_paused = true)]
+async fn one_key_across_a_timeout_between_two_retry_loops() {
+    static SEEN: Seen = Seen::new(Vec::new());
+    #[retry(max = 2, backoff = "none")]
+    #[resilience_runtime::timeout(after = 5)]
+    #[retry(max = 4, backoff = "fixed", delay = 2, jitter = "none")]
+    async fn post() -> Result<u32, HttpError> {
+        let number = record(&SEEN);
+        if number < 4 {
+            Err(HttpError::Busy(None))
+        } else {
+            Ok(number)
+        }
+    }
+
+    // Pass 1: runs at 0, 2 and 4 s fail (1–3); the timeout fires at 5 s,
+    // during the wait. Pass 2: its first run, the call's 4th, succeeds.
+    assert_eq!(post().await, Ok(4));
+    let (numbers, keys) = numbers_and_keys(&SEEN);
+    assert_eq!(numbers, [(1, 8), (2, 8), (3, 8), (4, 8)]);
+    assert_eq!(keys, 1, "one logical call, one key");
 }

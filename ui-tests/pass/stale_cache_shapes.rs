@@ -38,6 +38,29 @@ pub fn background_sync(id: u64) -> Result<u64, ApiError> {
     Ok(id)
 }
 
+// Loops inside loops: each inner loop goes on with the enclosing one's
+// attempt, except across a background refresh, which is a call of its own.
+#[retry(max = 2)]
+#[stale_cache(refresh = "background", retries = 2)]
+#[retry(max = 2)]
+pub async fn nested_loops(id: u64, tags: Vec<String>) -> Result<u64, ApiError> {
+    Ok(id + tags.len() as u64)
+}
+
+#[retry(max = 2)]
+#[stale_cache(retries = 1)]
+#[retry(max = 2)]
+pub fn nested_loops_sync(id: u64, tags: Vec<String>) -> Result<u64, ApiError> {
+    Ok(id + tags.len() as u64)
+}
+
+#[retry(max = 2)]
+#[stale_cache(refresh = "background", retries = 1)]
+#[retry(max = 2)]
+pub fn nested_loops_background_sync(id: u64) -> Result<u64, ApiError> {
+    Ok(id)
+}
+
 #[stale_cache(key = label.to_string())]
 pub async fn keyed(label: impl Display + Clone + Send) -> Result<String, ApiError> {
     Ok(label.to_string())
@@ -84,6 +107,9 @@ fn main() {
     let _ = sync_config("prod");
     let _ = background_sync(1);
     require_send(&background(1, Vec::new()));
+    require_send(&nested_loops(1, Vec::new()));
+    let _ = nested_loops_sync(1, Vec::new());
+    let _ = nested_loops_background_sync(1);
     require_send(&keyed("x"));
     require_send(&fetch_user_profile("ada".into()));
     let mut profiles = Profiles { region: "eu".into() };

@@ -170,6 +170,19 @@ fn first_attempt_then_loop(
             quote!(|_| false),
         ),
     };
+    // Inside a loop of the same call, this loop goes on with the attempt
+    // of that loop's closure: its `#call`, not yet shadowed here.
+    let (within_timed, first_attempt) = if context.in_retry_loop {
+        (
+            quote!(::core::option::Option::Some(&*#call)),
+            quote!(#private::FirstAttempt::untimed_within(&__RESILIENCE_RETRY_POLICY, &*#call)),
+        )
+    } else {
+        (
+            quote!(::core::option::Option::None),
+            quote!(#private::FirstAttempt::untimed(&__RESILIENCE_RETRY_POLICY)),
+        )
+    };
     let rejects_local = Context::local("__resilience_rejects");
     let failed_local = Context::local("__resilience_failed");
     // The outcome is the function's value on every path, so that the first
@@ -180,13 +193,13 @@ fn first_attempt_then_loop(
     quote! {
         static __RESILIENCE_RETRY_SITE: #private::RetrySite =
             #private::RetrySite::new(&__RESILIENCE_RETRY_POLICY, #function);
-        let mut #attempt = |#call: &mut #private::CallAttempt| #inner;
+        let mut #attempt = |#call: &mut #private::CallAttempt<'_>| #inner;
         // Typed once, from the attempt; each goes by value to whichever
         // path runs.
         let (#rejects_local, #failed_local) = #private::verdicts(
             &#attempt,
             #rejects,
-            |#attempts: &mut #private::Attempts, #failure| match #failed {
+            |#attempts: &mut #private::Attempts<'_>, #failure| match #failed {
                 ::core::option::Option::Some(#delay) => ::core::result::Result::Ok(#delay),
                 ::core::option::Option::None => ::core::result::Result::Err(#failure),
             },
@@ -195,12 +208,13 @@ fn first_attempt_then_loop(
         if #private::FirstAttempt::timed(&__RESILIENCE_RETRY_POLICY) {
             #outcome = #private::retry_blocking_timed(
                 &__RESILIENCE_RETRY_SITE,
+                #within_timed,
                 &mut #attempt,
                 #rejects_local,
                 #failed_local,
             );
         } else {
-            let mut #first = #private::FirstAttempt::untimed(&__RESILIENCE_RETRY_POLICY);
+            let mut #first = #first_attempt;
             #outcome = #attempt(#first.context());
             if #unhealthy {
                 #outcome = #private::retry_blocking(
@@ -253,8 +267,15 @@ fn async_loop(context: &Context, verdicts: &Verdicts, inner: TokenStream) -> Tok
             }
         },
     };
+    // Inside a loop of the same call, the enclosing loop's state, not yet
+    // shadowed here.
+    let start = if context.in_retry_loop {
+        quote!(#private::Attempts::start_within(&__RESILIENCE_RETRY_POLICY, #function, &#attempts))
+    } else {
+        quote!(#private::Attempts::start(&__RESILIENCE_RETRY_POLICY, #function))
+    };
     quote! {
-        let mut #attempts = #private::Attempts::start(&__RESILIENCE_RETRY_POLICY, #function);
+        let mut #attempts = #start;
         loop {
             // The error is dropped before the wait: a future must not
             // hold it across the await (it may not be `Send`).

@@ -91,11 +91,18 @@ fn check(args: &StaleCacheArgs, function: &Function) -> syn::Result<()> {
 fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenStream {
     let private = &context.private;
     let function = context.function;
+    let background = args.refresh() == Refresh::Background;
     let load_body = match args.retries() {
         0 => inner,
-        retries => refresh_retries(retries).wrap(context, inner),
+        // A background load runs after the call: its loop is a call of its own.
+        retries => refresh_retries(retries).wrap(
+            &Context {
+                in_retry_loop: context.in_retry_loop && !background,
+                ..context.clone()
+            },
+            inner,
+        ),
     };
-    let background = args.refresh() == Refresh::Background;
     // A background load outlives the call: it owns copies of the arguments
     // (copies, so that an outer `#[fallback]` still has the originals).
     let own_copies: Vec<_> = if background {

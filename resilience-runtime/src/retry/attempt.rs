@@ -33,11 +33,26 @@
 //! it returns. Concurrent calls never see each other's: the attempt is
 //! carried by the thread while a sync attempt runs, and by the future's own
 //! polls for an async one, so tasks sharing a thread do not mix.
+//!
+//! # Loops inside loops
+//!
+//! The key belongs to the call of the decorated function, whatever loops
+//! its attributes run. `#[stale_cache]` retries its refresh around a
+//! `#[retry]` below it, and `#[retry] #[timeout] #[retry]` runs one loop in
+//! another: every run of the body in such a call carries the same key, a
+//! run cut off by a `#[timeout]` included. [`Attempt::number`] then counts
+//! the runs of the body across all the loops (what a log of the call
+//! shows), and [`Attempt::max`] is the most runs they allow together: the
+//! product of the loops' limits. With `#[stale_cache(retries = 2)]` (3
+//! passes) over `#[retry(max = 2)]`, a call that always fails runs the
+//! body 6 times, numbered 1 to 6 of 6, under one key.
 
 use std::cell::Cell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 use std::task::{Context, Poll};
 
 use uuid::Uuid;
@@ -62,7 +77,8 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// The attempt number, from 1.
+    /// The attempt number, from 1: the runs of the body so far in this
+    /// call, across all its loops (see [Loops inside loops](self#loops-inside-loops)).
     ///
     /// ```
     /// # use resilience_runtime::{attempt, retry};
@@ -77,7 +93,10 @@ impl Attempt {
         self.number
     }
 
-    /// The most attempts this call may make (`max`).
+    /// The most attempts this call may make: `max`, `u32::MAX` when a
+    /// `max_elapsed` budget without `max` decides alone, and the product of
+    /// the loops' limits when loops nest (see
+    /// [Loops inside loops](self#loops-inside-loops)).
     ///
     /// ```
     /// # use resilience_runtime::{attempt, retry};
@@ -136,71 +155,137 @@ pub fn current() -> Option<Attempt> {
         return None;
     }
     // SAFETY: a non-null pointer was set by `Entered`, which holds the
-    // exclusive borrow of that `CallAttempt` for as long as the pointer is
-    // set, and puts the previous pointer back before the borrow ends. This
-    // runs inside that attempt (the body calls it), on the thread that set
-    // it, and no other reference to the `CallAttempt` is used meanwhile.
-    let call = unsafe { &mut *call };
-    let key = call.key();
+    // exclusive borrow of that `CallAttempt` (and so of what it borrows)
+    // for as long as the pointer is set, and puts the previous pointer back
+    // before the borrow ends. This runs inside that attempt (the body
+    // calls it), on the thread that set it; only shared access follows.
+    let call = unsafe { &*call };
+    let progress = call.progress();
     Some(Attempt {
-        number: call.number,
+        number: progress.number.load(Relaxed),
         max: call.max,
-        idempotency_key: key.hyphenated().to_string(),
+        idempotency_key: progress.key().hyphenated().to_string(),
     })
 }
 
 thread_local! {
     /// The attempt whose body is running on this thread, or null. A pointer,
     /// not a copy: setting it is one word, and the body's key request
-    /// lands in the call's own state.
-    static CURRENT: Cell<*mut CallAttempt> = const { Cell::new(std::ptr::null_mut()) };
+    /// lands in the call's own state. Its lifetime is erased; `Entered`
+    /// keeps the pointer no longer than the borrow it stands for.
+    static CURRENT: Cell<*const CallAttempt<'static>> = const { Cell::new(std::ptr::null()) };
 }
 
-/// One call's attempt as generated code keeps it: its number, its limit, and
-/// its idempotency key once one was asked for. Not public API.
+/// One call's attempt as generated code keeps it: its limit, and its
+/// progress (number and idempotency key) — its own, or that of the loop it
+/// runs inside when loops nest. Not public API.
 #[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
-pub struct CallAttempt {
-    number: u32,
+#[derive(Debug)]
+pub struct CallAttempt<'a> {
     max: u32,
-    key: Option<Uuid>,
+    own: Progress,
+    /// The enclosing loop's progress, when this loop runs inside another
+    /// of the same call: they count and key as one.
+    joined: Option<&'a Progress>,
 }
 
-impl CallAttempt {
+/// How far a call has got: the run of the body under way, and the key once
+/// one was asked for. Shared-mutable, so that a loop inside another
+/// advances the outer loop's progress through a shared borrow, and what a
+/// cut-off inner loop did is never lost; `Sync` (one thread uses it at a
+/// time, so relaxed), so that a future holding the borrow stays `Send`.
+#[derive(Debug)]
+struct Progress {
+    number: AtomicU32,
+    /// A loop handed out a wait: the next run to begin is the next number.
+    /// Owed, not counted at once, so that a wait cut off (a `#[timeout]`
+    /// around the loop) counts no run that never began.
+    owed: AtomicBool,
+    key: OnceLock<Uuid>,
+}
+
+impl Progress {
+    const fn first() -> Self {
+        Self {
+            number: AtomicU32::new(1),
+            owed: AtomicBool::new(false),
+            key: OnceLock::new(),
+        }
+    }
+
+    /// A run begins: the number it was owed, if any.
+    #[inline]
+    fn begin(&self) {
+        if self.owed.load(Relaxed) {
+            self.owed.store(false, Relaxed);
+            self.number
+                .store(self.number.load(Relaxed).saturating_add(1), Relaxed);
+        }
+    }
+
+    /// The call's key, made now if it has none yet.
+    fn key(&self) -> Uuid {
+        *self.key.get_or_init(Uuid::new_v4)
+    }
+}
+
+impl<'a> CallAttempt<'a> {
     /// The first attempt of a call that may make `max`.
     #[inline]
     pub(crate) const fn first(max: u32) -> Self {
         Self {
-            number: 1,
             max,
-            key: None,
+            own: Progress::first(),
+            joined: None,
         }
     }
 
-    /// On to the next attempt; the key stays.
+    /// The first attempt of a loop that runs inside `outer`'s attempt, of
+    /// the same call: it goes on with `outer`'s number and key, and allows
+    /// `max` runs for each of `outer`'s.
     #[inline]
-    pub(crate) fn next(&mut self) {
-        self.number = self.number.saturating_add(1);
+    pub(crate) fn within(outer: &'a CallAttempt<'_>, max: u32) -> Self {
+        outer.progress().begin();
+        Self {
+            max: outer.max.saturating_mul(max),
+            own: Progress::first(),
+            joined: Some(outer.progress()),
+        }
     }
 
-    /// The call's key, made now if it has none yet.
-    fn key(&mut self) -> Uuid {
-        *self.key.get_or_insert_with(Uuid::new_v4)
+    /// On to the next attempt, once it begins ([`begin`](Self::begin));
+    /// the key stays.
+    #[inline]
+    pub(crate) fn next(&mut self) {
+        self.progress().owed.store(true, Relaxed);
+    }
+
+    /// An attempt of this loop begins: it takes the next number if a wait
+    /// was handed out since the last one began.
+    #[inline]
+    pub(crate) fn begin(&mut self) -> &mut Self {
+        self.progress().begin();
+        self
+    }
+
+    fn progress(&self) -> &Progress {
+        self.joined.unwrap_or(&self.own)
     }
 }
 
 /// While alive, `call` is this thread's current attempt; dropped (also
 /// while unwinding), it puts the previous attempt back.
 struct Entered<'a> {
-    previous: *mut CallAttempt,
+    previous: *const CallAttempt<'static>,
     /// The exclusive borrow the pointer in `CURRENT` stands for.
-    _call: PhantomData<&'a mut CallAttempt>,
+    _call: PhantomData<&'a mut ()>,
 }
 
 impl<'a> Entered<'a> {
     #[inline]
-    fn enter(call: &'a mut CallAttempt) -> Self {
-        let previous = CURRENT.replace(call);
+    fn enter(call: &'a mut CallAttempt<'_>) -> Self {
+        let pointer: *const CallAttempt<'_> = call;
+        let previous = CURRENT.replace(pointer.cast());
         Self {
             previous,
             _call: PhantomData,
@@ -218,7 +303,7 @@ impl Drop for Entered<'_> {
 /// Runs a sync attempt with `call` as the current attempt.
 #[doc(hidden)]
 #[inline]
-pub fn in_attempt_blocking<R>(call: &mut CallAttempt, body: impl FnOnce() -> R) -> R {
+pub fn in_attempt_blocking<R>(call: &mut CallAttempt<'_>, body: impl FnOnce() -> R) -> R {
     let _entered = Entered::enter(call);
     body()
 }
@@ -227,21 +312,24 @@ pub fn in_attempt_blocking<R>(call: &mut CallAttempt, body: impl FnOnce() -> R) 
 /// its polls.
 #[doc(hidden)]
 #[inline]
-pub fn in_attempt<F: Future>(call: &mut CallAttempt, attempt: F) -> InAttempt<'_, F> {
+pub fn in_attempt<'a, 'b, F: Future>(
+    call: &'a mut CallAttempt<'b>,
+    attempt: F,
+) -> InAttempt<'a, 'b, F> {
     InAttempt { call, attempt }
 }
 
 pin_project_lite::pin_project! {
     /// An async attempt, with its call's attempt current while it is polled.
     #[doc(hidden)]
-    pub struct InAttempt<'a, F> {
-        call: &'a mut CallAttempt,
+    pub struct InAttempt<'a, 'b, F> {
+        call: &'a mut CallAttempt<'b>,
         #[pin]
         attempt: F,
     }
 }
 
-impl<F: Future> Future for InAttempt<'_, F> {
+impl<F: Future> Future for InAttempt<'_, '_, F> {
     type Output = F::Output;
 
     #[inline]
@@ -266,7 +354,7 @@ mod tests {
         let mut call = CallAttempt::first(3);
         let first = in_attempt_blocking(&mut call, || current().unwrap());
         call.next();
-        let second = in_attempt_blocking(&mut call, || current().unwrap());
+        let second = in_attempt_blocking(call.begin(), || current().unwrap());
         assert_eq!((first.number(), second.number()), (1, 2));
         assert_eq!(first.max(), 3);
         assert_eq!(first.idempotency_key(), second.idempotency_key());

@@ -23,7 +23,7 @@ static RETRY_ATTEMPTS_TOTAL: CounterDef = CounterDef::new(
 );
 
 /// The state of a call while its first attempt runs.
-pub struct FirstAttempt {
+pub struct FirstAttempt<'a> {
     /// Read at the call's start only when something will need it: the
     /// events' `elapsed_ms` (a `resilience` subscriber listens) or a time
     /// budget. The thread's tick reading ([`clock::this_tick`]): outside a
@@ -32,11 +32,12 @@ pub struct FirstAttempt {
     /// one tick early; it costs a healthy observed call a few ns, not a
     /// clock read.
     started: Option<Instant>,
-    /// What `attempt::current()` tells the body: attempt 1 of `max`.
-    context: CallAttempt,
+    /// What `attempt::current()` tells the body: attempt 1 of `max`, or
+    /// the enclosing loop's run when loops nest.
+    context: CallAttempt<'a>,
 }
 
-impl FirstAttempt {
+impl<'a> FirstAttempt<'a> {
     /// Whether a call must read its start time before its first attempt:
     /// it has a time budget, or some subscriber may take `resilience`
     /// events (their `elapsed_ms`). One load and compare when neither.
@@ -48,6 +49,14 @@ impl FirstAttempt {
     /// Starts a call, reading its start time if it is [`timed`](Self::timed).
     #[inline]
     pub fn start(policy: &'static RetryPolicy) -> Self {
+        Self::start_in(policy, None)
+    }
+
+    /// Starts a call as [`start`](Self::start) does; `within`: the attempt
+    /// of the enclosing loop of the same call, when loops nest (its number
+    /// and key go on here).
+    #[inline]
+    pub fn start_in(policy: &'static RetryPolicy, within: Option<&'a CallAttempt<'_>>) -> Self {
         let started = if policy.max_elapsed_value().is_some() {
             Some(clock::this_tick())
         } else if tracing::level_enabled!(tracing::Level::ERROR) {
@@ -59,7 +68,7 @@ impl FirstAttempt {
         };
         Self {
             started,
-            context: CallAttempt::first(policy.max_attempts_value()),
+            context: call_attempt(policy, within),
         }
     }
 
@@ -72,11 +81,30 @@ impl FirstAttempt {
         }
     }
 
+    /// Starts a loop that is not [`timed`](Self::timed) inside the attempt
+    /// `outer` of the same call: its number and key go on here.
+    #[inline]
+    pub fn untimed_within(policy: &'static RetryPolicy, outer: &'a CallAttempt<'_>) -> Self {
+        Self {
+            started: None,
+            context: CallAttempt::within(outer, policy.max_attempts_value()),
+        }
+    }
+
     /// What `attempt::current()` returns inside the first attempt: run the
     /// attempt with [`in_attempt`](crate::retry::attempt) holding it.
     #[inline]
-    pub fn context(&mut self) -> &mut CallAttempt {
+    pub fn context(&mut self) -> &mut CallAttempt<'a> {
         &mut self.context
+    }
+}
+
+/// A loop's first attempt: its own, or going on with `within`'s.
+#[inline]
+fn call_attempt<'a>(policy: &RetryPolicy, within: Option<&'a CallAttempt<'_>>) -> CallAttempt<'a> {
+    match within {
+        None => CallAttempt::first(policy.max_attempts_value()),
+        Some(outer) => CallAttempt::within(outer, policy.max_attempts_value()),
     }
 }
 
@@ -88,7 +116,7 @@ fn start_if_observed() -> Option<Instant> {
 }
 
 /// The state of one decorated call: which attempt it is on.
-pub struct Attempts {
+pub struct Attempts<'a> {
     policy: &'static RetryPolicy,
     function: &'static str,
     attempt: u32,
@@ -97,7 +125,7 @@ pub struct Attempts {
     started: Option<Instant>,
     /// What `attempt::current()` tells the body; its idempotency key is made
     /// on first request and kept for every attempt of the call.
-    context: CallAttempt,
+    context: CallAttempt<'a>,
     /// The waits testing mode skipped: they count as elapsed, so that the
     /// budget allows the attempts it would allow in production.
     skipped: Duration,
@@ -114,11 +142,23 @@ enum Stop {
     ServerDelayPastBudget,
 }
 
-impl Attempts {
+impl<'a> Attempts<'a> {
     /// Starts the first attempt of a call.
     #[inline]
     pub fn start(policy: &'static RetryPolicy, function: &'static str) -> Self {
         Self::after_first(policy, function, FirstAttempt::start(policy))
+    }
+
+    /// Starts a loop inside the running attempt of `outer`, a loop of the
+    /// same call: the body's number and key go on from `outer`'s.
+    #[inline]
+    pub fn start_within(
+        policy: &'static RetryPolicy,
+        function: &'static str,
+        outer: &'a Attempts<'_>,
+    ) -> Self {
+        let first = FirstAttempt::start_in(policy, Some(&outer.context));
+        Self::after_first(policy, function, first)
     }
 
     /// Goes on from a call's first attempt (still attempt 1: feed its
@@ -127,7 +167,7 @@ impl Attempts {
     pub fn after_first(
         policy: &'static RetryPolicy,
         function: &'static str,
-        first: FirstAttempt,
+        first: FirstAttempt<'a>,
     ) -> Self {
         Self {
             policy,
@@ -147,8 +187,8 @@ impl Attempts {
     /// What `attempt::current()` returns inside the running attempt: run
     /// the attempt with [`in_attempt`](crate::retry::attempt) holding it.
     #[inline]
-    pub fn context(&mut self) -> &mut CallAttempt {
-        &mut self.context
+    pub fn context(&mut self) -> &mut CallAttempt<'a> {
+        self.context.begin()
     }
 
     /// The current attempt succeeded.

@@ -39,27 +39,29 @@ impl RetrySite {
 /// gives back the wait, or the error when it is to be returned.
 #[inline(always)]
 pub fn verdicts<T, E, R, F>(
-    _attempt: &impl FnMut(&mut CallAttempt) -> Result<T, E>,
+    _attempt: &impl FnMut(&mut CallAttempt<'_>) -> Result<T, E>,
     rejects: R,
     failed: F,
 ) -> (R, F)
 where
     R: Fn(&T) -> bool,
-    F: FnMut(&mut Attempts, E) -> Result<Duration, E>,
+    F: FnMut(&mut Attempts<'_>, E) -> Result<Duration, E>,
 {
     (rejects, failed)
 }
 
 /// A whole call that reads its start time (see [`FirstAttempt::timed`]),
-/// out of line.
+/// out of line. `within`: the attempt of the enclosing loop of the same
+/// call, when loops nest.
 #[inline(never)]
 pub fn retry_blocking_timed<T, E>(
     site: &'static RetrySite,
-    mut attempt: impl FnMut(&mut CallAttempt) -> Result<T, E>,
+    within: Option<&CallAttempt<'_>>,
+    mut attempt: impl FnMut(&mut CallAttempt<'_>) -> Result<T, E>,
     rejects: impl Fn(&T) -> bool,
-    failed: impl FnMut(&mut Attempts, E) -> Result<Duration, E>,
+    failed: impl FnMut(&mut Attempts<'_>, E) -> Result<Duration, E>,
 ) -> Result<T, E> {
-    let mut first = FirstAttempt::start(site.policy);
+    let mut first = FirstAttempt::start_in(site.policy, within);
     let outcome = attempt(first.context());
     match &outcome {
         Ok(value) if !rejects(value) => outcome,
@@ -76,11 +78,11 @@ pub fn retry_blocking_timed<T, E>(
 #[inline(never)]
 pub fn retry_blocking<T, E>(
     site: &'static RetrySite,
-    first: FirstAttempt,
+    first: FirstAttempt<'_>,
     mut outcome: Result<T, E>,
-    mut attempt: impl FnMut(&mut CallAttempt) -> Result<T, E>,
+    mut attempt: impl FnMut(&mut CallAttempt<'_>) -> Result<T, E>,
     rejects: impl Fn(&T) -> bool,
-    mut failed: impl FnMut(&mut Attempts, E) -> Result<Duration, E>,
+    mut failed: impl FnMut(&mut Attempts<'_>, E) -> Result<Duration, E>,
 ) -> Result<T, E> {
     let mut attempts = Attempts::after_first(site.policy, site.function, first);
     loop {
@@ -117,7 +119,7 @@ mod tests {
 
     /// Counts the attempt, as `attempt::current()` reports it, and fails
     /// until `succeed_on`.
-    fn attempt_until(succeed_on: u32) -> impl FnMut(&mut CallAttempt) -> Result<u32, String> {
+    fn attempt_until(succeed_on: u32) -> impl FnMut(&mut CallAttempt<'_>) -> Result<u32, String> {
         move |call| {
             in_attempt_blocking(call, || {
                 let number = current().unwrap().number();
@@ -130,7 +132,7 @@ mod tests {
         }
     }
 
-    fn failed(attempts: &mut Attempts, error: String) -> Result<Duration, String> {
+    fn failed(attempts: &mut Attempts<'_>, error: String) -> Result<Duration, String> {
         attempts.failed(&error, true, None).ok_or(error)
     }
 
@@ -182,9 +184,11 @@ mod tests {
             .max_elapsed(Duration::from_secs(60));
         static BUDGETED_SITE: RetrySite = RetrySite::new(&BUDGETED, "f");
         assert!(FirstAttempt::timed(&BUDGETED));
-        let healthy = retry_blocking_timed(&BUDGETED_SITE, attempt_until(1), |_| false, failed);
+        let healthy =
+            retry_blocking_timed(&BUDGETED_SITE, None, attempt_until(1), |_| false, failed);
         assert_eq!(healthy, Ok(1));
-        let recovered = retry_blocking_timed(&BUDGETED_SITE, attempt_until(2), |_| false, failed);
+        let recovered =
+            retry_blocking_timed(&BUDGETED_SITE, None, attempt_until(2), |_| false, failed);
         assert_eq!(recovered, Ok(2));
     }
 
@@ -194,7 +198,7 @@ mod tests {
             &SITE,
             FirstAttempt::start(&POLICY),
             Err("#1".to_owned()),
-            |_: &mut CallAttempt| -> Result<u32, String> { panic!("no second attempt") },
+            |_: &mut CallAttempt<'_>| -> Result<u32, String> { panic!("no second attempt") },
             |_| false,
             |_, error| Err(error),
         );
