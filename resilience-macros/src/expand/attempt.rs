@@ -51,17 +51,19 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool, retried: bool) ->
         let receiver = function.receiver_token();
         bind.insert(0, quote!(let _ = &mut *#receiver;));
     }
-    let body = &function.body;
+    // The body's statements, not its block: a block of one expression as
+    // the tail of another raises `unused_braces` at the user's braces.
+    let body = &function.body.stmts;
     let attempts = super::retry::attempts_local();
     let call = super::retry::call_local();
     let attempt = match (function.is_async(), retried) {
-        (true, false) => quote!(async { #(#bind)* #anchor #body }.await),
+        (true, false) => quote!(async { #(#bind)* #anchor #(#body)* }.await),
         (true, true) => quote! {
-            #private::in_attempt(#attempts.context(), async { #(#bind)* #anchor #body }).await
+            #private::in_attempt(#attempts.context(), async { #(#bind)* #anchor #(#body)* }).await
         },
-        (false, false) => quote!(#private::attempt(|| { #(#bind)* #anchor #body })),
+        (false, false) => quote!(#private::attempt(|| { #(#bind)* #anchor #(#body)* })),
         (false, true) => quote! {
-            #private::in_attempt_blocking(#call, || #private::attempt(|| { #(#bind)* #anchor #body }))
+            #private::in_attempt_blocking(#call, || #private::attempt(|| { #(#bind)* #anchor #(#body)* }))
         },
     };
 
