@@ -8,7 +8,8 @@ pub use crate::breaker::{
 };
 pub use crate::describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
 pub use crate::fallback::{
-    AsyncFallback, AsyncFallbackFn, CallAsync, CallSyncForAsync, FallbackIsAsync, SyncFallback,
+    AsyncFallback, AsyncFallbackFn, AsyncFallbackShape, CallAsync, CallAsyncForSync, CallSync,
+    CallSyncForAsync, FallbackIsAsync, FallbackIsSync, FallbackShape, SyncFallback, SyncFallbackFn,
     fallback_invoked,
 };
 pub use crate::retry::attempt::{CallAttempt, InAttempt, in_attempt, in_attempt_blocking};
@@ -35,6 +36,7 @@ pub use shared_cache_calls::{
     cache_get_or_revalidate_shared_blocking,
 };
 pub use timeout::{TimeoutError, timed_out, within};
+pub use when::{ValidWhen, WhenFn, WhenPredicate};
 
 mod cache_bounds;
 mod cache_calls;
@@ -45,6 +47,7 @@ mod shape;
 mod shared_breaker;
 mod shared_cache_calls;
 mod timeout;
+mod when;
 
 /// Waits between async attempts, on the one clock; a zero wait (testing
 /// mode, `backoff = "none"`) does not touch the timer.

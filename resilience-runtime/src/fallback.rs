@@ -84,6 +84,91 @@ fallback_arities!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11);
 fallback_arities!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12);
 fallback_arities!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13);
 
+/// The fallback of a sync function, as generated code calls it:
+/// `SyncFallbackFn::<Args, Output, _>::new(f).call_fallback(args)`.
+///
+/// Method resolution picks [`CallSync`] for a sync fallback of the right
+/// shape. An async function of the right shape falls through to
+/// [`CallAsyncForSync`], and anything else (another number of arguments,
+/// other types) to the inherent method: each of those is one error at
+/// `fn = ...` that says what is wrong and states the expected signature.
+pub struct SyncFallbackFn<Args, Output, F> {
+    function: F,
+    shape: PhantomData<fn(Args) -> Output>,
+}
+
+impl<Args, Output, F> SyncFallbackFn<Args, Output, F> {
+    /// The fallback `function`, for arguments `Args` and output `Output`.
+    #[inline(always)]
+    pub fn new(function: F) -> Self {
+        Self {
+            function,
+            shape: PhantomData,
+        }
+    }
+
+    /// Resolved only when `F` is no fallback of this shape, and then an
+    /// error: it never runs.
+    pub fn call_fallback(&mut self, _args: Args) -> Output
+    where
+        F: FallbackShape<Args, Output>,
+    {
+        unreachable!("a fallback of the wrong shape does not compile")
+    }
+}
+
+/// First choice: a sync fallback of the right shape.
+pub trait CallSync<Args, Output> {
+    /// Calls the fallback.
+    fn call_fallback(self, args: Args) -> Output;
+}
+
+impl<Args, Output, F: SyncFallback<Args, Output>> CallSync<Args, Output>
+    for SyncFallbackFn<Args, Output, F>
+{
+    #[inline(always)]
+    fn call_fallback(self, args: Args) -> Output {
+        self.function.call_fallback(args)
+    }
+}
+
+/// Second: an async function of the right shape, which must be made sync.
+pub trait CallAsyncForSync<Args, Output, F> {
+    /// An error: the fallback is `async`. It never runs.
+    fn call_fallback(self, args: Args) -> Output
+    where
+        F: FallbackIsSync;
+}
+
+impl<Args, Output, F: AsyncFallback<Args, Output>> CallAsyncForSync<Args, Output, F>
+    for &SyncFallbackFn<Args, Output, F>
+{
+    fn call_fallback(self, _args: Args) -> Output
+    where
+        F: FallbackIsSync,
+    {
+        unreachable!("an async fallback of a sync function does not compile")
+    }
+}
+
+/// Implemented by no type: the bound that reports a fallback whose
+/// parameters or return type do not fit, with the signature expected.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the fallback of this function",
+    label = "expected a fallback `fn{Args} -> {Output}`",
+    note = "a fallback takes the decorated function's arguments (and its receiver, for `fn = Self::..`) followed by the error, and returns the same type: give it exactly these parameters"
+)]
+pub trait FallbackShape<Args, Output> {}
+
+/// Implemented by no type: the bound that reports an `async fn` named as
+/// the fallback of a sync one.
+#[diagnostic::on_unimplemented(
+    message = "the fallback of a sync `fn` must be a sync `fn` too",
+    label = "this fallback is an `async fn`",
+    note = "write the fallback as a plain `fn`, with the same parameters and return type, or make the decorated function `async`"
+)]
+pub trait FallbackIsSync {}
+
 /// The fallback of an async function, as generated code calls it:
 /// `AsyncFallbackFn::<Args, Output, _>::new(f).call_fallback(args).await`.
 ///
@@ -110,7 +195,7 @@ impl<Args, Output, F> AsyncFallbackFn<Args, Output, F> {
     /// Resolved only when `F` is no fallback of this shape, and then an error.
     pub fn call_fallback(&mut self, _args: Args) -> Pending<Output>
     where
-        F: AsyncFallback<Args, Output>,
+        F: AsyncFallbackShape<Args, Output>,
     {
         std::future::pending()
     }
@@ -153,6 +238,15 @@ impl<Args, Output, F: SyncFallback<Args, Output>> CallSyncForAsync<Args, Output,
         std::future::pending()
     }
 }
+
+/// Implemented by no type: the bound that reports an async fallback whose
+/// parameters or return type do not fit, with the signature expected.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the fallback of this async function",
+    label = "expected an async fallback `async fn{Args} -> {Output}`",
+    note = "the fallback of an `async fn` is an `async fn` too; it takes the decorated function's arguments (and its receiver, for `fn = Self::..`) followed by the error, and returns the same type: give it exactly these parameters"
+)]
+pub trait AsyncFallbackShape<Args, Output> {}
 
 /// Implemented by no type: the bound that reports a sync fallback named for
 /// an `async fn`.

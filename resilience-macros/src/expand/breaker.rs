@@ -102,7 +102,7 @@ fn wrap(args: &BreakerArgs, context: &Context, inner: TokenStream) -> TokenStrea
     let open = Context::local("__resilience_open");
     let value = Context::local("__resilience_value");
     let failure = Context::local("__resilience_error");
-    let counts_as_failure = predicate(args.when.as_ref(), &failure);
+    let counts_as_failure = predicate(context, args.when.as_ref(), &failure);
     // At the return type: an error type without `From<CircuitOpen>` is
     // reported there, with the impl to write.
     let output_span = context.function.output.span();

@@ -85,9 +85,10 @@ fn wrap(args: &FallbackArgs, context: &Context, inner: TokenStream) -> TokenStre
     arguments.push(quote!(#failure));
     types.push(quote!(<#output as #private::ResultLike>::Err));
 
+    // Resolved among three methods (see `SyncFallbackFn` and
+    // `AsyncFallbackFn`), so that a fallback of the wrong kind or shape is
+    // one error at `fn = ...` that says which, with the expected signature.
     let call = if function.is_async() {
-        // Resolved among three methods (see `AsyncFallbackFn`), so that a
-        // sync fallback is one error that says to make it `async`.
         let private = respan(private.clone(), fallback.span());
         quote_spanned! {fallback.span()=>
             {
@@ -99,11 +100,17 @@ fn wrap(args: &FallbackArgs, context: &Context, inner: TokenStream) -> TokenStre
             }
         }
     } else {
+        let private = respan(private.clone(), fallback.span());
         quote_spanned! {fallback.span()=>
-            <_ as #private::SyncFallback<(#(#types,)*), #output>>::call_fallback(#fallback, (#(#arguments,)*))
+            {
+                #[allow(unused_imports)]
+                use #private::{CallSync as _, CallAsyncForSync as _};
+                #private::SyncFallbackFn::<(#(#types,)*), #output, _>::new(#fallback)
+                    .call_fallback((#(#arguments,)*))
+            }
         }
     };
-    let accepted = predicate(args.when.as_ref(), &failure);
+    let accepted = predicate(context, args.when.as_ref(), &failure);
     let description = describe_error(private, &failure);
     let name = context.function_name();
     quote! {

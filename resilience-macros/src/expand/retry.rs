@@ -76,7 +76,7 @@ fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> TokenStream 
         };
         (local, declare)
     });
-    let retryable = predicate(args.when.as_ref(), &failure);
+    let retryable = predicate(context, args.when.as_ref(), &failure);
     let description = describe_error(private, &failure);
     let attempts = attempts_local();
     let verdicts = Verdicts {

@@ -141,7 +141,9 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
     } else {
         quote!(cache_for)
     };
-    let wait = function.is_async().then(|| quote!(.await));
+    let wait = function
+        .is_async()
+        .then(|| quote_spanned!(function.output.span()=> .await));
     let key = match &args.key {
         Some(expr) => {
             // Checked at the expression, once (see `KeyArg`).
@@ -163,23 +165,27 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
     let value_type =
         quote_spanned!(function.output.span()=> <#output as #private_at_output::ResultLike>::Ok);
     let error_type = quote!(<#output as #private::ResultLike>::Err);
+    // Both calls at the return type, where each checks the value's bound:
+    // one error there, the one `cache_for` states.
+    let at_output = function.output.span();
     // The `static` is one for every instantiation of the function (and of
     // its `impl`); the closure's type is not, so it names the cache to use.
+    let cache = quote_spanned! {at_output=>
+        #private_at_output::#cache_for::<_, #value_type>(
+            &__RESILIENCE_CACHE,
+            #private::instance_of(&|| ()),
+        )
+    };
+    let errors = quote!(#private::load_errors!(#error_type));
+    let lookup = quote_spanned! {at_output=>
+        #private_at_output::#call(#cache, #cache_key, #name, #load, #errors)
+    };
     quote! {
         {
             static __RESILIENCE_CACHE: #private::CacheSlot = #private::CacheSlot::new(#config);
             let #cache_key = #key;
             #(#own_copies)*
-            #private::#call(
-                #private_at_output::#cache_for::<_, #value_type>(
-                    &__RESILIENCE_CACHE,
-                    #private::instance_of(&|| ()),
-                ),
-                #cache_key,
-                #name,
-                #load,
-                #private::load_errors!(#error_type),
-            )#wait
+            #lookup #wait
         }
     }
 }

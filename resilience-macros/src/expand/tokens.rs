@@ -4,15 +4,32 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::Path;
 
+use super::Context;
+
 /// `when(&error)`, or `true` without `when`. The error is located at the
 /// path, so a predicate of the wrong type is reported at `when = ...`.
-pub(crate) fn predicate(when: Option<&Path>, failure: &syn::Ident) -> TokenStream {
+pub(crate) fn predicate(
+    context: &Context,
+    when: Option<&Path>,
+    failure: &syn::Ident,
+) -> TokenStream {
     match when {
         Some(when) => {
             let span = syn::spanned::Spanned::span(when);
             let mut failure = failure.clone();
             failure.set_span(span.resolved_at(failure.span()));
-            quote::quote_spanned!(span=> #when(&#failure))
+            // Checked at the path (see `WhenFn`): a predicate of another
+            // signature is one error there, stating the one expected.
+            let private = respan(context.private.clone(), span);
+            let output = &context.function.output_in_body;
+            quote::quote_spanned! {span=>
+                ({
+                    #[allow(unused_imports)]
+                    use #private::ValidWhen as _;
+                    #private::WhenFn::<<#output as #private::ResultLike>::Err, _>::new(#when)
+                        .predicate()
+                })(&#failure)
+            }
         }
         None => quote!(true),
     }

@@ -22,9 +22,16 @@ impl<T: Hash + Eq + Clone + Send + Sync + 'static> CacheKey for T {}
     label = "the success type of this function is what the cache stores",
     note = "a cached value must be `Clone + Send + Sync + 'static`: derive `Clone`, or return an `Arc` of it"
 )]
-pub trait CacheValue: Clone + Send + Sync + 'static {}
+pub trait CacheValue: Clone + Send + Sync + 'static {
+    /// The type itself. The cache is typed by it, so that where the bound
+    /// fails the cache's type is unknown to the compiler, which then
+    /// reports nothing more about it: one error, at the return type.
+    type Stored: Clone + Send + Sync + 'static;
+}
 
-impl<T: Clone + Send + Sync + 'static> CacheValue for T {}
+impl<T: Clone + Send + Sync + 'static> CacheValue for T {
+    type Stored = T;
+}
 
 /// One part of the default key (an argument), as generated code passes it:
 /// `KeyArg(value).key_part()`.
@@ -95,7 +102,7 @@ impl<T: CacheKey> KeyPart for T {}
 pub fn cache_for<K: CacheKey, V: CacheValue>(
     slot: &CacheSlot,
     instance: std::any::TypeId,
-) -> &StaleCache<K, V> {
+) -> &StaleCache<K, V::Stored> {
     slot.cache(instance)
 }
 
@@ -146,6 +153,6 @@ impl<T> SharedCacheKey for T {}
 pub fn shared_cache_for<K: CacheKey + SharedCacheKey, V: CacheValue + SharedCacheValue>(
     slot: &CacheSlot,
     instance: std::any::TypeId,
-) -> &StaleCache<K, V> {
+) -> &StaleCache<K, V::Stored> {
     slot.cache(instance)
 }

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::marker::PhantomData;
 
+use super::CacheValue;
 use crate::stale_cache::{DescribeOnly, LoadErrors, ShareClones, StaleCache};
 
 /// The error type of a decorated function, for choosing how its cache
@@ -79,7 +80,7 @@ pub fn cache_get_or_load<K, V, E, F, H>(
 ) -> impl Future<Output = Result<V, E>>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    V: CacheValue,
     F: Future<Output = Result<V, E>>,
     H: LoadErrors<E>,
 {
@@ -97,7 +98,7 @@ pub fn cache_get_or_revalidate<K, V, E, F, H>(
 ) -> impl Future<Output = Result<V, E>>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    V: CacheValue,
     E: 'static,
     F: Future<Output = Result<V, E>> + Send + 'static,
     H: LoadErrors<E> + Send + 'static,
@@ -116,7 +117,7 @@ pub fn cache_get_or_load_blocking<K, V, E, H>(
 ) -> Result<V, E>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    V: CacheValue,
     H: LoadErrors<E>,
 {
     cache.get_or_load_blocking_with(key, function, load, errors)
@@ -133,7 +134,7 @@ pub fn cache_get_or_revalidate_blocking<K, V, E, L, H>(
 ) -> Result<V, E>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    V: CacheValue,
     E: 'static,
     L: FnOnce() -> Result<V, E> + Send + 'static,
     H: LoadErrors<E> + Send + 'static,
