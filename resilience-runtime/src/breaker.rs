@@ -96,8 +96,9 @@
 //! it — for the window and for `breaker_calls_total` — in the calling
 //! thread's own shard. A rejected call, open or half-open, takes no lock
 //! either, and outside a tokio runtime it reads the clock at most once per
-//! coarse clock tick (so it may come up to one tick, 4 ms at 250 Hz, past
-//! `open_for`). See the crate's benchmarks.
+//! coarse clock tick (so it may come up to one tick, 4 ms on Linux at
+//! 250 Hz, past `open_for`; each platform's tick is in
+//! [the crate docs](crate#time)). See the crate's benchmarks.
 
 mod config;
 mod error;

@@ -42,6 +42,24 @@
 //!   own keys: `backoff = "none"`, a small `delay`, `retries = 0` on a
 //!   `#[stale_cache]`.
 //!
+//! **One coarse tick.** To spare a clock read per call, a sync call outside
+//! a tokio runtime judges a cache hit's age and a breaker's rejection, and
+//! dates a retried call's start, on its thread's last reading of the clock
+//! while the operating system's coarse clock has not ticked since. That
+//! reading is less than one coarse tick old:
+//!
+//! | platform | coarse clock | one tick |
+//! | --- | --- | --- |
+//! | Linux, Android | `CLOCK_MONOTONIC_COARSE` | one kernel tick: 4 ms at the common 250 Hz (1 ms at 1000 Hz, 10 ms at 100 Hz) |
+//! | FreeBSD | `CLOCK_MONOTONIC_FAST` | one timer tick: 1 ms at the default `kern.hz` of 1000 |
+//! | Windows | `GetTickCount64` | one system timer tick: 10 to 16 ms |
+//! | any other (macOS included) | — | none: the clock is read exactly on every call |
+//!
+//! On macOS the coarse clock (`CLOCK_MONOTONIC_RAW_APPROX`) is a value Apple
+//! documents only as possibly milliseconds old, and the other platforms
+//! document no bound either, so there nothing is reused. Inside a tokio
+//! runtime (whose clock may be paused) the clock is always read exactly.
+//!
 //! # Events
 //!
 //! Every event has target `resilience` and draws its fields from one

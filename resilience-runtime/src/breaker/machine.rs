@@ -23,7 +23,7 @@
 //! thread's calls keep coming, and by at most 63 calls of that thread after
 //! a pause); a failure and every call that may change the state read it
 //! exactly. A rejection is decided on the thread's tick reading
-//! ([`clock::within_tick_since`]): less than one coarse tick (4 ms at 250 Hz) old,
+//! ([`clock::within_tick_since`]): less than one coarse tick (4 ms on Linux at 250 Hz) old,
 //! never from before the breaker opened, exact inside a tokio runtime; a
 //! recent reading would not do, as one from before a pause would keep
 //! rejecting past `open_for`. The healthy path reads no clock most of the
