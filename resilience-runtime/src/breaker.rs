@@ -50,7 +50,9 @@
 //!
 //! A call whose permit is dropped without an outcome (its future was
 //! dropped, or it panicked) counts as neither success nor failure, and a
-//! probe's slot is given back. Nothing is poisoned by a panic.
+//! probe's slot is given back. Nothing is poisoned by a panic. The one
+//! exception is a call cut off at its deadline by a `#[timeout]` above the
+//! breaker: it failed (see [`Permit`]).
 //!
 //! # Names and the registry
 //!
