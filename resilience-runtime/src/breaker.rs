@@ -111,6 +111,7 @@ mod meters;
 mod registry;
 mod slot;
 mod state;
+mod tally;
 mod window;
 
 pub use config::BreakerConfig;
@@ -121,6 +122,7 @@ pub use machine::{Breaker, Permit};
 pub use registry::{Registry, registry};
 pub use slot::BreakerSlot;
 pub use state::{Origin, State, StateChange, WindowCounts};
+pub(crate) use tally::flush_all;
 
 #[cfg(test)]
 mod model_tests;

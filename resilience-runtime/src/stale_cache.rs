@@ -103,6 +103,7 @@ pub use config::{CacheConfig, Refresh};
 
 pub(crate) use errors::{DescribeOnly, LoadErrors, ShareClones};
 pub(crate) use report::Outcome;
+pub(crate) use tally::flush_thread;
 
 #[cfg(test)]
 mod index_tests;

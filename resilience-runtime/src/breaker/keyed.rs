@@ -3,10 +3,11 @@
 
 use std::fmt;
 use std::hash::Hash;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use moka::policy::EvictionPolicy;
 
+use super::tally::CallTally;
 use super::{Breaker, BreakerConfig};
 
 /// How many keys a keyed breaker keeps by default. Past it, the key used
@@ -62,6 +63,10 @@ pub struct KeyedBreakers<K> {
     config: BreakerConfig,
     max_keys: u64,
     breakers: moka::sync::Cache<K, Arc<Breaker>>,
+    /// The name's `breaker_calls_total`, counted per thread for all its
+    /// keys: registered with the first key, as a breaker registers its
+    /// handles on its first call.
+    calls: OnceLock<CallTally>,
 }
 
 impl<K: BreakerKey> KeyedBreakers<K> {
@@ -95,6 +100,7 @@ impl<K: BreakerKey> KeyedBreakers<K> {
                 .max_capacity(max_keys)
                 .eviction_policy(EvictionPolicy::lru())
                 .build(),
+            calls: OnceLock::new(),
         }
     }
 
@@ -151,8 +157,9 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     #[inline(never)]
     fn insert(&self, key: K) -> Arc<Breaker> {
         let text = format!("{key:?}").into_boxed_str();
+        let calls = self.calls.get_or_init(|| CallTally::register(self.name));
         self.breakers.get_with(key, || {
-            Arc::new(Breaker::keyed(self.name, self.config, text))
+            Arc::new(Breaker::keyed(self.name, self.config, text, calls.clone()))
         })
     }
 

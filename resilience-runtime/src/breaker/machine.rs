@@ -57,6 +57,7 @@ use std::time::Duration;
 
 use super::events::{self, CallOutcome, Cause, Listeners, Transition};
 use super::meters::BreakerMeters;
+use super::tally::CallTally;
 use super::window::{Epoch, Window};
 use super::{BreakerConfig, CircuitOpen, Origin, State, StateChange, WindowCounts};
 use crate::clock::{self, Instant};
@@ -226,17 +227,22 @@ impl Breaker {
     /// assert_eq!(breaker.state(), State::Closed);
     /// ```
     pub fn new(name: &'static str, config: BreakerConfig) -> Self {
-        Self::build(name, config, false, None)
+        Self::build(name, config, false, None, BreakerMeters::register(name))
     }
 
     pub(super) fn registered(name: &'static str, config: BreakerConfig) -> Self {
-        Self::build(name, config, true, None)
+        Self::build(name, config, true, None, BreakerMeters::register(name))
     }
 
     /// The breaker of one key of a keyed name: it counts its calls into the
-    /// name's metrics but keeps its state out of the name's gauge.
-    pub(super) fn keyed(name: &'static str, config: BreakerConfig, key: Box<str>) -> Self {
-        Self::build(name, config, true, Some(key))
+    /// name's tally (`calls`) but keeps its state out of the name's gauge.
+    pub(super) fn keyed(
+        name: &'static str,
+        config: BreakerConfig,
+        key: Box<str>,
+        calls: CallTally,
+    ) -> Self {
+        Self::build(name, config, true, Some(key), BreakerMeters::keyed(calls))
     }
 
     fn build(
@@ -244,11 +250,8 @@ impl Breaker {
         config: BreakerConfig,
         registered: bool,
         key: Option<Box<str>>,
+        meters: BreakerMeters,
     ) -> Self {
-        let meters = match key {
-            None => BreakerMeters::register(name),
-            Some(_) => BreakerMeters::register_keyed(name),
-        };
         Self {
             word: AtomicU64::new(word(0, CLOSED)),
             open_until: AtomicU64::new(0),
@@ -283,13 +286,6 @@ impl Breaker {
 
     pub(super) fn meters(&self) -> &BreakerMeters {
         &self.meters
-    }
-
-    /// Counts `outcome` in the calling thread's tally for the metrics; how
-    /// many to hand over now (see [`Window::tally`]).
-    #[inline]
-    pub(super) fn tally(&self, outcome: CallOutcome, hand_over: bool) -> Option<[u64; 3]> {
-        self.window.tally(outcome as usize, hand_over)
     }
 
     /// The breaker's name.
