@@ -66,8 +66,11 @@
 //!
 //! [`KeyedBreakers`] keeps one breaker per key under one name
 //! (`#[breaker(name = "hosts", key = host)]`), in a bounded map: at most
-//! [`DEFAULT_MAX_KEYS`] keys unless told otherwise, the least recently used
-//! dropped first. The registry lists a keyed name's breakers with
+//! [`DEFAULT_MAX_KEYS`] keys unless told otherwise, the closed breakers used
+//! least recently dropped first and an open one only when no closed one
+//! idles. A key's breaker keeps one window, shared by the threads calling
+//! that key, where a breaker of a name alone keeps one per thread. The
+//! registry lists a keyed name's breakers with
 //! [`Registry::keyed_breakers`]; their calls count into the name's metrics,
 //! with no label per key.
 //!
@@ -96,7 +99,9 @@
 //! every call for a thread that calls slowly, every up to 64 calls for one
 //! that calls fast; [`Breaker`] states the bound), and counts
 //! it — for the window and for `breaker_calls_total` — in the calling
-//! thread's own shard. A rejected call, open or half-open, takes no lock
+//! thread's own shard (a keyed breaker's window is the key's one shard,
+//! which the threads calling that key update by compare-and-swap; a key's
+//! look-up in its map takes no lock). A rejected call, open or half-open, takes no lock
 //! either, and outside a tokio runtime it reads the clock at most once per
 //! coarse clock tick (so it may come up to one tick, 4 ms on Linux at
 //! 250 Hz, past `open_for`; each platform's tick is in

@@ -182,6 +182,9 @@ pub struct Breaker {
     meters: BreakerMeters,
     /// Whether the current state came from the fleet.
     from_fleet: AtomicBool,
+    /// A keyed breaker's recency: how many keys its map had added when it
+    /// was last used (see `KeyedBreakers`).
+    used: AtomicU64,
     /// The fleet its state is shared over, once [`Breaker::share_on`].
     #[cfg(feature = "redis")]
     fleet: std::sync::OnceLock<crate::fleet::Fleet>,
@@ -227,11 +230,20 @@ impl Breaker {
     /// assert_eq!(breaker.state(), State::Closed);
     /// ```
     pub fn new(name: &'static str, config: BreakerConfig) -> Self {
-        Self::build(name, config, false, None, BreakerMeters::register(name))
+        let mut breaker = Self::build(
+            name,
+            config,
+            None,
+            Window::new(config.window_value()),
+            BreakerMeters::register(name),
+        );
+        breaker.registered = false;
+        breaker
     }
 
     pub(super) fn registered(name: &'static str, config: BreakerConfig) -> Self {
-        Self::build(name, config, true, None, BreakerMeters::register(name))
+        let window = Window::new(config.window_value());
+        Self::build(name, config, None, window, BreakerMeters::register(name))
     }
 
     /// The breaker of one key of a keyed name: it counts its calls into the
@@ -242,14 +254,18 @@ impl Breaker {
         key: Box<str>,
         calls: CallTally,
     ) -> Self {
-        Self::build(name, config, true, Some(key), BreakerMeters::keyed(calls))
+        // A key sees a fraction of the traffic: one window, shared by the
+        // threads calling it, where a name's breaker has one per thread.
+        let window = Window::compact(config.window_value());
+        Self::build(name, config, Some(key), window, BreakerMeters::keyed(calls))
     }
 
+    /// A registered breaker (see [`Breaker::new`] for one that is not).
     fn build(
         name: &'static str,
         config: BreakerConfig,
-        registered: bool,
         key: Option<Box<str>>,
+        window: Window,
         meters: BreakerMeters,
     ) -> Self {
         Self {
@@ -264,9 +280,9 @@ impl Breaker {
             origin: clock::fresh(),
             open_for_nanos: nanos(config.open_for_value()),
             probe_timeout_nanos: nanos(config.probe_timeout_value()),
-            window: Window::new(config.window_value()),
+            window,
             verdict: AtomicU64::new(MUST_JUDGE),
-            registered,
+            registered: true,
             key,
             machine: Mutex::new(Machine {
                 episode: 0,
@@ -279,6 +295,7 @@ impl Breaker {
             listeners: Listeners::new(),
             meters,
             from_fleet: AtomicBool::new(false),
+            used: AtomicU64::new(0),
             #[cfg(feature = "redis")]
             fleet: std::sync::OnceLock::new(),
         }
@@ -286,6 +303,21 @@ impl Breaker {
 
     pub(super) fn meters(&self) -> &BreakerMeters {
         &self.meters
+    }
+
+    /// Notes that this keyed breaker was used when its map had added
+    /// `added` keys; written only when that changes (once per key added to
+    /// the map at most), so the look-up's shared write is rare.
+    #[inline]
+    pub(super) fn note_use(&self, added: u64) {
+        if self.used.load(Relaxed) != added {
+            self.used.fetch_max(added, Relaxed);
+        }
+    }
+
+    /// How many keys its map had added when this keyed breaker was last used.
+    pub(super) fn last_used(&self) -> u64 {
+        self.used.load(Relaxed)
     }
 
     /// The breaker's name.

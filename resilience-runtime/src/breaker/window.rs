@@ -114,11 +114,23 @@ pub(super) struct Window {
 }
 
 impl Window {
+    /// A shard per thread slot (below [`shard_count`]) and the overflow
+    /// ones: a breaker of a name alone.
     pub(super) fn new(window: Duration) -> Self {
-        let owned = shard_count();
+        Self::with_shards(window, shard_count(), OVERFLOW_SHARDS)
+    }
+
+    /// One shard, shared by every thread (updated by compare-and-swap): a
+    /// keyed breaker's, 256 bytes where [`new`](Self::new)'s are
+    /// `(shard_count() + 2) × 256`.
+    pub(super) fn compact(window: Duration) -> Self {
+        Self::with_shards(window, 0, 1)
+    }
+
+    fn with_shards(window: Duration, owned: usize, overflow: usize) -> Self {
         let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
         Self {
-            shards: (0..owned + OVERFLOW_SHARDS).map(|_| Shard::new()).collect(),
+            shards: (0..owned + overflow).map(|_| Shard::new()).collect(),
             owned,
             bucket_nanos: (window_nanos / BUCKETS).max(1),
         }
@@ -140,7 +152,8 @@ impl Window {
         let shard = if owner {
             &self.shards[slot]
         } else {
-            &self.shards[self.owned + slot % OVERFLOW_SHARDS]
+            // One overflow shard only in a compact window.
+            &self.shards[(self.owned + slot % OVERFLOW_SHARDS).min(self.shards.len() - 1)]
         };
         let epoch = Epoch::new(
             shard.bucket_of(elapsed_nanos, self.bucket_nanos),
