@@ -5,7 +5,9 @@
 //! attributes, in the documented order; [`RecoveryLayer`] writes on every
 //! response what it took to answer (`X-Retry-Count`, `X-Fallback`,
 //! `X-Stale-Age`, `X-Trace-Id`). `GET /metrics` renders the Prometheus text
-//! of the `metrics` recorder [`install_metrics`] installs.
+//! of the `metrics` recorder [`install_metrics`] installs, after
+//! [`resilience_runtime::flush_metrics`] has handed over the counts kept
+//! back for a batch.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -382,6 +384,9 @@ async fn profile(State(state): State<AppState>, Path(id): Path<u64>) -> Response
 }
 
 async fn render_metrics(State(state): State<AppState>) -> Response {
+    // Counts the attributes keep back for a batch (a breaker's calls, per
+    // thread) reach their counters first, so that what is rendered is exact.
+    resilience_runtime::flush_metrics();
     state.metrics.run_upkeep();
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],

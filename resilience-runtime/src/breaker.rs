@@ -50,7 +50,9 @@
 //!
 //! A call whose permit is dropped without an outcome (its future was
 //! dropped, or it panicked) counts as neither success nor failure, and a
-//! probe's slot is given back. Nothing is poisoned by a panic.
+//! probe's slot is given back. Nothing is poisoned by a panic. The one
+//! exception is a call cut off at its deadline by a `#[timeout]` above the
+//! breaker: it failed (see [`Permit`]).
 //!
 //! # Names and the registry
 //!
@@ -64,8 +66,11 @@
 //!
 //! [`KeyedBreakers`] keeps one breaker per key under one name
 //! (`#[breaker(name = "hosts", key = host)]`), in a bounded map: at most
-//! [`DEFAULT_MAX_KEYS`] keys unless told otherwise, the least recently used
-//! dropped first. The registry lists a keyed name's breakers with
+//! [`DEFAULT_MAX_KEYS`] keys unless told otherwise, the closed breakers used
+//! least recently dropped first and an open one only when no closed one
+//! idles. A key's breaker keeps one window, shared by the threads calling
+//! that key, where a breaker of a name alone keeps one per thread. The
+//! registry lists a keyed name's breakers with
 //! [`Registry::keyed_breakers`]; their calls count into the name's metrics,
 //! with no label per key.
 //!
@@ -94,10 +99,13 @@
 //! every call for a thread that calls slowly, every up to 64 calls for one
 //! that calls fast; [`Breaker`] states the bound), and counts
 //! it — for the window and for `breaker_calls_total` — in the calling
-//! thread's own shard. A rejected call, open or half-open, takes no lock
+//! thread's own shard (a keyed breaker's window is the key's one shard,
+//! which the threads calling that key update by compare-and-swap; a key's
+//! look-up in its map takes no lock). A rejected call, open or half-open, takes no lock
 //! either, and outside a tokio runtime it reads the clock at most once per
-//! coarse clock tick (so it may come up to one tick, 4 ms at 250 Hz, past
-//! `open_for`). See the crate's benchmarks.
+//! coarse clock tick (so it may come up to one tick, 4 ms on Linux at
+//! 250 Hz, past `open_for`; each platform's tick is in
+//! [the crate docs](crate#time)). See the crate's benchmarks.
 
 mod config;
 mod error;
@@ -108,6 +116,7 @@ mod meters;
 mod registry;
 mod slot;
 mod state;
+mod tally;
 mod window;
 
 pub use config::BreakerConfig;
@@ -118,6 +127,7 @@ pub use machine::{Breaker, Permit};
 pub use registry::{Registry, registry};
 pub use slot::BreakerSlot;
 pub use state::{Origin, State, StateChange, WindowCounts};
+pub(crate) use tally::flush_all;
 
 #[cfg(test)]
 mod model_tests;

@@ -45,10 +45,25 @@
 //! clock it was taken at (`CLOCK_MONOTONIC_COARSE` on Linux, through
 //! `coarsetime`: a few ns to read, moving once per kernel tick) and reuses
 //! it while the coarse clock has not moved. A tick reading is so less than
-//! one coarse tick old: 4 ms on a Linux kernel at the common 250 Hz (1 ms
-//! at 1000 Hz, 10 ms at 100 Hz), about 16 ms on Windows; elsewhere the
-//! coarse clock moves every microsecond or so and the reading is exact.
-//! It is never earlier than the instant its caller says it cannot be
+//! one coarse tick old. The coarse clock is the one `coarsetime` 0.1 reads
+//! (its `Instant::_now`), and its tick is documented on three platforms:
+//!
+//! - Linux and Android: `CLOCK_MONOTONIC_COARSE`, one kernel tick — 4 ms at
+//!   the common 250 Hz (1 ms at 1000 Hz, 10 ms at 100 Hz);
+//! - FreeBSD: `CLOCK_MONOTONIC_FAST`, a time stamp cached in the kernel and
+//!   updated at least once per timer tick (1 / `kern.hz`: 1 ms at the
+//!   default 1000 Hz);
+//! - Windows: `GetTickCount64`, one tick of the system timer, 10 to 16 ms
+//!   (15.6 ms by default).
+//!
+//! Elsewhere no bound is documented: macOS's `CLOCK_MONOTONIC_RAW_APPROX`
+//! is a value cached at context switches that Apple says may be
+//! milliseconds old, DragonFly's `CLOCK_MONOTONIC_FAST` documents none, and
+//! the other Unixes read `gettimeofday`, a wall clock that may be stepped
+//! back. There ([`COARSE`] is [`Coarse::Unknown`]) a tick reading is an
+//! exact reading, at the cost of a clock read per call.
+//!
+//! A tick reading is never earlier than the instant its caller says it cannot be
 //! before (a value's load, a breaker's opening): a reading kept from before
 //! that is replaced by an exact one, so a deadline set after the reading is
 //! never judged on it.
@@ -70,6 +85,49 @@ pub(crate) const STALE_BOUND: Duration = Duration::from_micros(100);
 
 /// The most calls that share one reading.
 pub(crate) const MAX_STRIDE: u32 = 64;
+
+/// Whether the coarse clock's tick has a documented bound on a platform;
+/// see the [module docs](self).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coarse {
+    /// It moves at least once per kernel or timer tick: a tick reading may
+    /// reuse a reading while it has not moved.
+    Ticks,
+    /// No bound is documented: a tick reading reads exactly.
+    Unknown,
+}
+
+/// This platform's coarse clock.
+pub(crate) const COARSE: Coarse = coarse_clock(std::env::consts::OS);
+
+/// The coarse clock of `target_os`, as `coarsetime` 0.1 reads it there.
+const fn coarse_clock(target_os: &str) -> Coarse {
+    const TICKS: [&str; 4] = ["linux", "android", "freebsd", "windows"];
+    let mut i = 0;
+    while i < TICKS.len() {
+        if same(TICKS[i], target_os) {
+            return Coarse::Ticks;
+        }
+        i += 1;
+    }
+    Coarse::Unknown
+}
+
+/// `a == b`, in a `const fn`.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 
 /// The current instant on the one clock.
 #[inline]
@@ -308,8 +366,15 @@ pub(crate) fn within_tick_since(origin: Instant, not_before: u64) -> Since {
 /// else an exact reading, kept for the calls to come outside a runtime.
 #[inline]
 fn tick<T>(reuse: impl FnOnce(&mut Ticked) -> Option<T>) -> Result<T, Instant> {
-    // A reading inside a runtime may be on its paused clock: never kept.
-    if in_runtime() {
+    tick_on(COARSE, reuse)
+}
+
+/// [`tick`] on a platform whose coarse clock is `coarse`.
+#[inline(always)]
+fn tick_on<T>(coarse: Coarse, reuse: impl FnOnce(&mut Ticked) -> Option<T>) -> Result<T, Instant> {
+    // A coarse clock of unknown lag bounds nothing; a reading inside a
+    // runtime may be on its paused clock: never kept.
+    if coarse == Coarse::Unknown || in_runtime() {
         return Err(now());
     }
     let coarse = coarsetime::Instant::now_without_cache_update().as_ticks();
@@ -500,9 +565,39 @@ mod tests {
         let reading = within_tick(long_ago);
         let ticked = coarse_now() != coarse;
         assert!(
-            reading == long_ago || ticked,
+            reading == long_ago || ticked || COARSE == Coarse::Unknown,
             "the kept reading unless a tick passed"
         );
+    }
+
+    #[test]
+    fn the_coarse_clock_is_trusted_only_where_its_tick_is_documented() {
+        for os in ["linux", "android", "freebsd", "windows"] {
+            assert_eq!(coarse_clock(os), Coarse::Ticks, "{os}");
+        }
+        for os in [
+            "macos",
+            "ios",
+            "dragonfly",
+            "openbsd",
+            "netbsd",
+            "illumos",
+            "wasi",
+            "",
+        ] {
+            assert_eq!(coarse_clock(os), Coarse::Unknown, "{os}");
+        }
+    }
+
+    #[test]
+    fn where_the_coarse_tick_is_unknown_a_tick_reading_is_exact() {
+        // Kept this very tick, 60 s ago: reused where the tick is known,
+        // never where it is not.
+        let long_ago = now() - Duration::from_secs(60);
+        keep_tick(coarse_now(), long_ago);
+        let before = now();
+        let reading = tick_on(Coarse::Unknown, |last| Some(last.at));
+        assert!(matches!(reading, Err(at) if at >= before), "{reading:?}");
     }
 
     #[test]
@@ -512,7 +607,7 @@ mod tests {
         keep_tick(coarse, earlier);
         let start = this_tick();
         assert!(start <= now());
-        assert!(start == earlier || coarse_now() != coarse);
+        assert!(start == earlier || coarse_now() != coarse || COARSE == Coarse::Unknown);
     }
 
     #[tokio::test(start_paused = true)]
@@ -531,7 +626,7 @@ mod tests {
         let other = at - Duration::from_secs(5);
         let (from_origin, from_other) = (within_tick_since(origin, 0), within_tick_since(other, 0));
         let not_before = within_tick_since(origin, 3_000_000_000);
-        if coarse_now() == coarse {
+        if coarse_now() == coarse && COARSE == Coarse::Ticks {
             assert_eq!(
                 (from_origin.nanos, from_origin.fresh),
                 (2_000_000_000, false)

@@ -42,6 +42,24 @@
 //!   own keys: `backoff = "none"`, a small `delay`, `retries = 0` on a
 //!   `#[stale_cache]`.
 //!
+//! **One coarse tick.** To spare a clock read per call, a sync call outside
+//! a tokio runtime judges a cache hit's age and a breaker's rejection, and
+//! dates a retried call's start, on its thread's last reading of the clock
+//! while the operating system's coarse clock has not ticked since. That
+//! reading is less than one coarse tick old:
+//!
+//! | platform | coarse clock | one tick |
+//! | --- | --- | --- |
+//! | Linux, Android | `CLOCK_MONOTONIC_COARSE` | one kernel tick: 4 ms at the common 250 Hz (1 ms at 1000 Hz, 10 ms at 100 Hz) |
+//! | FreeBSD | `CLOCK_MONOTONIC_FAST` | one timer tick: 1 ms at the default `kern.hz` of 1000 |
+//! | Windows | `GetTickCount64` | one system timer tick: 10 to 16 ms |
+//! | any other (macOS included) | — | none: the clock is read exactly on every call |
+//!
+//! On macOS the coarse clock (`CLOCK_MONOTONIC_RAW_APPROX`) is a value Apple
+//! documents only as possibly milliseconds old, and the other platforms
+//! document no bound either, so there nothing is reused. Inside a tokio
+//! runtime (whose clock may be paused) the clock is always read exactly.
+//!
 //! # Events
 //!
 //! Every event has target `resilience` and draws its fields from one
@@ -110,8 +128,13 @@
 //! unless it calls at full speed (one reading serving 64 calls): a thread
 //! whose calls come more than about 1.5 µs apart hands them over at least
 //! every 32, a slow one (calls more than 100 µs apart) at once. The
-//! counter may lag by up to 255 outcomes per thread that made fast calls
-//! and then stopped; totals are exact again at that thread's next failure.
+//! counter may lag by up to 255 outcomes per kind and thread that made
+//! fast calls and then stopped, until that thread's next failure, its exit,
+//! or a call of [`flush_metrics`], which hands every thread's batch over:
+//! call it before you render or push your metrics. Nothing is lost: a
+//! thread's batch is handed over when it exits, a dropped breaker's when it
+//! is dropped, and the keys of a keyed breaker count into their name's
+//! batches, so a key dropped from the map takes nothing with it.
 //!
 //! With `default-features = false`, nothing of `metrics` is compiled in.
 //!
@@ -196,6 +219,41 @@ pub mod stale_cache;
 mod timeout;
 
 pub use breaker::CircuitOpen;
+
+/// Adds every count the attributes keep back for a batch to its counter,
+/// so that the counters are exact when you read them: call it before you
+/// render or push your metrics.
+///
+/// To spare threads a write to a shared counter on every call, a breaker's
+/// outcomes and a cache's fresh hits are counted per thread and handed over
+/// in batches (see [Metrics](crate#metrics)). This hands over, at once,
+/// what every thread kept back for `breaker_calls_total` (of every breaker,
+/// keyed or not, live threads included), and what the calling thread kept
+/// back for `stale_cache_requests_total{outcome = "fresh"}` (another
+/// thread's fresh hits are handed over by that thread: every 256, and when
+/// it exits). It costs a lock and a pass over the breakers' per-thread
+/// counts: call it per scrape, not per call. Without the `metrics` feature
+/// it does nothing.
+///
+/// ```
+/// use resilience_runtime::breaker::{Breaker, BreakerConfig};
+///
+/// fn render_metrics() -> String {
+///     resilience_runtime::flush_metrics();
+///     // ... then render the recorder's state, e.g. with
+///     // metrics_exporter_prometheus::PrometheusHandle::render().
+///     String::new()
+/// }
+///
+/// let breaker = Breaker::new("inventory", BreakerConfig::new());
+/// for _ in 0..1_000 {
+///     breaker.try_acquire().unwrap().record(false);
+/// }
+/// let _body = render_metrics(); // counts all 1 000 calls
+/// ```
+pub fn flush_metrics() {
+    meters::flush();
+}
 pub use retry::{Backoff, Jitter, RetryPolicy, attempt};
 pub use timeout::TimedOut;
 

@@ -22,6 +22,13 @@ pub(crate) const ENABLED: bool = cfg!(feature = "metrics");
 /// Label pairs of one series, as `[("breaker", name), ("outcome", "success")]`.
 pub(crate) type Labels<'a> = &'a [(&'static str, &'static str)];
 
+/// Hands every count kept back for a batch over to its counter: see
+/// [`crate::flush_metrics`].
+pub(crate) fn flush() {
+    crate::breaker::flush_all();
+    crate::stale_cache::flush_thread();
+}
+
 /// A metric's name and description, told to the recorder once, on the
 /// first registration.
 struct Described {

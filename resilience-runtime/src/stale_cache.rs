@@ -32,8 +32,9 @@
 //! - At most `capacity` entries are kept; entries older than `tolerance` are
 //!   evicted. Ages are read on the crate's one clock, `tokio::time::Instant`;
 //!   a sync hit outside a tokio runtime may reuse its thread's reading from
-//!   the same coarse clock tick (a value served at most one tick, 4 ms at
-//!   250 Hz, past `maxage`: see [`CacheConfig::maxage`]).
+//!   the same coarse clock tick (a value served at most one tick past
+//!   `maxage`, 4 ms on Linux at 250 Hz: see [`CacheConfig::maxage`], and
+//!   [the crate docs](crate#time) for each platform's tick).
 //! - A fresh hit reads a lock-free copy of what moka holds, kept in step by
 //!   moka's eviction listener: threads hitting one cache write no memory in
 //!   common. One fresh hit in 256 per thread also reads moka, so that its
@@ -102,6 +103,7 @@ pub use config::{CacheConfig, Refresh};
 
 pub(crate) use errors::{DescribeOnly, LoadErrors, ShareClones};
 pub(crate) use report::Outcome;
+pub(crate) use tally::flush_thread;
 
 #[cfg(test)]
 mod index_tests;

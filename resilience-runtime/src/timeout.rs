@@ -1,8 +1,11 @@
 //! [`TimedOut`]: the error of a call that `#[timeout]` cut off, and what
 //! happens when one is cut off (an event and a count).
 
+use std::cell::Cell;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use crate::clock;
@@ -121,15 +124,70 @@ impl From<TimedOut> for std::io::Error {
 
 /// Runs `future` for at most `after` on the one clock (`tokio::time`, so a
 /// paused runtime drives it): its output, or, at the deadline, the future
-/// dropped, one warning event and one `timeouts_total{function}`.
+/// dropped (inside [`cutting_off`]), one warning event and one
+/// `timeouts_total{function}`.
 pub(crate) async fn within<F: Future>(
     function: &'static str,
     after: Duration,
     future: F,
 ) -> Result<F::Output, TimedOut> {
-    match tokio::time::timeout(after, future).await {
+    let mut future = pin!(Some(future));
+    let polled = tokio::time::timeout(
+        after,
+        poll_fn(|cx| match future.as_mut().as_pin_mut() {
+            Some(future) => future.poll(cx),
+            // Unreachable: the future is dropped only after this one ends.
+            None => Poll::Pending,
+        }),
+    )
+    .await;
+    match polled {
         Ok(output) => Ok(output),
-        Err(_) => Err(expired(function, after)),
+        Err(_) => {
+            // Dropped here, in place, so that what it holds (a breaker's
+            // permit) knows it was cut off, not abandoned by its caller.
+            let cut = CuttingOff::enter();
+            future.set(None);
+            drop(cut);
+            Err(expired(function, after))
+        }
+    }
+}
+
+thread_local! {
+    /// Set while a `#[timeout]` drops the call it cut off.
+    static CUTTING_OFF: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the calling thread is dropping a call that a `#[timeout]` cut
+/// off at its deadline: a breaker's permit dropped now counts as a failure,
+/// where a permit dropped for any other reason (the caller went away)
+/// counts as neither.
+#[inline]
+pub(crate) fn cutting_off() -> bool {
+    CUTTING_OFF.try_with(Cell::get).unwrap_or(false)
+}
+
+/// [`cutting_off`] is true while it lives; the value before is put back
+/// when it ends (a `#[timeout]` inside the one cut off ends inside it).
+struct CuttingOff {
+    before: bool,
+}
+
+impl CuttingOff {
+    fn enter() -> Self {
+        Self {
+            before: CUTTING_OFF
+                .try_with(|cell| cell.replace(true))
+                .unwrap_or(false),
+        }
+    }
+}
+
+impl Drop for CuttingOff {
+    /// Also when a destructor of the call panics.
+    fn drop(&mut self) {
+        let _ = CUTTING_OFF.try_with(|cell| cell.set(self.before));
     }
 }
 
@@ -205,6 +263,31 @@ mod tests {
         );
         assert_eq!(start.elapsed(), Duration::from_secs(2));
         assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_permit_the_deadline_drops_fails_and_one_its_caller_drops_does_not() {
+        use crate::breaker::{Breaker, BreakerConfig, WindowCounts};
+        let breaker = Breaker::new("timeout-permits", BreakerConfig::new());
+        let hung = || async {
+            let _permit = breaker.try_acquire().unwrap();
+            std::future::pending::<()>().await;
+        };
+        let cut = within("app::hung", Duration::from_secs(1), hung()).await;
+        assert!(cut.is_err());
+        assert!(!cutting_off(), "only while the call is dropped");
+        let failed = WindowCounts {
+            successes: 0,
+            failures: 1,
+        };
+        assert_eq!(breaker.counts(), failed);
+        let left = tokio::time::timeout(
+            Duration::from_millis(500),
+            within("app::hung", Duration::from_secs(1), hung()),
+        )
+        .await;
+        assert!(left.is_err(), "the caller went away first");
+        assert_eq!(breaker.counts(), failed, "not counted");
     }
 
     #[test]

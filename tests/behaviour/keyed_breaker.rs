@@ -121,13 +121,44 @@ fn keys_are_bounded_and_the_least_recently_used_go_first() {
         // Rejected, but the look-up keeps "hot" recently used.
         assert!(ping("hot".to_owned()).is_err());
     }
-    assert_eq!(hosts.key_count(), 100, "never more keys than max_keys");
+    assert!(hosts.key_count() <= 100, "never more keys than max_keys");
     let kept = hosts.get(&"hot".to_owned()).expect("the busy key is kept");
     assert!(std::sync::Arc::ptr_eq(&kept, &hot), "with its state");
     assert!(
         hosts.get(&"cold-0".to_owned()).is_none(),
         "idle keys went first"
     );
+}
+
+/// Fails while `down` is set; at most 100 hosts kept.
+#[breaker(name = "keyed-open-kept", key = host, max_keys = 100, min_calls = 2, open_for = 30)]
+async fn call_host(host: &str, down: bool) -> Result<(), FetchError> {
+    CALLED.lock().unwrap().push(host.to_owned());
+    if down { Err(FetchError::Down) } else { Ok(()) }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_open_host_stays_cut_off_while_many_other_hosts_are_called() {
+    for _ in 0..2 {
+        assert_eq!(call_host("down.example", true).await, Err(FetchError::Down));
+    }
+    // Ten times max_keys other hosts, and no call to the open one.
+    for i in 0..1_000 {
+        call_host(&format!("up-{i}.example"), false).await.unwrap();
+    }
+    called();
+    assert_eq!(
+        call_host("down.example", false).await,
+        Err(FetchError::Open {
+            breaker: "keyed-open-kept"
+        }),
+        "still open: the closed, idle hosts went first"
+    );
+    assert!(called().is_empty(), "the open host was not called again");
+    let hosts = breaker::registry()
+        .keyed::<String>("keyed-open-kept")
+        .unwrap();
+    assert!(hosts.key_count() <= 100);
 }
 
 struct Replica {

@@ -6,7 +6,7 @@ use std::future::pending;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use resilience_runtime::breaker::State;
+use resilience_runtime::breaker::{State, WindowCounts};
 use resilience_runtime::{CircuitOpen, TimedOut, breaker, retry, timeout};
 use tokio::time::{Instant, sleep};
 
@@ -150,6 +150,66 @@ async fn a_timed_out_call_counts_as_a_breaker_failure() {
     let start = Instant::now();
     assert_eq!(guarded(false).await, Err(ApiError::Open));
     assert_eq!(start.elapsed(), Duration::ZERO, "rejected without waiting");
+}
+
+/// A dependency that hangs while `hang` is set, behind a breaker, with the
+/// deadline above the breaker: the timeout drops the breaker's call.
+#[timeout(after = "1s")]
+#[breaker(name = "timeout-above-breaker", min_calls = 2, open_for = 30)]
+async fn hangs_under_the_breaker(hang: bool) -> Result<(), ApiError> {
+    if hang {
+        pending::<()>().await;
+    }
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn above_breaker_a_call_cut_off_at_the_deadline_counts_as_a_breaker_failure() {
+    for _ in 0..2 {
+        assert!(matches!(
+            hangs_under_the_breaker(true).await,
+            Err(ApiError::TimedOut { .. })
+        ));
+    }
+    let breaker = breaker::registry().get("timeout-above-breaker").unwrap();
+    assert_eq!(
+        breaker.state(),
+        State::Open,
+        "two calls cut off: two failures"
+    );
+    let start = Instant::now();
+    assert_eq!(hangs_under_the_breaker(false).await, Err(ApiError::Open));
+    assert_eq!(start.elapsed(), Duration::ZERO, "rejected without waiting");
+    // Half-open: a probe cut off at the deadline is a failed probe.
+    tokio::time::advance(Duration::from_secs(30)).await;
+    assert!(matches!(
+        hangs_under_the_breaker(true).await,
+        Err(ApiError::TimedOut { .. })
+    ));
+    assert_eq!(breaker.state(), State::Open, "the probe failed");
+}
+
+/// Hangs until its caller goes away, behind a breaker, under a deadline.
+#[timeout(after = "1s")]
+#[breaker(name = "timeout-above-breaker-left", min_calls = 1, open_for = 30)]
+async fn hangs_until_its_caller_leaves() -> Result<(), ApiError> {
+    pending().await
+}
+
+#[tokio::test(start_paused = true)]
+async fn above_breaker_a_call_its_caller_dropped_counts_as_neither() {
+    for _ in 0..3 {
+        // The caller gives up before the deadline: the call is cancelled,
+        // not failed.
+        let left =
+            tokio::time::timeout(Duration::from_millis(500), hangs_until_its_caller_leaves()).await;
+        assert!(left.is_err());
+    }
+    let breaker = breaker::registry()
+        .get("timeout-above-breaker-left")
+        .unwrap();
+    assert_eq!(breaker.counts(), WindowCounts::default());
+    assert_eq!(breaker.state(), State::Closed);
 }
 
 #[timeout(after = "250ms")]

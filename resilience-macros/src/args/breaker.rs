@@ -71,7 +71,7 @@ impl Keys for BreakerArgs {
             // Checked against the arguments by `expand::breaker::check`.
             "key" => self.key = Some(value.clone()),
             "max_keys" => {
-                let help = "`max_keys` is how many keys keep a breaker; past it the least recently used key is dropped";
+                let help = "`max_keys` is how many keys keep a breaker; past it closed breakers used least recently are dropped first";
                 self.max_keys = Some(positive_u32(value, "max_keys", help)?);
             }
             "shared" => {

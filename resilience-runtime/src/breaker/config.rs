@@ -137,8 +137,10 @@ impl BreakerConfig {
     ///
     /// A sync call outside a tokio runtime is judged on its thread's reading
     /// of the clock from the same coarse clock tick, so it may still be
-    /// rejected up to one tick (4 ms at 250 Hz) past `open_for`; inside a
-    /// runtime the clock is read exactly.
+    /// rejected up to one tick past `open_for`: 4 ms on Linux at 250 Hz,
+    /// 10 to 16 ms on Windows, none on macOS, where the clock is read
+    /// exactly (each platform's tick: [the crate docs](crate#time)). Inside
+    /// a runtime the clock is read exactly.
     ///
     /// ```
     /// # use resilience_runtime::breaker::BreakerConfig;

@@ -105,32 +105,20 @@ impl CallOutcome {
 /// recovery scope. Called on the closed path, so whatever goes here must not
 /// lock, allocate or format, nor write a cache line other threads write.
 ///
-/// Outcomes reach the counters in per-thread batches
-/// (`Window::tally`): all of the thread's kept outcomes at once when
-/// `hand_over` (every failure and probe outcome, every success whose thread
-/// read the clock afresh for it unless it calls at full speed, and every
-/// rejection that read it afresh), else every `TALLY_LIMIT` (256) outcomes
-/// of a kind. A counter lags by at most 255 outcomes per thread.
+/// Outcomes reach the counters in per-thread batches (`tally.rs`): all of
+/// the thread's kept outcomes at once when `hand_over` (every failure and
+/// probe outcome, every success whose thread read the clock afresh for it
+/// unless it calls at full speed, and every rejection that read it afresh),
+/// else every `TALLY_LIMIT` (256) outcomes of a kind, and whatever is kept
+/// when the thread exits or `crate::flush_metrics` runs. A counter lags by
+/// at most 255 outcomes per thread and kind until then.
 #[inline(always)]
 pub(super) fn call_outcome(breaker: &Breaker, outcome: CallOutcome, hand_over: bool) {
-    if BreakerMeters::ENABLED
-        && let Some(calls) = breaker.tally(outcome, hand_over)
-    {
-        count_batch(breaker, calls);
+    if BreakerMeters::ENABLED {
+        breaker.meters().count(outcome, hand_over);
     }
     if outcome == CallOutcome::Rejected {
         crate::recovery::breaker_rejected();
-    }
-}
-
-/// Adds a thread's batch of outcomes, by kind, to the counters.
-#[cold]
-#[inline(never)]
-fn count_batch(breaker: &Breaker, calls: [u64; 3]) {
-    for (outcome, calls) in CallOutcome::ALL.into_iter().zip(calls) {
-        if calls > 0 {
-            breaker.meters().add(outcome, calls);
-        }
     }
 }
 

@@ -3,14 +3,16 @@
 
 use std::fmt;
 use std::hash::Hash;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use moka::policy::EvictionPolicy;
+use foldhash::fast::RandomState;
 
-use super::{Breaker, BreakerConfig};
+use super::tally::CallTally;
+use super::{Breaker, BreakerConfig, State};
 
-/// How many keys a keyed breaker keeps by default. Past it, the key used
-/// least recently is dropped first.
+/// How many keys a keyed breaker keeps by default. Past it, the closed
+/// breakers used least recently are dropped first.
 ///
 /// ```
 /// assert_eq!(resilience_runtime::breaker::DEFAULT_MAX_KEYS, 4096);
@@ -41,11 +43,30 @@ impl<T: Hash + Eq + Clone + fmt::Debug + Send + Sync + 'static> BreakerKey for T
 ///
 /// `#[breaker(name = "hosts", key = host)]` keeps one in the
 /// [registry](super::registry()) for each name. The breakers live in a
-/// bounded map ([`moka`](https://docs.rs/moka) with a least-recently-used
-/// policy): at most [`DEFAULT_MAX_KEYS`] keys by default, and past that the
-/// key whose breaker was used least recently goes first, so a million
-/// distinct keys never grow memory without bound. A key that comes back
-/// after being dropped starts closed, with an empty window.
+/// bounded map (a [`papaya`](https://docs.rs/papaya) map, whose look-ups
+/// take no lock): at most [`DEFAULT_MAX_KEYS`] keys by default, so a
+/// million distinct keys never grow memory without bound.
+///
+/// **Which keys go.** When a new key finds the map full, the map drops the
+/// *closed* breakers used least recently, down to 15/16 of `max_keys` (so
+/// its pass over the keys is paid once per `max_keys / 16` new keys, not on
+/// every one). An open or half-open breaker goes only when no closed one
+/// idles (unused since the last key was added): a failing host stays cut
+/// off however many other hosts are called meanwhile, where a plain
+/// least-recently-used map would drop it and let the next call hammer it
+/// again. When every key kept is open, the open one used least recently
+/// goes, so that a new host is still tracked. A key that comes back
+/// after being dropped starts closed, with an empty window; what its
+/// breaker counted for `breaker_calls_total` is kept (the keys count into
+/// their name's per-thread tally, not their own).
+///
+/// **Cost per key.** A breaker of a name alone keeps one window shard per
+/// thread slot (about four per CPU), so that threads never write one
+/// another's counters; a key sees a fraction of the traffic, so a key's
+/// breaker keeps one window, shared by the threads calling that key
+/// (updated by compare-and-swap). A key costs about 740 bytes with a short
+/// string key, map entry included (measured in BENCHMARKS.md), whatever the
+/// number of CPUs.
 ///
 /// ```
 /// use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers, State};
@@ -61,7 +82,16 @@ pub struct KeyedBreakers<K> {
     name: &'static str,
     config: BreakerConfig,
     max_keys: u64,
-    breakers: moka::sync::Cache<K, Arc<Breaker>>,
+    breakers: papaya::HashMap<K, Arc<Breaker>, RandomState>,
+    /// Keys added so far: a key's breaker notes the count at its last use
+    /// (`Breaker::note_use`), its recency for the eviction.
+    added: AtomicU64,
+    /// Held by the one thread that evicts.
+    evicting: Mutex<()>,
+    /// The name's `breaker_calls_total`, counted per thread for all its
+    /// keys: registered with the first key, as a breaker registers its
+    /// handles on its first call.
+    calls: OnceLock<CallTally>,
 }
 
 impl<K: BreakerKey> KeyedBreakers<K> {
@@ -91,10 +121,10 @@ impl<K: BreakerKey> KeyedBreakers<K> {
             name,
             config,
             max_keys,
-            breakers: moka::sync::Cache::builder()
-                .max_capacity(max_keys)
-                .eviction_policy(EvictionPolicy::lru())
-                .build(),
+            breakers: papaya::HashMap::with_hasher(RandomState::default()),
+            added: AtomicU64::new(0),
+            evicting: Mutex::new(()),
+            calls: OnceLock::new(),
         }
     }
 
@@ -140,10 +170,14 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// assert_eq!(breaker.name(), "hosts");
     /// assert!(std::sync::Arc::ptr_eq(&breaker, &hosts.breaker("a.example".to_owned())));
     /// ```
+    #[inline]
     pub fn breaker(&self, key: K) -> Arc<Breaker> {
-        if let Some(breaker) = self.breakers.get(&key) {
-            return breaker;
+        let breakers = self.breakers.pin();
+        if let Some(breaker) = breakers.get(&key) {
+            breaker.note_use(self.added.load(Relaxed));
+            return Arc::clone(breaker);
         }
+        drop(breakers);
         self.insert(key)
     }
 
@@ -151,9 +185,63 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     #[inline(never)]
     fn insert(&self, key: K) -> Arc<Breaker> {
         let text = format!("{key:?}").into_boxed_str();
-        self.breakers.get_with(key, || {
-            Arc::new(Breaker::keyed(self.name, self.config, text))
-        })
+        let calls = self.calls.get_or_init(|| CallTally::register(self.name));
+        let added = self.added.fetch_add(1, Relaxed).wrapping_add(1);
+        let breakers = self.breakers.pin();
+        let breaker = Arc::clone(breakers.get_or_insert_with(key, || {
+            Arc::new(Breaker::keyed(self.name, self.config, text, calls.clone()))
+        }));
+        drop(breakers);
+        breaker.note_use(added);
+        if self.breakers.len() as u64 > self.max_keys {
+            self.evict(false);
+        }
+        breaker
+    }
+
+    /// Drops keys past `max_keys`: the closed breakers used least recently
+    /// first, down to 15/16 of `max_keys`; see the type's docs. `wait`:
+    /// whether to wait for another thread evicting, else leave it to it.
+    #[cold]
+    fn evict(&self, wait: bool) {
+        let _evicting = if wait {
+            self.evicting.lock().unwrap_or_else(PoisonError::into_inner)
+        } else {
+            match self.evicting.try_lock() {
+                Ok(evicting) => evicting,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            }
+        };
+        let breakers = self.breakers.pin();
+        let kept = breakers.len() as u64;
+        if kept <= self.max_keys {
+            return;
+        }
+        let keep = self.max_keys - self.max_keys / 16;
+        let excess = usize::try_from(kept - keep).unwrap_or(usize::MAX);
+        // Closed before open or half-open, then least recently used first;
+        // a key used since the last key was added (the one just added, or
+        // one in use) only when nothing else is left.
+        let now = self.added.load(Relaxed);
+        let mut order: Vec<((u8, u64), &K)> = breakers
+            .iter()
+            .map(|(key, breaker)| {
+                let used = breaker.last_used();
+                let rank = match breaker.state() {
+                    _ if used >= now => 2,
+                    State::Closed => 0,
+                    State::Open | State::HalfOpen => 1,
+                };
+                ((rank, used), key)
+            })
+            .collect();
+        if excess < order.len() {
+            order.select_nth_unstable_by_key(excess, |(rank, _)| *rank);
+        }
+        for (_, key) in order.iter().take(excess) {
+            breakers.remove(*key);
+        }
     }
 
     /// The breaker of `key`, if it has one now.
@@ -166,7 +254,7 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// assert!(hosts.get(&"a.example".to_owned()).is_some());
     /// ```
     pub fn get(&self, key: &K) -> Option<Arc<Breaker>> {
-        self.breakers.get(key)
+        self.breakers.pin().get(key).cloned()
     }
 
     /// Every key kept now, with its breaker, in no particular order.
@@ -185,13 +273,15 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// ```
     pub fn breakers(&self) -> Vec<(K, Arc<Breaker>)> {
         self.breakers
+            .pin()
             .iter()
-            .map(|(key, breaker)| (K::clone(&key), breaker))
+            .map(|(key, breaker)| (K::clone(key), Arc::clone(breaker)))
             .collect()
     }
 
     /// How many keys are kept now. Evictions are applied first, so this is
-    /// never above [`max_keys`](Self::max_keys).
+    /// never above [`max_keys`](Self::max_keys) (and, past it, drops to
+    /// 15/16 of it: see the type's docs).
     ///
     /// ```
     /// # use resilience_runtime::breaker::{BreakerConfig, KeyedBreakers};
@@ -202,8 +292,8 @@ impl<K: BreakerKey> KeyedBreakers<K> {
     /// assert_eq!(hosts.key_count(), 2);
     /// ```
     pub fn key_count(&self) -> u64 {
-        self.breakers.run_pending_tasks();
-        self.breakers.entry_count()
+        self.evict(true);
+        self.breakers.len() as u64
     }
 }
 
@@ -260,6 +350,38 @@ mod tests {
             .map(|breaker| breaker.key().unwrap().to_owned())
             .collect();
         assert_eq!(keys, ["\"7\"", "7"]);
+    }
+
+    #[test]
+    fn among_closed_breakers_the_least_recently_used_go_first() {
+        let hosts = KeyedBreakers::with_max_keys("keyed-lru-closed", BreakerConfig::new(), 16);
+        let hot = hosts.breaker("hot".to_owned());
+        for i in 0..200 {
+            hosts.breaker(format!("cold-{i}"));
+            hosts.breaker("hot".to_owned());
+            assert!(hosts.key_count() <= 16);
+        }
+        let kept = hosts.get(&"hot".to_owned()).expect("the busy key is kept");
+        assert!(Arc::ptr_eq(&kept, &hot));
+        assert!(
+            hosts.get(&"cold-198".to_owned()).is_some(),
+            "recent keys stay"
+        );
+        assert!(
+            hosts.get(&"cold-0".to_owned()).is_none(),
+            "idle keys went first"
+        );
+    }
+
+    #[test]
+    fn when_every_key_is_open_the_least_recently_used_goes() {
+        let hosts = KeyedBreakers::with_max_keys("keyed-all-open", BreakerConfig::new(), 4);
+        for i in 0..8 {
+            hosts.breaker(i).force_open();
+        }
+        assert!(hosts.key_count() <= 4, "bounded all the same");
+        assert!(hosts.get(&7).is_some());
+        assert!(hosts.get(&0).is_none());
     }
 
     #[test]

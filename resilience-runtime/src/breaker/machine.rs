@@ -23,7 +23,7 @@
 //! thread's calls keep coming, and by at most 63 calls of that thread after
 //! a pause); a failure and every call that may change the state read it
 //! exactly. A rejection is decided on the thread's tick reading
-//! ([`clock::within_tick_since`]): less than one coarse tick (4 ms at 250 Hz) old,
+//! ([`clock::within_tick_since`]): less than one coarse tick (4 ms on Linux at 250 Hz) old,
 //! never from before the breaker opened, exact inside a tokio runtime; a
 //! recent reading would not do, as one from before a pause would keep
 //! rejecting past `open_for`. The healthy path reads no clock most of the
@@ -57,6 +57,7 @@ use std::time::Duration;
 
 use super::events::{self, CallOutcome, Cause, Listeners, Transition};
 use super::meters::BreakerMeters;
+use super::tally::CallTally;
 use super::window::{Epoch, Window};
 use super::{BreakerConfig, CircuitOpen, Origin, State, StateChange, WindowCounts};
 use crate::clock::{self, Instant};
@@ -181,6 +182,9 @@ pub struct Breaker {
     meters: BreakerMeters,
     /// Whether the current state came from the fleet.
     from_fleet: AtomicBool,
+    /// A keyed breaker's recency: how many keys its map had added when it
+    /// was last used (see `KeyedBreakers`).
+    used: AtomicU64,
     /// The fleet its state is shared over, once [`Breaker::share_on`].
     #[cfg(feature = "redis")]
     fleet: std::sync::OnceLock<crate::fleet::Fleet>,
@@ -226,29 +230,44 @@ impl Breaker {
     /// assert_eq!(breaker.state(), State::Closed);
     /// ```
     pub fn new(name: &'static str, config: BreakerConfig) -> Self {
-        Self::build(name, config, false, None)
+        let mut breaker = Self::build(
+            name,
+            config,
+            None,
+            Window::new(config.window_value()),
+            BreakerMeters::register(name),
+        );
+        breaker.registered = false;
+        breaker
     }
 
     pub(super) fn registered(name: &'static str, config: BreakerConfig) -> Self {
-        Self::build(name, config, true, None)
+        let window = Window::new(config.window_value());
+        Self::build(name, config, None, window, BreakerMeters::register(name))
     }
 
     /// The breaker of one key of a keyed name: it counts its calls into the
-    /// name's metrics but keeps its state out of the name's gauge.
-    pub(super) fn keyed(name: &'static str, config: BreakerConfig, key: Box<str>) -> Self {
-        Self::build(name, config, true, Some(key))
+    /// name's tally (`calls`) but keeps its state out of the name's gauge.
+    pub(super) fn keyed(
+        name: &'static str,
+        config: BreakerConfig,
+        key: Box<str>,
+        calls: CallTally,
+    ) -> Self {
+        // A key sees a fraction of the traffic: one window, shared by the
+        // threads calling it, where a name's breaker has one per thread.
+        let window = Window::compact(config.window_value());
+        Self::build(name, config, Some(key), window, BreakerMeters::keyed(calls))
     }
 
+    /// A registered breaker (see [`Breaker::new`] for one that is not).
     fn build(
         name: &'static str,
         config: BreakerConfig,
-        registered: bool,
         key: Option<Box<str>>,
+        window: Window,
+        meters: BreakerMeters,
     ) -> Self {
-        let meters = match key {
-            None => BreakerMeters::register(name),
-            Some(_) => BreakerMeters::register_keyed(name),
-        };
         Self {
             word: AtomicU64::new(word(0, CLOSED)),
             open_until: AtomicU64::new(0),
@@ -261,9 +280,9 @@ impl Breaker {
             origin: clock::fresh(),
             open_for_nanos: nanos(config.open_for_value()),
             probe_timeout_nanos: nanos(config.probe_timeout_value()),
-            window: Window::new(config.window_value()),
+            window,
             verdict: AtomicU64::new(MUST_JUDGE),
-            registered,
+            registered: true,
             key,
             machine: Mutex::new(Machine {
                 episode: 0,
@@ -276,6 +295,7 @@ impl Breaker {
             listeners: Listeners::new(),
             meters,
             from_fleet: AtomicBool::new(false),
+            used: AtomicU64::new(0),
             #[cfg(feature = "redis")]
             fleet: std::sync::OnceLock::new(),
         }
@@ -285,11 +305,19 @@ impl Breaker {
         &self.meters
     }
 
-    /// Counts `outcome` in the calling thread's tally for the metrics; how
-    /// many to hand over now (see [`Window::tally`]).
+    /// Notes that this keyed breaker was used when its map had added
+    /// `added` keys; written only when that changes (once per key added to
+    /// the map at most), so the look-up's shared write is rare.
     #[inline]
-    pub(super) fn tally(&self, outcome: CallOutcome, hand_over: bool) -> Option<[u64; 3]> {
-        self.window.tally(outcome as usize, hand_over)
+    pub(super) fn note_use(&self, added: u64) {
+        if self.used.load(Relaxed) != added {
+            self.used.fetch_max(added, Relaxed);
+        }
+    }
+
+    /// How many keys its map had added when this keyed breaker was last used.
+    pub(super) fn last_used(&self) -> u64 {
+        self.used.load(Relaxed)
     }
 
     /// The breaker's name.

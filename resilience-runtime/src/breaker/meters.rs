@@ -1,13 +1,9 @@
-//! A breaker's metrics: `breaker_calls_total{breaker, outcome}` and
-//! `breakers_state{breaker}`.
+//! A breaker's metrics: `breaker_calls_total{breaker, outcome}` (counted
+//! through its name's [`CallTally`]) and `breakers_state{breaker}`.
 
+use super::tally::CallTally;
 use super::{CallOutcome, State};
-use crate::meters::{self, Counter, CounterDef, Gauge, GaugeDef};
-
-static BREAKER_CALLS_TOTAL: CounterDef = CounterDef::new(
-    "breaker_calls_total",
-    "Calls through each circuit breaker, by outcome: success, failure, rejected",
-);
+use crate::meters::{self, Gauge, GaugeDef};
 
 /// 0 closed, 1 open, 2 half-open.
 static BREAKERS_STATE: GaugeDef = GaugeDef::new(
@@ -17,8 +13,7 @@ static BREAKERS_STATE: GaugeDef = GaugeDef::new(
 
 /// A breaker's handles, registered when the breaker is built.
 pub(crate) struct BreakerMeters {
-    /// Indexed by `CallOutcome as usize`.
-    calls: [Counter; 3],
+    calls: CallTally,
     /// `None` for the breaker of one key of a keyed name.
     state: Option<Gauge>,
 }
@@ -27,21 +22,19 @@ impl BreakerMeters {
     /// Registers the handles of breaker `name`, and sets its state gauge
     /// to closed so the series exists before the first transition.
     pub(crate) fn register(name: &'static str) -> Self {
-        let mut meters = Self::register_keyed(name);
         let state = BREAKERS_STATE.register(&[("breaker", name)]);
         state.set(f64::from(State::Closed.as_gauge()));
-        meters.state = Some(state);
-        meters
+        Self {
+            calls: CallTally::register(name),
+            state: Some(state),
+        }
     }
 
-    /// The handles of one key's breaker of the keyed name `name`: the
-    /// name's call counters, shared by all its keys, and no state gauge
-    /// (a series per key would make the labels unbounded; one series
-    /// for many states would mean nothing).
-    pub(crate) fn register_keyed(name: &'static str) -> Self {
-        let calls = CallOutcome::ALL.map(|outcome| {
-            BREAKER_CALLS_TOTAL.register(&[("breaker", name), ("outcome", outcome.as_str())])
-        });
+    /// The handles of one key's breaker of a keyed name: the name's call
+    /// tally, shared by all its keys, and no state gauge (a series per key
+    /// would make the labels unbounded; one series for many states would
+    /// mean nothing).
+    pub(crate) fn keyed(calls: CallTally) -> Self {
         Self { calls, state: None }
     }
 
@@ -49,12 +42,11 @@ impl BreakerMeters {
     /// per-thread tallies when not.
     pub(crate) const ENABLED: bool = meters::ENABLED;
 
-    /// `calls` calls ended with `outcome`: an increment of a held handle.
-    /// The breaker batches its calls per thread (`breaker::events`), so
-    /// that threads do not write one shared counter on every call.
+    /// One call ended with `outcome`: counted in the calling thread's
+    /// tally, and the thread's batch handed over now if `hand_over`.
     #[inline]
-    pub(crate) fn add(&self, outcome: CallOutcome, calls: u64) {
-        self.calls[outcome as usize].increment(calls);
+    pub(crate) fn count(&self, outcome: CallOutcome, hand_over: bool) {
+        self.calls.count(outcome, hand_over);
     }
 
     /// The breaker entered `state`.

@@ -214,6 +214,37 @@ async fn the_window_slides_bucket_by_bucket() {
     );
 }
 
+/// The bound [`Breaker`]'s docs state for a thread that called at full
+/// speed and then paused past the window: at most its next 63 successes are
+/// dated at the reading before the pause, and fall out of the window; every
+/// later one counts. Tried with the pause at each of the 64 places of a
+/// stride, so the worst case is among them.
+#[tokio::test(start_paused = true)]
+async fn after_a_pause_at_most_63_successes_fall_out_of_the_window() {
+    // Calls this far apart grow the stride to its cap: one reading, 64 calls.
+    let step = crate::clock::STALE_BOUND / (2 * crate::clock::MAX_STRIDE);
+    let after_pause = 200;
+    let mut most_lost = 0;
+    for place in 0..64 {
+        // A new breaker starts the thread's recent reading over.
+        let breaker = Breaker::new("t", config());
+        for _ in 0..200 + place {
+            advance(step).await;
+            call(&breaker, false).unwrap();
+        }
+        assert!(crate::clock::at_full_speed());
+        advance(2 * WINDOW).await;
+        calls(&breaker, &[false; 200]);
+        let lost = after_pause - breaker.counts().successes;
+        assert!(
+            lost <= 63,
+            "{lost} successes after the pause fell out of the window"
+        );
+        most_lost = most_lost.max(lost);
+    }
+    assert_eq!(most_lost, 63, "the bound is reached, not loose");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_rejected_or_dropped_call_is_not_counted() {
     let breaker = Breaker::new("t", config());

@@ -50,8 +50,6 @@ struct Shard {
     /// next call falls in the same one is a multiplication, where finding
     /// its bucket afresh is a 64-bit division.
     last_bucket: AtomicU64,
-    /// Outcomes of the owner not yet handed over to the metrics, by kind.
-    tallies: [AtomicU64; TALLY_KINDS],
 }
 
 impl Shard {
@@ -60,7 +58,6 @@ impl Shard {
             successes: std::array::from_fn(|_| AtomicU64::new(0)),
             failures: std::array::from_fn(|_| AtomicU64::new(0)),
             last_bucket: AtomicU64::new(0),
-            tallies: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 
@@ -108,15 +105,6 @@ impl Epoch {
 /// Shards shared by the threads whose slot owns none.
 const OVERFLOW_SHARDS: usize = 2;
 
-/// Kinds of outcomes [`Window::tally`] keeps apart.
-pub(super) const TALLY_KINDS: usize = 3;
-
-/// The most outcomes of one kind a shard keeps before handing them over:
-/// as many as a cache's hit tally keeps, so that the hand-over, a write to
-/// the recorder's shared counter, costs a thread at full speed well under a
-/// nanosecond a call.
-pub(super) const TALLY_LIMIT: u64 = 256;
-
 /// Striped, bucketed outcome counters of one breaker.
 pub(super) struct Window {
     /// The owned shards, one per slot below `owned`, then the overflow ones.
@@ -126,11 +114,23 @@ pub(super) struct Window {
 }
 
 impl Window {
+    /// A shard per thread slot (below [`shard_count`]) and the overflow
+    /// ones: a breaker of a name alone.
     pub(super) fn new(window: Duration) -> Self {
-        let owned = shard_count();
+        Self::with_shards(window, shard_count(), OVERFLOW_SHARDS)
+    }
+
+    /// One shard, shared by every thread (updated by compare-and-swap): a
+    /// keyed breaker's, 256 bytes where [`new`](Self::new)'s are
+    /// `(shard_count() + 2) × 256`.
+    pub(super) fn compact(window: Duration) -> Self {
+        Self::with_shards(window, 0, 1)
+    }
+
+    fn with_shards(window: Duration, owned: usize, overflow: usize) -> Self {
         let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
         Self {
-            shards: (0..owned + OVERFLOW_SHARDS).map(|_| Shard::new()).collect(),
+            shards: (0..owned + overflow).map(|_| Shard::new()).collect(),
             owned,
             bucket_nanos: (window_nanos / BUCKETS).max(1),
         }
@@ -152,7 +152,8 @@ impl Window {
         let shard = if owner {
             &self.shards[slot]
         } else {
-            &self.shards[self.owned + slot % OVERFLOW_SHARDS]
+            // One overflow shard only in a compact window.
+            &self.shards[(self.owned + slot % OVERFLOW_SHARDS).min(self.shards.len() - 1)]
         };
         let epoch = Epoch::new(
             shard.bucket_of(elapsed_nanos, self.bucket_nanos),
@@ -174,41 +175,6 @@ impl Window {
             bump_shared(bucket, epoch.tag);
         }
         epoch
-    }
-
-    /// Counts one outcome of kind `kind` (below [`TALLY_KINDS`]) for the
-    /// metrics, in the calling thread's shard, and returns what to hand over
-    /// now, by kind: everything the shard kept when `hand_over` is asked or
-    /// [`TALLY_LIMIT`] outcomes of `kind` are kept, else nothing. So a
-    /// thread's outcomes reach the metrics' shared counters in batches, with
-    /// no write to a shared cache line in between. A thread that owns no
-    /// shard hands each one over at once.
-    #[inline]
-    pub(super) fn tally(&self, kind: usize, hand_over: bool) -> Option<[u64; TALLY_KINDS]> {
-        let slot = thread_slot();
-        if slot >= self.owned {
-            let mut one = [0; TALLY_KINDS];
-            one[kind] = 1;
-            return Some(one);
-        }
-        let tallies = &self.shards[slot].tallies;
-        // The one writer of this shard, as in `record`.
-        let kept = tallies[kind].load(Relaxed) + 1;
-        if !hand_over && kept < TALLY_LIMIT {
-            tallies[kind].store(kept, Relaxed);
-            return None;
-        }
-        Some(std::array::from_fn(|other| {
-            let count = if other == kind {
-                kept
-            } else {
-                tallies[other].load(Relaxed)
-            };
-            if count > 0 {
-                tallies[other].store(0, Relaxed);
-            }
-            count
-        }))
     }
 
     /// Sums the buckets of every shard that lie within the window ending at
@@ -265,7 +231,7 @@ fn sum_in_window(buckets: &[AtomicU64; SLOTS], tag: u32) -> u64 {
 
 /// Owned shards per breaker: about four per CPU (8 to 64), so that every
 /// thread of a busy process usually owns one.
-fn shard_count() -> usize {
+pub(super) fn shard_count() -> usize {
     static SHARDS: OnceLock<usize> = OnceLock::new();
     *SHARDS.get_or_init(|| {
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
@@ -290,7 +256,7 @@ static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 
 /// This thread's slot: no other live thread holds the same.
 #[inline]
-fn thread_slot() -> usize {
+pub(super) fn thread_slot() -> usize {
     match SLOT.try_with(Cell::get) {
         Ok(NO_SLOT) => assign_slot(),
         Ok(slot) => slot,
@@ -323,6 +289,8 @@ impl Drop for Release {
             return;
         };
         if slot != NO_SLOT {
+            // Its breakers' call counts, before the slot goes to another thread.
+            super::tally::thread_exits(slot);
             // Through the lock: the next holder sees every write of this one.
             FREE_SLOTS
                 .lock()

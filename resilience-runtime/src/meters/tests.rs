@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
@@ -306,4 +306,87 @@ fn retries_count_attempts_after_the_first_and_fallbacks_count_answers() {
         series.counter("fallback_invocations_total{function=app::failing}"),
         1
     );
+}
+
+/// `successes` successes through `breaker`, fast; the thread keeps some back.
+fn successes_at_full_speed(breaker: &Breaker, successes: u32) {
+    let step = crate::clock::STALE_BOUND / (2 * crate::clock::MAX_STRIDE);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(async {
+            for _ in 0..successes {
+                tokio::time::advance(step).await;
+                breaker.try_acquire().unwrap().record(false);
+            }
+        });
+}
+
+#[test]
+fn a_thread_that_exits_hands_over_the_calls_it_kept() {
+    let series = Series::default();
+    let breaker = metrics::with_local_recorder(&series, || {
+        Breaker::new("meters-exit", BreakerConfig::new())
+    });
+    let successes = || series.counter("breaker_calls_total{breaker=meters-exit,outcome=success}");
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                successes_at_full_speed(&breaker, 1_000);
+                assert!(successes() < 1_000, "some are kept back");
+            })
+            .join()
+            .unwrap();
+    });
+    assert_eq!(successes(), 1_000, "counted when the thread exited");
+}
+
+#[test]
+fn flush_metrics_hands_over_what_live_threads_kept() {
+    let series = Series::default();
+    let breaker = metrics::with_local_recorder(&series, || {
+        Breaker::new("meters-flush", BreakerConfig::new())
+    });
+    let successes = || series.counter("breaker_calls_total{breaker=meters-flush,outcome=success}");
+    let (kept, flushed) = (Barrier::new(2), Barrier::new(2));
+    let (before, after) = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            successes_at_full_speed(&breaker, 1_000);
+            kept.wait();
+            // Alive, and calling no more, until the flush is read.
+            flushed.wait();
+        });
+        kept.wait();
+        let before = successes();
+        crate::flush_metrics();
+        let after = successes();
+        flushed.wait();
+        (before, after)
+    });
+    assert!(before < 1_000, "some are kept back");
+    assert_eq!(after, 1_000, "counted by the flush");
+    assert_eq!(successes(), 1_000, "and not again when the thread exits");
+}
+
+#[test]
+fn an_evicted_keyed_breaker_loses_none_of_its_calls() {
+    let series = Series::default();
+    let hosts = metrics::with_local_recorder(&series, || {
+        let hosts =
+            crate::breaker::KeyedBreakers::with_max_keys("meters-evicted", BreakerConfig::new(), 1);
+        hosts.breaker("a".to_owned());
+        hosts
+    });
+    successes_at_full_speed(&hosts.breaker("a".to_owned()), 1_000);
+    let successes =
+        || series.counter("breaker_calls_total{breaker=meters-evicted,outcome=success}");
+    assert!(successes() < 1_000, "some are kept back");
+    // "b" takes the one place: "a" is dropped with what it kept.
+    hosts.breaker("b".to_owned());
+    assert_eq!(hosts.key_count(), 1);
+    assert!(hosts.get(&"a".to_owned()).is_none(), "evicted");
+    crate::flush_metrics();
+    assert_eq!(successes(), 1_000);
 }

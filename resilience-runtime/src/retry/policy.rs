@@ -188,7 +188,8 @@ impl RetryPolicy {
     /// count toward the budget. A sync call
     /// outside a tokio runtime takes its start time from its thread's
     /// reading of the clock in the same coarse tick, so its budget may end
-    /// up to one tick (4 ms at 250 Hz) early.
+    /// up to one tick early (4 ms on Linux at 250 Hz; each platform's tick
+    /// is in [the crate docs](crate#time)).
     ///
     /// ```
     /// # use resilience_runtime::retry::RetryPolicy;

@@ -94,9 +94,11 @@ impl CacheConfig {
     /// A sync call outside a tokio runtime judges the age on its thread's
     /// last reading of the clock while the coarse clock has not ticked since,
     /// to spare a clock read per hit: it may serve a value up to one tick
-    /// past `maxage` (4 ms on a Linux kernel at 250 Hz, about 16 ms on
-    /// Windows). Async calls, and sync calls inside a runtime (where tokio's
-    /// clock may be paused), read the clock exactly.
+    /// past `maxage` (4 ms on a Linux kernel at 250 Hz, 10 to 16 ms on
+    /// Windows; none on macOS, where the clock is read exactly: each
+    /// platform's tick is in [the crate docs](crate#time)). Async calls, and
+    /// sync calls inside a runtime (where tokio's clock may be paused), read
+    /// the clock exactly.
     ///
     /// ```
     /// # use resilience_runtime::stale_cache::CacheConfig;

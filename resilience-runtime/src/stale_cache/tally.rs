@@ -119,6 +119,19 @@ impl Tally {
     }
 }
 
+/// Adds the calling thread's uncounted hits of every cache to the counter
+/// now (`crate::flush_metrics`).
+pub(crate) fn flush_thread() {
+    if !meters::ENABLED {
+        return;
+    }
+    let _ = PENDING.try_with(|pending| {
+        if let Ok(mut pending) = pending.try_borrow_mut() {
+            pending.iter_mut().for_each(Pending::flush);
+        }
+    });
+}
+
 /// The hit that fills a batch, or the first of a thread or of another
 /// function name.
 #[cold]

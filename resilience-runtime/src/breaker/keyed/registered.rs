@@ -16,7 +16,7 @@ trait AnyKeyed: Send + Sync {
 
 impl<K: BreakerKey> AnyKeyed for KeyedBreakers<K> {
     fn breakers(&self) -> Vec<Arc<Breaker>> {
-        self.breakers.iter().map(|(_, breaker)| breaker).collect()
+        self.breakers.pin().values().cloned().collect()
     }
 
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {

@@ -10,7 +10,10 @@ use super::{Breaker, ProbeEnd};
 ///
 /// A permit dropped without `record` — its future was dropped, or the call
 /// panicked — counts as neither success nor failure, and a half-open probe
-/// permit gives its slot back for the next probe.
+/// permit gives its slot back for the next probe. The one exception: a
+/// permit dropped by a `#[timeout]` above the breaker, as it cuts the call
+/// off at its deadline, counts as a failure (the dependency did not answer
+/// in time), so a dependency that always hangs still opens the breaker.
 ///
 /// ```
 /// use resilience_runtime::breaker::{Breaker, BreakerConfig, WindowCounts};
@@ -63,9 +66,23 @@ impl Permit<'_> {
 }
 
 impl Drop for Permit<'_> {
+    /// A call cut off by a `#[timeout]` above the breaker failed (its
+    /// dependency did not answer in time); any other drop abandons it.
     fn drop(&mut self) {
-        if let Ticket::Probe { episode } = self.ticket {
-            self.breaker.finish_probe(episode, ProbeEnd::Abandoned);
+        let cut_off = crate::timeout::cutting_off();
+        match self.ticket {
+            Ticket::Closed { generation } if cut_off => {
+                self.breaker.record_closed(generation, true);
+            }
+            Ticket::Closed { .. } => {}
+            Ticket::Probe { episode } => {
+                let end = if cut_off {
+                    ProbeEnd::Failed
+                } else {
+                    ProbeEnd::Abandoned
+                };
+                self.breaker.finish_probe(episode, end);
+            }
         }
     }
 }
