@@ -308,7 +308,14 @@ fn retries_count_attempts_after_the_first_and_fallbacks_count_answers() {
     );
 }
 
-/// `successes` successes through `breaker`, fast; the thread keeps some back.
+/// `successes` successes through `breaker`, fast: the thread keeps the last
+/// few hundred back for a batch (1 000 = 3 × 256 + 232).
+///
+/// The tests below do not assert that anything was kept back: a test
+/// running beside them may flush every batch, and a thread whose slot
+/// owns no shard shares an overflow shard that another thread's exit
+/// hands over. `a_fast_thread_hands_its_calls_over_in_batches_that_lag_by_under_256`
+/// shows the batching; these show that nothing batched is lost or counted twice.
 fn successes_at_full_speed(breaker: &Breaker, successes: u32) {
     let step = crate::clock::STALE_BOUND / (2 * crate::clock::MAX_STRIDE);
     tokio::runtime::Builder::new_current_thread()
@@ -333,10 +340,7 @@ fn a_thread_that_exits_hands_over_the_calls_it_kept() {
     let successes = || series.counter("breaker_calls_total{breaker=meters-exit,outcome=success}");
     std::thread::scope(|scope| {
         scope
-            .spawn(|| {
-                successes_at_full_speed(&breaker, 1_000);
-                assert!(successes() < 1_000, "some are kept back");
-            })
+            .spawn(|| successes_at_full_speed(&breaker, 1_000))
             .join()
             .unwrap();
     });
@@ -351,7 +355,7 @@ fn flush_metrics_hands_over_what_live_threads_kept() {
     });
     let successes = || series.counter("breaker_calls_total{breaker=meters-flush,outcome=success}");
     let (kept, flushed) = (Barrier::new(2), Barrier::new(2));
-    let (before, after) = std::thread::scope(|scope| {
+    let after = std::thread::scope(|scope| {
         scope.spawn(|| {
             successes_at_full_speed(&breaker, 1_000);
             kept.wait();
@@ -359,13 +363,11 @@ fn flush_metrics_hands_over_what_live_threads_kept() {
             flushed.wait();
         });
         kept.wait();
-        let before = successes();
         crate::flush_metrics();
         let after = successes();
         flushed.wait();
-        (before, after)
+        after
     });
-    assert!(before < 1_000, "some are kept back");
     assert_eq!(after, 1_000, "counted by the flush");
     assert_eq!(successes(), 1_000, "and not again when the thread exits");
 }
@@ -382,11 +384,44 @@ fn an_evicted_keyed_breaker_loses_none_of_its_calls() {
     successes_at_full_speed(&hosts.breaker("a".to_owned()), 1_000);
     let successes =
         || series.counter("breaker_calls_total{breaker=meters-evicted,outcome=success}");
-    assert!(successes() < 1_000, "some are kept back");
     // "b" takes the one place: "a" is dropped with what it kept.
     hosts.breaker("b".to_owned());
     assert_eq!(hosts.key_count(), 1);
     assert!(hosts.get(&"a".to_owned()).is_none(), "evicted");
     crate::flush_metrics();
     assert_eq!(successes(), 1_000);
+}
+
+#[test]
+fn flushing_while_threads_count_loses_and_doubles_nothing() {
+    let series = Series::default();
+    let breaker = metrics::with_local_recorder(&series, || {
+        Breaker::new(
+            "meters-flush-race",
+            BreakerConfig::new().min_calls(u32::MAX),
+        )
+    });
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    for _ in 0..20_000 {
+                        breaker.try_acquire().unwrap().record(false);
+                    }
+                })
+            })
+            .collect();
+        // Flushes racing the workers' own hand-overs, a bounded number of
+        // times (a flush also hands over other tests' batches).
+        for _ in 0..200 {
+            crate::flush_metrics();
+            std::thread::yield_now();
+        }
+        for worker in workers {
+            worker.join().unwrap();
+        }
+    });
+    let successes =
+        series.counter("breaker_calls_total{breaker=meters-flush-race,outcome=success}");
+    assert_eq!(successes, 40_000);
 }
