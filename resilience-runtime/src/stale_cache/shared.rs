@@ -452,8 +452,12 @@ where
                         Settled::Served(value) => return Ok(value),
                         Settled::Load(lead, seen, plan) => {
                             let result = load();
+                            // Judged on the load's own result: a failure
+                            // that `finish` turns into a stale answer is
+                            // never written back as if loaded now.
+                            let entry = self.write_back(fleet, plan, &result);
                             let result = self.finish(lead, key, seen, result, function, &errors);
-                            if let Some((plan, entry)) = self.write_back(fleet, plan, &result) {
+                            if let Some((plan, entry)) = entry {
                                 fleet.publish_blocking(&plan.address, entry, self.tolerance());
                             }
                             return result;

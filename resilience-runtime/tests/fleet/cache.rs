@@ -61,6 +61,22 @@ impl Replica {
             .get_or_load_on(&self.fleet, key.into(), FUNCTION, load, describe)
             .await
     }
+
+    /// The sync path: Redis operations block this thread.
+    fn get_blocking(&self, key: &str, upstream: &Upstream) -> Result<Profile, Down> {
+        let (calls, down) = (Arc::clone(&upstream.calls), Arc::clone(&upstream.down));
+        let key_owned = key.to_owned();
+        let load = move || {
+            calls.fetch_add(1, SeqCst);
+            if down.load(SeqCst) {
+                Err(Down)
+            } else {
+                Ok(profile(&key_owned))
+            }
+        };
+        self.cache
+            .get_or_load_on_blocking(&self.fleet, key.into(), FUNCTION, load, describe)
+    }
 }
 
 /// Counts its calls; answers `Ok` until told to fail.
@@ -142,6 +158,33 @@ async fn a_restarted_replica_serves_another_s_stale_value_within_tolerance_and_e
     let again = Replica::start(server.url(), &ns, config()).await;
     assert!(again.get("ada", &upstream).await.is_err());
     assert!(restarted.get("ada", &upstream).await.is_err());
+}
+
+/// Defect 2 of issue 23: the sync path once wrote the stale value it
+/// served after a failed refresh back to Redis, stamped now, so every
+/// replica served it as fresh and the error past `tolerance` never came.
+#[tokio::test(start_paused = true)]
+async fn a_failed_sync_refresh_writes_nothing_and_stale_data_stays_stale() {
+    let server = RedisServer::any();
+    let ns = namespace("sync-stale");
+    let upstream = Upstream::default();
+    let a = Replica::start(server.url(), &ns, config()).await;
+    a.get_blocking("ada", &upstream).unwrap();
+    upstream.fail();
+
+    tokio::time::advance(Duration::from_secs(10)).await; // expired, within tolerance
+    assert_eq!(a.get_blocking("ada", &upstream).unwrap(), profile("ada"));
+    assert_eq!(upstream.calls(), 2, "the refresh was tried, and failed");
+
+    // Another replica finds the entry as old as it is: it refreshes too.
+    let b = Replica::start(server.url(), &ns, config()).await;
+    assert_eq!(b.get_blocking("ada", &upstream).unwrap(), profile("ada"));
+    assert_eq!(upstream.calls(), 3, "not served as fresh from Redis");
+
+    tokio::time::advance(Duration::from_secs(6)).await; // 16 s: past tolerance
+    let c = Replica::start(server.url(), &ns, config()).await;
+    assert!(c.get_blocking("ada", &upstream).is_err(), "past tolerance");
+    assert!(c.get("ada", &upstream).await.is_err(), "the async path too");
 }
 
 #[tokio::test(start_paused = true)]
