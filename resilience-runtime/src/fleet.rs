@@ -25,7 +25,11 @@
 //!   one instance across the fleet refreshes the key at a time (a lease);
 //!   the others wait for its value at most [`FleetOptions::refresh_wait`],
 //!   then serve their stale value or call the upstream themselves. A
-//!   success is written with a time to live of `tolerance`. A failed
+//!   success is written with a time to live of `tolerance`; nothing else
+//!   is ever written. The lease is given back when the refresh ends or its
+//!   caller gives up (the future dropped), and is not renewed: a load
+//!   longer than [`FleetOptions::refresh_lease`] may run twice across the
+//!   fleet. A failed
 //!   refresh serves the freshest value within `tolerance` found locally or
 //!   in Redis — so a replica restarted during an outage serves what another
 //!   replica (or its previous life) loaded.
@@ -100,7 +104,7 @@ use std::sync::{Arc, OnceLock};
 pub use options::FleetOptions;
 
 pub(crate) use breaker_ops::Signal;
-pub(crate) use cache_ops::{Acquired, Address};
+pub(crate) use cache_ops::{Acquired, Address, Lease};
 pub(crate) use codec::{decode_entry, encode_entry, key_digest, type_fingerprint};
 pub(crate) use wall::{millis_at, now_millis};
 

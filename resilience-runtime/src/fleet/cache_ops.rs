@@ -37,14 +37,43 @@ pub(crate) enum Acquired {
     /// An entry loaded after `fresh_after`: serve it, call nothing.
     Fresh(Vec<u8>),
     /// This instance holds the key's refresh lease: call the upstream, then
-    /// [`Fleet::publish`] or [`Fleet::give_up`]. The older entry, if any,
-    /// is the stale fallback.
-    Lead(Option<Vec<u8>>),
+    /// [`Fleet::publish`] a success. The older entry, if any, is the stale
+    /// fallback. Dropping the [`Lease`] without publishing gives it back.
+    Lead(Option<Vec<u8>>, Lease),
     /// Another instance held the lease and no fresh value came in time (or
     /// it gave up): serve the stale entry, if any, or call the upstream.
     Alone(Option<Vec<u8>>),
     /// Redis did not answer: go on with local state.
     Unavailable,
+}
+
+/// A key's refresh lease, held by this instance. Dropped, it is given back
+/// (not waited for: a detached operation on the fleet's thread), so a
+/// refresh whose caller gave up — its future dropped by a timeout or a
+/// client gone — frees the key at once instead of after its time to live.
+///
+/// It is made on the fleet's thread before the lease is asked for, so a
+/// caller gone before the answer comes back gives it back too: the
+/// answer, lease included, is dropped there.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    /// The fleet and the lease's key, while it is to be given back.
+    held: Option<(Fleet, Box<str>)>,
+}
+
+impl Lease {
+    /// The lease was released with the write of a loaded value.
+    pub(crate) fn published(mut self) {
+        self.held = None;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some((fleet, key)) = self.held.take() {
+            fleet.give_up(key);
+        }
+    }
 }
 
 impl Fleet {
@@ -75,25 +104,43 @@ impl Fleet {
             .unwrap_or(Acquired::Unavailable)
     }
 
-    /// Writes a loaded value (time to live `ttl`) and releases the lease.
-    pub(crate) async fn publish(&self, address: &Address, entry: Vec<u8>, ttl: Duration) {
-        let op = self.publish_op(address, Some((entry, ttl)));
+    /// Writes a loaded value (time to live `ttl`) and releases the lease;
+    /// whether Redis took both.
+    pub(crate) async fn publish(&self, address: &Address, entry: Vec<u8>, ttl: Duration) -> bool {
+        let op = self.publish_op(address, entry, ttl);
         let budget = self.inner.link.bound();
-        self.inner.link.run("cache write", budget, op).await;
+        self.inner
+            .link
+            .run("cache write", budget, op)
+            .await
+            .is_some()
     }
 
     /// [`publish`](Self::publish) for a sync caller.
-    pub(crate) fn publish_blocking(&self, address: &Address, entry: Vec<u8>, ttl: Duration) {
-        let op = self.publish_op(address, Some((entry, ttl)));
+    pub(crate) fn publish_blocking(
+        &self,
+        address: &Address,
+        entry: Vec<u8>,
+        ttl: Duration,
+    ) -> bool {
+        let op = self.publish_op(address, entry, ttl);
         let budget = self.inner.link.bound();
-        self.inner.link.run_blocking("cache write", budget, op);
+        self.inner
+            .link
+            .run_blocking("cache write", budget, op)
+            .is_some()
     }
 
-    /// Releases the lease after a failed refresh, so the instances waiting
-    /// for it stop waiting. Not waited for.
-    pub(crate) fn give_up(&self, address: &Address) {
-        let op = self.publish_op(address, None);
-        self.inner.link.run_detached("cache lease release", op);
+    /// Releases the lease `key` after a failed or abandoned refresh, so the
+    /// instances waiting for it stop waiting. Not waited for.
+    fn give_up(&self, key: Box<str>) {
+        let token = self.inner.instance.clone();
+        let release = move |mut conn: ConnectionManager, bound: Duration| async move {
+            let mut release = redis::cmd("EVAL");
+            release.arg(RELEASE).arg(1).arg(&*key).arg(&token);
+            bounded(bound, release.query_async::<()>(&mut conn)).await
+        };
+        self.inner.link.run_detached("cache lease release", release);
     }
 
     /// Counts an entry that did not decode (a miss).
@@ -109,6 +156,7 @@ impl Fleet {
         let wait = options.refresh_wait_value();
         let token = self.inner.instance.clone();
         let bound = self.inner.link.bound();
+        let fleet = self.clone();
         // Read, take the lease, then follow for at most `wait`.
         let budget = bound * 3 + wait;
         let op = move |mut conn: ConnectionManager, bound: Duration| -> Pending<Acquired> {
@@ -117,6 +165,12 @@ impl Fleet {
                 if let Some(bytes) = seen.as_ref().filter(|b| is_after(b, fresh_after)) {
                     return Ok(Acquired::Fresh(bytes.clone()));
                 }
+                // Held from before the ask: if this operation is cut off
+                // (its bound, or its caller gone) once the `SET` is sent,
+                // the release follows it on the same connection.
+                let mut lease = Lease {
+                    held: Some((fleet, address.lease.as_str().into())),
+                };
                 let taken: Option<String> = bounded(
                     bound,
                     redis::cmd("SET")
@@ -129,29 +183,28 @@ impl Fleet {
                 )
                 .await?;
                 if taken.is_some() {
-                    return Ok(Acquired::Lead(seen));
+                    return Ok(Acquired::Lead(seen, lease));
                 }
+                lease.held = None;
                 follow(&mut conn, bound, &address, limit, fresh_after, wait, seen).await
             })
         };
         (Box::new(op), budget)
     }
 
-    fn publish_op(&self, address: &Address, entry: Option<(Vec<u8>, Duration)>) -> Op<()> {
+    fn publish_op(&self, address: &Address, entry: Vec<u8>, ttl: Duration) -> Op<()> {
         let address = address.clone();
         let token = self.inner.instance.clone();
         Box::new(
             move |mut conn: ConnectionManager, bound: Duration| -> Pending<()> {
                 Box::pin(async move {
                     let mut pipe = redis::pipe();
-                    if let Some((bytes, ttl)) = entry {
-                        pipe.cmd("SET")
-                            .arg(&address.entry)
-                            .arg(bytes)
-                            .arg("PX")
-                            .arg(millis(ttl).max(1))
-                            .ignore();
-                    }
+                    pipe.cmd("SET")
+                        .arg(&address.entry)
+                        .arg(entry)
+                        .arg("PX")
+                        .arg(millis(ttl).max(1))
+                        .ignore();
                     // Release the lease only if it is still ours.
                     pipe.cmd("EVAL")
                         .arg(RELEASE)

@@ -49,11 +49,12 @@ async fn a_value_published_by_one_instance_is_fresh_for_another() {
     let (a, b) = pair(&server, "publish").await;
     let address = a.address("app::profile", &type_fingerprint::<String>(), "k1");
 
-    let Acquired::Lead(None) = a.acquire(&address, 0).await else {
+    let Acquired::Lead(None, lease) = a.acquire(&address, 0).await else {
         panic!("the first instance leads an empty key");
     };
     let entry = encode_entry(&"Ada".to_string(), 5_000).unwrap();
-    a.publish(&address, entry, Duration::from_secs(30)).await;
+    assert!(a.publish(&address, entry, Duration::from_secs(30)).await);
+    lease.published();
 
     let Acquired::Fresh(bytes) = b.acquire(&address, 4_999).await else {
         panic!("an entry loaded after `fresh_after` is fresh");
@@ -63,7 +64,7 @@ async fn a_value_published_by_one_instance_is_fresh_for_another() {
         Ok(("Ada".to_string(), 5_000))
     );
     // Past `fresh_after`, the entry is the stale fallback of a new lead.
-    let Acquired::Lead(Some(stale)) = b.acquire(&address, 5_000).await else {
+    let Acquired::Lead(Some(stale), _) = b.acquire(&address, 5_000).await else {
         panic!("an older entry comes with the lead");
     };
     assert_eq!(codec::loaded_at(&stale), Some(5_000));
@@ -74,14 +75,17 @@ async fn a_follower_waits_for_the_lease_holder_s_value() {
     let server = RedisServer::any();
     let (a, b) = pair(&server, "follow").await;
     let address = a.address("app::profile", "fp", "k2");
-    assert!(matches!(a.acquire(&address, 0).await, Acquired::Lead(None)));
+    let Acquired::Lead(None, lease) = a.acquire(&address, 0).await else {
+        panic!("the first instance leads");
+    };
 
     let publisher = {
         let (a, address) = (a.clone(), address.clone());
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(60)).await;
             let entry = encode_entry(&7_u32, 10).unwrap();
-            a.publish(&address, entry, Duration::from_secs(30)).await;
+            assert!(a.publish(&address, entry, Duration::from_secs(30)).await);
+            lease.published();
         })
     };
     let Acquired::Fresh(bytes) = b.acquire(&address, 0).await else {
@@ -96,14 +100,13 @@ async fn a_holder_that_gives_up_frees_its_followers_before_the_wait_ends() {
     let server = RedisServer::any();
     let (a, b) = pair(&server, "give-up").await;
     let address = a.address("app::profile", "fp", "k3");
-    assert!(matches!(a.acquire(&address, 0).await, Acquired::Lead(None)));
-    let giver = {
-        let (a, address) = (a.clone(), address.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(40)).await;
-            a.give_up(&address);
-        })
+    let Acquired::Lead(None, lease) = a.acquire(&address, 0).await else {
+        panic!("the first instance leads");
     };
+    let giver = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        drop(lease);
+    });
     let started = std::time::Instant::now();
     assert!(matches!(
         b.acquire(&address, 0).await,
@@ -115,7 +118,10 @@ async fn a_holder_that_gives_up_frees_its_followers_before_the_wait_ends() {
     );
     giver.await.unwrap();
     // The lease is free again: the next instance leads.
-    assert!(matches!(b.acquire(&address, 0).await, Acquired::Lead(None)));
+    assert!(matches!(
+        b.acquire(&address, 0).await,
+        Acquired::Lead(None, _)
+    ));
 }
 
 #[tokio::test]
@@ -252,7 +258,10 @@ async fn an_outage_is_local_only_within_the_bound_and_sharing_resumes() {
 
     server.start();
     wait_for(|| a.is_reachable()).await;
-    assert!(matches!(a.acquire(&address, 0).await, Acquired::Lead(None)));
+    assert!(matches!(
+        a.acquire(&address, 0).await,
+        Acquired::Lead(None, _)
+    ));
     assert_eq!(
         a.errors(),
         errors,

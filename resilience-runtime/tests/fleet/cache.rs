@@ -187,6 +187,68 @@ async fn a_failed_sync_refresh_writes_nothing_and_stale_data_stays_stale() {
     assert!(c.get("ada", &upstream).await.is_err(), "the async path too");
 }
 
+/// Defect 5 of issue 23: a refresh whose caller gave up (its future
+/// dropped: a request timeout, a client gone) once kept the key's lease
+/// for its whole time to live, so every other replica waited
+/// `refresh_wait` on each call of that key.
+#[tokio::test]
+async fn a_dropped_refresh_gives_its_lease_back_at_once() {
+    let server = RedisServer::any();
+    let ns = namespace("dropped-lease");
+    let a = Replica::start(server.url(), &ns, config()).await;
+    let b = Replica::start(server.url(), &ns, config()).await;
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let leases = format!("resilience:{ns}:lease:*");
+
+    // A leads the refresh of "ada" and hangs in its load until dropped.
+    let loading = Arc::new(tokio::sync::Notify::new());
+    let load = {
+        let loading = Arc::clone(&loading);
+        async move {
+            loading.notify_one();
+            std::future::pending::<Result<Profile, Down>>().await
+        }
+    };
+    let hangs = a
+        .cache
+        .get_or_load_on(&a.fleet, "ada".into(), FUNCTION, load, describe);
+    let held: Vec<String> = tokio::select! {
+        _ = hangs => panic!("the load hangs"),
+        held = async {
+            loading.notified().await;
+            redis::cmd("KEYS").arg(&leases).query_async(&mut conn).await.unwrap()
+        } => held,
+    };
+    // Its caller gave up: the refresh's future is dropped.
+    assert_eq!(held.len(), 1, "A held the lease while loading");
+    let started = Instant::now();
+    let mut left = held.len();
+    while left > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the lease {held:?} outlived its dropped refresh by 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(&leases)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        left = keys.len();
+    }
+    // B leads at once instead of waiting out `refresh_wait` (2 s).
+    let upstream = Upstream::default();
+    let started = Instant::now();
+    assert_eq!(b.get("ada", &upstream).await.unwrap(), profile("ada"));
+    assert_eq!(upstream.calls(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_value_from_redis_keeps_its_original_age() {
     let server = RedisServer::any();

@@ -14,7 +14,7 @@ use super::super::flight::{Landing, Lead};
 use super::super::report::{self, Outcome};
 use super::super::stored::Stored;
 use crate::clock::{self, Instant};
-use crate::fleet::{self, Acquired, Address, Fleet};
+use crate::fleet::{self, Acquired, Address, Fleet, Lease};
 
 /// A key's place in the fleet, worked out once per flight.
 pub(super) struct Plan {
@@ -25,6 +25,19 @@ pub(super) struct Plan {
     /// Entries loaded after this wall time are fresh.
     pub(super) fresh_after: u64,
     limit: usize,
+    /// The key's refresh lease, when this flight holds it: dropped with the
+    /// plan (a failed load, or a flight whose future was dropped), it is
+    /// given back.
+    lease: Option<Lease>,
+}
+
+impl Plan {
+    /// The loaded value was written, and the lease released with it.
+    pub(super) fn published(self) {
+        if let Some(lease) = self.lease {
+            lease.published();
+        }
+    }
 }
 
 /// What a flight does once the fleet answered.
@@ -54,6 +67,7 @@ where
             now_ms,
             fresh_after: now_ms.saturating_sub(maxage_ms),
             limit: fleet.options().max_entry_bytes_value(),
+            lease: None,
         })
     }
 
@@ -86,8 +100,12 @@ where
                 // Malformed: load, and write a good entry over it.
                 None => Settled::Load(lead, seen, Some(plan)),
             },
-            Acquired::Lead(stale) => {
+            Acquired::Lead(stale, lease) => {
                 let seen = self.freshest(fleet, &plan, seen, stale);
+                let plan = Plan {
+                    lease: Some(lease),
+                    ..plan
+                };
                 Settled::Load(lead, seen, Some(plan))
             }
             Acquired::Alone(stale) => {
@@ -131,7 +149,13 @@ where
                 }
                 None => Some((lead, Some(plan))),
             },
-            Acquired::Lead(_) => Some((lead, Some(plan))),
+            Acquired::Lead(_, lease) => {
+                let plan = Plan {
+                    lease: Some(lease),
+                    ..plan
+                };
+                Some((lead, Some(plan)))
+            }
             // Another instance refreshes it (or failed to): the stale value
             // stays, and dropping the lead lets the next caller try again.
             Acquired::Alone(_) => None,
@@ -140,31 +164,18 @@ where
     }
 
     /// The entry to write back after a load: a success, encoded within the
-    /// size limit. A failure releases the refresh lease instead.
+    /// size limit. Nothing else is ever written: a failure (or a value too
+    /// large to share) drops the plan, which gives the refresh lease back.
     pub(super) fn write_back<E>(
         &self,
-        fleet: &Fleet,
         plan: Option<Plan>,
         result: &Result<V, E>,
     ) -> Option<(Plan, Vec<u8>)> {
         let plan = plan?;
-        match result {
-            Ok(value) => {
-                let entry = fleet::encode_entry(value, fleet::now_millis())
-                    .filter(|entry| entry.len() <= plan.limit);
-                match entry {
-                    Some(entry) => Some((plan, entry)),
-                    None => {
-                        fleet.give_up(&plan.address);
-                        None
-                    }
-                }
-            }
-            Err(_) => {
-                fleet.give_up(&plan.address);
-                None
-            }
-        }
+        let value = result.as_ref().ok()?;
+        let entry = fleet::encode_entry(value, fleet::now_millis())
+            .filter(|entry| entry.len() <= plan.limit)?;
+        Some((plan, entry))
     }
 
     /// An entry read back from Redis, as a value stamped with its original
