@@ -85,7 +85,14 @@
 //! Everything read back is untrusted: at most
 //! [`FleetOptions::max_entry_bytes`] are read, an oversized or malformed
 //! entry is a miss (counted as `malformed`, told once), messages that do
-//! not parse are dropped. Keys built from arguments are SHA-256 digests, so
+//! not parse are dropped. What one key holds never takes the fleet off
+//! Redis: a reply of the wrong type (a list where an entry should be), a
+//! non-integer where a time should be, a command the server refuses for
+//! that key (`NOSCRIPT`, an ACL's `NOPERM`) is a miss for that key, counted
+//! as `malformed`; an entry of the wrong type is overwritten by the next
+//! value loaded. Only a failure of Redis as a whole — a timeout, a lost
+//! connection, a server that is loading, read-only or refuses the login —
+//! is an outage. Keys built from arguments are SHA-256 digests, so
 //! no argument reaches another function's or namespace's keys, and the
 //! value type's fingerprint is in every key, so a deploy that changes the
 //! type reads none of the old entries.

@@ -12,7 +12,7 @@ use redis::aio::ConnectionManager;
 
 use super::Fleet;
 use super::codec;
-use super::link::bounded;
+use super::link::{self, bounded};
 
 /// A Redis operation in progress on the fleet thread.
 type Pending<T> = std::pin::Pin<Box<dyn Future<Output = redis::RedisResult<T>> + Send>>;
@@ -161,7 +161,16 @@ impl Fleet {
         let budget = bound * 3 + wait;
         let op = move |mut conn: ConnectionManager, bound: Duration| -> Pending<Acquired> {
             Box::pin(async move {
-                let seen = read(&mut conn, bound, &address.entry, limit).await?;
+                let seen = match read(&mut conn, bound, &address.entry, limit).await {
+                    Ok(seen) => seen,
+                    // Not a string (someone else's list, say): no entry,
+                    // and the loaded value is written over it.
+                    Err(error) if link::classify(&error).is_none() => {
+                        fleet.malformed(&error.to_string());
+                        None
+                    }
+                    Err(error) => return Err(error),
+                };
                 if let Some(bytes) = seen.as_ref().filter(|b| is_after(b, fresh_after)) {
                     return Ok(Acquired::Fresh(bytes.clone()));
                 }

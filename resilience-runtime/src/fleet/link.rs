@@ -179,12 +179,11 @@ impl Link {
         match answer {
             Ok(Ok(value)) => Some(value),
             Ok(Err(error)) => {
-                let failure = if error.is_timeout() {
-                    Failure::Timeout
-                } else {
-                    Failure::Error
-                };
-                self.fail(operation, failure, &error.to_string());
+                match classify(&error) {
+                    Some(failure) => self.fail(operation, failure, &error.to_string()),
+                    // One key's reply: a miss for that key, not an outage.
+                    None => self.malformed(operation, &error.to_string()),
+                }
                 None
             }
             Err(_) => {
@@ -221,6 +220,38 @@ async fn ping_until_answered(link: Weak<Link>) {
             link.health.recovered(&link.namespace);
             return;
         }
+    }
+}
+
+/// How an error of one operation counts: `Some` when Redis as a whole
+/// did not answer (the connection, the server's state: an outage), `None`
+/// when the reply concerned this operation's key or command alone (a
+/// wrong-type value someone else wrote, a non-integer where one was
+/// expected, a script or command the ACL refuses): a miss for that key.
+pub(crate) fn classify(error: &redis::RedisError) -> Option<Failure> {
+    use redis::{ErrorKind, ServerErrorKind};
+    if error.is_timeout() {
+        return Some(Failure::Timeout);
+    }
+    if error.is_io_error() || error.is_connection_dropped() || error.is_connection_refusal() {
+        return Some(Failure::Error);
+    }
+    match error.kind() {
+        // Answers about the key or the command: the server is fine.
+        ErrorKind::UnexpectedReturnType
+        | ErrorKind::Parse
+        | ErrorKind::Extension
+        | ErrorKind::Server(
+            ServerErrorKind::ResponseError
+            | ServerErrorKind::NoScript
+            | ServerErrorKind::NoPerm
+            | ServerErrorKind::ExecAbort
+            | ServerErrorKind::CrossSlot,
+        ) => None,
+        // Everything else (authentication, a server loading or demoted to
+        // a replica, a cluster that moved, the fleet thread gone) is about
+        // Redis as a whole.
+        _ => Some(Failure::Error),
     }
 }
 

@@ -11,3 +11,4 @@ mod attributes;
 mod auth;
 mod breaker;
 mod cache;
+mod hostile;

@@ -1,0 +1,175 @@
+//! Data no replica wrote: wrong types, refused commands, giant values.
+//! Whatever one key holds, it is a miss for that key (counted), never an
+//! outage of the fleet: the other keys go on sharing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+use resilience_runtime::fleet::Fleet;
+use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+
+use crate::server::{RedisServer, namespace};
+
+const FUNCTION: &str = "app::hostile";
+
+fn describe(_: &(), f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.write_str("down")
+}
+
+/// A replica's cache on a fleet connection of its own, and the calls its
+/// upstream got.
+struct Replica {
+    fleet: Fleet,
+    cache: StaleCache<String, String>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Replica {
+    async fn start(url: &str, namespace: &str) -> Self {
+        Self {
+            fleet: Fleet::connect(url, namespace).await.unwrap(),
+            cache: StaleCache::new(CacheConfig::new()),
+            calls: Arc::default(),
+        }
+    }
+
+    async fn get(&self, key: &str) -> String {
+        let calls = Arc::clone(&self.calls);
+        let value = format!("value of {key}");
+        let load = async move {
+            calls.fetch_add(1, SeqCst);
+            Ok(value)
+        };
+        self.cache
+            .get_or_load_on(&self.fleet, key.into(), FUNCTION, load, describe)
+            .await
+            .unwrap()
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(SeqCst)
+    }
+}
+
+async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(server.url()).unwrap();
+    client.get_multiplexed_async_connection().await.unwrap()
+}
+
+async fn keys(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) -> Vec<String> {
+    redis::cmd("KEYS")
+        .arg(pattern)
+        .query_async(conn)
+        .await
+        .unwrap()
+}
+
+/// Waits (real time, at most 2 s) until `done`.
+async fn within_2s(what: &str, done: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(2), "{what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Defect 6 of issue 23: a wrong-type reply (someone `RPUSH`ed onto an
+/// entry key) once counted as an outage and took every key off Redis.
+#[tokio::test]
+async fn a_wrong_type_entry_is_a_miss_for_its_key_and_the_others_still_share() {
+    let server = RedisServer::any();
+    let ns = namespace("wrongtype");
+    let mut conn = raw(&server).await;
+    let a = Replica::start(server.url(), &ns).await;
+    let b = Replica::start(server.url(), &ns).await;
+    a.get("bad").await;
+    let entries = keys(&mut conn, &format!("resilience:{ns}:cache:*")).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    redis::cmd("DEL")
+        .arg(&entries[0])
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    redis::cmd("RPUSH")
+        .arg(&entries[0])
+        .arg("junk")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+
+    assert_eq!(b.get("bad").await, "value of bad");
+    assert_eq!(b.calls(), 1, "a miss for that key: b loads it");
+    assert!(b.fleet.is_reachable(), "one bad key is no outage");
+    assert!(b.fleet.errors() >= 1, "counted");
+    // b's value was written over the junk.
+    let c = Replica::start(server.url(), &ns).await;
+    assert_eq!(c.get("bad").await, "value of bad");
+    assert_eq!(c.calls(), 0, "read from Redis");
+    // The others still share: b reads what a loads, without a call.
+    a.get("good").await;
+    assert_eq!(b.get("good").await, "value of good");
+    assert_eq!(b.calls(), 1, "served from Redis");
+}
+
+/// Defect 6 of issue 23: a "breaker-open" key that is not a number once
+/// counted as an outage of the whole fleet.
+#[tokio::test]
+async fn a_non_integer_open_until_is_ignored_not_an_outage() {
+    let server = RedisServer::any();
+    let ns = namespace("open-junk");
+    let mut conn = raw(&server).await;
+    redis::cmd("SET")
+        .arg(format!("resilience:{ns}:breaker-open:payments"))
+        .arg("soon")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let a = Replica::start(server.url(), &ns).await;
+    let breaker = Arc::new(Breaker::new("payments", BreakerConfig::new()));
+    breaker.share_on(&a.fleet);
+    within_2s("the open key was read", || a.fleet.errors() >= 1).await;
+    assert!(a.fleet.is_reachable(), "one bad key is no outage");
+    assert_eq!(breaker.state(), State::Closed);
+    // Sharing goes on.
+    let b = Replica::start(server.url(), &ns).await;
+    b.get("k").await;
+    assert_eq!(a.get("k").await, "value of k");
+    assert_eq!(a.calls(), 0, "served from Redis");
+}
+
+/// Defect 6 of issue 23: an ACL that forbids `EVAL` (the lease release)
+/// once counted as an outage at the first write.
+#[tokio::test]
+async fn an_acl_that_forbids_eval_costs_the_lease_release_not_the_fleet() {
+    let server = RedisServer::any();
+    let ns = namespace("noperm");
+    let mut conn = raw(&server).await;
+    let user = format!("no-eval-{}", fastrand::u32(..));
+    redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg(&user)
+        .arg("on")
+        .arg(">pw")
+        .arg("~*")
+        .arg("&*")
+        .arg("+@all")
+        .arg("-eval")
+        .arg("-evalsha")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let port = server.url().rsplit(':').next().unwrap();
+    let limited = format!("redis://{user}:pw@127.0.0.1:{port}");
+    let a = Replica::start(&limited, &ns).await;
+    let b = Replica::start(server.url(), &ns).await;
+
+    a.get("first").await;
+    assert!(a.fleet.is_reachable(), "a refused EVAL is no outage");
+    a.get("second").await;
+    assert_eq!(b.get("first").await, "value of first");
+    assert_eq!(b.get("second").await, "value of second");
+    assert_eq!(b.calls(), 0, "both written by a, read from Redis");
+    assert!(a.fleet.errors() >= 1, "counted");
+}
