@@ -82,10 +82,15 @@
 //!
 //! # Redis is a trust boundary
 //!
-//! Everything read back is untrusted: at most
-//! [`FleetOptions::max_entry_bytes`] are read, an oversized or malformed
-//! entry is a miss (counted as `malformed`, told once), messages that do
-//! not parse are dropped. What one key holds never takes the fleet off
+//! Everything read back is untrusted, and every read is bounded: at most
+//! [`FleetOptions::max_entry_bytes`] of a cache entry are read (an
+//! oversized or malformed entry is a miss, counted as `malformed`, told
+//! once), at most 20 bytes of an "open until T" (anything but digits is
+//! ignored, counted), and a pub/sub frame announcing more than 4 KiB ends
+//! the listener's connection before its body is read (it subscribes again
+//! and reads the open breakers; messages that do not parse are dropped).
+//! Over TLS (`rediss://`) the listener is redis-rs's own, bounded only by
+//! the server's `proto-max-bulk-len`. What one key holds never takes the fleet off
 //! Redis: a reply of the wrong type (a list where an entry should be), a
 //! non-integer where a time should be, a command the server refuses for
 //! that key (`NOSCRIPT`, an ACL's `NOPERM`) is a miss for that key, counted
@@ -100,6 +105,7 @@
 mod breaker_ops;
 mod cache_ops;
 mod codec;
+mod guard;
 mod health;
 mod keys;
 mod link;

@@ -18,6 +18,7 @@ use redis::aio::ConnectionManager;
 
 use super::Fleet;
 use super::cache_ops::RELEASE;
+use super::guard::Guarded;
 use super::link::bounded;
 
 /// How long the listener waits before subscribing again after losing its
@@ -190,8 +191,7 @@ impl Fleet {
             let this = Fleet { inner };
             let channel = this.inner.keys.breaker_channel();
             let client = this.inner.link.client.clone();
-            let connected =
-                tokio::time::timeout(Duration::from_secs(1), client.get_async_pubsub()).await;
+            let connected = tokio::time::timeout(Duration::from_secs(1), pubsub(&client)).await;
             if let Ok(Ok(mut pubsub)) = connected
                 && pubsub.subscribe(&channel).await.is_ok()
             {
@@ -210,22 +210,36 @@ impl Fleet {
         }
     }
 
-    /// Delivers the "open until T" keys of `names` that exist.
+    /// Delivers the "open until T" keys of `names` that exist. At most
+    /// [`MAX_TIME_BYTES`] of each are read; anything but a number in them
+    /// is ignored (counted as malformed).
     async fn read_open(&self, names: &[String]) {
         for name in names {
             let key = self.inner.keys.breaker_open(name);
             let read = |mut conn: ConnectionManager, bound| async move {
                 bounded(
                     bound,
-                    redis::cmd("GET")
+                    redis::cmd("GETRANGE")
                         .arg(&key)
-                        .query_async::<Option<u64>>(&mut conn),
+                        .arg(0)
+                        .arg(MAX_TIME_BYTES)
+                        .query_async::<Vec<u8>>(&mut conn),
                 )
                 .await
             };
             let bound = self.inner.link.bound();
-            if let Some(Some(until)) = self.inner.link.run("breaker read", bound, read).await {
-                self.inner.board.deliver(name, Signal::OpenUntil(until));
+            let Some(bytes) = self.inner.link.run("breaker read", bound, read).await else {
+                continue;
+            };
+            if bytes.is_empty() {
+                continue;
+            }
+            match parse_time(&bytes) {
+                Some(until) => self.inner.board.deliver(name, Signal::OpenUntil(until)),
+                None => self
+                    .inner
+                    .link
+                    .malformed("breaker read", "an open-until that is not a time"),
             }
         }
     }
@@ -239,6 +253,43 @@ impl Fleet {
             self.inner.board.deliver(name, signal);
         }
     }
+}
+
+/// The longest "open until T" value read: a Unix time in milliseconds has
+/// 13 digits, a `u64` at most 20.
+const MAX_TIME_BYTES: usize = 20;
+
+/// The largest pub/sub frame the listener takes: a message is an instance
+/// id, a word, a time and a breaker name.
+const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// A pub/sub connection whose reads are bounded ([`Guarded`]) on a plain
+/// TCP or Unix socket. Over TLS (`rediss://`) it is redis-rs's own, whose
+/// reads are bounded only by the server's `proto-max-bulk-len`.
+async fn pubsub(client: &redis::Client) -> redis::RedisResult<redis::aio::PubSub> {
+    let info = client.get_connection_info();
+    let settings = info.redis_settings();
+    match info.addr() {
+        redis::ConnectionAddr::Tcp(host, port) => {
+            let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+            stream.set_nodelay(true)?;
+            redis::aio::PubSub::new(settings, Guarded::new(stream, MAX_MESSAGE_BYTES)).await
+        }
+        #[cfg(unix)]
+        redis::ConnectionAddr::Unix(path) => {
+            let stream = tokio::net::UnixStream::connect(path).await?;
+            redis::aio::PubSub::new(settings, Guarded::new(stream, MAX_MESSAGE_BYTES)).await
+        }
+        _ => client.get_async_pubsub().await,
+    }
+}
+
+/// A time in Unix milliseconds: ASCII digits only.
+fn parse_time(bytes: &[u8]) -> Option<u64> {
+    if bytes.is_empty() || bytes.len() > MAX_TIME_BYTES || !bytes.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
 /// `{instance} open {until} {name}` or `{instance} closed 0 {name}`.

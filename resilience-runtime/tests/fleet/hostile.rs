@@ -173,3 +173,113 @@ async fn an_acl_that_forbids_eval_costs_the_lease_release_not_the_fleet() {
     assert_eq!(b.calls(), 0, "both written by a, read from Redis");
     assert!(a.fleet.errors() >= 1, "counted");
 }
+
+/// The process's peak resident memory, in bytes (Linux's `VmHWM`).
+fn peak_memory() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("Linux's /proc/self/status");
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmHWM:"))
+        .expect("a VmHWM line");
+    let kb: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|kb| kb.parse().ok())
+        .expect("VmHWM in kB");
+    kb * 1024
+}
+
+/// Defect 7 of issue 23: `GET breaker-open` and pub/sub payloads were read
+/// whole, so a value or message of hundreds of megabytes written by anyone
+/// was pulled into every replica's memory (and the read's time counted as
+/// an outage). Both are bounded now: the peak memory of this process does
+/// not grow by the size of what was written.
+///
+/// Linux only (the peak is read from /proc); both giants in one test so no
+/// other test's giant overlaps the measurement.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_giant_open_until_or_message_is_never_read_whole() {
+    const GIANT: usize = 64 << 20;
+    let server = RedisServer::spawn();
+    let ns = namespace("giant");
+    // Making a giant takes the server longer than redis-rs's default wait.
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+    let mut conn = redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .unwrap();
+    // The server would cut a subscriber off at 32 MB of output; lift that,
+    // so the giant message reaches the listener.
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("client-output-buffer-limit")
+        .arg("pubsub 0 0 0")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let open_key = format!("resilience:{ns}:breaker-open:payments");
+    // Made by the server, so this process never holds it.
+    redis::cmd("SETRANGE")
+        .arg(&open_key)
+        .arg(GIANT - 1)
+        .arg("9")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let before = peak_memory();
+
+    let a = Replica::start(server.url(), &ns).await;
+    let breaker = Arc::new(Breaker::new("payments", BreakerConfig::new()));
+    breaker.share_on(&a.fleet);
+    within_2s("the open key was read", || a.fleet.errors() >= 1).await;
+    assert!(a.fleet.is_reachable(), "a giant value is no outage");
+    assert_eq!(breaker.state(), State::Closed, "junk opens nothing");
+
+    // A giant message, then a real opening: the key for a listener that
+    // resubscribes, the message for one that kept its connection.
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 60_000;
+    let channel = format!("resilience:{ns}:breakers");
+    redis::cmd("EVAL")
+        .arg("redis.call('PUBLISH', KEYS[1], string.rep('x', ARGV[1])) return 0")
+        .arg(1)
+        .arg(&channel)
+        .arg(GIANT)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    redis::cmd("SET")
+        .arg(&open_key)
+        .arg(until.to_string())
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    redis::cmd("PUBLISH")
+        .arg(&channel)
+        .arg(format!("ffffffffffffffff open {until} payments"))
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    // Heard at once, or read when the listener subscribes again after the
+    // giant cut its connection.
+    let started = Instant::now();
+    while breaker.state() != State::Open {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the real opening was not heard within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let grown = peak_memory().saturating_sub(before);
+    assert!(
+        grown < (GIANT / 2) as u64,
+        "peak memory grew by {} MB reading {} MB values",
+        grown >> 20,
+        GIANT >> 20
+    );
+}
