@@ -37,9 +37,12 @@
 //!   makes no Redis call. An instance whose breaker opens publishes "open
 //!   until T" (a key with a time to live of `open_for`, and a pub/sub
 //!   message); every instance with that breaker name opens until T, within
-//!   a second, with a fleet cause. Half-open, one probe runs across the
+//!   a second, with a fleet cause — for at most its own `open_for` from
+//!   when it heard, whatever T says. Half-open, one probe runs across the
 //!   fleet at a time (a lease); its outcome closes or re-opens the breaker
-//!   everywhere.
+//!   everywhere. Openings are told apart by their episode (the wall time
+//!   they began): a "closed" names the one it ends, and is ignored by an
+//!   instance that knows of a newer opening.
 //!
 //! # When Redis is slow, down or lost
 //!
@@ -85,8 +88,8 @@
 //! Everything read back is untrusted, and every read is bounded: at most
 //! [`FleetOptions::max_entry_bytes`] of a cache entry are read (an
 //! oversized or malformed entry is a miss, counted as `malformed`, told
-//! once), at most 20 bytes of an "open until T" (anything but digits is
-//! ignored, counted), and a pub/sub frame announcing more than 4 KiB ends
+//! once), at most 41 bytes of an "open until T" (anything but `{until}
+//! {episode}` in digits is ignored, counted), and a pub/sub frame announcing more than 4 KiB ends
 //! the listener's connection before its body is read (it subscribes again
 //! and reads the open breakers; messages that do not parse are dropped).
 //! Over TLS (`rediss://`) the listener is redis-rs's own, bounded only by

@@ -183,7 +183,7 @@ pub struct Breaker {
     from_fleet: AtomicBool,
     /// The fleet its state is shared over, once [`Breaker::share_on`].
     #[cfg(feature = "redis")]
-    fleet: std::sync::OnceLock<crate::fleet::Fleet>,
+    fleet: std::sync::OnceLock<shared::Sharing>,
 }
 
 /// What changes only off the closed path.

@@ -30,14 +30,23 @@ const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(250);
 const TAKE_PROBE: &str = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 \
      elseif redis.call('GET', KEYS[1]) == ARGV[1] then return 1 else return 0 end";
 
-/// What another instance said about a breaker.
+/// What another instance said about a breaker. An episode is the wall
+/// time (Unix milliseconds) at which an opening began: a closing names the
+/// opening it ends, so one that arrives late cannot end a newer one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Signal {
     /// Opened until this wall time (Unix milliseconds).
-    OpenUntil(u64),
-    /// Closed.
-    Closed,
+    OpenUntil { until: u64, episode: u64 },
+    /// Closed the opening of this episode (and any older one).
+    Closed { episode: u64 },
 }
+
+/// Deletes the open key unless it holds an opening newer than the
+/// closing's episode (`ARGV[1]`).
+const CLOSE: &str = "local v = redis.call('GET', KEYS[1]) \
+     if v then local e = tonumber(string.match(v, '^%d+ (%d+)$')) \
+     if e and e > tonumber(ARGV[1]) then return 0 end end \
+     return redis.call('DEL', KEYS[1])";
 
 /// Called on the fleet thread with each signal for one breaker name.
 pub(crate) type Handler = Arc<dyn Fn(Signal) + Send + Sync>;
@@ -89,12 +98,14 @@ impl Fleet {
     }
 
     /// Tells the fleet this instance opened `name` until `until` (Unix
-    /// milliseconds), for `open_for`. Not waited for.
-    pub(crate) fn publish_open(&self, name: &str, until: u64, open_for: Duration) {
+    /// milliseconds), for `open_for`, in the opening of `episode`. Not
+    /// waited for.
+    pub(crate) fn publish_open(&self, name: &str, until: u64, episode: u64, open_for: Duration) {
         let key = self.inner.keys.breaker_open(name);
         let probe = self.inner.keys.breaker_probe(name);
         let channel = self.inner.keys.breaker_channel();
-        let message = format!("{} open {until} {name}", self.inner.instance);
+        let message = format!("{} open {until} {episode} {name}", self.inner.instance);
+        let value = format!("{until} {episode}");
         let ttl = u64::try_from(open_for.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -104,7 +115,7 @@ impl Fleet {
                 let mut pipe = redis::pipe();
                 pipe.cmd("SET")
                     .arg(&key)
-                    .arg(until)
+                    .arg(&value)
                     .arg("PX")
                     .arg(ttl)
                     .ignore()
@@ -120,18 +131,24 @@ impl Fleet {
             });
     }
 
-    /// Tells the fleet this instance closed `name`. Not waited for.
-    pub(crate) fn publish_closed(&self, name: &str) {
+    /// Tells the fleet this instance closed `name`, ending the opening of
+    /// `episode`. Not waited for.
+    pub(crate) fn publish_closed(&self, name: &str, episode: u64) {
         let key = self.inner.keys.breaker_open(name);
         let probe = self.inner.keys.breaker_probe(name);
         let channel = self.inner.keys.breaker_channel();
-        let message = format!("{} closed 0 {name}", self.inner.instance);
+        let message = format!("{} closed {episode} {name}", self.inner.instance);
         self.inner
             .link
             .run_detached("breaker publish", move |mut conn, bound| async move {
                 let mut pipe = redis::pipe();
-                pipe.cmd("DEL")
+                pipe.cmd("EVAL")
+                    .arg(CLOSE)
+                    .arg(1)
                     .arg(&key)
+                    .arg(episode)
+                    .ignore()
+                    .cmd("DEL")
                     .arg(&probe)
                     .ignore()
                     .cmd("PUBLISH")
@@ -211,8 +228,8 @@ impl Fleet {
     }
 
     /// Delivers the "open until T" keys of `names` that exist. At most
-    /// [`MAX_TIME_BYTES`] of each are read; anything but a number in them
-    /// is ignored (counted as malformed).
+    /// [`MAX_OPEN_BYTES`] of each are read; anything but `{until}
+    /// {episode}` in them is ignored (counted as malformed).
     async fn read_open(&self, names: &[String]) {
         for name in names {
             let key = self.inner.keys.breaker_open(name);
@@ -222,7 +239,7 @@ impl Fleet {
                     redis::cmd("GETRANGE")
                         .arg(&key)
                         .arg(0)
-                        .arg(MAX_TIME_BYTES)
+                        .arg(MAX_OPEN_BYTES)
                         .query_async::<Vec<u8>>(&mut conn),
                 )
                 .await
@@ -234,12 +251,15 @@ impl Fleet {
             if bytes.is_empty() {
                 continue;
             }
-            match parse_time(&bytes) {
-                Some(until) => self.inner.board.deliver(name, Signal::OpenUntil(until)),
+            match parse_open(&bytes) {
+                Some((until, episode)) => {
+                    let signal = Signal::OpenUntil { until, episode };
+                    self.inner.board.deliver(name, signal);
+                }
                 None => self
                     .inner
                     .link
-                    .malformed("breaker read", "an open-until that is not a time"),
+                    .malformed("breaker read", "an open-until that is not two times"),
             }
         }
     }
@@ -255,9 +275,12 @@ impl Fleet {
     }
 }
 
-/// The longest "open until T" value read: a Unix time in milliseconds has
-/// 13 digits, a `u64` at most 20.
+/// The longest time read: a Unix time in milliseconds has 13 digits, a
+/// `u64` at most 20.
 const MAX_TIME_BYTES: usize = 20;
+
+/// The longest "open until" value read: `{until} {episode}`.
+const MAX_OPEN_BYTES: usize = 2 * MAX_TIME_BYTES + 1;
 
 /// The largest pub/sub frame the listener takes: a message is an instance
 /// id, a word, a time and a breaker name.
@@ -285,22 +308,44 @@ async fn pubsub(client: &redis::Client) -> redis::RedisResult<redis::aio::PubSub
 }
 
 /// A time in Unix milliseconds: ASCII digits only.
-fn parse_time(bytes: &[u8]) -> Option<u64> {
-    if bytes.is_empty() || bytes.len() > MAX_TIME_BYTES || !bytes.iter().all(u8::is_ascii_digit) {
+fn parse_time(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > MAX_TIME_BYTES || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    std::str::from_utf8(bytes).ok()?.parse().ok()
+    text.parse().ok()
 }
 
-/// `{instance} open {until} {name}` or `{instance} closed 0 {name}`.
+/// An open key's value: `{until} {episode}`.
+fn parse_open(bytes: &[u8]) -> Option<(u64, u64)> {
+    let (until, episode) = std::str::from_utf8(bytes).ok()?.split_once(' ')?;
+    Some((parse_time(until)?, parse_time(episode)?))
+}
+
+/// `{instance} open {until} {episode} {name}` or
+/// `{instance} closed {episode} {name}`.
 fn parse(payload: &[u8]) -> Option<(&str, &str, Signal)> {
     let text = std::str::from_utf8(payload).ok()?;
-    let mut parts = text.splitn(4, ' ');
-    let (instance, kind, until, name) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let signal = match kind {
-        "open" => Signal::OpenUntil(until.parse().ok()?),
-        "closed" => Signal::Closed,
+    let (instance, rest) = text.split_once(' ')?;
+    let (kind, rest) = rest.split_once(' ')?;
+    let (first, rest) = rest.split_once(' ')?;
+    let (signal, name) = match kind {
+        "open" => {
+            let (episode, name) = rest.split_once(' ')?;
+            let until = parse_time(first)?;
+            (
+                Signal::OpenUntil {
+                    until,
+                    episode: parse_time(episode)?,
+                },
+                name,
+            )
+        }
+        "closed" => (
+            Signal::Closed {
+                episode: parse_time(first)?,
+            },
+            rest,
+        ),
         _ => return None,
     };
     Some((instance, name, signal))
@@ -313,21 +358,36 @@ mod tests {
     #[test]
     fn messages_parse_and_junk_is_dropped() {
         assert_eq!(
-            parse(b"abc open 1700 pay ments"),
-            Some(("abc", "pay ments", Signal::OpenUntil(1700)))
+            parse(b"abc open 1700 1600 pay ments"),
+            Some((
+                "abc",
+                "pay ments",
+                Signal::OpenUntil {
+                    until: 1700,
+                    episode: 1600
+                }
+            ))
         );
         assert_eq!(
-            parse(b"abc closed 0 pay"),
-            Some(("abc", "pay", Signal::Closed))
+            parse(b"abc closed 1600 pay"),
+            Some(("abc", "pay", Signal::Closed { episode: 1600 }))
         );
         for junk in [
             &b""[..],
             b"abc",
-            b"abc open x pay",
+            b"abc open x 1 pay",
+            b"abc open 1 pay",
+            b"abc open 1 -2 pay",
+            b"abc closed x pay",
             b"abc shut 0 pay",
+            b"abc open 999999999999999999999 1 pay",
             b"\xff\xfe",
         ] {
             assert_eq!(parse(junk), None, "{junk:?}");
+        }
+        assert_eq!(parse_open(b"1700 1600"), Some((1700, 1600)));
+        for junk in [&b"1700"[..], b"soon 1", b"1 2 3", b"1 +2", b""] {
+            assert_eq!(parse_open(junk), None, "{junk:?}");
         }
     }
 }

@@ -168,8 +168,12 @@ async fn breaker_news_reaches_the_other_instance_and_one_probe_lease_is_out() {
     // Let both subscriptions settle.
     tokio::time::sleep(Duration::from_millis(100)).await;
 
-    a.publish_open("payments", 123_456, Duration::from_secs(5));
-    wait_for(|| heard.lock().contains(&Signal::OpenUntil(123_456))).await;
+    let open = Signal::OpenUntil {
+        until: 123_456,
+        episode: 123_000,
+    };
+    a.publish_open("payments", 123_456, 123_000, Duration::from_secs(5));
+    wait_for(|| heard.lock().contains(&open)).await;
     // A late joiner reads the open key.
     let late = Fleet::connect_with(server.url(), a.namespace(), quick())
         .await
@@ -177,7 +181,7 @@ async fn breaker_news_reaches_the_other_instance_and_one_probe_lease_is_out() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
     late.watch_breaker("payments", Arc::new(move |signal| log.lock().push(signal)));
-    wait_for(|| seen.lock().contains(&Signal::OpenUntil(123_456))).await;
+    wait_for(|| seen.lock().contains(&open)).await;
 
     let (a2, b2) = (a.clone(), b.clone());
     let leases = tokio::task::spawn_blocking(move || {
@@ -192,7 +196,7 @@ async fn breaker_news_reaches_the_other_instance_and_one_probe_lease_is_out() {
     .unwrap();
     assert_eq!(leases, (true, false, true));
 
-    b.publish_closed("payments");
+    b.publish_closed("payments", 123_000);
     wait_for(|| heard.lock().len() == 1 && own.load(SeqCst) == 1).await;
     assert_eq!(own.load(SeqCst), 1, "an instance ignores its own news");
 }

@@ -255,13 +255,16 @@ async fn a_giant_open_until_or_message_is_never_read_whole() {
         .unwrap();
     redis::cmd("SET")
         .arg(&open_key)
-        .arg(until.to_string())
+        .arg(format!("{until} {}", until - 60_000))
         .query_async::<()>(&mut conn)
         .await
         .unwrap();
     redis::cmd("PUBLISH")
         .arg(&channel)
-        .arg(format!("ffffffffffffffff open {until} payments"))
+        .arg(format!(
+            "ffffffffffffffff open {until} {} payments",
+            until - 60_000
+        ))
         .query_async::<()>(&mut conn)
         .await
         .unwrap();
