@@ -129,10 +129,16 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
         _ => call.to_owned(),
     };
     let call = syn::Ident::new(&call, Span::call_site());
-    let cache_for = if args.shared() {
-        quote!(shared_cache_for)
+    let (cache_for, identity) = if args.shared() {
+        // The identity of its entries in Redis: the name given, or the
+        // instantiation's own path (its `Self` type and generics included).
+        let identity = match &args.name {
+            Some(name) => quote!(#name),
+            None => quote!(#private::fleet_identity(&|| ())),
+        };
+        (quote!(shared_cache_for), Some(quote!(, #identity)))
     } else {
-        quote!(cache_for)
+        (quote!(cache_for), None)
     };
     let wait = function.is_async().then(|| quote!(.await));
     let key = match &args.key {
@@ -166,7 +172,8 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
             #private::#call(
                 #private_at_output::#cache_for::<_, #value_type>(
                     &__RESILIENCE_CACHE,
-                    #private::instance_of(&|| ()),
+                    #private::instance_of(&|| ())
+                    #identity
                 ),
                 #cache_key,
                 #name,

@@ -141,11 +141,19 @@ pub trait SharedCacheKey {}
 impl<T> SharedCacheKey for T {}
 
 /// The cache of a `shared = true` function's instantiation `instance`, its
-/// value type checked at the return type.
+/// value type checked at the return type; `identity` names its entries in
+/// Redis (`name = "..."`, or [`fleet_identity`](super::fleet_identity)).
 #[inline(always)]
-pub fn shared_cache_for<K: CacheKey + SharedCacheKey, V: CacheValue + SharedCacheValue>(
-    slot: &CacheSlot,
+pub fn shared_cache_for<'a, K: CacheKey + SharedCacheKey, V: CacheValue + SharedCacheValue>(
+    slot: &'a CacheSlot,
     instance: std::any::TypeId,
-) -> &StaleCache<K, V> {
-    slot.cache(instance)
+    identity: &'static str,
+) -> &'a StaleCache<K, V> {
+    #[cfg(feature = "redis")]
+    return slot.shared_cache(instance, identity);
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = identity;
+        slot.cache(instance)
+    }
 }

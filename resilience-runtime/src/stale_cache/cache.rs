@@ -56,6 +56,11 @@ pub struct StaleCache<K, V> {
     pub(super) meters: CacheMeters,
     /// Where each thread counts this cache's fresh hits.
     pub(super) tally: Tally,
+    /// The identity of its entries in Redis, when its slot gave one (a
+    /// `shared = true` function): used in place of the `function` a call
+    /// passes, which stays the name in events and metrics.
+    #[cfg(feature = "redis")]
+    pub(super) fleet_name: Option<&'static str>,
 }
 
 /// Where a request stands on its way past the hit path.
@@ -115,6 +120,8 @@ where
             config,
             meters: CacheMeters::new(),
             tally: Tally::new(),
+            #[cfg(feature = "redis")]
+            fleet_name: None,
         }
     }
 
@@ -172,6 +179,8 @@ where
             config: self.config,
             meters: self.meters.clone(),
             tally: self.tally,
+            #[cfg(feature = "redis")]
+            fleet_name: self.fleet_name,
         }
     }
 

@@ -62,7 +62,7 @@ where
         let now_ms = fleet::millis_at(now);
         let maxage_ms = clock::millis(self.config.maxage_value());
         Some(Plan {
-            address: fleet.address(function, &fingerprint, &digest),
+            address: fleet.address(self.fleet_name.unwrap_or(function), &fingerprint, &digest),
             now,
             now_ms,
             fresh_after: now_ms.saturating_sub(maxage_ms),
