@@ -42,7 +42,10 @@
 //!   fleet at a time (a lease); its outcome closes or re-opens the breaker
 //!   everywhere. Openings are told apart by their episode (the wall time
 //!   they began): a "closed" names the one it ends, and is ignored by an
-//!   instance that knows of a newer opening.
+//!   instance that knows of a newer opening. A breaker's first use reads
+//!   its "open until" key (one read, at most the operation bound, on the
+//!   calling thread) before its first call decides, so a replica started
+//!   while the fleet holds the breaker open rejects its first call too.
 //!
 //! # When Redis is slow, down or lost
 //!

@@ -48,7 +48,12 @@ const CLOSE: &str = "local v = redis.call('GET', KEYS[1]) \
      if e and e > tonumber(ARGV[1]) then return 0 end end \
      return redis.call('DEL', KEYS[1])";
 
-/// Called on the fleet thread with each signal for one breaker name.
+/// A read of an open key in progress on the fleet thread.
+type ReadOpen =
+    std::pin::Pin<Box<dyn std::future::Future<Output = redis::RedisResult<Vec<u8>>> + Send>>;
+
+/// Called with each signal for one breaker name: on the fleet thread, or
+/// (the first read of its open key) on the thread that shares it.
 pub(crate) type Handler = Arc<dyn Fn(Signal) + Send + Sync>;
 
 /// The breakers this instance shares, by name.
@@ -78,6 +83,12 @@ impl Board {
 impl Fleet {
     /// Hears the other instances' news of breaker `name` from now on, and
     /// reads whether it is open across the fleet already.
+    ///
+    /// The read is made here, blocking the calling thread at most the
+    /// operation bound, once per breaker: the breaker's first call then
+    /// decides knowing whether the fleet holds it open. (The listener reads
+    /// the open keys again once it has subscribed, so news published in
+    /// between is not lost.)
     pub(crate) fn watch_breaker(&self, name: &str, handler: Handler) {
         let board = &self.inner.board;
         board.handlers.write().insert(name.to_owned(), handler);
@@ -87,13 +98,11 @@ impl Fleet {
                 .link
                 .runtime
                 .spawn(Fleet::listen(Arc::downgrade(&fleet.inner)));
-        } else {
-            let fleet = self.clone();
-            let name = name.to_owned();
-            self.inner
-                .link
-                .runtime
-                .spawn(async move { fleet.read_open(&[name]).await });
+        }
+        let (op, key) = self.read_open_op(name);
+        let bound = self.inner.link.bound();
+        if let Some(bytes) = self.inner.link.run_blocking("breaker read", bound, op) {
+            self.deliver_open(name, &key, &bytes);
         }
     }
 
@@ -232,35 +241,55 @@ impl Fleet {
     /// {episode}` in them is ignored (counted as malformed).
     async fn read_open(&self, names: &[String]) {
         for name in names {
-            let key = self.inner.keys.breaker_open(name);
-            let read = |mut conn: ConnectionManager, bound| async move {
+            let (op, key) = self.read_open_op(name);
+            let bound = self.inner.link.bound();
+            if let Some(bytes) = self.inner.link.run("breaker read", bound, op).await {
+                self.deliver_open(name, &key, &bytes);
+            }
+        }
+    }
+
+    /// Reads at most [`MAX_OPEN_BYTES`] of `name`'s open key; the key too.
+    #[allow(clippy::type_complexity)]
+    fn read_open_op(
+        &self,
+        name: &str,
+    ) -> (
+        impl FnOnce(ConnectionManager, Duration) -> ReadOpen + Send + 'static,
+        String,
+    ) {
+        let key = self.inner.keys.breaker_open(name);
+        let read_key = key.clone();
+        let op = move |mut conn: ConnectionManager, bound| -> ReadOpen {
+            Box::pin(async move {
                 bounded(
                     bound,
                     redis::cmd("GETRANGE")
-                        .arg(&key)
+                        .arg(&read_key)
                         .arg(0)
                         .arg(MAX_OPEN_BYTES)
                         .query_async::<Vec<u8>>(&mut conn),
                 )
                 .await
-            };
-            let bound = self.inner.link.bound();
-            let Some(bytes) = self.inner.link.run("breaker read", bound, read).await else {
-                continue;
-            };
-            if bytes.is_empty() {
-                continue;
+            })
+        };
+        (op, key)
+    }
+
+    /// Delivers what `name`'s open key held, if anything.
+    fn deliver_open(&self, name: &str, key: &str, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        match parse_open(bytes) {
+            Some((until, episode)) => {
+                let signal = Signal::OpenUntil { until, episode };
+                self.inner.board.deliver(name, signal);
             }
-            match parse_open(&bytes) {
-                Some((until, episode)) => {
-                    let signal = Signal::OpenUntil { until, episode };
-                    self.inner.board.deliver(name, signal);
-                }
-                None => self
-                    .inner
-                    .link
-                    .malformed("breaker read", "an open-until that is not two times"),
-            }
+            None => self.inner.link.malformed(
+                "breaker read",
+                &format!("{key} holds an open-until that is not two times"),
+            ),
         }
     }
 

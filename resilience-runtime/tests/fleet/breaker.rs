@@ -280,3 +280,41 @@ async fn a_close_of_an_older_opening_leaves_a_newer_one_open() {
         .unwrap();
     within_a_second("b closes", || b.breaker.state() == State::Closed).await;
 }
+
+/// Defect 12 of issue 23: a replica started while the fleet held a breaker
+/// open let its first call through, and only then read the breaker as
+/// open. Its first call now decides knowing the fleet's state.
+#[tokio::test]
+async fn a_replica_started_while_the_fleet_holds_a_breaker_open_rejects_its_first_call() {
+    let server = RedisServer::any();
+    let ns = namespace("first-call");
+    let b = Replica::start(server.url(), &ns).await;
+    b.trip();
+    // The opening reaches Redis (not waited for by `trip`).
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("resilience:{ns}:breaker-open:payments");
+    let started = Instant::now();
+    while !redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async::<bool>(&mut conn)
+        .await
+        .unwrap()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "published within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    // A new process: connect, then its first call, at once.
+    let fleet = Fleet::connect(server.url(), &ns).await.unwrap();
+    let breaker = Arc::new(Breaker::new("payments", config()));
+    breaker.share_on(&fleet);
+    assert!(
+        breaker.try_acquire().is_err(),
+        "the first call is rejected: the fleet holds the breaker open"
+    );
+    assert_eq!(breaker.origin(), Origin::Fleet);
+}
