@@ -91,7 +91,8 @@
 //! Everything read back is untrusted, and every read is bounded: at most
 //! [`FleetOptions::max_entry_bytes`] of a cache entry are read (an
 //! oversized or malformed entry is a miss, counted as `malformed`, told
-//! once), at most 41 bytes of an "open until T" (anything but `{until}
+//! once, and so is one whose load time is more than a second ahead of this
+//! replica's clock: it would pass for fresh until its time to live), at most 41 bytes of an "open until T" (anything but `{until}
 //! {episode}` in digits is ignored, counted), and a pub/sub frame announcing more than 4 KiB ends
 //! the listener's connection before its body is read (it subscribes again
 //! and reads the open breakers; messages that do not parse are dropped).

@@ -286,3 +286,39 @@ async fn a_giant_open_until_or_message_is_never_read_whole() {
         GIANT >> 20
     );
 }
+
+/// Defect 8 of issue 23 (in part): an entry whose load time lies in the
+/// future passed as age 0, fresh until its time to live — forever when its
+/// writer set none. A load time ahead of this replica's clock by more than
+/// the allowed skew is a miss.
+#[tokio::test]
+async fn an_entry_loaded_in_the_future_is_a_miss() {
+    let server = RedisServer::any();
+    let ns = namespace("future");
+    let mut conn = raw(&server).await;
+    let a = Replica::start(server.url(), &ns).await;
+    a.get("ada").await;
+    let entries = keys(&mut conn, &format!("resilience:{ns}:cache:*")).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    // Version 1, loaded an hour from now, the CBOR text "future"; no TTL.
+    let in_an_hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 3_600_000;
+    let mut entry = vec![1];
+    entry.extend_from_slice(&in_an_hour.to_be_bytes());
+    entry.push(0x66);
+    entry.extend_from_slice(b"future");
+    redis::cmd("SET")
+        .arg(&entries[0])
+        .arg(entry)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+
+    let b = Replica::start(server.url(), &ns).await;
+    assert_eq!(b.get("ada").await, "value of ada", "not the future's");
+    assert_eq!(b.calls(), 1, "a miss: b loads it");
+    assert!(b.fleet.is_reachable() && b.fleet.errors() >= 1, "counted");
+}

@@ -16,6 +16,11 @@ use super::super::stored::Stored;
 use crate::clock::{self, Instant};
 use crate::fleet::{self, Acquired, Address, Fleet, Lease};
 
+/// How far ahead of this replica's clock an entry's load time may be (the
+/// replicas' clocks differ by this much at most): it then counts as loaded
+/// now. Further ahead, the entry is a miss (counted as malformed).
+const MAX_SKEW_MS: u64 = 1_000;
+
 /// A key's place in the fleet, worked out once per flight.
 pub(super) struct Plan {
     pub(super) address: Address,
@@ -182,6 +187,11 @@ where
     /// load time on the one clock; `None` (counted) when it does not decode.
     fn decode(&self, fleet: &Fleet, plan: &Plan, bytes: &[u8]) -> Option<Stored<V>> {
         match fleet::decode_entry::<V>(bytes, plan.limit) {
+            Ok((_, loaded_at_ms)) if loaded_at_ms > plan.now_ms.saturating_add(MAX_SKEW_MS) => {
+                // Not age 0: fresh until its time to live, or forever.
+                fleet.malformed("the entry's load time is in the future");
+                None
+            }
             Ok((value, loaded_at_ms)) => {
                 let age = Duration::from_millis(plan.now_ms.saturating_sub(loaded_at_ms));
                 let loaded_at = plan.now.checked_sub(age)?;
