@@ -56,7 +56,14 @@
 //! `fleet_errors_total{kind}` (feature `metrics`), and the first failure of
 //! an outage is one warning. During the outage operations skip Redis at
 //! once while a background ping (every 250 ms) waits for it; when it
-//! answers, one info event says so and sharing resumes by itself.
+//! answers, one info event says so and sharing resumes by itself. Each
+//! ping that fails replaces the connection with a new one, so a connection
+//! that stops answering without closing (a blackholed path, a dead node
+//! behind a load balancer) costs an outage of a ping or two, not the
+//! minutes the kernel takes to give up on it; and a `READONLY` answer (a
+//! failover demoted the node) replaces it at once, so the new primary
+//! behind the same address is reached. (The breaker news listener's own
+//! connection is not yet watched this way: it is replaced when it fails.)
 //!
 //! # Consistency
 //!
