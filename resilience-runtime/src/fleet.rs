@@ -62,8 +62,12 @@
 //! behind a load balancer) costs an outage of a ping or two, not the
 //! minutes the kernel takes to give up on it; and a `READONLY` answer (a
 //! failover demoted the node) replaces it at once, so the new primary
-//! behind the same address is reached. (The breaker news listener's own
-//! connection is not yet watched this way: it is replaced when it fails.)
+//! behind the same address is reached. The breaker news listener pings its
+//! own connection after a second without news; unanswered within half a
+//! second, the connection is replaced (the other one with it), the
+//! listener subscribes again and reads the open breakers — again and again
+//! until a read gets through, so news missed during the silence or an
+//! outage is caught up.
 //!
 //! # Consistency
 //!

@@ -25,6 +25,14 @@ use super::link::bounded;
 /// connection.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(250);
 
+/// A listener that heard nothing for this long pings its connection.
+const LISTEN_PING_EVERY: Duration = Duration::from_secs(1);
+
+/// How long the listener's ping may take before its connection counts as
+/// silent (it is off every call's path, so it can wait longer than an
+/// operation).
+const LISTEN_PING_BOUND: Duration = Duration::from_millis(500);
+
 /// Takes the probe lease, or finds it already this instance's (for
 /// `half_open_calls` above 1).
 const TAKE_PROBE: &str = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 \
@@ -221,13 +229,9 @@ impl Fleet {
             if let Ok(Ok(mut pubsub)) = connected
                 && pubsub.subscribe(&channel).await.is_ok()
             {
-                let names: Vec<String> = this.inner.board.handlers.read().keys().cloned().collect();
-                this.read_open(&names).await;
                 drop(this);
-                let mut messages = pubsub.into_on_message();
-                while let Some(message) = messages.next().await {
-                    let Some(inner) = fleet.upgrade() else { return };
-                    Fleet { inner }.heard(message.get_payload_bytes());
+                if Fleet::hear_until_silent(&fleet, pubsub).await.is_none() {
+                    return;
                 }
             } else {
                 drop(this);
@@ -236,17 +240,60 @@ impl Fleet {
         }
     }
 
+    /// Reads the open keys, then hears messages until the connection ends
+    /// or goes silent: no message for [`LISTEN_PING_EVERY`], and no answer
+    /// to a ping within [`LISTEN_PING_BOUND`]. A silent connection is a
+    /// path that hangs, and the fleet's other connection likely shares it:
+    /// that one is replaced too. The open keys are read again until a read
+    /// gets through (a reconnect catches up even if Redis was down when it
+    /// subscribed). `None` when the fleet is gone.
+    async fn hear_until_silent(
+        fleet: &std::sync::Weak<super::Inner>,
+        pubsub: redis::aio::PubSub,
+    ) -> Option<()> {
+        let (mut sink, mut messages) = pubsub.split();
+        let mut caught_up = false;
+        loop {
+            if !caught_up {
+                let this = Fleet {
+                    inner: fleet.upgrade()?,
+                };
+                let names: Vec<String> = this.inner.board.handlers.read().keys().cloned().collect();
+                caught_up = this.read_open(&names).await;
+            }
+            match tokio::time::timeout(LISTEN_PING_EVERY, messages.next()).await {
+                Ok(Some(message)) => Fleet {
+                    inner: fleet.upgrade()?,
+                }
+                .heard(message.get_payload_bytes()),
+                Ok(None) => return Some(()),
+                Err(_) => {
+                    let pong =
+                        tokio::time::timeout(LISTEN_PING_BOUND, sink.ping::<redis::Value>()).await;
+                    if !matches!(pong, Ok(Ok(_))) {
+                        fleet.upgrade()?.link.rebuild();
+                        return Some(());
+                    }
+                }
+            }
+        }
+    }
+
     /// Delivers the "open until T" keys of `names` that exist. At most
     /// [`MAX_OPEN_BYTES`] of each are read; anything but `{until}
     /// {episode}` in them is ignored (counted as malformed).
-    async fn read_open(&self, names: &[String]) {
+    /// Whether every read was answered.
+    async fn read_open(&self, names: &[String]) -> bool {
+        let mut answered = true;
         for name in names {
             let (op, key) = self.read_open_op(name);
             let bound = self.inner.link.bound();
-            if let Some(bytes) = self.inner.link.run("breaker read", bound, op).await {
-                self.deliver_open(name, &key, &bytes);
+            match self.inner.link.run("breaker read", bound, op).await {
+                Some(bytes) => self.deliver_open(name, &key, &bytes),
+                None => answered = false,
             }
         }
+        answered
     }
 
     /// Reads at most [`MAX_OPEN_BYTES`] of `name`'s open key; the key too.

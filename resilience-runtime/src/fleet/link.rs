@@ -102,7 +102,7 @@ impl Link {
     /// (a blackholed path: no reply, no FIN) or leads to a node demoted to
     /// a replica (`READONLY`) would be kept until the kernel gives up, or
     /// for ever. Operations in flight on the old one finish or time out.
-    fn rebuild(&self) {
+    pub(crate) fn rebuild(&self) {
         let _inside = self.runtime.enter();
         match ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone()) {
             Ok(manager) => *self.manager.write() = manager,

@@ -133,3 +133,36 @@ async fn a_readonly_answer_makes_the_replica_reconnect() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Defect 4 of issue 23: the breaker news listener had no timeout, so on a
+/// connection that hangs the news stopped silently: an opening elsewhere
+/// never reached this replica. A silent listener pings, and subscribes
+/// again (and reads the open keys) when the ping goes unanswered.
+#[tokio::test]
+async fn a_silent_listener_subscribes_again_and_hears_the_fleet() {
+    use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+
+    let server = RedisServer::any();
+    let proxy = Proxy::to(server.url());
+    let ns = namespace("silent");
+    let config = BreakerConfig::new()
+        .min_calls(2)
+        .open_for(Duration::from_secs(30));
+    let a_fleet = Fleet::connect(&proxy.url(), &ns).await.unwrap();
+    let a = Arc::new(Breaker::new("payments", config));
+    a.share_on(&a_fleet);
+    let b_fleet = Fleet::connect(server.url(), &ns).await.unwrap();
+    let b = Arc::new(Breaker::new("payments", config));
+    b.share_on(&b_fleet);
+    tokio::time::sleep(Duration::from_millis(100)).await; // subscriptions land
+
+    proxy.hang_existing();
+    for _ in 0..2 {
+        b.try_acquire().unwrap().record(true);
+    }
+    assert_eq!(b.state(), State::Open);
+    within(Duration::from_secs(5), "a hears of the opening", || {
+        a.state() == State::Open
+    })
+    .await;
+}
