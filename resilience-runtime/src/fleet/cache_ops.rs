@@ -55,10 +55,15 @@ pub(crate) enum Acquired {
 /// It is made on the fleet's thread before the lease is asked for, so a
 /// caller gone before the answer comes back gives it back too: the
 /// answer, lease included, is dropped there.
+///
+/// Its token is the flight's own, not the connection's: another flight of
+/// the same key on the same connection (a second cache built by hand for
+/// one function) never releases it.
 #[derive(Debug)]
 pub(crate) struct Lease {
     /// The fleet and the lease's key, while it is to be given back.
     held: Option<(Fleet, Box<str>)>,
+    token: u64,
 }
 
 impl Lease {
@@ -66,12 +71,17 @@ impl Lease {
     pub(crate) fn published(mut self) {
         self.held = None;
     }
+
+    /// The token the lease holds, while it is held.
+    pub(crate) fn token(&self) -> Option<u64> {
+        self.held.as_ref().map(|_| self.token)
+    }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
         if let Some((fleet, key)) = self.held.take() {
-            fleet.give_up(key);
+            fleet.give_up(key, self.token);
         }
     }
 }
@@ -104,10 +114,16 @@ impl Fleet {
             .unwrap_or(Acquired::Unavailable)
     }
 
-    /// Writes a loaded value (time to live `ttl`) and releases the lease;
-    /// whether Redis took both.
-    pub(crate) async fn publish(&self, address: &Address, entry: Vec<u8>, ttl: Duration) -> bool {
-        let op = self.publish_op(address, entry, ttl);
+    /// Writes a loaded value (time to live `ttl`) and releases the lease
+    /// of token `lease`, if the flight holds one; whether Redis took both.
+    pub(crate) async fn publish(
+        &self,
+        address: &Address,
+        entry: Vec<u8>,
+        ttl: Duration,
+        lease: Option<u64>,
+    ) -> bool {
+        let op = self.publish_op(address, entry, ttl, lease);
         let budget = self.inner.link.bound();
         self.inner
             .link
@@ -122,8 +138,9 @@ impl Fleet {
         address: &Address,
         entry: Vec<u8>,
         ttl: Duration,
+        lease: Option<u64>,
     ) -> bool {
-        let op = self.publish_op(address, entry, ttl);
+        let op = self.publish_op(address, entry, ttl, lease);
         let budget = self.inner.link.bound();
         self.inner
             .link
@@ -133,11 +150,14 @@ impl Fleet {
 
     /// Releases the lease `key` after a failed or abandoned refresh, so the
     /// instances waiting for it stop waiting. Not waited for.
-    fn give_up(&self, key: Box<str>) {
-        let token = self.inner.instance.clone();
+    fn give_up(&self, key: Box<str>, token: u64) {
         let release = move |mut conn: ConnectionManager, bound: Duration| async move {
             let mut release = redis::cmd("EVAL");
-            release.arg(RELEASE).arg(1).arg(&*key).arg(&token);
+            release
+                .arg(RELEASE)
+                .arg(1)
+                .arg(&*key)
+                .arg(token_text(token));
             bounded(bound, release.query_async::<()>(&mut conn)).await
         };
         self.inner.link.run_detached("cache lease release", release);
@@ -154,7 +174,7 @@ impl Fleet {
         let limit = options.max_entry_bytes_value();
         let lease_ms = millis(options.refresh_lease_value());
         let wait = options.refresh_wait_value();
-        let token = self.inner.instance.clone();
+        let token = fastrand::u64(..);
         let bound = self.inner.link.bound();
         let fleet = self.clone();
         // Read, take the lease, then follow for at most `wait`.
@@ -179,12 +199,13 @@ impl Fleet {
                 // the release follows it on the same connection.
                 let mut lease = Lease {
                     held: Some((fleet, address.lease.as_str().into())),
+                    token,
                 };
                 let taken: Option<String> = bounded(
                     bound,
                     redis::cmd("SET")
                         .arg(&address.lease)
-                        .arg(&token)
+                        .arg(token_text(token))
                         .arg("NX")
                         .arg("PX")
                         .arg(lease_ms.max(1))
@@ -201,9 +222,14 @@ impl Fleet {
         (Box::new(op), budget)
     }
 
-    fn publish_op(&self, address: &Address, entry: Vec<u8>, ttl: Duration) -> Op<()> {
+    fn publish_op(
+        &self,
+        address: &Address,
+        entry: Vec<u8>,
+        ttl: Duration,
+        lease: Option<u64>,
+    ) -> Op<()> {
         let address = address.clone();
-        let token = self.inner.instance.clone();
         Box::new(
             move |mut conn: ConnectionManager, bound: Duration| -> Pending<()> {
                 Box::pin(async move {
@@ -214,18 +240,25 @@ impl Fleet {
                         .arg("PX")
                         .arg(millis(ttl).max(1))
                         .ignore();
-                    // Release the lease only if it is still ours.
-                    pipe.cmd("EVAL")
-                        .arg(RELEASE)
-                        .arg(1)
-                        .arg(&address.lease)
-                        .arg(&token)
-                        .ignore();
+                    // Release the flight's lease, if it is still ours.
+                    if let Some(token) = lease {
+                        pipe.cmd("EVAL")
+                            .arg(RELEASE)
+                            .arg(1)
+                            .arg(&address.lease)
+                            .arg(token_text(token))
+                            .ignore();
+                    }
                     bounded(bound, pipe.query_async::<()>(&mut conn)).await
                 })
             },
         )
     }
+}
+
+/// A lease token as written to Redis.
+fn token_text(token: u64) -> String {
+    format!("{token:016x}")
 }
 
 /// Deletes a lease only when it holds this instance's token.

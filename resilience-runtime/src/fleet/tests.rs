@@ -53,7 +53,10 @@ async fn a_value_published_by_one_instance_is_fresh_for_another() {
         panic!("the first instance leads an empty key");
     };
     let entry = encode_entry(&"Ada".to_string(), 5_000).unwrap();
-    assert!(a.publish(&address, entry, Duration::from_secs(30)).await);
+    assert!(
+        a.publish(&address, entry, Duration::from_secs(30), lease.token())
+            .await
+    );
     lease.published();
 
     let Acquired::Fresh(bytes) = b.acquire(&address, 4_999).await else {
@@ -84,7 +87,10 @@ async fn a_follower_waits_for_the_lease_holder_s_value() {
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(60)).await;
             let entry = encode_entry(&7_u32, 10).unwrap();
-            assert!(a.publish(&address, entry, Duration::from_secs(30)).await);
+            assert!(
+                a.publish(&address, entry, Duration::from_secs(30), lease.token())
+                    .await
+            );
             lease.published();
         })
     };

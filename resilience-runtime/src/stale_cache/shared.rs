@@ -278,7 +278,8 @@ where
                             entry
                         };
                         if let (Some(f), Some((plan, entry))) = (fleet, entry)
-                            && f.publish(&plan.address, entry, cache.tolerance()).await
+                            && f.publish(&plan.address, entry, cache.tolerance(), plan.lease())
+                                .await
                         {
                             plan.published();
                         }
@@ -364,7 +365,12 @@ where
                         let entry = cache.write_back(plan, &result);
                         cache.finish_in_background(lead, key, stale, result, function, &errors);
                         if let (Some(f), Some((plan, entry))) = (fleet, entry)
-                            && f.publish_blocking(&plan.address, entry, cache.tolerance())
+                            && f.publish_blocking(
+                                &plan.address,
+                                entry,
+                                cache.tolerance(),
+                                plan.lease(),
+                            )
                         {
                             plan.published();
                         }
@@ -420,7 +426,9 @@ where
                                 }
                             };
                             if let Some((plan, entry)) = entry
-                                && fleet.publish(&plan.address, entry, self.tolerance()).await
+                                && fleet
+                                    .publish(&plan.address, entry, self.tolerance(), plan.lease())
+                                    .await
                             {
                                 plan.published();
                             }
@@ -464,7 +472,12 @@ where
                             let entry = self.write_back(plan, &result);
                             let result = self.finish(lead, key, seen, result, function, &errors);
                             if let Some((plan, entry)) = entry
-                                && fleet.publish_blocking(&plan.address, entry, self.tolerance())
+                                && fleet.publish_blocking(
+                                    &plan.address,
+                                    entry,
+                                    self.tolerance(),
+                                    plan.lease(),
+                                )
                             {
                                 plan.published();
                             }

@@ -413,3 +413,58 @@ async fn a_malformed_entry_is_a_counted_miss() {
     c.get("ada", &upstream).await.unwrap();
     assert_eq!(upstream.calls(), 2);
 }
+
+/// Defect 10 of issue 23 (the lease token): the token that says whose a
+/// lease is was the fleet connection's, not the flight's, so another flight
+/// of the same key on the same connection (a second cache built by hand for
+/// the function) released a lease it never held when it wrote its value.
+#[tokio::test]
+async fn a_flight_releases_only_its_own_lease() {
+    let server = RedisServer::any();
+    let ns = namespace("own-lease");
+    let options = FleetOptions::new().refresh_wait(Duration::from_millis(200));
+    let fleet = Fleet::connect_with(server.url(), &ns, options)
+        .await
+        .unwrap();
+    let first: StaleCache<String, Profile> = StaleCache::new(config());
+    let second: StaleCache<String, Profile> = StaleCache::new(config());
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let leases = format!("resilience:{ns}:lease:*");
+
+    // The first flight leads, and is still loading while the second one,
+    // refused the lease, waits out `refresh_wait` and loads itself.
+    let loading = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let first_load = {
+        let (loading, release) = (Arc::clone(&loading), Arc::clone(&release));
+        async move {
+            loading.notify_one();
+            release.notified().await;
+            Ok::<_, Down>(profile("first"))
+        }
+    };
+    let first_call = first.get_or_load_on(&fleet, "ada".into(), FUNCTION, first_load, describe);
+    let second_call = async {
+        loading.notified().await;
+        let load = async { Ok::<_, Down>(profile("second")) };
+        let value = second
+            .get_or_load_on(&fleet, "ada".into(), FUNCTION, load, describe)
+            .await;
+        let held: Vec<String> = redis::cmd("KEYS")
+            .arg(&leases)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        release.notify_one();
+        (value, held)
+    };
+    let (first_value, (second_value, held)) = tokio::join!(first_call, second_call);
+    assert_eq!(second_value.unwrap(), profile("second"));
+    assert_eq!(
+        held.len(),
+        1,
+        "the first flight's lease outlives the second's write"
+    );
+    assert_eq!(first_value.unwrap(), profile("first"));
+}

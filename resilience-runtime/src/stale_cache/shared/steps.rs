@@ -37,6 +37,11 @@ pub(super) struct Plan {
 }
 
 impl Plan {
+    /// The token of the refresh lease this flight holds, if any.
+    pub(super) fn lease(&self) -> Option<u64> {
+        self.lease.as_ref().and_then(Lease::token)
+    }
+
     /// The loaded value was written, and the lease released with it.
     pub(super) fn published(self) {
         if let Some(lease) = self.lease {
