@@ -284,9 +284,11 @@ async fn read(
     Ok((!bytes.is_empty()).then_some(bytes))
 }
 
-/// Waits for the lease holder's value: polls the entry and the lease until
-/// a fresh entry appears, the lease is gone (its holder gave up or died),
-/// or `wait` has passed.
+/// Waits for the lease holder's value: polls the entry's load time (its
+/// header, a few bytes) and the lease until a fresh entry appears, the
+/// lease is gone (its holder gave up or died), or `wait` has passed. The
+/// entry itself is read only when it is fresh, or at the end when it
+/// changed since `seen`: a large value is not fetched every poll.
 async fn follow(
     conn: &mut ConnectionManager,
     bound: Duration,
@@ -297,29 +299,36 @@ async fn follow(
     mut seen: Option<Vec<u8>>,
 ) -> redis::RedisResult<Acquired> {
     let deadline = tokio::time::Instant::now() + wait;
+    let loaded_at = |bytes: &Option<Vec<u8>>| bytes.as_deref().and_then(codec::loaded_at);
+    let mut latest = loaded_at(&seen);
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(FOLLOW_EVERY).await;
-        let (bytes, held): (Vec<u8>, bool) = bounded(
+        let (header, held): (Vec<u8>, bool) = bounded(
             bound,
             redis::pipe()
                 .cmd("GETRANGE")
                 .arg(&address.entry)
                 .arg(0)
-                .arg(limit)
+                .arg(codec::HEADER - 1)
                 .cmd("EXISTS")
                 .arg(&address.lease)
                 .query_async(conn),
         )
         .await?;
-        if !bytes.is_empty() {
-            if is_after(&bytes, fresh_after) {
-                return Ok(Acquired::Fresh(bytes));
+        latest = codec::loaded_at(&header).or(latest);
+        if is_after(&header, fresh_after) {
+            let entry = read(conn, bound, &address.entry, limit).await?;
+            if entry.as_deref().is_some_and(|e| is_after(e, fresh_after)) {
+                return Ok(Acquired::Fresh(entry.unwrap_or_default()));
             }
-            seen = Some(bytes);
+            seen = entry.or(seen);
         }
         if !held {
             break;
         }
+    }
+    if latest != loaded_at(&seen) {
+        seen = read(conn, bound, &address.entry, limit).await?.or(seen);
     }
     Ok(Acquired::Alone(seen))
 }

@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 
 /// The entry format's version byte.
 const VERSION: u8 = 1;
-/// Version byte and load time.
-const HEADER: usize = 1 + 8;
+/// Version byte and load time: what a follower polls.
+pub(crate) const HEADER: usize = 1 + 8;
 
 /// Why bytes read back from Redis were not a value.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -468,3 +468,84 @@ async fn a_flight_releases_only_its_own_lease() {
     );
     assert_eq!(first_value.unwrap(), profile("first"));
 }
+
+/// Redis's count of bytes sent to clients so far.
+async fn bytes_sent(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("total_net_output_bytes:"))
+        .and_then(|bytes| bytes.trim().parse().ok())
+        .expect("total_net_output_bytes in INFO stats")
+}
+
+/// Defect 10 of issue 23 (the follower's reads): a replica waiting for
+/// another's refresh read the whole entry every 20 ms while it waited. It
+/// now polls the entry's load time, and reads the entry once when it is
+/// worth reading.
+#[tokio::test]
+async fn a_follower_polls_the_load_time_not_the_whole_entry() {
+    const LARGE: usize = 256 * 1024;
+    let server = RedisServer::spawn(); // its own: the byte count is ours
+    let ns = namespace("follow-bytes");
+    let options = FleetOptions::new().refresh_wait(Duration::from_millis(500));
+    let a = Fleet::connect_with(server.url(), &ns, options)
+        .await
+        .unwrap();
+    let b = Fleet::connect_with(server.url(), &ns, options)
+        .await
+        .unwrap();
+    let config = CacheConfig::new()
+        .maxage(Duration::from_millis(50))
+        .tolerance(Duration::from_secs(30));
+    let first: StaleCache<String, String> = StaleCache::new(config);
+    let large = "x".repeat(LARGE);
+    let value = large.clone();
+    first
+        .get_or_load_on(
+            &a,
+            "k".into(),
+            FUNCTION,
+            async { Ok::<_, Down>(value) },
+            describe,
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await; // stale now
+
+    // a refreshes it and hangs there; b waits for it, `refresh_wait` long.
+    let refreshing: StaleCache<String, String> = StaleCache::new(config);
+    let loading = Arc::new(tokio::sync::Notify::new());
+    let hangs = {
+        let loading = Arc::clone(&loading);
+        async move {
+            loading.notify_one();
+            std::future::pending::<Result<String, Down>>().await
+        }
+    };
+    let lead = refreshing.get_or_load_on(&a, "k".into(), FUNCTION, hangs, describe);
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let follower: StaleCache<String, String> = StaleCache::new(config);
+    let (sent, served) = tokio::select! {
+        _ = lead => panic!("the load hangs"),
+        followed = async {
+            loading.notified().await;
+            let before = bytes_sent(&mut conn).await;
+            let served = follower
+                .get_or_load_on(&b, "k".into(), FUNCTION, async { Err(Down) }, describe)
+                .await;
+            (bytes_sent(&mut conn).await - before, served)
+        } => followed,
+    };
+    assert_eq!(served.unwrap(), large, "the stale value, after the wait");
+    assert!(
+        sent < 3 * LARGE as u64,
+        "{} KiB sent for one {} KiB entry while following",
+        sent / 1024,
+        LARGE / 1024
+    );
+}
