@@ -1,5 +1,5 @@
 //! `#[stale_cache(maxage = 3, tolerance = 15, retries = 2, capacity = 10_000,
-//! refresh = "inline", key = user_id.clone(), shared = true, name = "profiles")]`
+//! refresh = "inline", key = user_id.clone(), shared = true, name = "profiles", version = 2)]`
 
 use std::time::Duration;
 
@@ -31,6 +31,8 @@ pub(crate) struct StaleCacheArgs {
     pub(crate) shared: Option<Spanned<bool>>,
     /// The identity of a shared cache's entries in Redis.
     pub(crate) name: Option<LitStr>,
+    /// The version of a shared cache's value type, bumped by the user.
+    pub(crate) version: Option<Spanned<u32>>,
 }
 
 impl StaleCacheArgs {
@@ -58,6 +60,7 @@ impl Keys for StaleCacheArgs {
         "key",
         "shared",
         "name",
+        "version",
     ];
     const EXAMPLE: &'static str = "maxage = 3, tolerance = 15";
 
@@ -84,6 +87,10 @@ impl Keys for StaleCacheArgs {
                 self.shared = Some(boolean(value, "shared", help)?);
             }
             "name" => self.name = Some(name(value)?),
+            "version" => {
+                let help = "`version` marks a changed value type of a shared cache: bump it (`version = 2`) when the meaning of the cached value changes";
+                self.version = Some(positive_u32(value, "version", help)?);
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -97,6 +104,15 @@ impl Keys for StaleCacheArgs {
                 name.span(),
                 "`name` names a shared cache's entries in Redis, and this cache is not shared",
                 "add `shared = true` to share it across replicas under this name, or remove `name`",
+            ));
+        }
+        if let Some(version) = self.version
+            && !self.shared()
+        {
+            errors.push(error(
+                version.span,
+                "`version` marks the value type of a shared cache's entries in Redis, and this cache is not shared",
+                "add `shared = true`, or remove `version`",
             ));
         }
         let maxage = self.maxage.map_or(DEFAULT_MAXAGE, |m| m.value);

@@ -136,7 +136,11 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
             Some(name) => quote!(#name),
             None => quote!(#private::fleet_identity(&|| ())),
         };
-        (quote!(shared_cache_for), Some(quote!(, #identity)))
+        let version = args.version.map_or(0, |v| v.value);
+        (
+            quote!(shared_cache_for),
+            Some(quote!(, #identity, #version)),
+        )
     } else {
         (quote!(cache_for), None)
     };

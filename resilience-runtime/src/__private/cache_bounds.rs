@@ -142,18 +142,20 @@ impl<T> SharedCacheKey for T {}
 
 /// The cache of a `shared = true` function's instantiation `instance`, its
 /// value type checked at the return type; `identity` names its entries in
-/// Redis (`name = "..."`, or [`fleet_identity`](super::fleet_identity)).
+/// Redis (`name = "..."`, or [`fleet_identity`](super::fleet_identity)),
+/// and `version` the version of their value type (`version = n`; 0: none).
 #[inline(always)]
 pub fn shared_cache_for<'a, K: CacheKey + SharedCacheKey, V: CacheValue + SharedCacheValue>(
     slot: &'a CacheSlot,
     instance: std::any::TypeId,
     identity: &'static str,
+    version: u32,
 ) -> &'a StaleCache<K, V> {
     #[cfg(feature = "redis")]
-    return slot.shared_cache(instance, identity);
+    return slot.shared_cache(instance, identity, version);
     #[cfg(not(feature = "redis"))]
     {
-        let _ = identity;
+        let _ = (identity, version);
         slot.cache(instance)
     }
 }

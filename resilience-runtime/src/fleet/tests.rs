@@ -47,7 +47,7 @@ async fn poke(server: &RedisServer, key: &str, bytes: &[u8]) {
 async fn a_value_published_by_one_instance_is_fresh_for_another() {
     let server = RedisServer::any();
     let (a, b) = pair(&server, "publish").await;
-    let address = a.address("app::profile", &type_fingerprint::<String>(), "k1");
+    let address = a.address("app::profile", &type_fingerprint::<String>(0), "k1");
 
     let Acquired::Lead(None, lease) = a.acquire(&address, 0).await else {
         panic!("the first instance leads an empty key");

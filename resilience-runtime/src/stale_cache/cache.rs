@@ -61,6 +61,10 @@ pub struct StaleCache<K, V> {
     /// passes, which stays the name in events and metrics.
     #[cfg(feature = "redis")]
     pub(super) fleet_name: Option<&'static str>,
+    /// The version of its value type (`version = n`; 0: none), part of
+    /// every address in Redis.
+    #[cfg(feature = "redis")]
+    pub(super) fleet_version: u32,
 }
 
 /// Where a request stands on its way past the hit path.
@@ -122,6 +126,8 @@ where
             tally: Tally::new(),
             #[cfg(feature = "redis")]
             fleet_name: None,
+            #[cfg(feature = "redis")]
+            fleet_version: 0,
         }
     }
 
@@ -181,6 +187,8 @@ where
             tally: self.tally,
             #[cfg(feature = "redis")]
             fleet_name: self.fleet_name,
+            #[cfg(feature = "redis")]
+            fleet_version: self.fleet_version,
         }
     }
 

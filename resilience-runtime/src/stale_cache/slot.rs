@@ -90,6 +90,9 @@ pub fn fleet_identity<T: ?Sized>(_: &T) -> &'static str {
     std::any::type_name::<T>()
 }
 
+/// A shared cache's identity in Redis, and the version of its value type.
+type FleetName = (&'static str, u32);
+
 /// A [`fleet_identity`] without the closures it was read in.
 #[cfg(feature = "redis")]
 fn fleet_identity_of(name: &'static str) -> &'static str {
@@ -129,19 +132,20 @@ impl CacheSlot {
         &self,
         instance: TypeId,
         fleet_name: &'static str,
+        version: u32,
     ) -> &StaleCache<K, V>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        self.cache_named(instance, Some(fleet_name))
+        self.cache_named(instance, Some((fleet_name, version)))
     }
 
     #[inline(always)]
     fn cache_named<K, V>(
         &self,
         instance: TypeId,
-        fleet_name: Option<&'static str>,
+        fleet_name: Option<FleetName>,
     ) -> &StaleCache<K, V>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -160,7 +164,7 @@ impl CacheSlot {
     /// The cache of an instantiation other than the first one created.
     #[cold]
     #[inline(never)]
-    fn other<K, V>(&self, instance: TypeId, fleet_name: Option<&'static str>) -> &StaleCache<K, V>
+    fn other<K, V>(&self, instance: TypeId, fleet_name: Option<FleetName>) -> &StaleCache<K, V>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
@@ -177,7 +181,7 @@ impl CacheSlot {
         }
     }
 
-    fn build<K, V>(&self, instance: TypeId, fleet_name: Option<&'static str>) -> Entry
+    fn build<K, V>(&self, instance: TypeId, fleet_name: Option<FleetName>) -> Entry
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
@@ -185,8 +189,9 @@ impl CacheSlot {
         #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
         let mut cache = StaleCache::<K, V>::new(self.config);
         #[cfg(feature = "redis")]
-        {
-            cache.fleet_name = fleet_name.map(fleet_identity_of);
+        if let Some((name, version)) = fleet_name {
+            cache.fleet_name = Some(fleet_identity_of(name));
+            cache.fleet_version = version;
         }
         #[cfg(not(feature = "redis"))]
         let _ = fleet_name;

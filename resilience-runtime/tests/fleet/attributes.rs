@@ -191,6 +191,18 @@ fn team_name_again(id: u32) -> Result<String, ApiError> {
     Err(ApiError::Down).map(|()| format!("never {id}"))
 }
 
+/// `version = n`: a changed value type under one name (a rolling deploy:
+/// the old build's function, and the new one's) shares nothing.
+#[stale_cache(shared = true, name = "quotas")]
+fn quota_v1(tenant: u32) -> Result<u32, ApiError> {
+    Ok(tenant)
+}
+
+#[stale_cache(shared = true, name = "quotas", version = 2)]
+fn quota_v2(tenant: u32) -> Result<u32, ApiError> {
+    Ok(tenant * 1000)
+}
+
 fn describe(_: &(), f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
     f.write_str("down")
 }
@@ -338,5 +350,11 @@ async fn shared_attributes_go_through_the_process_fleet() {
         .get_or_load_on(&replica, (4,), "team-names", async { Err(()) }, describe)
         .await;
     assert_eq!(read.unwrap(), "team 4");
+    assert_eq!(quota_v1(5).unwrap(), 5);
+    assert_eq!(
+        quota_v2(5).unwrap(),
+        5000,
+        "version 2 reads no version 1 entry"
+    );
     assert_eq!(process.errors(), 0);
 }

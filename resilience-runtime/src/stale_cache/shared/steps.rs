@@ -67,7 +67,7 @@ where
     /// when the key does not encode (its `Serialize` failed): local-only.
     pub(super) fn plan(&self, fleet: &Fleet, key: &K, function: &'static str) -> Option<Plan> {
         let digest = fleet::key_digest(key)?;
-        let fingerprint = fleet::type_fingerprint::<V>();
+        let fingerprint = fleet::type_fingerprint::<V>(self.fleet_version);
         let now = clock::now();
         let now_ms = fleet::millis_at(now);
         let maxage_ms = clock::millis(self.config.maxage_value());
