@@ -16,7 +16,7 @@ pub use crate::retry::attempt::{CallAttempt, InAttempt, in_attempt, in_attempt_b
 pub use crate::retry::attempts::{Attempts, FirstAttempt};
 pub use crate::retry::sync_loop::{RetrySite, retry_blocking, retry_blocking_timed, verdicts};
 pub use crate::retry::{Backoff, Jitter, RetryPolicy};
-pub use crate::stale_cache::slot::{CacheSlot, instance_of};
+pub use crate::stale_cache::slot::{CacheSlot, fleet_identity, instance_of};
 pub use crate::stale_cache::{CacheConfig, Refresh, StaleCache};
 pub use cache_bounds::{
     CacheKey, CacheValue, KeyArg, KeyPart, NotAKey, SharedCacheKey, SharedCacheValue, ValidKey,

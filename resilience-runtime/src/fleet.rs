@@ -25,7 +25,11 @@
 //!   one instance across the fleet refreshes the key at a time (a lease);
 //!   the others wait for its value at most [`FleetOptions::refresh_wait`],
 //!   then serve their stale value or call the upstream themselves. A
-//!   success is written with a time to live of `tolerance`. A failed
+//!   success is written with a time to live of `tolerance`; nothing else
+//!   is ever written. The lease is given back when the refresh ends or its
+//!   caller gives up (the future dropped), and is not renewed: a load
+//!   longer than [`FleetOptions::refresh_lease`] may run twice across the
+//!   fleet. A failed
 //!   refresh serves the freshest value within `tolerance` found locally or
 //!   in Redis — so a replica restarted during an outage serves what another
 //!   replica (or its previous life) loaded.
@@ -33,9 +37,15 @@
 //!   makes no Redis call. An instance whose breaker opens publishes "open
 //!   until T" (a key with a time to live of `open_for`, and a pub/sub
 //!   message); every instance with that breaker name opens until T, within
-//!   a second, with a fleet cause. Half-open, one probe runs across the
+//!   a second, with a fleet cause — for at most its own `open_for` from
+//!   when it heard, whatever T says. Half-open, one probe runs across the
 //!   fleet at a time (a lease); its outcome closes or re-opens the breaker
-//!   everywhere.
+//!   everywhere. Openings are told apart by their episode (the wall time
+//!   they began): a "closed" names the one it ends, and is ignored by an
+//!   instance that knows of a newer opening. A breaker's first use reads
+//!   its "open until" key (one read, at most the operation bound, on the
+//!   calling thread) before its first call decides, so a replica started
+//!   while the fleet holds the breaker open rejects its first call too.
 //!
 //! # When Redis is slow, down or lost
 //!
@@ -46,7 +56,18 @@
 //! `fleet_errors_total{kind}` (feature `metrics`), and the first failure of
 //! an outage is one warning. During the outage operations skip Redis at
 //! once while a background ping (every 250 ms) waits for it; when it
-//! answers, one info event says so and sharing resumes by itself.
+//! answers, one info event says so and sharing resumes by itself. Each
+//! ping that fails replaces the connection with a new one, so a connection
+//! that stops answering without closing (a blackholed path, a dead node
+//! behind a load balancer) costs an outage of a ping or two, not the
+//! minutes the kernel takes to give up on it; and a `READONLY` answer (a
+//! failover demoted the node) replaces it at once, so the new primary
+//! behind the same address is reached. The breaker news listener pings its
+//! own connection after a second without news; unanswered within half a
+//! second, the connection is replaced (the other one with it), the
+//! listener subscribes again and reads the open breakers — again and again
+//! until a read gets through, so news missed during the silence or an
+//! outage is caught up.
 //!
 //! # Consistency
 //!
@@ -78,10 +99,23 @@
 //!
 //! # Redis is a trust boundary
 //!
-//! Everything read back is untrusted: at most
-//! [`FleetOptions::max_entry_bytes`] are read, an oversized or malformed
-//! entry is a miss (counted as `malformed`, told once), messages that do
-//! not parse are dropped. Keys built from arguments are SHA-256 digests, so
+//! Everything read back is untrusted, and every read is bounded: at most
+//! [`FleetOptions::max_entry_bytes`] of a cache entry are read (an
+//! oversized or malformed entry is a miss, counted as `malformed`, told
+//! once, and so is one whose load time is more than a second ahead of this
+//! replica's clock: it would pass for fresh until its time to live), at most 41 bytes of an "open until T" (anything but `{until}
+//! {episode}` in digits is ignored, counted), and a pub/sub frame announcing more than 4 KiB ends
+//! the listener's connection before its body is read (it subscribes again
+//! and reads the open breakers; messages that do not parse are dropped).
+//! Over TLS (`rediss://`) the listener is redis-rs's own, bounded only by
+//! the server's `proto-max-bulk-len`. What one key holds never takes the fleet off
+//! Redis: a reply of the wrong type (a list where an entry should be), a
+//! non-integer where a time should be, a command the server refuses for
+//! that key (`NOSCRIPT`, an ACL's `NOPERM`) is a miss for that key, counted
+//! as `malformed`; an entry of the wrong type is overwritten by the next
+//! value loaded. Only a failure of Redis as a whole — a timeout, a lost
+//! connection, a server that is loading, read-only or refuses the login —
+//! is an outage. Keys built from arguments are SHA-256 digests, so
 //! no argument reaches another function's or namespace's keys, and the
 //! value type's fingerprint is in every key, so a deploy that changes the
 //! type reads none of the old entries.
@@ -89,6 +123,7 @@
 mod breaker_ops;
 mod cache_ops;
 mod codec;
+mod guard;
 mod health;
 mod keys;
 mod link;
@@ -100,7 +135,7 @@ use std::sync::{Arc, OnceLock};
 pub use options::FleetOptions;
 
 pub(crate) use breaker_ops::Signal;
-pub(crate) use cache_ops::{Acquired, Address};
+pub(crate) use cache_ops::{Acquired, Address, Lease};
 pub(crate) use codec::{decode_entry, encode_entry, key_digest, type_fingerprint};
 pub(crate) use wall::{millis_at, now_millis};
 

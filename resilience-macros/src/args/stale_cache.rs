@@ -1,10 +1,10 @@
 //! `#[stale_cache(maxage = 3, tolerance = 15, retries = 2, capacity = 10_000,
-//! refresh = "inline", key = user_id.clone(), shared = true)]`
+//! refresh = "inline", key = user_id.clone(), shared = true, name = "profiles", version = 2)]`
 
 use std::time::Duration;
 
 use syn::spanned::Spanned as _;
-use syn::{Expr, ExprLit, Lit};
+use syn::{Expr, ExprLit, Lit, LitStr};
 
 use super::{Errors, Keys, Spanned, boolean, choice, duration, error, positive_u32};
 
@@ -29,6 +29,10 @@ pub(crate) struct StaleCacheArgs {
     pub(crate) refresh: Option<Spanned<Refresh>>,
     pub(crate) key: Option<Expr>,
     pub(crate) shared: Option<Spanned<bool>>,
+    /// The identity of a shared cache's entries in Redis.
+    pub(crate) name: Option<LitStr>,
+    /// The version of a shared cache's value type, bumped by the user.
+    pub(crate) version: Option<Spanned<u32>>,
 }
 
 impl StaleCacheArgs {
@@ -55,6 +59,8 @@ impl Keys for StaleCacheArgs {
         "refresh",
         "key",
         "shared",
+        "name",
+        "version",
     ];
     const EXAMPLE: &'static str = "maxage = 3, tolerance = 15";
 
@@ -80,12 +86,35 @@ impl Keys for StaleCacheArgs {
                     "`shared = true` shares the cache across replicas over Redis (feature `redis`)";
                 self.shared = Some(boolean(value, "shared", help)?);
             }
+            "name" => self.name = Some(name(value)?),
+            "version" => {
+                let help = "`version` marks a changed value type of a shared cache: bump it (`version = 2`) when the meaning of the cached value changes";
+                self.version = Some(positive_u32(value, "version", help)?);
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
     fn validate(&self, errors: &mut Errors) {
+        if let Some(name) = &self.name
+            && !self.shared()
+        {
+            errors.push(error(
+                name.span(),
+                "`name` names a shared cache's entries in Redis, and this cache is not shared",
+                "add `shared = true` to share it across replicas under this name, or remove `name`",
+            ));
+        }
+        if let Some(version) = self.version
+            && !self.shared()
+        {
+            errors.push(error(
+                version.span,
+                "`version` marks the value type of a shared cache's entries in Redis, and this cache is not shared",
+                "add `shared = true`, or remove `version`",
+            ));
+        }
         let maxage = self.maxage.map_or(DEFAULT_MAXAGE, |m| m.value);
         match (self.tolerance, self.maxage) {
             (Some(tolerance), _) if tolerance.value < maxage => errors.push(error(
@@ -100,6 +129,23 @@ impl Keys for StaleCacheArgs {
             )),
             _ => {}
         }
+    }
+}
+
+fn name(value: &Expr) -> syn::Result<LitStr> {
+    let help = "name the cache's entries in Redis, stable across renames: `name = \"profiles\"`";
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(name),
+            ..
+        }) if name.value().trim().is_empty() => {
+            Err(error(name.span(), "`name` cannot be empty", help))
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(name),
+            ..
+        }) => Ok(name.clone()),
+        other => Err(error(other.span(), "`name` expects a string", help)),
     }
 }
 

@@ -136,10 +136,20 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
         _ => call.to_owned(),
     };
     let call = syn::Ident::new(&call, Span::call_site());
-    let cache_for = if args.shared() {
-        quote!(shared_cache_for)
+    let (cache_for, identity) = if args.shared() {
+        // The identity of its entries in Redis: the name given, or the
+        // instantiation's own path (its `Self` type and generics included).
+        let identity = match &args.name {
+            Some(name) => quote!(#name),
+            None => quote!(#private::fleet_identity(&|| ())),
+        };
+        let version = args.version.map_or(0, |v| v.value);
+        (
+            quote!(shared_cache_for),
+            Some(quote!(, #identity, #version)),
+        )
     } else {
-        quote!(cache_for)
+        (quote!(cache_for), None)
     };
     let wait = function
         .is_async()
@@ -173,7 +183,8 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
     let cache = quote_spanned! {at_output=>
         #private_at_output::#cache_for::<_, #value_type>(
             &__RESILIENCE_CACHE,
-            #private::instance_of(&|| ()),
+            #private::instance_of(&|| ())
+            #identity
         )
     };
     let errors = quote!(#private::load_errors!(#error_type));

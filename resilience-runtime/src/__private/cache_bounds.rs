@@ -148,11 +148,21 @@ pub trait SharedCacheKey {}
 impl<T> SharedCacheKey for T {}
 
 /// The cache of a `shared = true` function's instantiation `instance`, its
-/// value type checked at the return type.
+/// value type checked at the return type; `identity` names its entries in
+/// Redis (`name = "..."`, or [`fleet_identity`](super::fleet_identity)),
+/// and `version` the version of their value type (`version = n`; 0: none).
 #[inline(always)]
-pub fn shared_cache_for<K: CacheKey + SharedCacheKey, V: CacheValue + SharedCacheValue>(
-    slot: &CacheSlot,
+pub fn shared_cache_for<'a, K: CacheKey + SharedCacheKey, V: CacheValue + SharedCacheValue>(
+    slot: &'a CacheSlot,
     instance: std::any::TypeId,
-) -> &StaleCache<K, V::Stored> {
-    slot.cache(instance)
+    identity: &'static str,
+    version: u32,
+) -> &'a StaleCache<K, V::Stored> {
+    #[cfg(feature = "redis")]
+    return slot.shared_cache(instance, identity, version);
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = (identity, version);
+        slot.cache(instance)
+    }
 }

@@ -213,8 +213,9 @@ impl BreakerConfig {
 
     /// Shares the breaker's open and half-open state with every instance
     /// connected to the process's fleet (see [`crate::fleet`]): an opening
-    /// anywhere opens it everywhere until the same moment, and one probe at
-    /// a time runs across the fleet. The closed path stays local. What
+    /// anywhere opens it everywhere until the same moment (each for at most
+    /// its own `open_for` from when it heard), and one probe at a time runs
+    /// across the fleet. The closed path stays local. What
     /// `#[breaker(shared = true)]` sets.
     ///
     /// ```

@@ -187,7 +187,7 @@ pub struct Breaker {
     used: AtomicU64,
     /// The fleet its state is shared over, once [`Breaker::share_on`].
     #[cfg(feature = "redis")]
-    fleet: std::sync::OnceLock<crate::fleet::Fleet>,
+    fleet: std::sync::OnceLock<shared::Sharing>,
 }
 
 /// What changes only off the closed path.

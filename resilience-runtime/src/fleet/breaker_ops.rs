@@ -18,27 +18,50 @@ use redis::aio::ConnectionManager;
 
 use super::Fleet;
 use super::cache_ops::RELEASE;
+use super::guard::Guarded;
 use super::link::bounded;
 
 /// How long the listener waits before subscribing again after losing its
 /// connection.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(250);
 
+/// A listener that heard nothing for this long pings its connection.
+const LISTEN_PING_EVERY: Duration = Duration::from_secs(1);
+
+/// How long the listener's ping may take before its connection counts as
+/// silent (it is off every call's path, so it can wait longer than an
+/// operation).
+const LISTEN_PING_BOUND: Duration = Duration::from_millis(500);
+
 /// Takes the probe lease, or finds it already this instance's (for
 /// `half_open_calls` above 1).
 const TAKE_PROBE: &str = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 \
      elseif redis.call('GET', KEYS[1]) == ARGV[1] then return 1 else return 0 end";
 
-/// What another instance said about a breaker.
+/// What another instance said about a breaker. An episode is the wall
+/// time (Unix milliseconds) at which an opening began: a closing names the
+/// opening it ends, so one that arrives late cannot end a newer one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Signal {
     /// Opened until this wall time (Unix milliseconds).
-    OpenUntil(u64),
-    /// Closed.
-    Closed,
+    OpenUntil { until: u64, episode: u64 },
+    /// Closed the opening of this episode (and any older one).
+    Closed { episode: u64 },
 }
 
-/// Called on the fleet thread with each signal for one breaker name.
+/// Deletes the open key unless it holds an opening newer than the
+/// closing's episode (`ARGV[1]`).
+const CLOSE: &str = "local v = redis.call('GET', KEYS[1]) \
+     if v then local e = tonumber(string.match(v, '^%d+ (%d+)$')) \
+     if e and e > tonumber(ARGV[1]) then return 0 end end \
+     return redis.call('DEL', KEYS[1])";
+
+/// A read of an open key in progress on the fleet thread.
+type ReadOpen =
+    std::pin::Pin<Box<dyn std::future::Future<Output = redis::RedisResult<Vec<u8>>> + Send>>;
+
+/// Called with each signal for one breaker name: on the fleet thread, or
+/// (the first read of its open key) on the thread that shares it.
 pub(crate) type Handler = Arc<dyn Fn(Signal) + Send + Sync>;
 
 /// The breakers this instance shares, by name.
@@ -68,6 +91,12 @@ impl Board {
 impl Fleet {
     /// Hears the other instances' news of breaker `name` from now on, and
     /// reads whether it is open across the fleet already.
+    ///
+    /// The read is made here, blocking the calling thread at most the
+    /// operation bound, once per breaker: the breaker's first call then
+    /// decides knowing whether the fleet holds it open. (The listener reads
+    /// the open keys again once it has subscribed, so news published in
+    /// between is not lost.)
     pub(crate) fn watch_breaker(&self, name: &str, handler: Handler) {
         let board = &self.inner.board;
         board.handlers.write().insert(name.to_owned(), handler);
@@ -77,23 +106,23 @@ impl Fleet {
                 .link
                 .runtime
                 .spawn(Fleet::listen(Arc::downgrade(&fleet.inner)));
-        } else {
-            let fleet = self.clone();
-            let name = name.to_owned();
-            self.inner
-                .link
-                .runtime
-                .spawn(async move { fleet.read_open(&[name]).await });
+        }
+        let (op, key) = self.read_open_op(name);
+        let bound = self.inner.link.bound();
+        if let Some(bytes) = self.inner.link.run_blocking("breaker read", bound, op) {
+            self.deliver_open(name, &key, &bytes);
         }
     }
 
     /// Tells the fleet this instance opened `name` until `until` (Unix
-    /// milliseconds), for `open_for`. Not waited for.
-    pub(crate) fn publish_open(&self, name: &str, until: u64, open_for: Duration) {
+    /// milliseconds), for `open_for`, in the opening of `episode`. Not
+    /// waited for.
+    pub(crate) fn publish_open(&self, name: &str, until: u64, episode: u64, open_for: Duration) {
         let key = self.inner.keys.breaker_open(name);
         let probe = self.inner.keys.breaker_probe(name);
         let channel = self.inner.keys.breaker_channel();
-        let message = format!("{} open {until} {name}", self.inner.instance);
+        let message = format!("{} open {until} {episode} {name}", self.inner.instance);
+        let value = format!("{until} {episode}");
         let ttl = u64::try_from(open_for.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -103,7 +132,7 @@ impl Fleet {
                 let mut pipe = redis::pipe();
                 pipe.cmd("SET")
                     .arg(&key)
-                    .arg(until)
+                    .arg(&value)
                     .arg("PX")
                     .arg(ttl)
                     .ignore()
@@ -119,18 +148,24 @@ impl Fleet {
             });
     }
 
-    /// Tells the fleet this instance closed `name`. Not waited for.
-    pub(crate) fn publish_closed(&self, name: &str) {
+    /// Tells the fleet this instance closed `name`, ending the opening of
+    /// `episode`. Not waited for.
+    pub(crate) fn publish_closed(&self, name: &str, episode: u64) {
         let key = self.inner.keys.breaker_open(name);
         let probe = self.inner.keys.breaker_probe(name);
         let channel = self.inner.keys.breaker_channel();
-        let message = format!("{} closed 0 {name}", self.inner.instance);
+        let message = format!("{} closed {episode} {name}", self.inner.instance);
         self.inner
             .link
             .run_detached("breaker publish", move |mut conn, bound| async move {
                 let mut pipe = redis::pipe();
-                pipe.cmd("DEL")
+                pipe.cmd("EVAL")
+                    .arg(CLOSE)
+                    .arg(1)
                     .arg(&key)
+                    .arg(episode)
+                    .ignore()
+                    .cmd("DEL")
                     .arg(&probe)
                     .ignore()
                     .cmd("PUBLISH")
@@ -190,18 +225,13 @@ impl Fleet {
             let this = Fleet { inner };
             let channel = this.inner.keys.breaker_channel();
             let client = this.inner.link.client.clone();
-            let connected =
-                tokio::time::timeout(Duration::from_secs(1), client.get_async_pubsub()).await;
+            let connected = tokio::time::timeout(Duration::from_secs(1), pubsub(&client)).await;
             if let Ok(Ok(mut pubsub)) = connected
                 && pubsub.subscribe(&channel).await.is_ok()
             {
-                let names: Vec<String> = this.inner.board.handlers.read().keys().cloned().collect();
-                this.read_open(&names).await;
                 drop(this);
-                let mut messages = pubsub.into_on_message();
-                while let Some(message) = messages.next().await {
-                    let Some(inner) = fleet.upgrade() else { return };
-                    Fleet { inner }.heard(message.get_payload_bytes());
+                if Fleet::hear_until_silent(&fleet, pubsub).await.is_none() {
+                    return;
                 }
             } else {
                 drop(this);
@@ -210,23 +240,103 @@ impl Fleet {
         }
     }
 
-    /// Delivers the "open until T" keys of `names` that exist.
-    async fn read_open(&self, names: &[String]) {
+    /// Reads the open keys, then hears messages until the connection ends
+    /// or goes silent: no message for [`LISTEN_PING_EVERY`], and no answer
+    /// to a ping within [`LISTEN_PING_BOUND`]. A silent connection is a
+    /// path that hangs, and the fleet's other connection likely shares it:
+    /// that one is replaced too. The open keys are read again until a read
+    /// gets through (a reconnect catches up even if Redis was down when it
+    /// subscribed). `None` when the fleet is gone.
+    async fn hear_until_silent(
+        fleet: &std::sync::Weak<super::Inner>,
+        pubsub: redis::aio::PubSub,
+    ) -> Option<()> {
+        let (mut sink, mut messages) = pubsub.split();
+        let mut caught_up = false;
+        loop {
+            if !caught_up {
+                let this = Fleet {
+                    inner: fleet.upgrade()?,
+                };
+                let names: Vec<String> = this.inner.board.handlers.read().keys().cloned().collect();
+                caught_up = this.read_open(&names).await;
+            }
+            match tokio::time::timeout(LISTEN_PING_EVERY, messages.next()).await {
+                Ok(Some(message)) => Fleet {
+                    inner: fleet.upgrade()?,
+                }
+                .heard(message.get_payload_bytes()),
+                Ok(None) => return Some(()),
+                Err(_) => {
+                    let pong =
+                        tokio::time::timeout(LISTEN_PING_BOUND, sink.ping::<redis::Value>()).await;
+                    if !matches!(pong, Ok(Ok(_))) {
+                        fleet.upgrade()?.link.rebuild();
+                        return Some(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Delivers the "open until T" keys of `names` that exist. At most
+    /// [`MAX_OPEN_BYTES`] of each are read; anything but `{until}
+    /// {episode}` in them is ignored (counted as malformed).
+    /// Whether every read was answered.
+    async fn read_open(&self, names: &[String]) -> bool {
+        let mut answered = true;
         for name in names {
-            let key = self.inner.keys.breaker_open(name);
-            let read = |mut conn: ConnectionManager, bound| async move {
+            let (op, key) = self.read_open_op(name);
+            let bound = self.inner.link.bound();
+            match self.inner.link.run("breaker read", bound, op).await {
+                Some(bytes) => self.deliver_open(name, &key, &bytes),
+                None => answered = false,
+            }
+        }
+        answered
+    }
+
+    /// Reads at most [`MAX_OPEN_BYTES`] of `name`'s open key; the key too.
+    #[allow(clippy::type_complexity)]
+    fn read_open_op(
+        &self,
+        name: &str,
+    ) -> (
+        impl FnOnce(ConnectionManager, Duration) -> ReadOpen + Send + 'static,
+        String,
+    ) {
+        let key = self.inner.keys.breaker_open(name);
+        let read_key = key.clone();
+        let op = move |mut conn: ConnectionManager, bound| -> ReadOpen {
+            Box::pin(async move {
                 bounded(
                     bound,
-                    redis::cmd("GET")
-                        .arg(&key)
-                        .query_async::<Option<u64>>(&mut conn),
+                    redis::cmd("GETRANGE")
+                        .arg(&read_key)
+                        .arg(0)
+                        .arg(MAX_OPEN_BYTES)
+                        .query_async::<Vec<u8>>(&mut conn),
                 )
                 .await
-            };
-            let bound = self.inner.link.bound();
-            if let Some(Some(until)) = self.inner.link.run("breaker read", bound, read).await {
-                self.inner.board.deliver(name, Signal::OpenUntil(until));
+            })
+        };
+        (op, key)
+    }
+
+    /// Delivers what `name`'s open key held, if anything.
+    fn deliver_open(&self, name: &str, key: &str, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        match parse_open(bytes) {
+            Some((until, episode)) => {
+                let signal = Signal::OpenUntil { until, episode };
+                self.inner.board.deliver(name, signal);
             }
+            None => self.inner.link.malformed(
+                "breaker read",
+                &format!("{key} holds an open-until that is not two times"),
+            ),
         }
     }
 
@@ -241,15 +351,77 @@ impl Fleet {
     }
 }
 
-/// `{instance} open {until} {name}` or `{instance} closed 0 {name}`.
+/// The longest time read: a Unix time in milliseconds has 13 digits, a
+/// `u64` at most 20.
+const MAX_TIME_BYTES: usize = 20;
+
+/// The longest "open until" value read: `{until} {episode}`.
+const MAX_OPEN_BYTES: usize = 2 * MAX_TIME_BYTES + 1;
+
+/// The largest pub/sub frame the listener takes: a message is an instance
+/// id, a word, a time and a breaker name.
+const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// A pub/sub connection whose reads are bounded ([`Guarded`]) on a plain
+/// TCP or Unix socket. Over TLS (`rediss://`) it is redis-rs's own, whose
+/// reads are bounded only by the server's `proto-max-bulk-len`.
+async fn pubsub(client: &redis::Client) -> redis::RedisResult<redis::aio::PubSub> {
+    let info = client.get_connection_info();
+    let settings = info.redis_settings();
+    match info.addr() {
+        redis::ConnectionAddr::Tcp(host, port) => {
+            let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+            stream.set_nodelay(true)?;
+            redis::aio::PubSub::new(settings, Guarded::new(stream, MAX_MESSAGE_BYTES)).await
+        }
+        #[cfg(unix)]
+        redis::ConnectionAddr::Unix(path) => {
+            let stream = tokio::net::UnixStream::connect(path).await?;
+            redis::aio::PubSub::new(settings, Guarded::new(stream, MAX_MESSAGE_BYTES)).await
+        }
+        _ => client.get_async_pubsub().await,
+    }
+}
+
+/// A time in Unix milliseconds: ASCII digits only.
+fn parse_time(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > MAX_TIME_BYTES || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// An open key's value: `{until} {episode}`.
+fn parse_open(bytes: &[u8]) -> Option<(u64, u64)> {
+    let (until, episode) = std::str::from_utf8(bytes).ok()?.split_once(' ')?;
+    Some((parse_time(until)?, parse_time(episode)?))
+}
+
+/// `{instance} open {until} {episode} {name}` or
+/// `{instance} closed {episode} {name}`.
 fn parse(payload: &[u8]) -> Option<(&str, &str, Signal)> {
     let text = std::str::from_utf8(payload).ok()?;
-    let mut parts = text.splitn(4, ' ');
-    let (instance, kind, until, name) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let signal = match kind {
-        "open" => Signal::OpenUntil(until.parse().ok()?),
-        "closed" => Signal::Closed,
+    let (instance, rest) = text.split_once(' ')?;
+    let (kind, rest) = rest.split_once(' ')?;
+    let (first, rest) = rest.split_once(' ')?;
+    let (signal, name) = match kind {
+        "open" => {
+            let (episode, name) = rest.split_once(' ')?;
+            let until = parse_time(first)?;
+            (
+                Signal::OpenUntil {
+                    until,
+                    episode: parse_time(episode)?,
+                },
+                name,
+            )
+        }
+        "closed" => (
+            Signal::Closed {
+                episode: parse_time(first)?,
+            },
+            rest,
+        ),
         _ => return None,
     };
     Some((instance, name, signal))
@@ -262,21 +434,36 @@ mod tests {
     #[test]
     fn messages_parse_and_junk_is_dropped() {
         assert_eq!(
-            parse(b"abc open 1700 pay ments"),
-            Some(("abc", "pay ments", Signal::OpenUntil(1700)))
+            parse(b"abc open 1700 1600 pay ments"),
+            Some((
+                "abc",
+                "pay ments",
+                Signal::OpenUntil {
+                    until: 1700,
+                    episode: 1600
+                }
+            ))
         );
         assert_eq!(
-            parse(b"abc closed 0 pay"),
-            Some(("abc", "pay", Signal::Closed))
+            parse(b"abc closed 1600 pay"),
+            Some(("abc", "pay", Signal::Closed { episode: 1600 }))
         );
         for junk in [
             &b""[..],
             b"abc",
-            b"abc open x pay",
+            b"abc open x 1 pay",
+            b"abc open 1 pay",
+            b"abc open 1 -2 pay",
+            b"abc closed x pay",
             b"abc shut 0 pay",
+            b"abc open 999999999999999999999 1 pay",
             b"\xff\xfe",
         ] {
             assert_eq!(parse(junk), None, "{junk:?}");
+        }
+        assert_eq!(parse_open(b"1700 1600"), Some((1700, 1600)));
+        for junk in [&b"1700"[..], b"soon 1", b"1 2 3", b"1 +2", b""] {
+            assert_eq!(parse_open(junk), None, "{junk:?}");
         }
     }
 }

@@ -12,7 +12,7 @@ use redis::aio::ConnectionManager;
 
 use super::Fleet;
 use super::codec;
-use super::link::bounded;
+use super::link::{self, bounded};
 
 /// A Redis operation in progress on the fleet thread.
 type Pending<T> = std::pin::Pin<Box<dyn Future<Output = redis::RedisResult<T>> + Send>>;
@@ -37,14 +37,53 @@ pub(crate) enum Acquired {
     /// An entry loaded after `fresh_after`: serve it, call nothing.
     Fresh(Vec<u8>),
     /// This instance holds the key's refresh lease: call the upstream, then
-    /// [`Fleet::publish`] or [`Fleet::give_up`]. The older entry, if any,
-    /// is the stale fallback.
-    Lead(Option<Vec<u8>>),
+    /// [`Fleet::publish`] a success. The older entry, if any, is the stale
+    /// fallback. Dropping the [`Lease`] without publishing gives it back.
+    Lead(Option<Vec<u8>>, Lease),
     /// Another instance held the lease and no fresh value came in time (or
     /// it gave up): serve the stale entry, if any, or call the upstream.
     Alone(Option<Vec<u8>>),
     /// Redis did not answer: go on with local state.
     Unavailable,
+}
+
+/// A key's refresh lease, held by this instance. Dropped, it is given back
+/// (not waited for: a detached operation on the fleet's thread), so a
+/// refresh whose caller gave up — its future dropped by a timeout or a
+/// client gone — frees the key at once instead of after its time to live.
+///
+/// It is made on the fleet's thread before the lease is asked for, so a
+/// caller gone before the answer comes back gives it back too: the
+/// answer, lease included, is dropped there.
+///
+/// Its token is the flight's own, not the connection's: another flight of
+/// the same key on the same connection (a second cache built by hand for
+/// one function) never releases it.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    /// The fleet and the lease's key, while it is to be given back.
+    held: Option<(Fleet, Box<str>)>,
+    token: u64,
+}
+
+impl Lease {
+    /// The lease was released with the write of a loaded value.
+    pub(crate) fn published(mut self) {
+        self.held = None;
+    }
+
+    /// The token the lease holds, while it is held.
+    pub(crate) fn token(&self) -> Option<u64> {
+        self.held.as_ref().map(|_| self.token)
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some((fleet, key)) = self.held.take() {
+            fleet.give_up(key, self.token);
+        }
+    }
 }
 
 impl Fleet {
@@ -75,25 +114,53 @@ impl Fleet {
             .unwrap_or(Acquired::Unavailable)
     }
 
-    /// Writes a loaded value (time to live `ttl`) and releases the lease.
-    pub(crate) async fn publish(&self, address: &Address, entry: Vec<u8>, ttl: Duration) {
-        let op = self.publish_op(address, Some((entry, ttl)));
+    /// Writes a loaded value (time to live `ttl`) and releases the lease
+    /// of token `lease`, if the flight holds one; whether Redis took both.
+    pub(crate) async fn publish(
+        &self,
+        address: &Address,
+        entry: Vec<u8>,
+        ttl: Duration,
+        lease: Option<u64>,
+    ) -> bool {
+        let op = self.publish_op(address, entry, ttl, lease);
         let budget = self.inner.link.bound();
-        self.inner.link.run("cache write", budget, op).await;
+        self.inner
+            .link
+            .run("cache write", budget, op)
+            .await
+            .is_some()
     }
 
     /// [`publish`](Self::publish) for a sync caller.
-    pub(crate) fn publish_blocking(&self, address: &Address, entry: Vec<u8>, ttl: Duration) {
-        let op = self.publish_op(address, Some((entry, ttl)));
+    pub(crate) fn publish_blocking(
+        &self,
+        address: &Address,
+        entry: Vec<u8>,
+        ttl: Duration,
+        lease: Option<u64>,
+    ) -> bool {
+        let op = self.publish_op(address, entry, ttl, lease);
         let budget = self.inner.link.bound();
-        self.inner.link.run_blocking("cache write", budget, op);
+        self.inner
+            .link
+            .run_blocking("cache write", budget, op)
+            .is_some()
     }
 
-    /// Releases the lease after a failed refresh, so the instances waiting
-    /// for it stop waiting. Not waited for.
-    pub(crate) fn give_up(&self, address: &Address) {
-        let op = self.publish_op(address, None);
-        self.inner.link.run_detached("cache lease release", op);
+    /// Releases the lease `key` after a failed or abandoned refresh, so the
+    /// instances waiting for it stop waiting. Not waited for.
+    fn give_up(&self, key: Box<str>, token: u64) {
+        let release = move |mut conn: ConnectionManager, bound: Duration| async move {
+            let mut release = redis::cmd("EVAL");
+            release
+                .arg(RELEASE)
+                .arg(1)
+                .arg(&*key)
+                .arg(token_text(token));
+            bounded(bound, release.query_async::<()>(&mut conn)).await
+        };
+        self.inner.link.run_detached("cache lease release", release);
     }
 
     /// Counts an entry that did not decode (a miss).
@@ -107,21 +174,38 @@ impl Fleet {
         let limit = options.max_entry_bytes_value();
         let lease_ms = millis(options.refresh_lease_value());
         let wait = options.refresh_wait_value();
-        let token = self.inner.instance.clone();
+        let token = fastrand::u64(..);
         let bound = self.inner.link.bound();
+        let fleet = self.clone();
         // Read, take the lease, then follow for at most `wait`.
         let budget = bound * 3 + wait;
         let op = move |mut conn: ConnectionManager, bound: Duration| -> Pending<Acquired> {
             Box::pin(async move {
-                let seen = read(&mut conn, bound, &address.entry, limit).await?;
+                let seen = match read(&mut conn, bound, &address.entry, limit).await {
+                    Ok(seen) => seen,
+                    // Not a string (someone else's list, say): no entry,
+                    // and the loaded value is written over it.
+                    Err(error) if link::classify(&error).is_none() => {
+                        fleet.malformed(&error.to_string());
+                        None
+                    }
+                    Err(error) => return Err(error),
+                };
                 if let Some(bytes) = seen.as_ref().filter(|b| is_after(b, fresh_after)) {
                     return Ok(Acquired::Fresh(bytes.clone()));
                 }
+                // Held from before the ask: if this operation is cut off
+                // (its bound, or its caller gone) once the `SET` is sent,
+                // the release follows it on the same connection.
+                let mut lease = Lease {
+                    held: Some((fleet, address.lease.as_str().into())),
+                    token,
+                };
                 let taken: Option<String> = bounded(
                     bound,
                     redis::cmd("SET")
                         .arg(&address.lease)
-                        .arg(&token)
+                        .arg(token_text(token))
                         .arg("NX")
                         .arg("PX")
                         .arg(lease_ms.max(1))
@@ -129,41 +213,52 @@ impl Fleet {
                 )
                 .await?;
                 if taken.is_some() {
-                    return Ok(Acquired::Lead(seen));
+                    return Ok(Acquired::Lead(seen, lease));
                 }
+                lease.held = None;
                 follow(&mut conn, bound, &address, limit, fresh_after, wait, seen).await
             })
         };
         (Box::new(op), budget)
     }
 
-    fn publish_op(&self, address: &Address, entry: Option<(Vec<u8>, Duration)>) -> Op<()> {
+    fn publish_op(
+        &self,
+        address: &Address,
+        entry: Vec<u8>,
+        ttl: Duration,
+        lease: Option<u64>,
+    ) -> Op<()> {
         let address = address.clone();
-        let token = self.inner.instance.clone();
         Box::new(
             move |mut conn: ConnectionManager, bound: Duration| -> Pending<()> {
                 Box::pin(async move {
                     let mut pipe = redis::pipe();
-                    if let Some((bytes, ttl)) = entry {
-                        pipe.cmd("SET")
-                            .arg(&address.entry)
-                            .arg(bytes)
-                            .arg("PX")
-                            .arg(millis(ttl).max(1))
+                    pipe.cmd("SET")
+                        .arg(&address.entry)
+                        .arg(entry)
+                        .arg("PX")
+                        .arg(millis(ttl).max(1))
+                        .ignore();
+                    // Release the flight's lease, if it is still ours.
+                    if let Some(token) = lease {
+                        pipe.cmd("EVAL")
+                            .arg(RELEASE)
+                            .arg(1)
+                            .arg(&address.lease)
+                            .arg(token_text(token))
                             .ignore();
                     }
-                    // Release the lease only if it is still ours.
-                    pipe.cmd("EVAL")
-                        .arg(RELEASE)
-                        .arg(1)
-                        .arg(&address.lease)
-                        .arg(&token)
-                        .ignore();
                     bounded(bound, pipe.query_async::<()>(&mut conn)).await
                 })
             },
         )
     }
+}
+
+/// A lease token as written to Redis.
+fn token_text(token: u64) -> String {
+    format!("{token:016x}")
 }
 
 /// Deletes a lease only when it holds this instance's token.
@@ -189,9 +284,11 @@ async fn read(
     Ok((!bytes.is_empty()).then_some(bytes))
 }
 
-/// Waits for the lease holder's value: polls the entry and the lease until
-/// a fresh entry appears, the lease is gone (its holder gave up or died),
-/// or `wait` has passed.
+/// Waits for the lease holder's value: polls the entry's load time (its
+/// header, a few bytes) and the lease until a fresh entry appears, the
+/// lease is gone (its holder gave up or died), or `wait` has passed. The
+/// entry itself is read only when it is fresh, or at the end when it
+/// changed since `seen`: a large value is not fetched every poll.
 async fn follow(
     conn: &mut ConnectionManager,
     bound: Duration,
@@ -202,29 +299,36 @@ async fn follow(
     mut seen: Option<Vec<u8>>,
 ) -> redis::RedisResult<Acquired> {
     let deadline = tokio::time::Instant::now() + wait;
+    let loaded_at = |bytes: &Option<Vec<u8>>| bytes.as_deref().and_then(codec::loaded_at);
+    let mut latest = loaded_at(&seen);
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(FOLLOW_EVERY).await;
-        let (bytes, held): (Vec<u8>, bool) = bounded(
+        let (header, held): (Vec<u8>, bool) = bounded(
             bound,
             redis::pipe()
                 .cmd("GETRANGE")
                 .arg(&address.entry)
                 .arg(0)
-                .arg(limit)
+                .arg(codec::HEADER - 1)
                 .cmd("EXISTS")
                 .arg(&address.lease)
                 .query_async(conn),
         )
         .await?;
-        if !bytes.is_empty() {
-            if is_after(&bytes, fresh_after) {
-                return Ok(Acquired::Fresh(bytes));
+        latest = codec::loaded_at(&header).or(latest);
+        if is_after(&header, fresh_after) {
+            let entry = read(conn, bound, &address.entry, limit).await?;
+            if entry.as_deref().is_some_and(|e| is_after(e, fresh_after)) {
+                return Ok(Acquired::Fresh(entry.unwrap_or_default()));
             }
-            seen = Some(bytes);
+            seen = entry.or(seen);
         }
         if !held {
             break;
         }
+    }
+    if latest != loaded_at(&seen) {
+        seen = read(conn, bound, &address.entry, limit).await?.or(seen);
     }
     Ok(Acquired::Alone(seen))
 }

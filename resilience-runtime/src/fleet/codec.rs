@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 
 /// The entry format's version byte.
 const VERSION: u8 = 1;
-/// Version byte and load time.
-const HEADER: usize = 1 + 8;
+/// Version byte and load time: what a follower polls.
+pub(crate) const HEADER: usize = 1 + 8;
 
 /// Why bytes read back from Redis were not a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,12 +87,17 @@ pub(crate) fn key_digest<K: Serialize>(key: &K) -> Option<String> {
     Some(digest_hex(&bytes))
 }
 
-/// A fingerprint of the type `V`: the 64-bit SHA-256 digest of its full
-/// path. A renamed or moved type, or another type in its place, reads no
-/// entry of the old one.
-pub(crate) fn type_fingerprint<V>() -> String {
-    let digest = Sha256::digest(std::any::type_name::<V>().as_bytes());
-    hex(&digest[..8])
+/// A fingerprint of the type `V` at `version` (`version = n` of the
+/// attribute; 0: none): the 64-bit SHA-256 digest of its full path, and of
+/// the version if any. A renamed or moved type, another type in its place,
+/// or a bumped version reads no entry of the old one.
+pub(crate) fn type_fingerprint<V>(version: u32) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(std::any::type_name::<V>().as_bytes());
+    if version != 0 {
+        hasher.update(format!("\0version {version}").as_bytes());
+    }
+    hex(&hasher.finalize()[..8])
 }
 
 /// The 128-bit SHA-256 digest of `bytes`, in hex.
@@ -148,10 +153,24 @@ mod tests {
         let error = decode_entry::<ProfileV2>(&bytes, 1024).unwrap_err();
         assert!(matches!(error, Malformed::Undecodable(_)), "{error}");
         assert_ne!(
-            type_fingerprint::<Profile>(),
-            type_fingerprint::<ProfileV2>()
+            type_fingerprint::<Profile>(0),
+            type_fingerprint::<ProfileV2>(0)
         );
-        assert_eq!(type_fingerprint::<Profile>().len(), 16);
+        assert_eq!(type_fingerprint::<Profile>(0).len(), 16);
+        // A bumped version is another fingerprint; no version keeps the
+        // unversioned one, so existing entries stay readable.
+        assert_ne!(
+            type_fingerprint::<Profile>(0),
+            type_fingerprint::<Profile>(2)
+        );
+        assert_ne!(
+            type_fingerprint::<Profile>(2),
+            type_fingerprint::<Profile>(3)
+        );
+        assert_eq!(
+            type_fingerprint::<Profile>(0),
+            hex(&Sha256::digest(std::any::type_name::<Profile>().as_bytes())[..8])
+        );
     }
 
     #[test]

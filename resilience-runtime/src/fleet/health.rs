@@ -18,7 +18,9 @@ pub(crate) enum Failure {
     Timeout,
     /// The connection or the server returned an error.
     Error,
-    /// An entry read back was oversized or did not decode.
+    /// What one key held or one command got back was unusable: an entry
+    /// oversized or that did not decode, a value of the wrong type, a
+    /// command the server refused for that key. A miss for that key only.
     Malformed,
 }
 
@@ -68,7 +70,8 @@ impl Health {
             if !self.malformed_told.swap(true, Relaxed) {
                 tracing::warn!(
                     target: "resilience", namespace, operation, error = detail,
-                    "a fleet entry read back from Redis is malformed or oversized: served as a miss \
+                    "a Redis reply for one fleet key was malformed, oversized, of the wrong type \
+                     or refused: a miss for that key, the others go on sharing \
                      (counted in fleet_errors_total{{kind=\"malformed\"}}; told once)"
                 );
             }

@@ -13,6 +13,12 @@
 //! - `{function}` and `{name}` are kept as written when they are made of
 //!   `[A-Za-z0-9_:./-]` and at most [`READABLE`] bytes long; anything else is
 //!   replaced by `#` and a digest (never readable, so never confused).
+//! - `{function}` is the identity of a shared cache: the `name` given on
+//!   `#[stale_cache(shared = true, name = "...")]`, else the function's
+//!   path with its `Self` type, trait and instantiation
+//!   (`app::Users::get`, `<app::Users as app::Repo>::get`,
+//!   `app::Client<app::Prod>::fetch`), so no two functions meet by
+//!   accident; a hand-built cache's is the `function` its calls pass.
 //! - `{type}` is a fingerprint of the value type; `{key}` a 128-bit SHA-256
 //!   digest of the encoded key: fixed length, so no argument can reach into
 //!   another function's, type's or namespace's keys, or grow a key.

@@ -30,7 +30,10 @@ const SLACK: Duration = Duration::from_millis(50);
 /// One connection to Redis and the thread that drives it.
 pub(crate) struct Link {
     pub(crate) runtime: Handle,
-    manager: ConnectionManager,
+    /// Replaced when it hangs or leads to a read-only node (see
+    /// [`Link::rebuild`]); each operation takes a clone.
+    manager: parking_lot::RwLock<ConnectionManager>,
+    config: ConnectionManagerConfig,
     pub(crate) client: redis::Client,
     pub(crate) health: Health,
     pub(crate) namespace: String,
@@ -69,12 +72,13 @@ impl Link {
             .set_max_delay(Duration::from_millis(500));
         let manager = {
             let _inside = handle.enter();
-            ConnectionManager::new_lazy_with_config(client.clone(), config)
+            ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
                 .map_err(std::io::Error::other)?
         };
         Ok(Arc::new(Self {
             runtime: handle,
-            manager,
+            manager: parking_lot::RwLock::new(manager),
+            config,
             client,
             health: Health::default(),
             namespace,
@@ -86,6 +90,27 @@ impl Link {
     /// The bound of one Redis command.
     pub(crate) fn bound(&self) -> Duration {
         self.bound
+    }
+
+    /// The connection operations use now.
+    fn manager(&self) -> ConnectionManager {
+        self.manager.read().clone()
+    }
+
+    /// Replaces the connection by a new one, made on first use. redis-rs
+    /// reconnects by itself only when a connection fails; one that hangs
+    /// (a blackholed path: no reply, no FIN) or leads to a node demoted to
+    /// a replica (`READONLY`) would be kept until the kernel gives up, or
+    /// for ever. Operations in flight on the old one finish or time out.
+    pub(crate) fn rebuild(&self) {
+        let _inside = self.runtime.enter();
+        match ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone()) {
+            Ok(manager) => *self.manager.write() = manager,
+            Err(error) => tracing::debug!(
+                target: "resilience", namespace = self.namespace, error = %error,
+                "fleet connection not rebuilt"
+            ),
+        }
     }
 
     /// Runs `op` on the fleet thread within `budget` (one command's bound,
@@ -106,7 +131,7 @@ impl Link {
         if self.health.is_down() {
             return None;
         }
-        let (conn, bound) = (self.manager.clone(), self.bound);
+        let (conn, bound) = (self.manager(), self.bound);
         let handle = self
             .runtime
             .spawn(async move { tokio::time::timeout(budget, op(conn, bound)).await });
@@ -132,7 +157,7 @@ impl Link {
         if self.health.is_down() {
             return None;
         }
-        let (conn, bound) = (self.manager.clone(), self.bound);
+        let (conn, bound) = (self.manager(), self.bound);
         let (send, answer) = std::sync::mpsc::sync_channel::<Bounded<T>>(1);
         self.runtime.spawn(async move {
             let _ = send.send(tokio::time::timeout(budget, op(conn, bound)).await);
@@ -159,7 +184,7 @@ impl Link {
         if self.health.is_down() {
             return;
         }
-        let (conn, bound) = (self.manager.clone(), self.bound);
+        let (conn, bound) = (self.manager(), self.bound);
         let link = Arc::downgrade(self);
         self.runtime.spawn(async move {
             let answer = tokio::time::timeout(bound, op(conn, bound)).await;
@@ -179,12 +204,15 @@ impl Link {
         match answer {
             Ok(Ok(value)) => Some(value),
             Ok(Err(error)) => {
-                let failure = if error.is_timeout() {
-                    Failure::Timeout
-                } else {
-                    Failure::Error
-                };
-                self.fail(operation, failure, &error.to_string());
+                if error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly) {
+                    // A failover demoted the node: reach the new primary.
+                    self.rebuild();
+                }
+                match classify(&error) {
+                    Some(failure) => self.fail(operation, failure, &error.to_string()),
+                    // One key's reply: a miss for that key, not an outage.
+                    None => self.malformed(operation, &error.to_string()),
+                }
                 None
             }
             Err(_) => {
@@ -207,13 +235,14 @@ impl Link {
     }
 }
 
-/// Pings Redis every [`PING_EVERY`] until it answers within the bound; each
-/// ping also makes the connection manager reconnect.
+/// Pings Redis every [`PING_EVERY`] until it answers within the bound. A
+/// ping that fails rebuilds the connection, so a hung one is replaced
+/// within a ping or two, not when the kernel gives up on it.
 async fn ping_until_answered(link: Weak<Link>) {
     loop {
         tokio::time::sleep(PING_EVERY).await;
         let Some(link) = link.upgrade() else { return };
-        let mut conn = link.manager.clone();
+        let mut conn = link.manager();
         let ping = redis::cmd("PING");
         if let Ok(Ok(())) =
             tokio::time::timeout(link.bound, ping.query_async::<()>(&mut conn)).await
@@ -221,6 +250,39 @@ async fn ping_until_answered(link: Weak<Link>) {
             link.health.recovered(&link.namespace);
             return;
         }
+        link.rebuild();
+    }
+}
+
+/// How an error of one operation counts: `Some` when Redis as a whole
+/// did not answer (the connection, the server's state: an outage), `None`
+/// when the reply concerned this operation's key or command alone (a
+/// wrong-type value someone else wrote, a non-integer where one was
+/// expected, a script or command the ACL refuses): a miss for that key.
+pub(crate) fn classify(error: &redis::RedisError) -> Option<Failure> {
+    use redis::{ErrorKind, ServerErrorKind};
+    if error.is_timeout() {
+        return Some(Failure::Timeout);
+    }
+    if error.is_io_error() || error.is_connection_dropped() || error.is_connection_refusal() {
+        return Some(Failure::Error);
+    }
+    match error.kind() {
+        // Answers about the key or the command: the server is fine.
+        ErrorKind::UnexpectedReturnType
+        | ErrorKind::Parse
+        | ErrorKind::Extension
+        | ErrorKind::Server(
+            ServerErrorKind::ResponseError
+            | ServerErrorKind::NoScript
+            | ServerErrorKind::NoPerm
+            | ServerErrorKind::ExecAbort
+            | ServerErrorKind::CrossSlot,
+        ) => None,
+        // Everything else (authentication, a server loading or demoted to
+        // a replica, a cluster that moved, the fleet thread gone) is about
+        // Redis as a whole.
+        _ => Some(Failure::Error),
     }
 }
 

@@ -75,7 +75,15 @@ impl FleetOptions {
     }
 
     /// The time to live of a refresh lease: the longest one instance holds
-    /// a key's refresh if it dies while refreshing.
+    /// a key's refresh if it dies while refreshing. A refresh that ends
+    /// gives its lease back at once, and so does one whose caller gave up
+    /// (its future dropped: a request timeout, a client gone).
+    ///
+    /// The lease is not renewed. A load that takes longer than the lease
+    /// loses it when it expires: another instance that misses the key then
+    /// may refresh it too, so the upstream sees two loads of that key at
+    /// once, and both successes are written (the later write wins; neither
+    /// is wrong, both are loads). Set it above the slowest load you expect.
     ///
     /// ```
     /// # use resilience_runtime::fleet::FleetOptions;

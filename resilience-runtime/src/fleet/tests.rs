@@ -47,13 +47,17 @@ async fn poke(server: &RedisServer, key: &str, bytes: &[u8]) {
 async fn a_value_published_by_one_instance_is_fresh_for_another() {
     let server = RedisServer::any();
     let (a, b) = pair(&server, "publish").await;
-    let address = a.address("app::profile", &type_fingerprint::<String>(), "k1");
+    let address = a.address("app::profile", &type_fingerprint::<String>(0), "k1");
 
-    let Acquired::Lead(None) = a.acquire(&address, 0).await else {
+    let Acquired::Lead(None, lease) = a.acquire(&address, 0).await else {
         panic!("the first instance leads an empty key");
     };
     let entry = encode_entry(&"Ada".to_string(), 5_000).unwrap();
-    a.publish(&address, entry, Duration::from_secs(30)).await;
+    assert!(
+        a.publish(&address, entry, Duration::from_secs(30), lease.token())
+            .await
+    );
+    lease.published();
 
     let Acquired::Fresh(bytes) = b.acquire(&address, 4_999).await else {
         panic!("an entry loaded after `fresh_after` is fresh");
@@ -63,7 +67,7 @@ async fn a_value_published_by_one_instance_is_fresh_for_another() {
         Ok(("Ada".to_string(), 5_000))
     );
     // Past `fresh_after`, the entry is the stale fallback of a new lead.
-    let Acquired::Lead(Some(stale)) = b.acquire(&address, 5_000).await else {
+    let Acquired::Lead(Some(stale), _) = b.acquire(&address, 5_000).await else {
         panic!("an older entry comes with the lead");
     };
     assert_eq!(codec::loaded_at(&stale), Some(5_000));
@@ -74,14 +78,20 @@ async fn a_follower_waits_for_the_lease_holder_s_value() {
     let server = RedisServer::any();
     let (a, b) = pair(&server, "follow").await;
     let address = a.address("app::profile", "fp", "k2");
-    assert!(matches!(a.acquire(&address, 0).await, Acquired::Lead(None)));
+    let Acquired::Lead(None, lease) = a.acquire(&address, 0).await else {
+        panic!("the first instance leads");
+    };
 
     let publisher = {
         let (a, address) = (a.clone(), address.clone());
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(60)).await;
             let entry = encode_entry(&7_u32, 10).unwrap();
-            a.publish(&address, entry, Duration::from_secs(30)).await;
+            assert!(
+                a.publish(&address, entry, Duration::from_secs(30), lease.token())
+                    .await
+            );
+            lease.published();
         })
     };
     let Acquired::Fresh(bytes) = b.acquire(&address, 0).await else {
@@ -96,14 +106,13 @@ async fn a_holder_that_gives_up_frees_its_followers_before_the_wait_ends() {
     let server = RedisServer::any();
     let (a, b) = pair(&server, "give-up").await;
     let address = a.address("app::profile", "fp", "k3");
-    assert!(matches!(a.acquire(&address, 0).await, Acquired::Lead(None)));
-    let giver = {
-        let (a, address) = (a.clone(), address.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(40)).await;
-            a.give_up(&address);
-        })
+    let Acquired::Lead(None, lease) = a.acquire(&address, 0).await else {
+        panic!("the first instance leads");
     };
+    let giver = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        drop(lease);
+    });
     let started = std::time::Instant::now();
     assert!(matches!(
         b.acquire(&address, 0).await,
@@ -115,7 +124,10 @@ async fn a_holder_that_gives_up_frees_its_followers_before_the_wait_ends() {
     );
     giver.await.unwrap();
     // The lease is free again: the next instance leads.
-    assert!(matches!(b.acquire(&address, 0).await, Acquired::Lead(None)));
+    assert!(matches!(
+        b.acquire(&address, 0).await,
+        Acquired::Lead(None, _)
+    ));
 }
 
 #[tokio::test]
@@ -162,8 +174,12 @@ async fn breaker_news_reaches_the_other_instance_and_one_probe_lease_is_out() {
     // Let both subscriptions settle.
     tokio::time::sleep(Duration::from_millis(100)).await;
 
-    a.publish_open("payments", 123_456, Duration::from_secs(5));
-    wait_for(|| heard.lock().contains(&Signal::OpenUntil(123_456))).await;
+    let open = Signal::OpenUntil {
+        until: 123_456,
+        episode: 123_000,
+    };
+    a.publish_open("payments", 123_456, 123_000, Duration::from_secs(5));
+    wait_for(|| heard.lock().contains(&open)).await;
     // A late joiner reads the open key.
     let late = Fleet::connect_with(server.url(), a.namespace(), quick())
         .await
@@ -171,7 +187,7 @@ async fn breaker_news_reaches_the_other_instance_and_one_probe_lease_is_out() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
     late.watch_breaker("payments", Arc::new(move |signal| log.lock().push(signal)));
-    wait_for(|| seen.lock().contains(&Signal::OpenUntil(123_456))).await;
+    wait_for(|| seen.lock().contains(&open)).await;
 
     let (a2, b2) = (a.clone(), b.clone());
     let leases = tokio::task::spawn_blocking(move || {
@@ -186,7 +202,7 @@ async fn breaker_news_reaches_the_other_instance_and_one_probe_lease_is_out() {
     .unwrap();
     assert_eq!(leases, (true, false, true));
 
-    b.publish_closed("payments");
+    b.publish_closed("payments", 123_000);
     wait_for(|| heard.lock().len() == 1 && own.load(SeqCst) == 1).await;
     assert_eq!(own.load(SeqCst), 1, "an instance ignores its own news");
 }
@@ -252,7 +268,10 @@ async fn an_outage_is_local_only_within_the_bound_and_sharing_resumes() {
 
     server.start();
     wait_for(|| a.is_reachable()).await;
-    assert!(matches!(a.acquire(&address, 0).await, Acquired::Lead(None)));
+    assert!(matches!(
+        a.acquire(&address, 0).await,
+        Acquired::Lead(None, _)
+    ));
     assert_eq!(
         a.errors(),
         errors,

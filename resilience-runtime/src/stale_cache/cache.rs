@@ -56,6 +56,15 @@ pub struct StaleCache<K, V> {
     pub(super) meters: CacheMeters,
     /// Where each thread counts this cache's fresh hits.
     pub(super) tally: Tally,
+    /// The identity of its entries in Redis, when its slot gave one (a
+    /// `shared = true` function): used in place of the `function` a call
+    /// passes, which stays the name in events and metrics.
+    #[cfg(feature = "redis")]
+    pub(super) fleet_name: Option<&'static str>,
+    /// The version of its value type (`version = n`; 0: none), part of
+    /// every address in Redis.
+    #[cfg(feature = "redis")]
+    pub(super) fleet_version: u32,
 }
 
 /// Where a request stands on its way past the hit path.
@@ -115,6 +124,10 @@ where
             config,
             meters: CacheMeters::new(),
             tally: Tally::new(),
+            #[cfg(feature = "redis")]
+            fleet_name: None,
+            #[cfg(feature = "redis")]
+            fleet_version: 0,
         }
     }
 
@@ -172,6 +185,10 @@ where
             config: self.config,
             meters: self.meters.clone(),
             tally: self.tally,
+            #[cfg(feature = "redis")]
+            fleet_name: self.fleet_name,
+            #[cfg(feature = "redis")]
+            fleet_version: self.fleet_version,
         }
     }
 

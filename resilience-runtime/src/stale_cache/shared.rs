@@ -273,12 +273,15 @@ where
                         // result must be gone before the write-back awaits.
                         let entry = {
                             let result = load.await;
-                            let entry = fleet.and_then(|f| cache.write_back(f, plan, &result));
+                            let entry = cache.write_back(plan, &result);
                             cache.finish_in_background(lead, key, stale, result, function, &errors);
                             entry
                         };
-                        if let (Some(f), Some((plan, entry))) = (fleet, entry) {
-                            f.publish(&plan.address, entry, cache.tolerance()).await;
+                        if let (Some(f), Some((plan, entry))) = (fleet, entry)
+                            && f.publish(&plan.address, entry, cache.tolerance(), plan.lease())
+                                .await
+                        {
+                            plan.published();
                         }
                     });
                     return Ok(value);
@@ -359,10 +362,17 @@ where
                             None => (lead, None),
                         };
                         let result = load();
-                        let entry = fleet.and_then(|f| cache.write_back(f, plan, &result));
+                        let entry = cache.write_back(plan, &result);
                         cache.finish_in_background(lead, key, stale, result, function, &errors);
-                        if let (Some(f), Some((plan, entry))) = (fleet, entry) {
-                            f.publish_blocking(&plan.address, entry, cache.tolerance());
+                        if let (Some(f), Some((plan, entry))) = (fleet, entry)
+                            && f.publish_blocking(
+                                &plan.address,
+                                entry,
+                                cache.tolerance(),
+                                plan.lease(),
+                            )
+                        {
+                            plan.published();
                         }
                     }));
                     return Ok(value);
@@ -405,7 +415,7 @@ where
                         Settled::Served(value) => return Ok(value),
                         Settled::Load(lead, seen, plan) => {
                             let result = load.await;
-                            let entry = self.write_back(fleet, plan, &result);
+                            let entry = self.write_back(plan, &result);
                             // Only the value waits on the write: `E` need
                             // not be `Send` for the future to be.
                             let value = match result {
@@ -415,8 +425,12 @@ where
                                     return self.finish(lead, key, seen, failed, function, &errors);
                                 }
                             };
-                            if let Some((plan, entry)) = entry {
-                                fleet.publish(&plan.address, entry, self.tolerance()).await;
+                            if let Some((plan, entry)) = entry
+                                && fleet
+                                    .publish(&plan.address, entry, self.tolerance(), plan.lease())
+                                    .await
+                            {
+                                plan.published();
                             }
                             return self.finish(lead, key, seen, Ok(value), function, &errors);
                         }
@@ -452,9 +466,20 @@ where
                         Settled::Served(value) => return Ok(value),
                         Settled::Load(lead, seen, plan) => {
                             let result = load();
+                            // Judged on the load's own result: a failure
+                            // that `finish` turns into a stale answer is
+                            // never written back as if loaded now.
+                            let entry = self.write_back(plan, &result);
                             let result = self.finish(lead, key, seen, result, function, &errors);
-                            if let Some((plan, entry)) = self.write_back(fleet, plan, &result) {
-                                fleet.publish_blocking(&plan.address, entry, self.tolerance());
+                            if let Some((plan, entry)) = entry
+                                && fleet.publish_blocking(
+                                    &plan.address,
+                                    entry,
+                                    self.tolerance(),
+                                    plan.lease(),
+                                )
+                            {
+                                plan.published();
                             }
                             return result;
                         }

@@ -62,6 +62,47 @@ pub fn instance_of<T: ?Sized>(_: &T) -> TypeId {
     typeid::of::<T>()
 }
 
+/// The identity of a shared cache's entries in Redis for the function it
+/// is called in: pass it a reference to a closure written there
+/// (`fleet_identity(&|| ())`). It is the closure's type name, which names
+/// the function with its `Self` type, its trait and the generic arguments
+/// of its `impl` (`app::Users::get`, `<app::Users as app::Repo>::get`,
+/// `app::Client<app::Prod>::fetch`): two methods `get` of one module are
+/// two identities, and so are two instantiations of one generic `impl`. It
+/// is the same in every build of the same code by the same compiler; a
+/// compiler may spell it otherwise (then the entries of the old build are
+/// misses), which `name = "..."` avoids. A constant: it costs a call
+/// nothing, and is trimmed only when the cache is built.
+///
+/// ```
+/// use resilience_runtime::__private::fleet_identity;
+///
+/// struct Users;
+/// impl Users {
+///     fn identity(&self) -> &'static str {
+///         fleet_identity(&|| ())
+///     }
+/// }
+/// assert!(Users.identity().ends_with("Users::identity::{{closure}}"));
+/// ```
+#[inline(always)]
+pub fn fleet_identity<T: ?Sized>(_: &T) -> &'static str {
+    std::any::type_name::<T>()
+}
+
+/// A shared cache's identity in Redis, and the version of its value type.
+type FleetName = (&'static str, u32);
+
+/// A [`fleet_identity`] without the closures it was read in.
+#[cfg(feature = "redis")]
+fn fleet_identity_of(name: &'static str) -> &'static str {
+    let mut name = name;
+    while let Some(outer) = name.strip_suffix("::{{closure}}") {
+        name = outer;
+    }
+    name
+}
+
 impl CacheSlot {
     /// An empty slot; each cache is built with `config` on first use.
     pub const fn new(config: CacheConfig) -> Self {
@@ -78,17 +119,52 @@ impl CacheSlot {
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        let first = self.head.entry.get_or_init(|| self.build::<K, V>(instance));
+        self.cache_named(instance, None)
+    }
+
+    /// The cache of the instantiation `instance`, built with `fleet_name`
+    /// as the identity of its entries in Redis (`shared = true`): the name
+    /// given with `name = "..."`, or the instantiation's own path (see
+    /// [`fleet_identity`]).
+    #[cfg(feature = "redis")]
+    #[inline]
+    pub(crate) fn shared_cache<K, V>(
+        &self,
+        instance: TypeId,
+        fleet_name: &'static str,
+        version: u32,
+    ) -> &StaleCache<K, V>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        self.cache_named(instance, Some((fleet_name, version)))
+    }
+
+    #[inline(always)]
+    fn cache_named<K, V>(
+        &self,
+        instance: TypeId,
+        fleet_name: Option<FleetName>,
+    ) -> &StaleCache<K, V>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        let first = self
+            .head
+            .entry
+            .get_or_init(|| self.build::<K, V>(instance, fleet_name));
         match first.get(instance) {
             Some(cache) => cache,
-            None => self.other::<K, V>(instance),
+            None => self.other::<K, V>(instance, fleet_name),
         }
     }
 
     /// The cache of an instantiation other than the first one created.
     #[cold]
     #[inline(never)]
-    fn other<K, V>(&self, instance: TypeId) -> &StaleCache<K, V>
+    fn other<K, V>(&self, instance: TypeId, fleet_name: Option<FleetName>) -> &StaleCache<K, V>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
@@ -96,21 +172,32 @@ impl CacheSlot {
         let mut node = &self.head;
         loop {
             node = node.next.get_or_init(|| Box::new(Node::new()));
-            let entry = node.entry.get_or_init(|| self.build::<K, V>(instance));
+            let entry = node
+                .entry
+                .get_or_init(|| self.build::<K, V>(instance, fleet_name));
             if let Some(cache) = entry.get(instance) {
                 return cache;
             }
         }
     }
 
-    fn build<K, V>(&self, instance: TypeId) -> Entry
+    fn build<K, V>(&self, instance: TypeId, fleet_name: Option<FleetName>) -> Entry
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
+        #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
+        let mut cache = StaleCache::<K, V>::new(self.config);
+        #[cfg(feature = "redis")]
+        if let Some((name, version)) = fleet_name {
+            cache.fleet_name = Some(fleet_identity_of(name));
+            cache.fleet_version = version;
+        }
+        #[cfg(not(feature = "redis"))]
+        let _ = fleet_name;
         Entry {
             instance,
-            cache: Box::new(StaleCache::<K, V>::new(self.config)),
+            cache: Box::new(cache),
         }
     }
 }

@@ -122,6 +122,87 @@ async fn charge(fail: bool) -> Result<u32, ApiError> {
     if fail { Err(ApiError::Down) } else { Ok(7) }
 }
 
+/// Two types of one module with a method `get` each, a trait implemented
+/// by both, and a generic `impl`: each its own entries in Redis.
+struct Users;
+struct Orders;
+
+impl Users {
+    #[stale_cache(shared = true, key = id)]
+    async fn get(&self, id: u32) -> Result<String, ApiError> {
+        Ok(format!("user {id}"))
+    }
+}
+
+impl Orders {
+    #[stale_cache(shared = true, key = id)]
+    async fn get(&self, id: u32) -> Result<String, ApiError> {
+        Ok(format!("order {id}"))
+    }
+}
+
+trait Lookup {
+    fn lookup(&self, id: u32) -> Result<String, ApiError>;
+}
+
+impl Lookup for Users {
+    #[stale_cache(shared = true, key = id)]
+    fn lookup(&self, id: u32) -> Result<String, ApiError> {
+        Ok(format!("user {id}"))
+    }
+}
+
+impl Lookup for Orders {
+    #[stale_cache(shared = true, key = id)]
+    fn lookup(&self, id: u32) -> Result<String, ApiError> {
+        Ok(format!("order {id}"))
+    }
+}
+
+trait Kind {
+    const KIND: &'static str;
+}
+struct Red;
+struct Blue;
+impl Kind for Red {
+    const KIND: &'static str = "red";
+}
+impl Kind for Blue {
+    const KIND: &'static str = "blue";
+}
+
+struct Paint<T>(std::marker::PhantomData<T>);
+
+impl<T: Kind + Send + Sync + 'static> Paint<T> {
+    #[stale_cache(shared = true, key = id)]
+    fn get(&self, id: u32) -> Result<String, ApiError> {
+        Ok(format!("{} {id}", T::KIND))
+    }
+}
+
+/// `name = "..."`: a stable identity, shared on purpose by two functions.
+#[stale_cache(shared = true, name = "team-names")]
+fn team_name(id: u32) -> Result<String, ApiError> {
+    Ok(format!("team {id}"))
+}
+
+#[stale_cache(shared = true, name = "team-names")]
+fn team_name_again(id: u32) -> Result<String, ApiError> {
+    Err(ApiError::Down).map(|()| format!("never {id}"))
+}
+
+/// `version = n`: a changed value type under one name (a rolling deploy:
+/// the old build's function, and the new one's) shares nothing.
+#[stale_cache(shared = true, name = "quotas")]
+fn quota_v1(tenant: u32) -> Result<u32, ApiError> {
+    Ok(tenant)
+}
+
+#[stale_cache(shared = true, name = "quotas", version = 2)]
+fn quota_v2(tenant: u32) -> Result<u32, ApiError> {
+    Ok(tenant * 1000)
+}
+
 fn describe(_: &(), f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
     f.write_str("down")
 }
@@ -248,5 +329,32 @@ async fn shared_attributes_go_through_the_process_fleet() {
     }
     assert_eq!(local.origin(), Origin::Fleet);
     assert_eq!(charge(false).await.unwrap(), 7);
+
+    // Defect 1 of issue 23: a function's entries are its own. Each call
+    // below is the first of its function here, so it reads Redis first: an
+    // entry another function wrote under the same address would answer.
+    assert_eq!(Users.get(1).await.unwrap(), "user 1");
+    assert_eq!(Orders.get(1).await.unwrap(), "order 1", "not Users::get's");
+    assert_eq!(Lookup::lookup(&Users, 2).unwrap(), "user 2");
+    assert_eq!(Lookup::lookup(&Orders, 2).unwrap(), "order 2");
+    let red = Paint::<Red>(std::marker::PhantomData);
+    let blue = Paint::<Blue>(std::marker::PhantomData);
+    assert_eq!(red.get(3).unwrap(), "red 3");
+    assert_eq!(blue.get(3).unwrap(), "blue 3", "not Paint<Red>::get's");
+    // A name is the identity: whatever the functions are called, and read
+    // by that name alone from another replica.
+    assert_eq!(team_name(4).unwrap(), "team 4");
+    assert_eq!(team_name_again(4).unwrap(), "team 4", "one name, shared");
+    let other: StaleCache<(u32,), String> = StaleCache::new(CacheConfig::new());
+    let read = other
+        .get_or_load_on(&replica, (4,), "team-names", async { Err(()) }, describe)
+        .await;
+    assert_eq!(read.unwrap(), "team 4");
+    assert_eq!(quota_v1(5).unwrap(), 5);
+    assert_eq!(
+        quota_v2(5).unwrap(),
+        5000,
+        "version 2 reads no version 1 entry"
+    );
     assert_eq!(process.errors(), 0);
 }

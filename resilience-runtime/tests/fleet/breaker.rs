@@ -200,3 +200,121 @@ async fn after_redis_restarts_an_opening_reaches_the_other_replica_again() {
     }
     assert_eq!(b.breaker.origin(), Origin::Fleet);
 }
+
+/// Defect 3 of issue 23: an "open until T" from the fleet was followed to
+/// T, however far: a replica with a longer `open_for` (or a clock running
+/// ahead, or a hostile writer) kept every replica open and never probing.
+/// A replica stays open at most its own `open_for` past the moment it
+/// heard of an opening, whether by message or by reading the open key.
+#[tokio::test]
+async fn an_opening_from_the_fleet_lasts_at_most_this_replica_s_open_for() {
+    let server = RedisServer::any();
+    let ns = namespace("open-bound");
+    let b = Replica::start(server.url(), &ns).await;
+    let x_fleet = Fleet::connect(server.url(), &ns).await.unwrap();
+    let x = Arc::new(Breaker::new(
+        "payments",
+        config().open_for(Duration::from_secs(3600)),
+    ));
+    x.share_on(&x_fleet);
+    settle().await;
+
+    for _ in 0..2 {
+        x.try_acquire().unwrap().record(true);
+    }
+    assert_eq!(x.state(), State::Open);
+    within_a_second("b opens", || b.breaker.state() == State::Open).await;
+    let opened = Instant::now();
+    // A replica that starts now reads the open key instead.
+    let late = Replica::start(server.url(), &ns).await;
+    within_a_second("the late one opens", || late.breaker.state() == State::Open).await;
+    let late_opened = Instant::now();
+
+    tokio::time::sleep(OPEN_FOR.saturating_sub(opened.elapsed()) + Duration::from_millis(20)).await;
+    b.breaker
+        .try_acquire()
+        .expect("b probes after its own open_for, not x's hour")
+        .record(false);
+    assert_eq!(b.breaker.state(), State::Closed);
+    tokio::time::sleep(OPEN_FOR.saturating_sub(late_opened.elapsed()) + Duration::from_millis(20))
+        .await;
+    assert!(
+        late.breaker.state() == State::Closed || late.breaker.try_acquire().is_ok(),
+        "the late one probes (or heard b close) after its own open_for"
+    );
+}
+
+/// Defect 3 of issue 23: a "closed" message closed whatever was open, so a
+/// close of an older opening, arriving late, cancelled a newer one. A
+/// close names the opening it ends (its episode).
+#[tokio::test]
+async fn a_close_of_an_older_opening_leaves_a_newer_one_open() {
+    let server = RedisServer::any();
+    let ns = namespace("old-close");
+    let b = Replica::start(server.url(), &ns).await;
+    settle().await;
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let channel = format!("resilience:{ns}:breakers");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+
+    b.breaker.force_open();
+    // The close of an opening ten seconds old, delivered late.
+    redis::cmd("PUBLISH")
+        .arg(&channel)
+        .arg(format!("ffffffffffffffff closed {} payments", now - 10_000))
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(b.breaker.state(), State::Open, "an old close is ignored");
+    // The close of this opening (or a later one) closes it.
+    redis::cmd("PUBLISH")
+        .arg(&channel)
+        .arg(format!("ffffffffffffffff closed {} payments", now + 10_000))
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    within_a_second("b closes", || b.breaker.state() == State::Closed).await;
+}
+
+/// Defect 12 of issue 23: a replica started while the fleet held a breaker
+/// open let its first call through, and only then read the breaker as
+/// open. Its first call now decides knowing the fleet's state.
+#[tokio::test]
+async fn a_replica_started_while_the_fleet_holds_a_breaker_open_rejects_its_first_call() {
+    let server = RedisServer::any();
+    let ns = namespace("first-call");
+    let b = Replica::start(server.url(), &ns).await;
+    b.trip();
+    // The opening reaches Redis (not waited for by `trip`).
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("resilience:{ns}:breaker-open:payments");
+    let started = Instant::now();
+    while !redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async::<bool>(&mut conn)
+        .await
+        .unwrap()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "published within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    // A new process: connect, then its first call, at once.
+    let fleet = Fleet::connect(server.url(), &ns).await.unwrap();
+    let breaker = Arc::new(Breaker::new("payments", config()));
+    breaker.share_on(&fleet);
+    assert!(
+        breaker.try_acquire().is_err(),
+        "the first call is rejected: the fleet holds the breaker open"
+    );
+    assert_eq!(breaker.origin(), Origin::Fleet);
+}

@@ -61,6 +61,22 @@ impl Replica {
             .get_or_load_on(&self.fleet, key.into(), FUNCTION, load, describe)
             .await
     }
+
+    /// The sync path: Redis operations block this thread.
+    fn get_blocking(&self, key: &str, upstream: &Upstream) -> Result<Profile, Down> {
+        let (calls, down) = (Arc::clone(&upstream.calls), Arc::clone(&upstream.down));
+        let key_owned = key.to_owned();
+        let load = move || {
+            calls.fetch_add(1, SeqCst);
+            if down.load(SeqCst) {
+                Err(Down)
+            } else {
+                Ok(profile(&key_owned))
+            }
+        };
+        self.cache
+            .get_or_load_on_blocking(&self.fleet, key.into(), FUNCTION, load, describe)
+    }
 }
 
 /// Counts its calls; answers `Ok` until told to fail.
@@ -142,6 +158,95 @@ async fn a_restarted_replica_serves_another_s_stale_value_within_tolerance_and_e
     let again = Replica::start(server.url(), &ns, config()).await;
     assert!(again.get("ada", &upstream).await.is_err());
     assert!(restarted.get("ada", &upstream).await.is_err());
+}
+
+/// Defect 2 of issue 23: the sync path once wrote the stale value it
+/// served after a failed refresh back to Redis, stamped now, so every
+/// replica served it as fresh and the error past `tolerance` never came.
+#[tokio::test(start_paused = true)]
+async fn a_failed_sync_refresh_writes_nothing_and_stale_data_stays_stale() {
+    let server = RedisServer::any();
+    let ns = namespace("sync-stale");
+    let upstream = Upstream::default();
+    let a = Replica::start(server.url(), &ns, config()).await;
+    a.get_blocking("ada", &upstream).unwrap();
+    upstream.fail();
+
+    tokio::time::advance(Duration::from_secs(10)).await; // expired, within tolerance
+    assert_eq!(a.get_blocking("ada", &upstream).unwrap(), profile("ada"));
+    assert_eq!(upstream.calls(), 2, "the refresh was tried, and failed");
+
+    // Another replica finds the entry as old as it is: it refreshes too.
+    let b = Replica::start(server.url(), &ns, config()).await;
+    assert_eq!(b.get_blocking("ada", &upstream).unwrap(), profile("ada"));
+    assert_eq!(upstream.calls(), 3, "not served as fresh from Redis");
+
+    tokio::time::advance(Duration::from_secs(6)).await; // 16 s: past tolerance
+    let c = Replica::start(server.url(), &ns, config()).await;
+    assert!(c.get_blocking("ada", &upstream).is_err(), "past tolerance");
+    assert!(c.get("ada", &upstream).await.is_err(), "the async path too");
+}
+
+/// Defect 5 of issue 23: a refresh whose caller gave up (its future
+/// dropped: a request timeout, a client gone) once kept the key's lease
+/// for its whole time to live, so every other replica waited
+/// `refresh_wait` on each call of that key.
+#[tokio::test]
+async fn a_dropped_refresh_gives_its_lease_back_at_once() {
+    let server = RedisServer::any();
+    let ns = namespace("dropped-lease");
+    let a = Replica::start(server.url(), &ns, config()).await;
+    let b = Replica::start(server.url(), &ns, config()).await;
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let leases = format!("resilience:{ns}:lease:*");
+
+    // A leads the refresh of "ada" and hangs in its load until dropped.
+    let loading = Arc::new(tokio::sync::Notify::new());
+    let load = {
+        let loading = Arc::clone(&loading);
+        async move {
+            loading.notify_one();
+            std::future::pending::<Result<Profile, Down>>().await
+        }
+    };
+    let hangs = a
+        .cache
+        .get_or_load_on(&a.fleet, "ada".into(), FUNCTION, load, describe);
+    let held: Vec<String> = tokio::select! {
+        _ = hangs => panic!("the load hangs"),
+        held = async {
+            loading.notified().await;
+            redis::cmd("KEYS").arg(&leases).query_async(&mut conn).await.unwrap()
+        } => held,
+    };
+    // Its caller gave up: the refresh's future is dropped.
+    assert_eq!(held.len(), 1, "A held the lease while loading");
+    let started = Instant::now();
+    let mut left = held.len();
+    while left > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the lease {held:?} outlived its dropped refresh by 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(&leases)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        left = keys.len();
+    }
+    // B leads at once instead of waiting out `refresh_wait` (2 s).
+    let upstream = Upstream::default();
+    let started = Instant::now();
+    assert_eq!(b.get("ada", &upstream).await.unwrap(), profile("ada"));
+    assert_eq!(upstream.calls(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -307,4 +412,140 @@ async fn a_malformed_entry_is_a_counted_miss() {
     let c = Replica::start(server.url(), &ns, config()).await;
     c.get("ada", &upstream).await.unwrap();
     assert_eq!(upstream.calls(), 2);
+}
+
+/// Defect 10 of issue 23 (the lease token): the token that says whose a
+/// lease is was the fleet connection's, not the flight's, so another flight
+/// of the same key on the same connection (a second cache built by hand for
+/// the function) released a lease it never held when it wrote its value.
+#[tokio::test]
+async fn a_flight_releases_only_its_own_lease() {
+    let server = RedisServer::any();
+    let ns = namespace("own-lease");
+    let options = FleetOptions::new().refresh_wait(Duration::from_millis(200));
+    let fleet = Fleet::connect_with(server.url(), &ns, options)
+        .await
+        .unwrap();
+    let first: StaleCache<String, Profile> = StaleCache::new(config());
+    let second: StaleCache<String, Profile> = StaleCache::new(config());
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let leases = format!("resilience:{ns}:lease:*");
+
+    // The first flight leads, and is still loading while the second one,
+    // refused the lease, waits out `refresh_wait` and loads itself.
+    let loading = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let first_load = {
+        let (loading, release) = (Arc::clone(&loading), Arc::clone(&release));
+        async move {
+            loading.notify_one();
+            release.notified().await;
+            Ok::<_, Down>(profile("first"))
+        }
+    };
+    let first_call = first.get_or_load_on(&fleet, "ada".into(), FUNCTION, first_load, describe);
+    let second_call = async {
+        loading.notified().await;
+        let load = async { Ok::<_, Down>(profile("second")) };
+        let value = second
+            .get_or_load_on(&fleet, "ada".into(), FUNCTION, load, describe)
+            .await;
+        let held: Vec<String> = redis::cmd("KEYS")
+            .arg(&leases)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        release.notify_one();
+        (value, held)
+    };
+    let (first_value, (second_value, held)) = tokio::join!(first_call, second_call);
+    assert_eq!(second_value.unwrap(), profile("second"));
+    assert_eq!(
+        held.len(),
+        1,
+        "the first flight's lease outlives the second's write"
+    );
+    assert_eq!(first_value.unwrap(), profile("first"));
+}
+
+/// Redis's count of bytes sent to clients so far.
+async fn bytes_sent(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("total_net_output_bytes:"))
+        .and_then(|bytes| bytes.trim().parse().ok())
+        .expect("total_net_output_bytes in INFO stats")
+}
+
+/// Defect 10 of issue 23 (the follower's reads): a replica waiting for
+/// another's refresh read the whole entry every 20 ms while it waited. It
+/// now polls the entry's load time, and reads the entry once when it is
+/// worth reading.
+#[tokio::test]
+async fn a_follower_polls_the_load_time_not_the_whole_entry() {
+    const LARGE: usize = 256 * 1024;
+    let server = RedisServer::spawn(); // its own: the byte count is ours
+    let ns = namespace("follow-bytes");
+    let options = FleetOptions::new().refresh_wait(Duration::from_millis(500));
+    let a = Fleet::connect_with(server.url(), &ns, options)
+        .await
+        .unwrap();
+    let b = Fleet::connect_with(server.url(), &ns, options)
+        .await
+        .unwrap();
+    let config = CacheConfig::new()
+        .maxage(Duration::from_millis(50))
+        .tolerance(Duration::from_secs(30));
+    let first: StaleCache<String, String> = StaleCache::new(config);
+    let large = "x".repeat(LARGE);
+    let value = large.clone();
+    first
+        .get_or_load_on(
+            &a,
+            "k".into(),
+            FUNCTION,
+            async { Ok::<_, Down>(value) },
+            describe,
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await; // stale now
+
+    // a refreshes it and hangs there; b waits for it, `refresh_wait` long.
+    let refreshing: StaleCache<String, String> = StaleCache::new(config);
+    let loading = Arc::new(tokio::sync::Notify::new());
+    let hangs = {
+        let loading = Arc::clone(&loading);
+        async move {
+            loading.notify_one();
+            std::future::pending::<Result<String, Down>>().await
+        }
+    };
+    let lead = refreshing.get_or_load_on(&a, "k".into(), FUNCTION, hangs, describe);
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let follower: StaleCache<String, String> = StaleCache::new(config);
+    let (sent, served) = tokio::select! {
+        _ = lead => panic!("the load hangs"),
+        followed = async {
+            loading.notified().await;
+            let before = bytes_sent(&mut conn).await;
+            let served = follower
+                .get_or_load_on(&b, "k".into(), FUNCTION, async { Err(Down) }, describe)
+                .await;
+            (bytes_sent(&mut conn).await - before, served)
+        } => followed,
+    };
+    assert_eq!(served.unwrap(), large, "the stale value, after the wait");
+    assert!(
+        sent < 3 * LARGE as u64,
+        "{} KiB sent for one {} KiB entry while following",
+        sent / 1024,
+        LARGE / 1024
+    );
 }

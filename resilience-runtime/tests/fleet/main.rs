@@ -11,3 +11,6 @@ mod attributes;
 mod auth;
 mod breaker;
 mod cache;
+mod faults;
+mod hostile;
+mod proxy;

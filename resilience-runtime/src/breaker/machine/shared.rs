@@ -4,13 +4,18 @@
 //! judges it alone. What crosses the fleet:
 //!
 //! - a local opening (rate, failed or timed-out probe, `force_open`) is
-//!   published as "open until T"; every instance that hears it opens until
-//!   the same T (cause: the fleet);
+//!   published as "open until T", stamped with its episode (the wall time
+//!   it opened); every instance that hears it opens until T, but never
+//!   longer than its own `open_for` from the moment it heard (cause: the
+//!   fleet): a far T — a longer `open_for` elsewhere, a clock running
+//!   ahead, a hostile writer — cannot keep a replica from probing;
 //! - half-open, an instance probes only while it holds the fleet's probe
 //!   lease (a Redis key, time to live `probe_timeout`); refused, it stays
 //!   open a little longer and asks again;
-//! - a local closing (probes succeeded, `reset`) is published as "closed",
-//!   and every instance that hears it closes (cause: the fleet).
+//! - a local closing (probes succeeded, `reset`) is published as "closed"
+//!   with the episode of the latest opening it knew, and every instance
+//!   that hears it closes (cause: the fleet) — unless it knows of a newer
+//!   opening, which a late close of an older one does not cancel.
 //!
 //! Fleet transitions are told like local ones (events, listeners, metrics)
 //! with [`Origin::Fleet`](crate::breaker::Origin::Fleet), and never
@@ -25,6 +30,41 @@ use super::{
 };
 use crate::breaker::{CircuitOpen, State};
 use crate::fleet::{self, Fleet, Signal};
+
+/// A breaker's link to its fleet: the connection, and the episodes it
+/// knows of.
+pub(super) struct Sharing {
+    fleet: Fleet,
+    episodes: parking_lot::Mutex<Episodes>,
+}
+
+/// The latest openings and closings known, by episode (the wall time, in
+/// Unix milliseconds, at which an opening began; 0: none yet).
+#[derive(Debug, Default, Clone, Copy)]
+struct Episodes {
+    opened: u64,
+    closed: u64,
+}
+
+impl Episodes {
+    /// Whether an opening of `episode` is news: not one already closed.
+    fn opens(&mut self, episode: u64) -> bool {
+        if self.closed != 0 && episode <= self.closed {
+            return false;
+        }
+        self.opened = self.opened.max(episode);
+        true
+    }
+
+    /// Whether a closing of `episode` is news: no newer opening known.
+    fn closes(&mut self, episode: u64) -> bool {
+        if episode < self.opened {
+            return false;
+        }
+        self.closed = self.closed.max(episode);
+        true
+    }
+}
 
 /// How long an instance refused the probe lease stays open before it asks
 /// again (unless the fleet's news comes first).
@@ -50,7 +90,11 @@ impl Breaker {
     /// # Ok(()) }
     /// ```
     pub fn share_on(self: &Arc<Self>, fleet: &Fleet) {
-        if self.fleet.set(fleet.clone()).is_err() {
+        let sharing = Sharing {
+            fleet: fleet.clone(),
+            episodes: parking_lot::Mutex::default(),
+        };
+        if self.fleet.set(sharing).is_err() {
             return;
         }
         let breaker = Arc::downgrade(self);
@@ -67,7 +111,7 @@ impl Breaker {
     /// Before a call may probe: the fleet's probe lease. `Err` when another
     /// instance holds it.
     pub(super) fn fleet_probe(&self, now: u64) -> Result<(), CircuitOpen> {
-        let Some(fleet) = self.fleet.get() else {
+        let Some(Sharing { fleet, .. }) = self.fleet.get() else {
             return Ok(());
         };
         if !self.wants_probe(now) {
@@ -90,7 +134,7 @@ impl Breaker {
     /// A probe lease taken but not used (no local slot was free, or the
     /// probe was dropped): give it back.
     pub(super) fn fleet_probe_unused(&self) {
-        if let Some(fleet) = self.fleet.get() {
+        if let Some(Sharing { fleet, .. }) = self.fleet.get() {
             fleet.release_probe(self.name);
         }
     }
@@ -111,7 +155,7 @@ impl Breaker {
 
     /// Tells the fleet of a local transition.
     pub(super) fn publish(&self, transition: &Transition) {
-        let Some(fleet) = self.fleet.get() else {
+        let Some(Sharing { fleet, episodes }) = self.fleet.get() else {
             return;
         };
         if transition.cause.origin() == crate::breaker::Origin::Fleet {
@@ -121,24 +165,43 @@ impl Breaker {
             State::Open => {
                 let until = self.open_until.load(Acquire);
                 let until_at = self.origin + Duration::from_nanos(until);
-                let left = until_at.saturating_duration_since(crate::clock::now());
-                fleet.publish_open(self.name, fleet::millis_at(until_at), left);
+                let now = crate::clock::now();
+                let left = until_at.saturating_duration_since(now);
+                let episode = fleet::millis_at(now).max(1);
+                episodes.lock().opens(episode);
+                fleet.publish_open(self.name, fleet::millis_at(until_at), episode, left);
             }
-            State::Closed => fleet.publish_closed(self.name),
+            State::Closed => {
+                let mut known = episodes.lock();
+                let episode = known.opened;
+                known.closes(episode);
+                drop(known);
+                fleet.publish_closed(self.name, episode);
+            }
             State::HalfOpen => {}
         }
     }
 
     /// News from another instance.
     fn hear(&self, signal: Signal) {
+        let Some(Sharing { episodes, .. }) = self.fleet.get() else {
+            return;
+        };
         match signal {
-            Signal::OpenUntil(until) => {
+            Signal::OpenUntil { until, episode } => {
                 let now = fleet::now_millis();
-                if until > now {
-                    self.open_from_fleet(Duration::from_millis(until - now));
+                if until > now && episodes.lock().opens(episode) {
+                    // Never longer than this replica's own `open_for`
+                    // from now: T is another machine's word.
+                    let left = Duration::from_millis(until - now);
+                    self.open_from_fleet(left.min(self.config.open_for_value()));
                 }
             }
-            Signal::Closed => self.close_from_fleet(),
+            Signal::Closed { episode } => {
+                if episodes.lock().closes(episode) {
+                    self.close_from_fleet();
+                }
+            }
         }
     }
 

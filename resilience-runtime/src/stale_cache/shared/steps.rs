@@ -14,7 +14,12 @@ use super::super::flight::{Landing, Lead};
 use super::super::report::{self, Outcome};
 use super::super::stored::Stored;
 use crate::clock::{self, Instant};
-use crate::fleet::{self, Acquired, Address, Fleet};
+use crate::fleet::{self, Acquired, Address, Fleet, Lease};
+
+/// How far ahead of this replica's clock an entry's load time may be (the
+/// replicas' clocks differ by this much at most): it then counts as loaded
+/// now. Further ahead, the entry is a miss (counted as malformed).
+const MAX_SKEW_MS: u64 = 1_000;
 
 /// A key's place in the fleet, worked out once per flight.
 pub(super) struct Plan {
@@ -25,6 +30,24 @@ pub(super) struct Plan {
     /// Entries loaded after this wall time are fresh.
     pub(super) fresh_after: u64,
     limit: usize,
+    /// The key's refresh lease, when this flight holds it: dropped with the
+    /// plan (a failed load, or a flight whose future was dropped), it is
+    /// given back.
+    lease: Option<Lease>,
+}
+
+impl Plan {
+    /// The token of the refresh lease this flight holds, if any.
+    pub(super) fn lease(&self) -> Option<u64> {
+        self.lease.as_ref().and_then(Lease::token)
+    }
+
+    /// The loaded value was written, and the lease released with it.
+    pub(super) fn published(self) {
+        if let Some(lease) = self.lease {
+            lease.published();
+        }
+    }
 }
 
 /// What a flight does once the fleet answered.
@@ -44,16 +67,17 @@ where
     /// when the key does not encode (its `Serialize` failed): local-only.
     pub(super) fn plan(&self, fleet: &Fleet, key: &K, function: &'static str) -> Option<Plan> {
         let digest = fleet::key_digest(key)?;
-        let fingerprint = fleet::type_fingerprint::<V>();
+        let fingerprint = fleet::type_fingerprint::<V>(self.fleet_version);
         let now = clock::now();
         let now_ms = fleet::millis_at(now);
         let maxage_ms = clock::millis(self.config.maxage_value());
         Some(Plan {
-            address: fleet.address(function, &fingerprint, &digest),
+            address: fleet.address(self.fleet_name.unwrap_or(function), &fingerprint, &digest),
             now,
             now_ms,
             fresh_after: now_ms.saturating_sub(maxage_ms),
             limit: fleet.options().max_entry_bytes_value(),
+            lease: None,
         })
     }
 
@@ -86,8 +110,12 @@ where
                 // Malformed: load, and write a good entry over it.
                 None => Settled::Load(lead, seen, Some(plan)),
             },
-            Acquired::Lead(stale) => {
+            Acquired::Lead(stale, lease) => {
                 let seen = self.freshest(fleet, &plan, seen, stale);
+                let plan = Plan {
+                    lease: Some(lease),
+                    ..plan
+                };
                 Settled::Load(lead, seen, Some(plan))
             }
             Acquired::Alone(stale) => {
@@ -131,7 +159,13 @@ where
                 }
                 None => Some((lead, Some(plan))),
             },
-            Acquired::Lead(_) => Some((lead, Some(plan))),
+            Acquired::Lead(_, lease) => {
+                let plan = Plan {
+                    lease: Some(lease),
+                    ..plan
+                };
+                Some((lead, Some(plan)))
+            }
             // Another instance refreshes it (or failed to): the stale value
             // stays, and dropping the lead lets the next caller try again.
             Acquired::Alone(_) => None,
@@ -140,37 +174,29 @@ where
     }
 
     /// The entry to write back after a load: a success, encoded within the
-    /// size limit. A failure releases the refresh lease instead.
+    /// size limit. Nothing else is ever written: a failure (or a value too
+    /// large to share) drops the plan, which gives the refresh lease back.
     pub(super) fn write_back<E>(
         &self,
-        fleet: &Fleet,
         plan: Option<Plan>,
         result: &Result<V, E>,
     ) -> Option<(Plan, Vec<u8>)> {
         let plan = plan?;
-        match result {
-            Ok(value) => {
-                let entry = fleet::encode_entry(value, fleet::now_millis())
-                    .filter(|entry| entry.len() <= plan.limit);
-                match entry {
-                    Some(entry) => Some((plan, entry)),
-                    None => {
-                        fleet.give_up(&plan.address);
-                        None
-                    }
-                }
-            }
-            Err(_) => {
-                fleet.give_up(&plan.address);
-                None
-            }
-        }
+        let value = result.as_ref().ok()?;
+        let entry = fleet::encode_entry(value, fleet::now_millis())
+            .filter(|entry| entry.len() <= plan.limit)?;
+        Some((plan, entry))
     }
 
     /// An entry read back from Redis, as a value stamped with its original
     /// load time on the one clock; `None` (counted) when it does not decode.
     fn decode(&self, fleet: &Fleet, plan: &Plan, bytes: &[u8]) -> Option<Stored<V>> {
         match fleet::decode_entry::<V>(bytes, plan.limit) {
+            Ok((_, loaded_at_ms)) if loaded_at_ms > plan.now_ms.saturating_add(MAX_SKEW_MS) => {
+                // Not age 0: fresh until its time to live, or forever.
+                fleet.malformed("the entry's load time is in the future");
+                None
+            }
             Ok((value, loaded_at_ms)) => {
                 let age = Duration::from_millis(plan.now_ms.saturating_sub(loaded_at_ms));
                 let loaded_at = plan.now.checked_sub(age)?;

@@ -1,0 +1,168 @@
+//! Faults between a replica and Redis, through [`Proxy`]: connections that
+//! hang, and a failover to another server.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+use resilience_runtime::fleet::Fleet;
+use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+
+use crate::proxy::Proxy;
+use crate::server::{RedisServer, namespace};
+
+const FUNCTION: &str = "app::faults";
+
+fn describe(_: &(), f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.write_str("down")
+}
+
+/// A replica's cache on a fleet connection of its own.
+struct Replica {
+    fleet: Fleet,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Replica {
+    async fn start(url: &str, namespace: &str) -> Self {
+        Self {
+            fleet: Fleet::connect(url, namespace).await.unwrap(),
+            calls: Arc::default(),
+        }
+    }
+
+    /// `key` through a new, empty local cache: Redis is asked every time.
+    async fn get(&self, key: &str) -> String {
+        let cache: StaleCache<String, String> = StaleCache::new(CacheConfig::new());
+        let calls = Arc::clone(&self.calls);
+        let value = format!("value of {key}");
+        let load = async move {
+            calls.fetch_add(1, SeqCst);
+            Ok(value)
+        };
+        cache
+            .get_or_load_on(&self.fleet, key.into(), FUNCTION, load, describe)
+            .await
+            .unwrap()
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(SeqCst)
+    }
+}
+
+/// Waits (real time) at most `limit` until `done`.
+async fn within(limit: Duration, what: &str, done: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Defect 4 of issue 23: a connection that hangs (no reply, no FIN) kept
+/// the replica local-only until the kernel gave up on it, minutes later:
+/// nothing rebuilt it. A failed ping now rebuilds the connection.
+#[tokio::test]
+async fn a_hung_connection_is_replaced_and_sharing_resumes() {
+    let server = RedisServer::any();
+    let proxy = Proxy::to(server.url());
+    let ns = namespace("hung");
+    let a = Replica::start(&proxy.url(), &ns).await;
+    let b = Replica::start(server.url(), &ns).await;
+    a.get("before").await;
+    assert_eq!(b.get("before").await, "value of before");
+    assert_eq!(b.calls(), 0, "shared through the proxy");
+
+    proxy.hang_existing();
+    let started = Instant::now();
+    a.get("during").await;
+    assert!(started.elapsed() < Duration::from_secs(1), "bounded");
+    assert!(!a.fleet.is_reachable(), "the hang is noticed");
+
+    // New connections pass: the replica must open one.
+    within(Duration::from_secs(3), "a is reachable again", || {
+        a.fleet.is_reachable()
+    })
+    .await;
+    b.get("after").await;
+    assert_eq!(a.get("after").await, "value of after");
+    assert_eq!(a.calls(), 2, "read from Redis: sharing resumed");
+}
+
+/// Defect 4 of issue 23: after a failover the old primary, demoted to a
+/// replica, answers writes with `READONLY`; nothing made the replica
+/// reconnect (to the address that now leads to the new primary).
+#[tokio::test]
+async fn a_readonly_answer_makes_the_replica_reconnect() {
+    let old = RedisServer::spawn();
+    let new = RedisServer::spawn();
+    let proxy = Proxy::to(old.url());
+    let ns = namespace("readonly");
+    let a = Replica::start(&proxy.url(), &ns).await;
+    a.get("before").await;
+
+    // Failover: the old primary follows the new one; the address now
+    // leads to the new primary, for new connections.
+    let client = redis::Client::open(old.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let new_port = new.url().rsplit(':').next().unwrap().to_owned();
+    redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(&new_port)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    proxy.switch_to(new.url());
+
+    // Writes to the old node fail (READONLY) until a reconnect.
+    let b = Replica::start(new.url(), &ns).await;
+    let started = Instant::now();
+    loop {
+        a.get(&format!("k{}", a.calls())).await;
+        let key = format!("k{}", a.calls() - 1);
+        if b.get(&key).await == format!("value of {key}") && b.calls() == 0 {
+            break;
+        }
+        // b loaded it itself: a's write did not reach the new primary.
+        b.calls.store(0, SeqCst);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "a writes to the new primary within 3 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Defect 4 of issue 23: the breaker news listener had no timeout, so on a
+/// connection that hangs the news stopped silently: an opening elsewhere
+/// never reached this replica. A silent listener pings, and subscribes
+/// again (and reads the open keys) when the ping goes unanswered.
+#[tokio::test]
+async fn a_silent_listener_subscribes_again_and_hears_the_fleet() {
+    use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+
+    let server = RedisServer::any();
+    let proxy = Proxy::to(server.url());
+    let ns = namespace("silent");
+    let config = BreakerConfig::new()
+        .min_calls(2)
+        .open_for(Duration::from_secs(30));
+    let a_fleet = Fleet::connect(&proxy.url(), &ns).await.unwrap();
+    let a = Arc::new(Breaker::new("payments", config));
+    a.share_on(&a_fleet);
+    let b_fleet = Fleet::connect(server.url(), &ns).await.unwrap();
+    let b = Arc::new(Breaker::new("payments", config));
+    b.share_on(&b_fleet);
+    tokio::time::sleep(Duration::from_millis(100)).await; // subscriptions land
+
+    proxy.hang_existing();
+    for _ in 0..2 {
+        b.try_acquire().unwrap().record(true);
+    }
+    assert_eq!(b.state(), State::Open);
+    within(Duration::from_secs(5), "a hears of the opening", || {
+        a.state() == State::Open
+    })
+    .await;
+}
