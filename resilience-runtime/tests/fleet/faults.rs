@@ -166,3 +166,53 @@ async fn a_silent_listener_subscribes_again_and_hears_the_fleet() {
     })
     .await;
 }
+
+/// Defect 9 of issue 23 (in part): the async shared path wrote the loaded
+/// value to Redis before it answered the callers waiting in this process
+/// for the same key, so a slow Redis delayed all of them. They are now
+/// answered as soon as the load is done; only the leading call waits for
+/// the write (within the operation bound).
+#[tokio::test]
+async fn waiters_in_the_process_are_answered_before_the_write_to_redis() {
+    use resilience_runtime::fleet::FleetOptions;
+
+    const LATENCY: Duration = Duration::from_millis(300);
+    let server = RedisServer::any();
+    let proxy = Proxy::to(server.url());
+    let ns = namespace("answer-first");
+    let options = FleetOptions::new().operation_timeout(Duration::from_secs(5));
+    let fleet = Fleet::connect_with(&proxy.url(), &ns, options)
+        .await
+        .unwrap();
+    let cache: Arc<StaleCache<String, String>> = Arc::new(StaleCache::new(CacheConfig::new()));
+    proxy.set_latency(LATENCY);
+
+    let loaded_at = Arc::new(parking_lot::Mutex::new(None::<Instant>));
+    let lead = {
+        let (cache, fleet, loaded_at) = (Arc::clone(&cache), fleet.clone(), Arc::clone(&loaded_at));
+        tokio::spawn(async move {
+            let load = async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                *loaded_at.lock() = Some(Instant::now());
+                Ok::<_, ()>("loaded".to_string())
+            };
+            cache
+                .get_or_load_on(&fleet, "k".into(), FUNCTION, load, describe)
+                .await
+        })
+    };
+    // A second caller of the same key boards the leader's flight.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let waiter = cache
+        .get_or_load_on(&fleet, "k".into(), FUNCTION, async { Err(()) }, describe)
+        .await;
+    let answered = Instant::now();
+    assert_eq!(waiter.unwrap(), "loaded");
+    let loaded = loaded_at.lock().expect("the leader loaded");
+    let waited = answered.saturating_duration_since(loaded);
+    assert!(
+        waited < LATENCY / 2,
+        "the waiter was answered {waited:?} after the load, behind the write to Redis"
+    );
+    assert_eq!(lead.await.unwrap().unwrap(), "loaded");
+}
