@@ -46,6 +46,9 @@
 //!   its "open until" key (one read, at most the operation bound, on the
 //!   calling thread) before its first call decides, so a replica started
 //!   while the fleet holds the breaker open rejects its first call too.
+//!   News from the fleet is applied, and told to the breaker's
+//!   state-change listeners, on a thread of its own: a slow listener
+//!   delays no Redis operation.
 //!
 //! # When Redis is slow, down or lost
 //!

@@ -216,3 +216,42 @@ async fn waiters_in_the_process_are_answered_before_the_write_to_redis() {
     );
     assert_eq!(lead.await.unwrap().unwrap(), "loaded");
 }
+
+/// Defect 9 of issue 23 (in part): the breaker's state-change listeners
+/// (user code) ran on the fleet's one I/O thread when news came from the
+/// fleet, so a slow listener held up every Redis operation of the process.
+#[tokio::test]
+async fn a_slow_state_change_listener_delays_no_redis_operation() {
+    use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+
+    let server = RedisServer::any();
+    let ns = namespace("slow-listener");
+    let config = BreakerConfig::new()
+        .min_calls(2)
+        .open_for(Duration::from_secs(30));
+    let a = Replica::start(server.url(), &ns).await;
+    let here = Arc::new(Breaker::new("payments", config));
+    here.on_state_change(|_| std::thread::sleep(Duration::from_secs(2)));
+    here.share_on(&a.fleet);
+    let b_fleet = Fleet::connect(server.url(), &ns).await.unwrap();
+    let there = Arc::new(Breaker::new("payments", config));
+    there.share_on(&b_fleet);
+    tokio::time::sleep(Duration::from_millis(100)).await; // subscriptions land
+
+    for _ in 0..2 {
+        there.try_acquire().unwrap().record(true);
+    }
+    within(Duration::from_secs(1), "the news arrives", || {
+        here.state() == State::Open
+    })
+    .await;
+    // The listener sleeps now; the fleet goes on answering.
+    let started = Instant::now();
+    assert!(a.fleet.ping().await, "Redis answers");
+    a.get("k").await;
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "Redis operations waited {:?} behind a listener",
+        started.elapsed()
+    );
+}
