@@ -60,7 +60,7 @@ const CLOSE: &str = "local v = redis.call('GET', KEYS[1]) \
 type ReadOpen =
     std::pin::Pin<Box<dyn std::future::Future<Output = redis::RedisResult<Vec<u8>>> + Send>>;
 
-/// Called with each signal for one breaker name: on the fleet thread, or
+/// Called with each signal for one breaker name: on the news thread, or
 /// (the first read of its open key) on the thread that shares it.
 pub(crate) type Handler = Arc<dyn Fn(Signal) + Send + Sync>;
 
@@ -69,6 +69,10 @@ pub(crate) type Handler = Arc<dyn Fn(Signal) + Send + Sync>;
 pub(crate) struct Board {
     handlers: RwLock<HashMap<String, Handler>>,
     listening: AtomicBool,
+    /// The thread news from the listener is delivered on, in order: not
+    /// the fleet's I/O thread, since a breaker tells its transitions to
+    /// state-change listeners — user code, which may be slow.
+    news: parking_lot::Mutex<Option<std::sync::mpsc::Sender<(Handler, Signal)>>>,
 }
 
 impl std::fmt::Debug for Board {
@@ -80,7 +84,40 @@ impl std::fmt::Debug for Board {
 }
 
 impl Board {
+    /// Hands `signal` to `name`'s breaker on the news thread.
     fn deliver(&self, name: &str, signal: Signal) {
+        let Some(handler) = self.handlers.read().get(name).cloned() else {
+            return;
+        };
+        let mut news = self.news.lock();
+        if news.is_none() {
+            let (send, receive) = std::sync::mpsc::channel::<(Handler, Signal)>();
+            let started = std::thread::Builder::new()
+                .name("resilience-fleet-news".into())
+                .spawn(move || {
+                    // Ends when the board (the fleet) is dropped.
+                    for (handler, signal) in receive {
+                        handler(signal);
+                    }
+                });
+            if started.is_ok() {
+                *news = Some(send);
+            }
+        }
+        match news.as_ref() {
+            Some(send) => {
+                let _ = send.send((handler, signal));
+            }
+            // No thread to be had: delivered here rather than lost.
+            None => {
+                drop(news);
+                handler(signal);
+            }
+        }
+    }
+
+    /// Hands `signal` to `name`'s breaker on this thread, now.
+    fn deliver_now(&self, name: &str, signal: Signal) {
         let handler = self.handlers.read().get(name).cloned();
         if let Some(handler) = handler {
             handler(signal);
@@ -110,7 +147,7 @@ impl Fleet {
         let (op, key) = self.read_open_op(name);
         let bound = self.inner.link.bound();
         if let Some(bytes) = self.inner.link.run_blocking("breaker read", bound, op) {
-            self.deliver_open(name, &key, &bytes);
+            self.deliver_open(name, &key, &bytes, true);
         }
     }
 
@@ -289,7 +326,7 @@ impl Fleet {
             let (op, key) = self.read_open_op(name);
             let bound = self.inner.link.bound();
             match self.inner.link.run("breaker read", bound, op).await {
-                Some(bytes) => self.deliver_open(name, &key, &bytes),
+                Some(bytes) => self.deliver_open(name, &key, &bytes, false),
                 None => answered = false,
             }
         }
@@ -323,15 +360,20 @@ impl Fleet {
         (op, key)
     }
 
-    /// Delivers what `name`'s open key held, if anything.
-    fn deliver_open(&self, name: &str, key: &str, bytes: &[u8]) {
+    /// Delivers what `name`'s open key held, if anything: on this thread
+    /// `now`, else on the news thread.
+    fn deliver_open(&self, name: &str, key: &str, bytes: &[u8], now: bool) {
         if bytes.is_empty() {
             return;
         }
         match parse_open(bytes) {
             Some((until, episode)) => {
                 let signal = Signal::OpenUntil { until, episode };
-                self.inner.board.deliver(name, signal);
+                if now {
+                    self.inner.board.deliver_now(name, signal);
+                } else {
+                    self.inner.board.deliver(name, signal);
+                }
             }
             None => self.inner.link.malformed(
                 "breaker read",

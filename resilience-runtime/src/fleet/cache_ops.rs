@@ -177,8 +177,10 @@ impl Fleet {
         let token = fastrand::u64(..);
         let bound = self.inner.link.bound();
         let fleet = self.clone();
-        // Read, take the lease, then follow for at most `wait`.
-        let budget = bound * 3 + wait;
+        // Read, take the lease, then follow for at most `wait`: its last
+        // poll may start just before the wait ends, and the entry is read
+        // once more when it turns fresh or changed.
+        let budget = bound * 5 + wait;
         let op = move |mut conn: ConnectionManager, bound: Duration| -> Pending<Acquired> {
             Box::pin(async move {
                 let seen = match read(&mut conn, bound, &address.entry, limit).await {

@@ -66,6 +66,10 @@ impl Link {
                 });
             })?;
         let config = ConnectionManagerConfig::new()
+            // The operation bound, not redis-rs's 500 ms: a longer
+            // `operation_timeout` is honoured (each command is bounded by
+            // `bounded` as well).
+            .set_response_timeout(Some(bound))
             .set_connection_timeout(Some(bound.max(Duration::from_secs(1))))
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))

@@ -416,15 +416,16 @@ where
                         Settled::Load(lead, seen, plan) => {
                             let result = load.await;
                             let entry = self.write_back(plan, &result);
-                            // Only the value waits on the write: `E` need
-                            // not be `Send` for the future to be.
-                            let value = match result {
-                                Ok(value) => value,
-                                Err(error) => {
-                                    let failed = Err(error);
-                                    return self.finish(lead, key, seen, failed, function, &errors);
-                                }
-                            };
+                            // The flight lands first: callers waiting in
+                            // this process are answered, and the value kept
+                            // locally, before the write to Redis. Only the
+                            // value waits on the write: `E` need not be
+                            // `Send` for the future to be.
+                            let value =
+                                match self.finish(lead, key, seen, result, function, &errors) {
+                                    Ok(value) => value,
+                                    Err(error) => return Err(error),
+                                };
                             if let Some((plan, entry)) = entry
                                 && fleet
                                     .publish(&plan.address, entry, self.tolerance(), plan.lease())
@@ -432,7 +433,7 @@ where
                             {
                                 plan.published();
                             }
-                            return self.finish(lead, key, seen, Ok(value), function, &errors);
+                            return Ok(value);
                         }
                     }
                 }

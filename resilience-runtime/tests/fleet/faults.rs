@@ -166,3 +166,92 @@ async fn a_silent_listener_subscribes_again_and_hears_the_fleet() {
     })
     .await;
 }
+
+/// Defect 9 of issue 23 (in part): the async shared path wrote the loaded
+/// value to Redis before it answered the callers waiting in this process
+/// for the same key, so a slow Redis delayed all of them. They are now
+/// answered as soon as the load is done; only the leading call waits for
+/// the write (within the operation bound).
+#[tokio::test]
+async fn waiters_in_the_process_are_answered_before_the_write_to_redis() {
+    use resilience_runtime::fleet::FleetOptions;
+
+    const LATENCY: Duration = Duration::from_millis(300);
+    let server = RedisServer::any();
+    let proxy = Proxy::to(server.url());
+    let ns = namespace("answer-first");
+    let options = FleetOptions::new().operation_timeout(Duration::from_secs(5));
+    let fleet = Fleet::connect_with(&proxy.url(), &ns, options)
+        .await
+        .unwrap();
+    let cache: Arc<StaleCache<String, String>> = Arc::new(StaleCache::new(CacheConfig::new()));
+    proxy.set_latency(LATENCY);
+
+    let loaded_at = Arc::new(parking_lot::Mutex::new(None::<Instant>));
+    let lead = {
+        let (cache, fleet, loaded_at) = (Arc::clone(&cache), fleet.clone(), Arc::clone(&loaded_at));
+        tokio::spawn(async move {
+            let load = async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                *loaded_at.lock() = Some(Instant::now());
+                Ok::<_, ()>("loaded".to_string())
+            };
+            cache
+                .get_or_load_on(&fleet, "k".into(), FUNCTION, load, describe)
+                .await
+        })
+    };
+    // A second caller of the same key boards the leader's flight.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let waiter = cache
+        .get_or_load_on(&fleet, "k".into(), FUNCTION, async { Err(()) }, describe)
+        .await;
+    let answered = Instant::now();
+    assert_eq!(waiter.unwrap(), "loaded");
+    let loaded = loaded_at.lock().expect("the leader loaded");
+    let waited = answered.saturating_duration_since(loaded);
+    assert!(
+        waited < LATENCY / 2,
+        "the waiter was answered {waited:?} after the load, behind the write to Redis"
+    );
+    assert_eq!(lead.await.unwrap().unwrap(), "loaded");
+}
+
+/// Defect 9 of issue 23 (in part): the breaker's state-change listeners
+/// (user code) ran on the fleet's one I/O thread when news came from the
+/// fleet, so a slow listener held up every Redis operation of the process.
+#[tokio::test]
+async fn a_slow_state_change_listener_delays_no_redis_operation() {
+    use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+
+    let server = RedisServer::any();
+    let ns = namespace("slow-listener");
+    let config = BreakerConfig::new()
+        .min_calls(2)
+        .open_for(Duration::from_secs(30));
+    let a = Replica::start(server.url(), &ns).await;
+    let here = Arc::new(Breaker::new("payments", config));
+    here.on_state_change(|_| std::thread::sleep(Duration::from_secs(2)));
+    here.share_on(&a.fleet);
+    let b_fleet = Fleet::connect(server.url(), &ns).await.unwrap();
+    let there = Arc::new(Breaker::new("payments", config));
+    there.share_on(&b_fleet);
+    tokio::time::sleep(Duration::from_millis(100)).await; // subscriptions land
+
+    for _ in 0..2 {
+        there.try_acquire().unwrap().record(true);
+    }
+    within(Duration::from_secs(1), "the news arrives", || {
+        here.state() == State::Open
+    })
+    .await;
+    // The listener sleeps now; the fleet goes on answering.
+    let started = Instant::now();
+    assert!(a.fleet.ping().await, "Redis answers");
+    a.get("k").await;
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "Redis operations waited {:?} behind a listener",
+        started.elapsed()
+    );
+}

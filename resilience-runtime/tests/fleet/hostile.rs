@@ -322,3 +322,69 @@ async fn an_entry_loaded_in_the_future_is_a_miss() {
     assert_eq!(b.calls(), 1, "a miss: b loads it");
     assert!(b.fleet.is_reachable() && b.fleet.errors() >= 1, "counted");
 }
+
+/// The host's uptime, from /proc.
+fn uptime() -> Duration {
+    let text = std::fs::read_to_string("/proc/uptime").expect("Linux's /proc/uptime");
+    let seconds: f64 = text
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .expect("seconds in /proc/uptime");
+    Duration::from_secs_f64(seconds)
+}
+
+/// Defect 8 of issue 23 (the restart guarantee): an entry loaded before
+/// this host booted — a replica scaled out during an outage — must still
+/// be served stale when it is within tolerance, not dropped because its
+/// load time precedes the host's monotonic clock. Not reproduced on Linux,
+/// where an `Instant` before boot is representable (negative seconds):
+/// this test guards it there.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn an_entry_older_than_the_host_s_uptime_is_served_stale() {
+    let server = RedisServer::any();
+    let ns = namespace("pre-boot");
+    let mut conn = raw(&server).await;
+    let age = uptime() + Duration::from_secs(100);
+    let config = CacheConfig::new()
+        .maxage(Duration::from_secs(1))
+        .tolerance(age + Duration::from_secs(3600));
+    let writer = Fleet::connect(server.url(), &ns).await.unwrap();
+    let cache: StaleCache<String, String> = StaleCache::new(config);
+    cache
+        .get_or_load_on(
+            &writer,
+            "k".into(),
+            FUNCTION,
+            async { Ok::<_, ()>("old".into()) },
+            describe,
+        )
+        .await
+        .unwrap();
+    let entries = keys(&mut conn, &format!("resilience:{ns}:cache:*")).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    // The same entry, loaded before the host booted.
+    let loaded = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .saturating_sub(age)
+        .as_millis() as u64;
+    let mut entry = vec![1];
+    entry.extend_from_slice(&loaded.to_be_bytes());
+    entry.push(0x63);
+    entry.extend_from_slice(b"old");
+    redis::cmd("SET")
+        .arg(&entries[0])
+        .arg(entry)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+
+    let reader = Fleet::connect(server.url(), &ns).await.unwrap();
+    let fresh: StaleCache<String, String> = StaleCache::new(config);
+    let served = fresh
+        .get_or_load_on(&reader, "k".into(), FUNCTION, async { Err(()) }, describe)
+        .await;
+    assert_eq!(served.unwrap(), "old", "stale, within tolerance");
+}

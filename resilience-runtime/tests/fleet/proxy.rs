@@ -31,6 +31,8 @@ struct State {
     upstream: AtomicU16,
     /// Connections numbered below this hang.
     hung_below: AtomicU64,
+    /// Milliseconds each chunk waits before it is passed on.
+    latency_ms: AtomicU64,
     next: AtomicU64,
     stop: AtomicBool,
 }
@@ -46,6 +48,7 @@ impl Proxy {
         let state = Arc::new(State {
             upstream: AtomicU16::new(port_of(url)),
             hung_below: AtomicU64::new(0),
+            latency_ms: AtomicU64::new(0),
             next: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         });
@@ -64,6 +67,13 @@ impl Proxy {
     pub fn hang_existing(&self) {
         let next = self.state.next.load(SeqCst);
         self.state.hung_below.store(next, SeqCst);
+    }
+
+    /// Every chunk of bytes, either way, waits `latency` before it is
+    /// passed on (a slow path: each request and each reply is late).
+    pub fn set_latency(&self, latency: Duration) {
+        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.state.latency_ms.store(ms, SeqCst);
     }
 
     /// New connections go to the Redis at `url` from now on.
@@ -132,6 +142,10 @@ fn pump(mut from: TcpStream, mut to: TcpStream, number: u64, state: &State) {
                 // on a path that went dark.
                 if number < state.hung_below.load(SeqCst) {
                     continue;
+                }
+                let latency = state.latency_ms.load(SeqCst);
+                if latency > 0 {
+                    std::thread::sleep(Duration::from_millis(latency));
                 }
                 if to.write_all(&buffer[..read]).is_err() {
                     break;

@@ -56,6 +56,11 @@ impl Episodes {
         true
     }
 
+    /// The latest episode known, opened or closed.
+    fn latest(self) -> u64 {
+        self.opened.max(self.closed)
+    }
+
     /// Whether a closing of `episode` is news: no newer opening known.
     fn closes(&mut self, episode: u64) -> bool {
         if episode < self.opened {
@@ -65,6 +70,10 @@ impl Episodes {
         true
     }
 }
+
+/// How far ahead of this instance's clock an episode heard from the fleet
+/// may be; further ahead, it counts as this far.
+const MAX_EPISODE_AHEAD_MS: u64 = 1_000;
 
 /// How long an instance refused the probe lease stays open before it asks
 /// again (unless the fleet's news comes first).
@@ -167,8 +176,13 @@ impl Breaker {
                 let until_at = self.origin + Duration::from_nanos(until);
                 let now = crate::clock::now();
                 let left = until_at.saturating_duration_since(now);
-                let episode = fleet::millis_at(now).max(1);
-                episodes.lock().opens(episode);
+                // Later than any episode known here, whatever this clock
+                // says: a close stamped by a clock running ahead must not
+                // make this opening look old to the others.
+                let mut known = episodes.lock();
+                let episode = fleet::millis_at(now).max(known.latest().saturating_add(1));
+                known.opens(episode);
+                drop(known);
                 fleet.publish_open(self.name, fleet::millis_at(until_at), episode, left);
             }
             State::Closed => {
@@ -187,10 +201,14 @@ impl Breaker {
         let Some(Sharing { episodes, .. }) = self.fleet.get() else {
             return;
         };
+        // An episode is another machine's clock: one from further ahead
+        // than clocks differ counts as now, so no value (up to u64::MAX)
+        // can make every later opening look old.
+        let now = fleet::now_millis();
+        let clamp = |episode: u64| episode.min(now.saturating_add(MAX_EPISODE_AHEAD_MS));
         match signal {
             Signal::OpenUntil { until, episode } => {
-                let now = fleet::now_millis();
-                if until > now && episodes.lock().opens(episode) {
+                if until > now && episodes.lock().opens(clamp(episode)) {
                     // Never longer than this replica's own `open_for`
                     // from now: T is another machine's word.
                     let left = Duration::from_millis(until - now);
@@ -198,7 +216,7 @@ impl Breaker {
                 }
             }
             Signal::Closed { episode } => {
-                if episodes.lock().closes(episode) {
+                if episodes.lock().closes(clamp(episode)) {
                     self.close_from_fleet();
                 }
             }
