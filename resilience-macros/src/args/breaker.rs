@@ -7,7 +7,9 @@ use std::time::Duration;
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Lit, LitStr, Path};
 
-use super::{Errors, Keys, Spanned, boolean, duration, error, path, positive_u32};
+use super::{Errors, Keys, Spanned, boolean, duration, error, name, path, positive_u32};
+
+const NAME_HELP: &str = "name the dependency the breaker guards: `name = \"payments\"`";
 
 #[derive(Default)]
 pub(crate) struct BreakerArgs {
@@ -50,7 +52,7 @@ impl Keys for BreakerArgs {
         match key {
             "name" => {
                 self.name_written = true;
-                self.name = Some(name(value)?);
+                self.name = Some(name(value, NAME_HELP)?);
             }
             "failure_rate" => self.failure_rate = Some(failure_rate(value)?),
             "window" => self.window = Some(positive_duration(value, "window")?),
@@ -105,23 +107,6 @@ impl Keys for BreakerArgs {
                 "remove `shared` to keep the keyed breakers per process, or remove `key` to share one breaker for the name",
             ));
         }
-    }
-}
-
-fn name(value: &Expr) -> syn::Result<LitStr> {
-    let help = "name the dependency the breaker guards: `name = \"payments\"`";
-    match value {
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(name),
-            ..
-        }) if name.value().trim().is_empty() => {
-            Err(error(name.span(), "`name` cannot be empty", help))
-        }
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(name),
-            ..
-        }) => Ok(name.clone()),
-        other => Err(error(other.span(), "`name` expects a string", help)),
     }
 }
 

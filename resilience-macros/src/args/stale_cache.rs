@@ -6,7 +6,10 @@ use std::time::Duration;
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
-use super::{Errors, Keys, Spanned, boolean, choice, duration, error, positive_u32};
+use super::{Errors, Keys, Spanned, boolean, choice, duration, error, name, positive_u32};
+
+const NAME_HELP: &str =
+    "name the cache's entries in Redis, stable across renames: `name = \"profiles\"`";
 
 /// `refresh = ...`, as the runtime's `Refresh`.
 #[derive(Clone, Copy, PartialEq)]
@@ -86,7 +89,7 @@ impl Keys for StaleCacheArgs {
                     "`shared = true` shares the cache across replicas over Redis (feature `redis`)";
                 self.shared = Some(boolean(value, "shared", help)?);
             }
-            "name" => self.name = Some(name(value)?),
+            "name" => self.name = Some(name(value, NAME_HELP)?),
             "version" => {
                 let help = "`version` marks a changed value type of a shared cache: bump it (`version = 2`) when the meaning of the cached value changes";
                 self.version = Some(positive_u32(value, "version", help)?);
@@ -129,23 +132,6 @@ impl Keys for StaleCacheArgs {
             )),
             _ => {}
         }
-    }
-}
-
-fn name(value: &Expr) -> syn::Result<LitStr> {
-    let help = "name the cache's entries in Redis, stable across renames: `name = \"profiles\"`";
-    match value {
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(name),
-            ..
-        }) if name.value().trim().is_empty() => {
-            Err(error(name.span(), "`name` cannot be empty", help))
-        }
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(name),
-            ..
-        }) => Ok(name.clone()),
-        other => Err(error(other.span(), "`name` expects a string", help)),
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use proc_macro2::Span;
 use syn::spanned::Spanned as _;
-use syn::{Expr, ExprLit, ExprUnary, Lit, Path, UnOp};
+use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, Path, UnOp};
 
 use super::{Spanned, error};
 
@@ -216,6 +216,18 @@ pub(crate) fn path(value: &Expr, key: &str, example: &str) -> syn::Result<Path> 
             format!("`{key}` expects a path"),
             format!("for example `{example}`"),
         )),
+    }
+}
+
+/// A string literal that is not blank: a `name` (of a breaker, of a shared
+/// cache's entries).
+pub(crate) fn name(value: &Expr, help: &str) -> syn::Result<LitStr> {
+    match literal(value) {
+        Some(Lit::Str(name)) if name.value().trim().is_empty() => {
+            Err(error(name.span(), "`name` cannot be empty", help))
+        }
+        Some(Lit::Str(name)) => Ok(name.clone()),
+        _ => Err(error(value.span(), "`name` expects a string", help)),
     }
 }
 
