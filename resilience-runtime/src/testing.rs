@@ -101,6 +101,17 @@ pub fn enter() -> TestingGuard {
 }
 
 /// Testing mode for the current thread, from [`enter`]: while it lives.
+/// Guards nest: dropping an inner one leaves the outer one's mode on.
+///
+/// ```
+/// use resilience_runtime::testing;
+///
+/// let outer = testing::enter();
+/// drop(testing::enter());
+/// assert!(testing::is_testing(), "the outer guard still holds it");
+/// drop(outer);
+/// assert!(!testing::is_testing());
+/// ```
 #[derive(Debug)]
 pub struct TestingGuard {
     previous: bool,
@@ -137,7 +148,18 @@ pub fn scope<F: Future>(future: F) -> Scoped<F> {
 }
 
 pin_project_lite::pin_project! {
-    /// A future run in testing mode, from [`scope`].
+    /// A future run in testing mode, from [`scope`]: testing mode is on
+    /// during its polls only.
+    ///
+    /// ```
+    /// use resilience_runtime::testing;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let inside = testing::scope(async { testing::is_testing() }).await;
+    /// assert!(inside);
+    /// assert!(!testing::is_testing(), "off again between polls");
+    /// # }
+    /// ```
     #[derive(Debug)]
     #[must_use = "futures do nothing unless polled"]
     pub struct Scoped<F> {
