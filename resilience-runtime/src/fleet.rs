@@ -41,10 +41,8 @@
 //!   when it heard, whatever T says. Half-open, one probe runs across the
 //!   fleet at a time (a lease); its outcome closes or re-opens the breaker
 //!   everywhere. Openings are told apart by their episode (the wall time
-//!   they began, and always later than any episode the opener knew of): a
-//!   "closed" names the one it ends, and is ignored by an instance that
-//!   knows of a newer opening. An episode heard from more than a second
-//!   ahead of this instance's clock counts as now. A breaker's first use reads
+//!   they began): a "closed" names the one it ends, and is ignored by an
+//!   instance that knows of a newer opening. A breaker's first use reads
 //!   its "open until" key (one read, at most the operation bound, on the
 //!   calling thread) before its first call decides, so a replica started
 //!   while the fleet holds the breaker open rejects its first call too.

@@ -56,11 +56,6 @@ impl Episodes {
         true
     }
 
-    /// The latest episode known, opened or closed.
-    fn latest(self) -> u64 {
-        self.opened.max(self.closed)
-    }
-
     /// Whether a closing of `episode` is news: no newer opening known.
     fn closes(&mut self, episode: u64) -> bool {
         if episode < self.opened {
@@ -70,10 +65,6 @@ impl Episodes {
         true
     }
 }
-
-/// How far ahead of this instance's clock an episode heard from the fleet
-/// may be; further ahead, it counts as this far.
-const MAX_EPISODE_AHEAD_MS: u64 = 1_000;
 
 /// How long an instance refused the probe lease stays open before it asks
 /// again (unless the fleet's news comes first).
@@ -176,13 +167,8 @@ impl Breaker {
                 let until_at = self.origin + Duration::from_nanos(until);
                 let now = crate::clock::now();
                 let left = until_at.saturating_duration_since(now);
-                // Later than any episode known here, whatever this clock
-                // says: a close stamped by a clock running ahead must not
-                // make this opening look old to the others.
-                let mut known = episodes.lock();
-                let episode = fleet::millis_at(now).max(known.latest().saturating_add(1));
-                known.opens(episode);
-                drop(known);
+                let episode = fleet::millis_at(now).max(1);
+                episodes.lock().opens(episode);
                 fleet.publish_open(self.name, fleet::millis_at(until_at), episode, left);
             }
             State::Closed => {
@@ -201,14 +187,10 @@ impl Breaker {
         let Some(Sharing { episodes, .. }) = self.fleet.get() else {
             return;
         };
-        // An episode is another machine's clock: one from further ahead
-        // than clocks differ counts as now, so no value (up to u64::MAX)
-        // can make every later opening look old.
-        let now = fleet::now_millis();
-        let clamp = |episode: u64| episode.min(now.saturating_add(MAX_EPISODE_AHEAD_MS));
         match signal {
             Signal::OpenUntil { until, episode } => {
-                if until > now && episodes.lock().opens(clamp(episode)) {
+                let now = fleet::now_millis();
+                if until > now && episodes.lock().opens(episode) {
                     // Never longer than this replica's own `open_for`
                     // from now: T is another machine's word.
                     let left = Duration::from_millis(until - now);
@@ -216,7 +198,7 @@ impl Breaker {
                 }
             }
             Signal::Closed { episode } => {
-                if episodes.lock().closes(clamp(episode)) {
+                if episodes.lock().closes(episode) {
                     self.close_from_fleet();
                 }
             }
