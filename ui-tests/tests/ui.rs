@@ -2,11 +2,24 @@
 //! supported signature compiles without a warning.
 //!
 //! Regenerate the expected output with `TRYBUILD=overwrite cargo test -p
-//! resilience-ui-tests`, then read the diff before committing it.
+//! resilience-ui-tests` (and again with `--features redis`), then read the
+//! diff before committing it.
 
+/// The cases of the runtime as the workspace builds it: without `redis`,
+/// where `shared = true` is an error that says to enable it.
+#[cfg(not(feature = "redis"))]
 #[test]
 fn ui() {
     let cases = trybuild::TestCases::new();
     cases.pass("pass/*.rs");
     cases.compile_fail("fail/*.rs");
+}
+
+/// The shared cases, with the runtime's `redis` feature (CI runs both).
+#[cfg(feature = "redis")]
+#[test]
+fn ui_redis() {
+    let cases = trybuild::TestCases::new();
+    cases.pass("pass-redis/*.rs");
+    cases.compile_fail("fail-redis/*.rs");
 }

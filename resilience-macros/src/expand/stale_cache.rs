@@ -135,7 +135,9 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
         None if args.shared() => format!("{call}_shared"),
         _ => call.to_owned(),
     };
-    let call = syn::Ident::new(&call, Span::call_site());
+    // At the return type, as the cache's bounds are: a key part that is not
+    // `Serialize` is then one error there, not a second at the attribute.
+    let call = syn::Ident::new(&call, function.output.span());
     let (cache_for, identity) = if args.shared() {
         // The identity of its entries in Redis: the name given, or the
         // instantiation's own path (its `Self` type and generics included).

@@ -1,0 +1,17 @@
+use resilience_runtime::stale_cache;
+
+#[derive(Debug)]
+struct ApiError;
+
+// Written to Redis, but never read back: `Deserialize` is missing.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Profile {
+    name: String,
+}
+
+#[stale_cache(maxage = 3, tolerance = 15, shared = true)]
+async fn fetch_user_profile(user_id: u64) -> Result<Profile, ApiError> {
+    Ok(Profile { name: user_id.to_string() })
+}
+
+fn main() {}
