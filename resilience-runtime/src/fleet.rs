@@ -53,7 +53,9 @@
 //! # When Redis is slow, down or lost
 //!
 //! Every Redis operation has a bound, [`FleetOptions::operation_timeout`]
-//! (50 ms), measured on the fleet's own thread in real time. On a timeout
+//! (50 ms), measured on the fleet's own thread in real time; a caller's wait
+//! for that thread's answer is bounded too (in real time, on any executor),
+//! so even a stalled fleet thread holds no call past the bound. On a timeout
 //! or an error the call goes on with local state — never an error, never a
 //! wait past the bound — the failure is counted in
 //! `fleet_errors_total{kind}` (feature `metrics`), and the first failure of

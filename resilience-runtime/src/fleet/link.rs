@@ -13,6 +13,7 @@ use std::future::Future;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use futures_util::future::Either;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -139,9 +140,18 @@ impl Link {
         let handle = self
             .runtime
             .spawn(async move { tokio::time::timeout(budget, op(conn, bound)).await });
-        match handle.await {
-            Ok(answer) => self.settle(operation, answer),
-            Err(_) => self.settle(operation, Ok(Err(stopped()))),
+        // The fleet thread applies the bound; the caller bounds its own wait
+        // too, in real time, in case that thread is stalled (as a sync
+        // caller does with `recv_timeout`).
+        let late = futures_timer::Delay::new(budget + SLACK);
+        match futures_util::future::select(handle, late).await {
+            Either::Left((Ok(answer), _)) => self.settle(operation, answer),
+            Either::Left((Err(_), _)) => self.settle(operation, Ok(Err(stopped()))),
+            Either::Right(((), handle)) => {
+                handle.abort();
+                self.fail(operation, Failure::Timeout, "no answer within the bound");
+                None
+            }
         }
     }
 
@@ -306,4 +316,51 @@ pub(crate) async fn bounded<T>(
 
 fn stopped() -> redis::RedisError {
     redis::RedisError::from(std::io::Error::other("the fleet thread has stopped"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// A fleet thread that stalls (something blocked it) must not hold an
+    /// async caller past the bound: the caller's own wait is bounded too.
+    #[tokio::test]
+    async fn an_async_caller_waits_no_longer_than_the_bound_on_a_stalled_fleet_thread() {
+        let client = redis::Client::open("redis://127.0.0.1:1").unwrap();
+        let link = Link::open(client, "stalled".into(), Duration::from_millis(50)).unwrap();
+        let (stalled, stalls) = std::sync::mpsc::channel::<()>();
+        link.runtime.spawn(async move {
+            // Blocks the fleet's one thread (until the test ends).
+            let _ = stalls.recv_timeout(Duration::from_secs(10));
+        });
+        let started = Instant::now();
+        let answer = link
+            .run("stalled", Duration::from_millis(50), |_, _| async { Ok(1) })
+            .await;
+        let waited = started.elapsed();
+        drop(stalled);
+        assert_eq!(answer, None);
+        // 50 ms and the slack; far below the 10 s the thread stalls.
+        assert!(waited < Duration::from_secs(3), "waited {waited:?}");
+        assert!(link.health.is_down(), "a timeout counts as a failure");
+    }
+
+    /// The same under a paused tokio clock (the caller's tests): the
+    /// caller's bound is real time, so it does not fire at once when the
+    /// paused clock jumps ahead, and an answer within the bound arrives.
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_caller_gets_the_answer_of_a_healthy_fleet_thread() {
+        let client = redis::Client::open("redis://127.0.0.1:1").unwrap();
+        let link = Link::open(client, "paused".into(), Duration::from_millis(50)).unwrap();
+        let answer = link
+            .run("answered", Duration::from_millis(50), |_, _| async {
+                // Real time on the fleet thread: 20 ms of the 50 ms bound.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok(7)
+            })
+            .await;
+        assert_eq!(answer, Some(7));
+    }
 }
