@@ -40,7 +40,10 @@
 //!   a second, with a fleet cause — for at most its own `open_for` from
 //!   when it heard, whatever T says. Half-open, one probe runs across the
 //!   fleet at a time (a lease); its outcome closes or re-opens the breaker
-//!   everywhere. Openings are told apart by their episode (the wall time
+//!   everywhere. An `async fn` awaits the lease
+//!   ([`Breaker::acquire`](crate::breaker::Breaker::acquire)): no Redis
+//!   call blocks an async runtime's worker; a sync `fn` asks on its own
+//!   thread, at most the operation bound. Openings are told apart by their episode (the wall time
 //!   they began): a "closed" names the one it ends, and is ignored by an
 //!   instance that knows of a newer opening. A breaker's first use reads
 //!   its "open until" key (one read, at most the operation bound, on the

@@ -113,7 +113,13 @@ fn wrap(args: &BreakerArgs, context: &Context, inner: TokenStream) -> TokenStrea
     let (slot, acquire) = match &args.key {
         None => (
             quote!(static __RESILIENCE_BREAKER: #private::BreakerSlot = #private::BreakerSlot::new(#name, #config);),
-            quote!(__RESILIENCE_BREAKER.breaker().try_acquire()),
+            // Shared, async: the fleet's probe lease is awaited, never
+            // taken blocking the runtime's worker (`Breaker::acquire`).
+            if context.function.is_async() && args.shared.is_some_and(|s| s.value) {
+                quote!(__RESILIENCE_BREAKER.breaker().acquire().await)
+            } else {
+                quote!(__RESILIENCE_BREAKER.breaker().try_acquire())
+            },
         ),
         Some(key) => {
             let max_keys = args.max_keys.map_or_else(

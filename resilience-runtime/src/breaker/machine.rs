@@ -500,6 +500,29 @@ impl Breaker {
         self.acquire_not_closed(current)
     }
 
+    /// [`try_acquire`](Self::try_acquire) for an async caller: the same
+    /// answer, but a breaker shared over the fleet (feature `redis`) that
+    /// would probe takes the fleet's probe lease awaiting Redis rather than
+    /// blocking the thread (an async runtime's worker) on it. While closed
+    /// it asks Redis nothing, as `try_acquire` does; `#[breaker(shared =
+    /// true)]` on an `async fn` acquires through it.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::{Breaker, BreakerConfig};
+    /// # async fn run() {
+    /// let breaker = Breaker::new("geo", BreakerConfig::new());
+    /// let permit = breaker.acquire().await.expect("closed");
+    /// let outcome: Result<u32, String> = Ok(7); // the call
+    /// permit.record(outcome.is_err());
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(run());
+    /// ```
+    pub async fn acquire(&self) -> Result<Permit<'_>, CircuitOpen> {
+        #[cfg(feature = "redis")]
+        self.lease_before_acquire().await?;
+        self.try_acquire()
+    }
+
     /// Every call while open or half-open (`current`, the state word). A
     /// rejection takes no lock; a call that may go through decides under
     /// the lock, on an exact reading.

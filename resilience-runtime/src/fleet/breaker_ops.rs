@@ -56,6 +56,10 @@ const CLOSE: &str = "local v = redis.call('GET', KEYS[1]) \
      if e and e > tonumber(ARGV[1]) then return 0 end end \
      return redis.call('DEL', KEYS[1])";
 
+/// A take of the probe lease in progress on the fleet thread.
+type TakeProbe =
+    std::pin::Pin<Box<dyn std::future::Future<Output = redis::RedisResult<bool>> + Send>>;
+
 /// A read of an open key in progress on the fleet thread.
 type ReadOpen =
     std::pin::Pin<Box<dyn std::future::Future<Output = redis::RedisResult<Vec<u8>>> + Send>>;
@@ -216,24 +220,43 @@ impl Fleet {
     /// Takes the fleet's one half-open probe lease of `name` for `ttl`.
     /// `true` when it is this instance's — or when Redis does not answer
     /// (the breaker then probes on its own, as a local one would).
+    pub(crate) async fn take_probe(&self, name: &str, ttl: Duration) -> bool {
+        let bound = self.inner.link.bound();
+        let op = self.take_probe_op(name, ttl);
+        self.inner
+            .link
+            .run("breaker probe lease", bound, op)
+            .await
+            .unwrap_or(true)
+    }
+
+    /// [`take_probe`](Self::take_probe) for a sync caller: blocks its
+    /// thread, at most the operation bound.
     pub(crate) fn take_probe_blocking(&self, name: &str, ttl: Duration) -> bool {
+        let bound = self.inner.link.bound();
+        let op = self.take_probe_op(name, ttl);
+        self.inner
+            .link
+            .run_blocking("breaker probe lease", bound, op)
+            .unwrap_or(true)
+    }
+
+    fn take_probe_op(
+        &self,
+        name: &str,
+        ttl: Duration,
+    ) -> impl FnOnce(ConnectionManager, Duration) -> TakeProbe + Send + 'static {
         let key = self.inner.keys.breaker_probe(name);
         let token = self.inner.instance.clone();
         let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let bound = self.inner.link.bound();
-        self.inner
-            .link
-            .run_blocking(
-                "breaker probe lease",
-                bound,
-                move |mut conn, bound| async move {
-                    let mut take = redis::cmd("EVAL");
-                    take.arg(TAKE_PROBE).arg(1).arg(&key).arg(&token).arg(ttl);
-                    let taken: i64 = bounded(bound, take.query_async(&mut conn)).await?;
-                    Ok(taken == 1)
-                },
-            )
-            .unwrap_or(true)
+        move |mut conn, bound| -> TakeProbe {
+            Box::pin(async move {
+                let mut take = redis::cmd("EVAL");
+                take.arg(TAKE_PROBE).arg(1).arg(&key).arg(&token).arg(ttl);
+                let taken: i64 = bounded(bound, take.query_async(&mut conn)).await?;
+                Ok(taken == 1)
+            })
+        }
     }
 
     /// Gives the probe lease of `name` back (a probe that was dropped).

@@ -255,3 +255,60 @@ async fn a_slow_state_change_listener_delays_no_redis_operation() {
         started.elapsed()
     );
 }
+
+/// Issue 23, item 9: a shared breaker past its `open_for` took the fleet's
+/// probe lease with a blocking Redis call, on the caller's thread — an
+/// async runtime's worker, stalled for up to the operation bound while
+/// every task on it waited. `Breaker::acquire` awaits the lease instead:
+/// on a one-thread runtime another task keeps running meanwhile.
+#[tokio::test(flavor = "current_thread")]
+async fn an_async_probe_lease_leaves_the_runtime_s_thread_free() {
+    use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+
+    let server = RedisServer::any();
+    let proxy = Proxy::to(server.url());
+    let fleet = Fleet::connect(&proxy.url(), &namespace("lease"))
+        .await
+        .unwrap();
+    let open_for = Duration::from_millis(100);
+    let config = BreakerConfig::new()
+        .min_calls(2)
+        .failure_rate(0.5)
+        .open_for(open_for);
+    let breaker = Arc::new(Breaker::new("payments", config));
+    breaker.share_on(&fleet);
+    for _ in 0..2 {
+        breaker.try_acquire().unwrap().record(true);
+    }
+    assert_eq!(breaker.state(), State::Open);
+    tokio::time::sleep(open_for + Duration::from_millis(20)).await;
+
+    // Each request and each reply 40 ms late: the lease's answer takes the
+    // whole bound (50 ms).
+    proxy.set_latency(Duration::from_millis(40));
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let ticking = Arc::clone(&ticks);
+    let ticker = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            ticking.fetch_add(1, SeqCst);
+        }
+    });
+    tokio::task::yield_now().await;
+    let before = ticks.load(SeqCst);
+    let started = Instant::now();
+    let permit = breaker.acquire().await;
+    let waited = started.elapsed();
+    let during = ticks.load(SeqCst) - before;
+    ticker.abort();
+
+    assert!(permit.is_ok(), "no answer in time: it probes on its own");
+    assert!(
+        waited >= Duration::from_millis(30),
+        "it asked Redis: {waited:?}"
+    );
+    assert!(
+        during >= 3,
+        "the thread ran {during} ticks of 1 ms while the lease took {waited:?}"
+    );
+}

@@ -22,7 +22,8 @@
 //! published again.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Duration;
 
 use super::{
@@ -36,6 +37,10 @@ use crate::fleet::{self, Fleet, Signal};
 pub(super) struct Sharing {
     fleet: Fleet,
     episodes: parking_lot::Mutex<Episodes>,
+    /// Until when (the breaker's nanoseconds) this instance holds the
+    /// fleet's probe lease; 0: it does not. Taken by an async call before
+    /// it acquires (awaited, off the thread), or by a sync one as it does.
+    lease_until: AtomicU64,
 }
 
 /// The latest openings and closings known, by episode (the wall time, in
@@ -93,6 +98,7 @@ impl Breaker {
         let sharing = Sharing {
             fleet: fleet.clone(),
             episodes: parking_lot::Mutex::default(),
+            lease_until: AtomicU64::new(0),
         };
         if self.fleet.set(sharing).is_err() {
             return;
@@ -109,32 +115,71 @@ impl Breaker {
     }
 
     /// Before a call may probe: the fleet's probe lease. `Err` when another
-    /// instance holds it.
+    /// instance holds it. A sync caller asks Redis here, on its thread
+    /// (at most the operation bound); an async one has asked already, in
+    /// [`lease_before_acquire`](Self::lease_before_acquire).
     pub(super) fn fleet_probe(&self, now: u64) -> Result<(), CircuitOpen> {
-        let Some(Sharing { fleet, .. }) = self.fleet.get() else {
+        let Some(sharing) = self.fleet.get() else {
             return Ok(());
         };
-        if !self.wants_probe(now) {
+        if now < sharing.lease_until.load(Acquire) || !self.wants_probe(now) {
             return Ok(());
         }
-        if fleet.take_probe_blocking(self.name, self.config.probe_timeout_value()) {
+        let ttl = self.config.probe_timeout_value();
+        if sharing.fleet.take_probe_blocking(self.name, ttl) {
+            sharing
+                .lease_until
+                .store(now.saturating_add(nanos(ttl)), Release);
             return Ok(());
         }
-        // Another instance probes: stay open a while, without asking Redis
-        // on every call; its outcome reaches us as news before then.
+        Err(self.lease_refused(now))
+    }
+
+    /// For an async call of a shared breaker, before it acquires: when the
+    /// call would probe, takes the fleet's probe lease *awaiting* Redis, so
+    /// no Redis call blocks the caller's thread (an async runtime's worker).
+    /// `Err` when another instance holds the lease.
+    pub(super) async fn lease_before_acquire(&self) -> Result<(), CircuitOpen> {
+        let Some(sharing) = self.fleet.get() else {
+            return Ok(());
+        };
+        if self.word.load(Acquire) & STATE_BITS == CLOSED {
+            return Ok(());
+        }
+        let now = self.elapsed(crate::clock::fresh());
+        if now < sharing.lease_until.load(Acquire) || !self.wants_probe(now) {
+            return Ok(());
+        }
+        let ttl = self.config.probe_timeout_value();
+        if sharing.fleet.take_probe(self.name, ttl).await {
+            sharing
+                .lease_until
+                .store(now.saturating_add(nanos(ttl)), Release);
+            return Ok(());
+        }
+        Err(self.lease_refused(now))
+    }
+
+    /// Another instance probes: stay open a while, without asking Redis on
+    /// every call; its outcome reaches us as news before then.
+    fn lease_refused(&self, now: u64) -> CircuitOpen {
         let again = now.saturating_add(nanos(ASK_AGAIN_AFTER.min(self.config.open_for_value())));
         let machine = self.lock();
         if self.word.load(Relaxed) & STATE_BITS == OPEN {
             self.open_until.store(again, Relaxed);
         }
         drop(machine);
-        Err(self.reject(again.saturating_sub(now), true))
+        self.reject(again.saturating_sub(now), true)
     }
 
     /// A probe lease taken but not used (no local slot was free, or the
     /// probe was dropped): give it back.
     pub(super) fn fleet_probe_unused(&self) {
-        if let Some(Sharing { fleet, .. }) = self.fleet.get() {
+        if let Some(Sharing {
+            fleet, lease_until, ..
+        }) = self.fleet.get()
+        {
+            lease_until.store(0, Release);
             fleet.release_probe(self.name);
         }
     }
@@ -155,9 +200,18 @@ impl Breaker {
 
     /// Tells the fleet of a local transition.
     pub(super) fn publish(&self, transition: &Transition) {
-        let Some(Sharing { fleet, episodes }) = self.fleet.get() else {
+        let Some(Sharing {
+            fleet,
+            episodes,
+            lease_until,
+        }) = self.fleet.get()
+        else {
             return;
         };
+        // An opening or a closing ends the probes: the next asks again.
+        if transition.change.to != State::HalfOpen {
+            lease_until.store(0, Release);
+        }
         if transition.cause.origin() == crate::breaker::Origin::Fleet {
             return;
         }
