@@ -83,9 +83,17 @@
 //! local miss; a breaker opened anywhere opens the others within the
 //! pub/sub delay (milliseconds on a healthy Redis). An instance that was
 //! cut off from Redis catches up when it reconnects (it reads the open
-//! breakers again); what it missed meanwhile it judged alone. Ages across
-//! processes are wall-clock times, derived from the crate's one clock, so
-//! they are as consistent as the replicas' clocks.
+//! breakers again); what it missed meanwhile it judged alone.
+//!
+//! A shared entry's age is measured on one clock, Redis's: the write's
+//! script stamps the value with Redis's `TIME`, and every read carries
+//! `TIME` beside the bytes. Replicas whose clocks disagree, a clock stepped
+//! by NTP, a host back from suspend or booted after the value was loaded
+//! all see one age. (A server whose ACL refuses `EVAL` gets the writer's
+//! stamp instead, on the writer's clock, and the refusal is counted.)
+//! Breaker times ("open until T", episodes) are wall-clock times derived
+//! from the crate's one clock, so they are as consistent as the replicas'
+//! clocks; no replica stays open past its own `open_for` whatever T says.
 //!
 //! # What shared keys and values need
 //!
@@ -110,8 +118,8 @@
 //! Everything read back is untrusted, and every read is bounded: at most
 //! [`FleetOptions::max_entry_bytes`] of a cache entry are read (an
 //! oversized or malformed entry is a miss, counted as `malformed`, told
-//! once, and so is one whose load time is more than a second ahead of this
-//! replica's clock: it would pass for fresh until its time to live), at most 41 bytes of an "open until T" (anything but `{until}
+//! once, and so is one whose load time is more than a second ahead of
+//! Redis's clock: it would pass for fresh until its time to live), at most 41 bytes of an "open until T" (anything but `{until}
 //! {episode}` in digits is ignored, counted), and a pub/sub frame announcing more than 4 KiB ends
 //! the listener's connection before its body is read (it subscribes again
 //! and reads the open breakers; messages that do not parse are dropped).
@@ -143,7 +151,7 @@ use std::sync::{Arc, OnceLock};
 pub use options::FleetOptions;
 
 pub(crate) use breaker_ops::Signal;
-pub(crate) use cache_ops::{Acquired, Address, Lease};
+pub(crate) use cache_ops::{Acquired, Address, Lease, Seen};
 pub(crate) use codec::{decode_entry, encode_entry, key_digest, type_fingerprint};
 pub(crate) use wall::{millis_at, now_millis};
 

@@ -2,9 +2,13 @@
 //! refresh lease, write a loaded value.
 //!
 //! Each runs on the fleet thread, each command within the operation bound.
-//! No clock is read there: the caller says what counts as fresh
-//! (`fresh_after`, Unix milliseconds on its own clock), so a paused test
-//! clock decides freshness exactly as it decides local ages.
+//!
+//! Ages come from one clock every replica agrees on: Redis's. A value is
+//! written stamped with Redis's `TIME` (by the write's script, not the
+//! writer's clock), and every read carries Redis's `TIME` beside the bytes,
+//! so an entry's age is a difference of two readings of one clock: replicas
+//! whose clocks differ, a clock stepped by NTP, a suspended host, or a host
+//! booted after the entry was loaded all see the same age.
 
 use std::time::Duration;
 
@@ -31,18 +35,26 @@ pub(crate) struct Address {
     pub(crate) lease: String,
 }
 
+/// An entry as read, and Redis's clock when it was read (Unix
+/// milliseconds): its age is `at - ` its load time, both Redis's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Seen {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) at: u64,
+}
+
 /// What [`Fleet::acquire`] found.
 #[derive(Debug)]
 pub(crate) enum Acquired {
-    /// An entry loaded after `fresh_after`: serve it, call nothing.
-    Fresh(Vec<u8>),
+    /// An entry younger than `maxage`: serve it, call nothing.
+    Fresh(Seen),
     /// This instance holds the key's refresh lease: call the upstream, then
     /// [`Fleet::publish`] a success. The older entry, if any, is the stale
     /// fallback. Dropping the [`Lease`] without publishing gives it back.
-    Lead(Option<Vec<u8>>, Lease),
+    Lead(Option<Seen>, Lease),
     /// Another instance held the lease and no fresh value came in time (or
     /// it gave up): serve the stale entry, if any, or call the upstream.
-    Alone(Option<Vec<u8>>),
+    Alone(Option<Seen>),
     /// Redis did not answer: go on with local state.
     Unavailable,
 }
@@ -96,10 +108,11 @@ impl Fleet {
         }
     }
 
-    /// Reads the key: a fresh entry is served; else takes the refresh lease,
-    /// or waits (at most `refresh_wait`) for the instance that holds it.
-    pub(crate) async fn acquire(&self, address: &Address, fresh_after: u64) -> Acquired {
-        let (op, budget) = self.acquire_op(address, fresh_after);
+    /// Reads the key: an entry younger than `maxage` (milliseconds, on
+    /// Redis's clock) is served; else takes the refresh lease, or waits (at
+    /// most `refresh_wait`) for the instance that holds it.
+    pub(crate) async fn acquire(&self, address: &Address, maxage: u64) -> Acquired {
+        let (op, budget) = self.acquire_op(address, maxage);
         let link = &self.inner.link;
         link.run("cache read", budget, op)
             .await
@@ -107,8 +120,8 @@ impl Fleet {
     }
 
     /// [`acquire`](Self::acquire) for a sync caller.
-    pub(crate) fn acquire_blocking(&self, address: &Address, fresh_after: u64) -> Acquired {
-        let (op, budget) = self.acquire_op(address, fresh_after);
+    pub(crate) fn acquire_blocking(&self, address: &Address, maxage: u64) -> Acquired {
+        let (op, budget) = self.acquire_op(address, maxage);
         let link = &self.inner.link;
         link.run_blocking("cache read", budget, op)
             .unwrap_or(Acquired::Unavailable)
@@ -168,7 +181,7 @@ impl Fleet {
         self.inner.link.malformed("cache decode", detail);
     }
 
-    fn acquire_op(&self, address: &Address, fresh_after: u64) -> (Op<Acquired>, Duration) {
+    fn acquire_op(&self, address: &Address, maxage: u64) -> (Op<Acquired>, Duration) {
         let address = address.clone();
         let options = self.inner.options;
         let limit = options.max_entry_bytes_value();
@@ -193,8 +206,8 @@ impl Fleet {
                     }
                     Err(error) => return Err(error),
                 };
-                if let Some(bytes) = seen.as_ref().filter(|b| is_after(b, fresh_after)) {
-                    return Ok(Acquired::Fresh(bytes.clone()));
+                if let Some(fresh) = seen.as_ref().filter(|seen| is_fresh(seen, maxage)) {
+                    return Ok(Acquired::Fresh(fresh.clone()));
                 }
                 // Held from before the ask: if this operation is cut off
                 // (its bound, or its caller gone) once the `SET` is sent,
@@ -218,7 +231,7 @@ impl Fleet {
                     return Ok(Acquired::Lead(seen, lease));
                 }
                 lease.held = None;
-                follow(&mut conn, bound, &address, limit, fresh_after, wait, seen).await
+                follow(&mut conn, bound, &address, limit, maxage, wait, seen).await
             })
         };
         (Box::new(op), budget)
@@ -235,12 +248,14 @@ impl Fleet {
         Box::new(
             move |mut conn: ConnectionManager, bound: Duration| -> Pending<()> {
                 Box::pin(async move {
+                    let ttl = millis(ttl).max(1);
                     let mut pipe = redis::pipe();
-                    pipe.cmd("SET")
+                    pipe.cmd("EVAL")
+                        .arg(STAMP_AND_SET)
+                        .arg(1)
                         .arg(&address.entry)
-                        .arg(entry)
-                        .arg("PX")
-                        .arg(millis(ttl).max(1))
+                        .arg(&entry)
+                        .arg(ttl)
                         .ignore();
                     // Release the flight's lease, if it is still ours.
                     if let Some(token) = lease {
@@ -251,7 +266,19 @@ impl Fleet {
                             .arg(token_text(token))
                             .ignore();
                     }
-                    bounded(bound, pipe.query_async::<()>(&mut conn)).await
+                    match bounded(bound, pipe.query_async::<()>(&mut conn)).await {
+                        // The server refuses the script (an ACL without
+                        // `EVAL`): the entry is written as its writer
+                        // stamped it, on the writer's clock; the refusal is
+                        // still counted.
+                        Err(refused) if link::classify(&refused).is_none() => {
+                            let mut set = redis::cmd("SET");
+                            set.arg(&address.entry).arg(&entry).arg("PX").arg(ttl);
+                            bounded(bound, set.query_async::<()>(&mut conn)).await?;
+                            Err(refused)
+                        }
+                        answer => answer,
+                    }
                 })
             },
         )
@@ -263,27 +290,43 @@ fn token_text(token: u64) -> String {
     format!("{token:016x}")
 }
 
+/// Writes `ARGV[1]` (an entry) with time to live `ARGV[2]` ms, its load
+/// time (bytes 2 to 9, big-endian milliseconds) replaced by Redis's `TIME`:
+/// every age is then measured on Redis's clock alone. (`replicate_commands`
+/// lets a script write after `TIME` on Redis before 5; a no-op after.)
+const STAMP_AND_SET: &str = "if redis.replicate_commands then redis.replicate_commands() end \
+     local t = redis.call('TIME') \
+     local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) \
+     local high = math.floor(ms / 4294967296) \
+     local entry = string.sub(ARGV[1], 1, 1) .. struct.pack('>I4I4', high, ms - high * 4294967296) .. string.sub(ARGV[1], 10) \
+     return redis.call('SET', KEYS[1], entry, 'PX', ARGV[2])";
+
 /// Deletes a lease only when it holds this instance's token.
 pub(crate) const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
 /// At most `limit + 1` bytes of an entry (one more than allowed tells an
-/// oversized entry); `None` when there is none.
+/// oversized entry) and Redis's clock; `None` when there is none.
 async fn read(
     conn: &mut ConnectionManager,
     bound: Duration,
     entry: &str,
     limit: usize,
-) -> redis::RedisResult<Option<Vec<u8>>> {
-    let bytes: Vec<u8> = bounded(
+) -> redis::RedisResult<Option<Seen>> {
+    let (bytes, time): (Vec<u8>, (u64, u64)) = bounded(
         bound,
-        redis::cmd("GETRANGE")
+        redis::pipe()
+            .cmd("GETRANGE")
             .arg(entry)
             .arg(0)
             .arg(limit)
+            .cmd("TIME")
             .query_async(conn),
     )
     .await?;
-    Ok((!bytes.is_empty()).then_some(bytes))
+    Ok((!bytes.is_empty()).then(|| Seen {
+        bytes,
+        at: redis_millis(time),
+    }))
 }
 
 /// Waits for the lease holder's value: polls the entry's load time (its
@@ -296,16 +339,16 @@ async fn follow(
     bound: Duration,
     address: &Address,
     limit: usize,
-    fresh_after: u64,
+    maxage: u64,
     wait: Duration,
-    mut seen: Option<Vec<u8>>,
+    mut seen: Option<Seen>,
 ) -> redis::RedisResult<Acquired> {
     let deadline = tokio::time::Instant::now() + wait;
-    let loaded_at = |bytes: &Option<Vec<u8>>| bytes.as_deref().and_then(codec::loaded_at);
+    let loaded_at = |seen: &Option<Seen>| seen.as_ref().and_then(|s| codec::loaded_at(&s.bytes));
     let mut latest = loaded_at(&seen);
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(FOLLOW_EVERY).await;
-        let (header, held): (Vec<u8>, bool) = bounded(
+        let (header, held, time): (Vec<u8>, bool, (u64, u64)) = bounded(
             bound,
             redis::pipe()
                 .cmd("GETRANGE")
@@ -314,14 +357,19 @@ async fn follow(
                 .arg(codec::HEADER - 1)
                 .cmd("EXISTS")
                 .arg(&address.lease)
+                .cmd("TIME")
                 .query_async(conn),
         )
         .await?;
         latest = codec::loaded_at(&header).or(latest);
-        if is_after(&header, fresh_after) {
+        let polled = Seen {
+            bytes: header,
+            at: redis_millis(time),
+        };
+        if is_fresh(&polled, maxage) {
             let entry = read(conn, bound, &address.entry, limit).await?;
-            if entry.as_deref().is_some_and(|e| is_after(e, fresh_after)) {
-                return Ok(Acquired::Fresh(entry.unwrap_or_default()));
+            if let Some(fresh) = entry.as_ref().filter(|e| is_fresh(e, maxage)) {
+                return Ok(Acquired::Fresh(fresh.clone()));
             }
             seen = entry.or(seen);
         }
@@ -335,9 +383,16 @@ async fn follow(
     Ok(Acquired::Alone(seen))
 }
 
-/// Whether an entry was loaded after `fresh_after`.
-fn is_after(bytes: &[u8], fresh_after: u64) -> bool {
-    codec::loaded_at(bytes).is_some_and(|at| at > fresh_after)
+/// Whether an entry was younger than `maxage` when it was read, on Redis's
+/// clock. (One stamped ahead of that clock counts as age 0 here; decoding
+/// turns it away.)
+fn is_fresh(seen: &Seen, maxage: u64) -> bool {
+    codec::loaded_at(&seen.bytes).is_some_and(|at| seen.at.saturating_sub(at) < maxage)
+}
+
+/// `TIME`'s seconds and microseconds as Unix milliseconds.
+fn redis_millis((seconds, micros): (u64, u64)) -> u64 {
+    seconds.saturating_mul(1000).saturating_add(micros / 1000)
 }
 
 fn millis(duration: Duration) -> u64 {

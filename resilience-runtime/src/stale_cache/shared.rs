@@ -13,9 +13,10 @@
 //! | nothing (Redis slow or down) | loads, local-only |
 //!
 //! A failed load falls back on the freshest value within tolerance found
-//! locally *or* in Redis. Ages of entries from Redis are wall-clock times
-//! turned into instants of the one clock ([`crate::fleet`]), so a paused
-//! test clock drives them like local ages.
+//! locally *or* in Redis. An entry's age is measured on Redis's clock (it
+//! stamps what it is given, and every read carries its time); the value is
+//! kept locally stamped that long before now on the one clock, where it
+//! ages like a local value (a paused test clock drives it from there).
 
 use std::fmt;
 use std::future::Future;
@@ -261,7 +262,7 @@ where
                         let asked = fleet.and_then(|f| Some((f, cache.plan(f, &key, function)?)));
                         let (lead, plan) = match asked {
                             Some((f, plan)) => {
-                                let acquired = f.acquire(&plan.address, plan.fresh_after).await;
+                                let acquired = f.acquire(&plan.address, plan.maxage).await;
                                 match cache.settle_background(f, plan, acquired, lead, &key) {
                                     Some(go_on) => go_on,
                                     None => return,
@@ -353,7 +354,7 @@ where
                         let asked = fleet.and_then(|f| Some((f, cache.plan(f, &key, function)?)));
                         let (lead, plan) = match asked {
                             Some((f, plan)) => {
-                                let acquired = f.acquire_blocking(&plan.address, plan.fresh_after);
+                                let acquired = f.acquire_blocking(&plan.address, plan.maxage);
                                 match cache.settle_background(f, plan, acquired, lead, &key) {
                                     Some(go_on) => go_on,
                                     None => return,
@@ -408,7 +409,7 @@ where
                 Step::Load(lead, seen) => {
                     let plan = self.plan(fleet, &key, function);
                     let acquired = match &plan {
-                        Some(plan) => fleet.acquire(&plan.address, plan.fresh_after).await,
+                        Some(plan) => fleet.acquire(&plan.address, plan.maxage).await,
                         None => Acquired::Unavailable,
                     };
                     match self.settle(fleet, plan, acquired, lead, &key, seen, function) {
@@ -460,7 +461,7 @@ where
                 Step::Load(lead, seen) => {
                     let plan = self.plan(fleet, &key, function);
                     let acquired = match &plan {
-                        Some(plan) => fleet.acquire_blocking(&plan.address, plan.fresh_after),
+                        Some(plan) => fleet.acquire_blocking(&plan.address, plan.maxage),
                         None => Acquired::Unavailable,
                     };
                     match self.settle(fleet, plan, acquired, lead, &key, seen, function) {

@@ -133,29 +133,44 @@ async fn a_value_loaded_by_one_replica_is_served_fresh_by_another_without_a_call
     assert!(b.get("grace", &upstream).await.is_err());
 }
 
-#[tokio::test(start_paused = true)]
+/// Real time for what crosses Redis: ages are measured on Redis's clock,
+/// which a paused test clock does not move. Short, with margins of a few
+/// hundred milliseconds either side of each bound.
+fn short() -> CacheConfig {
+    CacheConfig::new()
+        .maxage(Duration::from_millis(400))
+        .tolerance(Duration::from_secs(2))
+}
+
+/// Sleeps (real time) until `at` after `start`.
+async fn until(start: Instant, at: Duration) {
+    tokio::time::sleep(at.saturating_sub(start.elapsed())).await;
+}
+
+#[tokio::test]
 async fn a_restarted_replica_serves_another_s_stale_value_within_tolerance_and_errors_past_it() {
     let server = RedisServer::any();
     let ns = namespace("restart");
     let upstream = Upstream::default();
+    let loaded = Instant::now();
     {
-        let first_life = Replica::start(server.url(), &ns, config()).await;
+        let first_life = Replica::start(server.url(), &ns, short()).await;
         first_life.get("ada", &upstream).await.unwrap();
     }
     upstream.fail();
 
-    tokio::time::advance(Duration::from_secs(10)).await; // expired, within tolerance
-    let restarted = Replica::start(server.url(), &ns, config()).await;
+    until(loaded, Duration::from_millis(800)).await; // expired, within tolerance
+    let restarted = Replica::start(server.url(), &ns, short()).await;
     let stale = restarted.get("ada", &upstream).await;
     assert_eq!(
         stale.unwrap(),
         profile("ada"),
-        "the previous life's value, 10 s old"
+        "the previous life's value, 0.8 s old"
     );
     assert_eq!(upstream.calls(), 2, "the refresh was tried");
 
-    tokio::time::advance(Duration::from_secs(6)).await; // 16 s: past tolerance
-    let again = Replica::start(server.url(), &ns, config()).await;
+    until(loaded, Duration::from_millis(2600)).await; // past tolerance
+    let again = Replica::start(server.url(), &ns, short()).await;
     assert!(again.get("ada", &upstream).await.is_err());
     assert!(restarted.get("ada", &upstream).await.is_err());
 }
@@ -163,26 +178,27 @@ async fn a_restarted_replica_serves_another_s_stale_value_within_tolerance_and_e
 /// Defect 2 of issue 23: the sync path once wrote the stale value it
 /// served after a failed refresh back to Redis, stamped now, so every
 /// replica served it as fresh and the error past `tolerance` never came.
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_failed_sync_refresh_writes_nothing_and_stale_data_stays_stale() {
     let server = RedisServer::any();
     let ns = namespace("sync-stale");
     let upstream = Upstream::default();
-    let a = Replica::start(server.url(), &ns, config()).await;
+    let a = Replica::start(server.url(), &ns, short()).await;
+    let loaded = Instant::now();
     a.get_blocking("ada", &upstream).unwrap();
     upstream.fail();
 
-    tokio::time::advance(Duration::from_secs(10)).await; // expired, within tolerance
+    until(loaded, Duration::from_millis(800)).await; // expired, within tolerance
     assert_eq!(a.get_blocking("ada", &upstream).unwrap(), profile("ada"));
     assert_eq!(upstream.calls(), 2, "the refresh was tried, and failed");
 
     // Another replica finds the entry as old as it is: it refreshes too.
-    let b = Replica::start(server.url(), &ns, config()).await;
+    let b = Replica::start(server.url(), &ns, short()).await;
     assert_eq!(b.get_blocking("ada", &upstream).unwrap(), profile("ada"));
     assert_eq!(upstream.calls(), 3, "not served as fresh from Redis");
 
-    tokio::time::advance(Duration::from_secs(6)).await; // 16 s: past tolerance
-    let c = Replica::start(server.url(), &ns, config()).await;
+    until(loaded, Duration::from_millis(2600)).await; // past tolerance
+    let c = Replica::start(server.url(), &ns, short()).await;
     assert!(c.get_blocking("ada", &upstream).is_err(), "past tolerance");
     assert!(c.get("ada", &upstream).await.is_err(), "the async path too");
 }
@@ -249,19 +265,23 @@ async fn a_dropped_refresh_gives_its_lease_back_at_once() {
     );
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_value_from_redis_keeps_its_original_age() {
     let server = RedisServer::any();
     let ns = namespace("age");
     let upstream = Upstream::default();
-    let a = Replica::start(server.url(), &ns, config()).await;
+    let config = CacheConfig::new()
+        .maxage(Duration::from_secs(1))
+        .tolerance(Duration::from_secs(15));
+    let a = Replica::start(server.url(), &ns, config).await;
+    let loaded = Instant::now();
     a.get("ada", &upstream).await.unwrap();
 
-    tokio::time::advance(Duration::from_secs(2)).await; // 2 s old: fresh for 1 s more
-    let b = Replica::start(server.url(), &ns, config()).await;
+    until(loaded, Duration::from_millis(500)).await; // fresh for 0.5 s more
+    let b = Replica::start(server.url(), &ns, config).await;
     b.get("ada", &upstream).await.unwrap();
     assert_eq!(upstream.calls(), 1);
-    tokio::time::advance(Duration::from_millis(1500)).await; // 3.5 s: expired in b too
+    until(loaded, Duration::from_millis(1300)).await; // expired, 0.8 s in b
     b.get("ada", &upstream).await.unwrap();
     assert_eq!(
         upstream.calls(),

@@ -14,21 +14,23 @@ use super::super::flight::{Landing, Lead};
 use super::super::report::{self, Outcome};
 use super::super::stored::Stored;
 use crate::clock::{self, Instant};
-use crate::fleet::{self, Acquired, Address, Fleet, Lease};
+use crate::fleet::{self, Acquired, Address, Fleet, Lease, Seen};
 
-/// How far ahead of this replica's clock an entry's load time may be (the
-/// replicas' clocks differ by this much at most): it then counts as loaded
-/// now. Further ahead, the entry is a miss (counted as malformed).
+/// How far ahead of Redis's clock an entry's load time may be and count as
+/// loaded then (Redis stamps every value it is given with its own clock, so
+/// only a writer of something else — an older version of this crate, a
+/// hostile one — stamps ahead). Further ahead, the entry is a miss (counted
+/// as malformed): it would pass for fresh until its time to live.
 const MAX_SKEW_MS: u64 = 1_000;
 
 /// A key's place in the fleet, worked out once per flight.
 pub(super) struct Plan {
     pub(super) address: Address,
-    /// The one clock's now, and the same moment as wall time.
+    /// The one clock's now: an entry read back is stamped this much before
+    /// it, its age on Redis's clock.
     now: Instant,
-    now_ms: u64,
-    /// Entries loaded after this wall time are fresh.
-    pub(super) fresh_after: u64,
+    /// Entries younger than this (milliseconds, on Redis's clock) are fresh.
+    pub(super) maxage: u64,
     limit: usize,
     /// The key's refresh lease, when this flight holds it: dropped with the
     /// plan (a failed load, or a flight whose future was dropped), it is
@@ -68,14 +70,10 @@ where
     pub(super) fn plan(&self, fleet: &Fleet, key: &K, function: &'static str) -> Option<Plan> {
         let digest = fleet::key_digest(key)?;
         let fingerprint = fleet::type_fingerprint::<V>(self.fleet_version);
-        let now = clock::now();
-        let now_ms = fleet::millis_at(now);
-        let maxage_ms = clock::millis(self.config.maxage_value());
         Some(Plan {
             address: fleet.address(self.fleet_name.unwrap_or(function), &fingerprint, &digest),
-            now,
-            now_ms,
-            fresh_after: now_ms.saturating_sub(maxage_ms),
+            now: clock::now(),
+            maxage: clock::millis(self.config.maxage_value()),
             limit: fleet.options().max_entry_bytes_value(),
             lease: None,
         })
@@ -97,7 +95,7 @@ where
             return Settled::Load(lead, seen, None);
         };
         match acquired {
-            Acquired::Fresh(bytes) => match self.decode(fleet, &plan, &bytes) {
+            Acquired::Fresh(entry) => match self.decode(fleet, &plan, &entry) {
                 Some(fresh) => {
                     let value = fresh.value.clone();
                     self.put(key.clone(), fresh, &value);
@@ -150,7 +148,7 @@ where
         key: &K,
     ) -> Option<(Lead<K, V>, Option<Plan>)> {
         match acquired {
-            Acquired::Fresh(bytes) => match self.decode(fleet, &plan, &bytes) {
+            Acquired::Fresh(seen) => match self.decode(fleet, &plan, &seen) {
                 Some(fresh) => {
                     let value = fresh.value.clone();
                     self.put(key.clone(), fresh, &value);
@@ -189,16 +187,17 @@ where
     }
 
     /// An entry read back from Redis, as a value stamped with its original
-    /// load time on the one clock; `None` (counted) when it does not decode.
-    fn decode(&self, fleet: &Fleet, plan: &Plan, bytes: &[u8]) -> Option<Stored<V>> {
-        match fleet::decode_entry::<V>(bytes, plan.limit) {
-            Ok((_, loaded_at_ms)) if loaded_at_ms > plan.now_ms.saturating_add(MAX_SKEW_MS) => {
+    /// age (on Redis's clock) before now on the one clock; `None` (counted)
+    /// when it does not decode.
+    fn decode(&self, fleet: &Fleet, plan: &Plan, seen: &Seen) -> Option<Stored<V>> {
+        match fleet::decode_entry::<V>(&seen.bytes, plan.limit) {
+            Ok((_, loaded_at_ms)) if loaded_at_ms > seen.at.saturating_add(MAX_SKEW_MS) => {
                 // Not age 0: fresh until its time to live, or forever.
-                fleet.malformed("the entry's load time is in the future");
+                fleet.malformed("the entry's load time is ahead of Redis's clock");
                 None
             }
             Ok((value, loaded_at_ms)) => {
-                let age = Duration::from_millis(plan.now_ms.saturating_sub(loaded_at_ms));
+                let age = Duration::from_millis(seen.at.saturating_sub(loaded_at_ms));
                 let loaded_at = plan.now.checked_sub(age)?;
                 Some(Stored::loaded_at(
                     value,
@@ -219,9 +218,9 @@ where
         fleet: &Fleet,
         plan: &Plan,
         local: Option<Stored<V>>,
-        remote: Option<Vec<u8>>,
+        remote: Option<Seen>,
     ) -> Option<Stored<V>> {
-        let remote = remote.and_then(|bytes| self.decode(fleet, plan, &bytes));
+        let remote = remote.and_then(|entry| self.decode(fleet, plan, &entry));
         match (local, remote) {
             (Some(local), Some(remote)) => {
                 if remote.stamp.age(plan.now) < local.stamp.age(plan.now) {
