@@ -13,8 +13,19 @@
 //! The URL is redis-rs's: `redis://[user][:password@]host[:port][/db]`,
 //! `rediss://` for TLS (feature `redis-tls`: rustls with the webpki roots,
 //! and rustls's ring provider unless the application installed a provider
-//! first), with AUTH from the user and password in it. The namespace separates services (and test runs) that
-//! share one Redis: every key is `resilience:{namespace}:…`.
+//! first), with AUTH from the user and password in it. The namespace separates services (and
+//! test runs) that share one Redis: every key is `resilience:{namespace}:…`.
+//!
+//! # TCP keepalive
+//!
+//! Every connection the fleet opens has TCP keepalive on (after
+//! [`FleetOptions::tcp_keepalive`] idle, 60 s by default, then a probe
+//! every 10 s, given up after 3 unanswered), over `redis://` and
+//! `rediss://` alike: a NAT, firewall or load balancer that forgets idle
+//! flows does not drop a connection that only looked idle, and a server
+//! that vanished without a FIN is noticed while the connection idles. It
+//! is redis-rs's `TcpSettings` on the client, and the same keepalive on the
+//! socket of the listener, which the fleet connects itself over `redis://`.
 //!
 //! # What is shared, and what it costs
 //!
@@ -65,7 +76,8 @@
 //! behind a load balancer) costs an outage of a ping or two, not the
 //! minutes the kernel takes to give up on it; and a `READONLY` answer (a
 //! failover demoted the node) replaces it at once, so the new primary
-//! behind the same address is reached. The breaker news listener pings its
+//! behind the same address is reached (an idle connection is watched by
+//! [TCP keepalive](#tcp-keepalive) as well). The breaker news listener pings its
 //! own connection after a second without news; unanswered within half a
 //! second, the connection is replaced (the other one with it), the
 //! listener subscribes again and reads the open breakers — again and again
@@ -344,8 +356,7 @@ impl Fleet {
             // Lost to another thread installing one at once: theirs is kept.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
-        let client =
-            redis::Client::open(url).map_err(|error| FleetError::Url(error.to_string()))?;
+        let client = client(url, &options)?;
         let link = Link::open(
             client,
             namespace.to_owned(),
@@ -449,6 +460,17 @@ impl std::fmt::Debug for Fleet {
             .field("options", &self.inner.options)
             .finish_non_exhaustive()
     }
+}
+
+/// The redis-rs client of every fleet connection: the URL and the TCP
+/// keepalive of [`FleetOptions::tcp_keepalive`].
+fn client(url: &str, options: &FleetOptions) -> Result<redis::Client, FleetError> {
+    use redis::IntoConnectionInfo as _;
+    let info = url
+        .into_connection_info()
+        .map_err(|error| FleetError::Url(error.to_string()))?
+        .set_tcp_settings(options.tcp_settings());
+    redis::Client::open(info).map_err(|error| FleetError::Url(error.to_string()))
 }
 
 fn check_namespace(namespace: &str) -> Result<(), FleetError> {

@@ -19,7 +19,19 @@ pub struct FleetOptions {
     refresh_wait: Duration,
     refresh_lease: Duration,
     max_entry_bytes: usize,
+    tcp_keepalive: Duration,
 }
+
+/// The time between keepalive probes once they start.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Unanswered keepalive probes before the kernel gives the connection up.
+const KEEPALIVE_RETRIES: u32 = 3;
+
+/// The shortest and longest idle time before keepalive probes (Linux takes
+/// 1 to 32767 s; beyond 2 h, the kernel's default, keepalive does nothing
+/// the default would not).
+const KEEPALIVE_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(7200));
 
 impl Default for FleetOptions {
     fn default() -> Self {
@@ -29,7 +41,8 @@ impl Default for FleetOptions {
 
 impl FleetOptions {
     /// The defaults: 50 ms per Redis operation, 2 s of waiting for another
-    /// instance's refresh under a 10 s lease, entries of at most 1 MiB.
+    /// instance's refresh under a 10 s lease, entries of at most 1 MiB, TCP
+    /// keepalive after 60 s idle.
     ///
     /// ```
     /// # use resilience_runtime::fleet::FleetOptions;
@@ -41,6 +54,7 @@ impl FleetOptions {
             refresh_wait: Duration::from_secs(2),
             refresh_lease: Duration::from_secs(10),
             max_entry_bytes: 1 << 20,
+            tcp_keepalive: Duration::from_secs(60),
         }
     }
 
@@ -106,6 +120,73 @@ impl FleetOptions {
     pub const fn max_entry_bytes(mut self, bytes: usize) -> Self {
         self.max_entry_bytes = bytes;
         self
+    }
+
+    /// How long a fleet connection may sit idle before the kernel sends TCP
+    /// keepalive probes (every 10 s after that; the connection is given up
+    /// after 3 unanswered, and the next operation reconnects). Default 60 s,
+    /// clamped to 1 s ..= 2 h.
+    ///
+    /// Every connection the fleet opens has `SO_KEEPALIVE` on — the
+    /// operations' connection and the breaker news listener's, over
+    /// `redis://` and `rediss://` alike — so a NAT, firewall or load
+    /// balancer that forgets idle flows (often after 4 to 5 minutes) does
+    /// not drop a connection that only looked idle, and a peer that vanished
+    /// without a FIN is found while no operation waits on it. Not for Unix
+    /// sockets (`redis+unix://`), which have no keepalive.
+    ///
+    /// ```
+    /// # use resilience_runtime::fleet::FleetOptions;
+    /// # use std::time::Duration;
+    /// let options = FleetOptions::new().tcp_keepalive(Duration::from_secs(30));
+    /// assert_eq!(options.tcp_keepalive_value(), Duration::from_secs(30));
+    /// assert_eq!(FleetOptions::new().tcp_keepalive(Duration::ZERO).tcp_keepalive_value(), Duration::from_secs(1));
+    /// ```
+    pub const fn tcp_keepalive(mut self, idle: Duration) -> Self {
+        let (shortest, longest) = KEEPALIVE_RANGE;
+        self.tcp_keepalive = if idle.as_secs() < shortest.as_secs() {
+            shortest
+        } else if idle.as_secs() > longest.as_secs() {
+            longest
+        } else {
+            Duration::from_secs(idle.as_secs())
+        };
+        self
+    }
+
+    /// See [`tcp_keepalive`](Self::tcp_keepalive).
+    ///
+    /// ```
+    /// # use resilience_runtime::fleet::FleetOptions;
+    /// assert_eq!(FleetOptions::new().tcp_keepalive_value().as_secs(), 60);
+    /// ```
+    pub const fn tcp_keepalive_value(&self) -> Duration {
+        self.tcp_keepalive
+    }
+
+    /// The TCP settings of every fleet connection: keepalive as set, probes
+    /// every 10 s, 3 of them (`TCP_NODELAY` as redis-rs's default: off).
+    pub(crate) fn tcp_settings(&self) -> redis::io::tcp::TcpSettings {
+        redis::io::tcp::TcpSettings::default().set_keepalive(self.keepalive())
+    }
+
+    /// The keepalive of [`tcp_settings`](Self::tcp_settings); the
+    /// listener's own socket reads it back from the client's settings.
+    fn keepalive(&self) -> redis::io::tcp::socket2::TcpKeepalive {
+        let keepalive = redis::io::tcp::socket2::TcpKeepalive::new().with_time(self.tcp_keepalive);
+        #[cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "windows",
+        ))]
+        let keepalive = keepalive
+            .with_interval(KEEPALIVE_INTERVAL)
+            .with_retries(KEEPALIVE_RETRIES);
+        keepalive
     }
 
     /// See [`operation_timeout`](Self::operation_timeout).

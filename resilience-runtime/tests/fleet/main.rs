@@ -13,4 +13,5 @@ mod breaker;
 mod cache;
 mod faults;
 mod hostile;
+mod keepalive;
 mod proxy;

@@ -69,6 +69,11 @@ impl RedisServer {
         &self.url
     }
 
+    /// Its port (0 for the one `REDIS_URL` names).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// Kills the server (a child process only).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
