@@ -11,10 +11,12 @@
 //! ```
 //!
 //! The URL is redis-rs's: `redis://[user][:password@]host[:port][/db]`,
-//! `rediss://` for TLS (feature `redis-tls`: rustls with the webpki roots,
-//! and rustls's ring provider unless the application installed a provider
-//! first), with AUTH from the user and password in it. The namespace separates services (and
+//! `rediss://` for TLS (feature `redis-tls`; a private CA and client
+//! certificates in its section, TLS, of docs built with it), with AUTH
+//! from the user and password in it. The namespace separates services (and
 //! test runs) that share one Redis: every key is `resilience:{namespace}:…`.
+//!
+#![cfg_attr(feature = "redis-tls", doc = include_str!("fleet/tls.md"))]
 //!
 //! # TCP keepalive
 //!
@@ -143,6 +145,8 @@ mod health;
 mod keys;
 mod link;
 mod options;
+#[cfg(feature = "redis-tls")]
+mod tls;
 mod wall;
 
 use std::sync::{Arc, OnceLock};
@@ -212,6 +216,27 @@ pub enum FleetError {
     AlreadyConnected,
     /// The fleet's thread could not be started.
     Thread(std::io::Error),
+    /// (Feature `redis-tls`.) The certificates or key given in
+    /// [`FleetOptions`] are unusable (no PEM block, a malformed one, a key
+    /// that is not the certificate's), or were given for a `redis://` URL.
+    /// Unlike a server that refuses the handshake, which is an unreachable
+    /// Redis (local-only, warned), this is a mistake in the process's own
+    /// configuration: it never connects, so `connect` says so at once.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use resilience_runtime::fleet::{Fleet, FleetError, FleetOptions};
+    ///
+    /// let options = FleetOptions::new().tls_root_certificate(b"/etc/redis/ca.crt".to_vec());
+    /// let error = Fleet::connect_with("rediss://127.0.0.1:6380", "orders", options)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(matches!(error, FleetError::Tls(_)));
+    /// assert!(error.to_string().contains("no certificate found in the root certificate"));
+    /// # }
+    /// ```
+    #[cfg(feature = "redis-tls")]
+    Tls(String),
 }
 
 impl std::fmt::Display for FleetError {
@@ -230,6 +255,8 @@ impl std::fmt::Display for FleetError {
                 "the fleet is connected already: call `fleet::connect` once, at start-up",
             ),
             FleetError::Thread(error) => write!(f, "the fleet thread could not start: {error}"),
+            #[cfg(feature = "redis-tls")]
+            FleetError::Tls(why) => write!(f, "fleet TLS: {why}"),
         }
     }
 }
@@ -462,14 +489,28 @@ impl std::fmt::Debug for Fleet {
     }
 }
 
-/// The redis-rs client of every fleet connection: the URL and the TCP
-/// keepalive of [`FleetOptions::tcp_keepalive`].
+/// The redis-rs client of every fleet connection: the URL, the TCP
+/// keepalive of [`FleetOptions::tcp_keepalive`], and with `redis-tls` the
+/// certificates given (checked here, so a bad one is an error of `connect`
+/// rather than an outage that never ends).
 fn client(url: &str, options: &FleetOptions) -> Result<redis::Client, FleetError> {
     use redis::IntoConnectionInfo as _;
     let info = url
         .into_connection_info()
         .map_err(|error| FleetError::Url(error.to_string()))?
         .set_tcp_settings(options.tcp_settings());
+    #[cfg(feature = "redis-tls")]
+    {
+        let is_tls = matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. });
+        if let Some(certificates) = options
+            .tls_files()
+            .certificates(is_tls)
+            .map_err(FleetError::Tls)?
+        {
+            return redis::Client::build_with_tls(info, certificates)
+                .map_err(|error| FleetError::Tls(error.to_string()));
+        }
+    }
     redis::Client::open(info).map_err(|error| FleetError::Url(error.to_string()))
 }
 

@@ -13,13 +13,33 @@ use std::time::Duration;
 /// assert_eq!(options.operation_timeout_value(), Duration::from_millis(20));
 /// assert_eq!(FleetOptions::new().operation_timeout_value(), Duration::from_millis(50));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Not `Copy`: with feature `redis-tls` it holds certificates and a key
+/// (which its `Debug` never prints).
+#[derive(Clone, PartialEq, Eq)]
 pub struct FleetOptions {
     operation_timeout: Duration,
     refresh_wait: Duration,
     refresh_lease: Duration,
     max_entry_bytes: usize,
     tcp_keepalive: Duration,
+    #[cfg(feature = "redis-tls")]
+    tls: super::tls::TlsFiles,
+}
+
+impl std::fmt::Debug for FleetOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut debug = f.debug_struct("FleetOptions");
+        debug
+            .field("operation_timeout", &self.operation_timeout)
+            .field("refresh_wait", &self.refresh_wait)
+            .field("refresh_lease", &self.refresh_lease)
+            .field("max_entry_bytes", &self.max_entry_bytes)
+            .field("tcp_keepalive", &self.tcp_keepalive);
+        #[cfg(feature = "redis-tls")]
+        debug.field("tls", &self.tls);
+        debug.finish()
+    }
 }
 
 /// The time between keepalive probes once they start.
@@ -42,7 +62,8 @@ impl Default for FleetOptions {
 impl FleetOptions {
     /// The defaults: 50 ms per Redis operation, 2 s of waiting for another
     /// instance's refresh under a 10 s lease, entries of at most 1 MiB, TCP
-    /// keepalive after 60 s idle.
+    /// keepalive after 60 s idle (and, with `redis-tls`, the webpki roots
+    /// and no client certificate).
     ///
     /// ```
     /// # use resilience_runtime::fleet::FleetOptions;
@@ -55,6 +76,8 @@ impl FleetOptions {
             refresh_lease: Duration::from_secs(10),
             max_entry_bytes: 1 << 20,
             tcp_keepalive: Duration::from_secs(60),
+            #[cfg(feature = "redis-tls")]
+            tls: super::tls::TlsFiles::NONE,
         }
     }
 
@@ -187,6 +210,105 @@ impl FleetOptions {
             .with_interval(KEEPALIVE_INTERVAL)
             .with_retries(KEEPALIVE_RETRIES);
         keepalive
+    }
+
+    /// (Feature `redis-tls`.) Trusts the CA certificate(s) in `pem` — PEM
+    /// text, one or more `-----BEGIN CERTIFICATE-----` blocks — instead of
+    /// the webpki roots, for a `rediss://` server whose certificate a
+    /// private CA signed (the file redis-server's `tls-ca-cert-file` names,
+    /// or your cloud's Redis CA bundle). The server's certificate must then
+    /// chain to one of these, and name the URL's host (an IP address in the
+    /// URL needs that IP in the certificate's subject alternative names).
+    ///
+    /// A second call replaces the first. Checked by `connect`: PEM that
+    /// holds no certificate, or a malformed one, is a
+    /// [`FleetError::Tls`](super::FleetError::Tls) that says what to give.
+    ///
+    /// ```no_run
+    /// use resilience_runtime::fleet::{self, FleetOptions};
+    ///
+    /// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+    /// let options = FleetOptions::new().tls_root_certificate(std::fs::read("/etc/redis/ca.crt")?);
+    /// fleet::connect_with("rediss://redis.internal:6380", "profile-service", options).await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis-tls")]
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.root = Some(pem.into());
+        self
+    }
+
+    /// (Feature `redis-tls`.) Presents a client certificate (mutual TLS),
+    /// for a server started with `tls-auth-clients yes` (or `optional`):
+    /// `certificate_pem` is the client's certificate as PEM text, first,
+    /// followed by any intermediates; `key_pem` its private key as PEM
+    /// (PKCS#8 `PRIVATE KEY`, `RSA PRIVATE KEY` or `EC PRIVATE KEY`,
+    /// unencrypted). Without it, a server that requires client
+    /// certificates refuses the fleet: an unreachable Redis, local-only.
+    ///
+    /// A second call replaces the first. Checked by `connect`: a PEM that
+    /// holds no certificate or no key, or a key that is not the
+    /// certificate's, is a [`FleetError::Tls`](super::FleetError::Tls)
+    /// that says what to give. `Debug` never prints the key.
+    ///
+    /// ```no_run
+    /// use resilience_runtime::fleet::{self, FleetOptions};
+    ///
+    /// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+    /// let options = FleetOptions::new()
+    ///     .tls_root_certificate(std::fs::read("/etc/redis/ca.crt")?)
+    ///     .tls_client_identity(
+    ///         std::fs::read("/etc/redis/client.crt")?,
+    ///         std::fs::read("/etc/redis/client.key")?,
+    ///     );
+    /// fleet::connect_with("rediss://redis.internal:6380", "profile-service", options).await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis-tls")]
+    pub fn tls_client_identity(
+        mut self,
+        certificate_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.identity = Some((certificate_pem.into(), key_pem.into()));
+        self
+    }
+
+    /// (Feature `redis-tls`.) See
+    /// [`tls_root_certificate`](Self::tls_root_certificate): the PEM given,
+    /// if any.
+    ///
+    /// ```
+    /// # use resilience_runtime::fleet::FleetOptions;
+    /// assert_eq!(FleetOptions::new().tls_root_certificate_value(), None);
+    /// let pem = b"-----BEGIN CERTIFICATE-----\n...".to_vec();
+    /// let options = FleetOptions::new().tls_root_certificate(pem.clone());
+    /// assert_eq!(options.tls_root_certificate_value(), Some(&pem[..]));
+    /// ```
+    #[cfg(feature = "redis-tls")]
+    pub fn tls_root_certificate_value(&self) -> Option<&[u8]> {
+        self.tls.root.as_deref()
+    }
+
+    /// (Feature `redis-tls`.) See
+    /// [`tls_client_identity`](Self::tls_client_identity): the client
+    /// certificate PEM given, if any (its key is not handed out).
+    ///
+    /// ```
+    /// # use resilience_runtime::fleet::FleetOptions;
+    /// assert_eq!(FleetOptions::new().tls_client_certificate_value(), None);
+    /// let options = FleetOptions::new().tls_client_identity(b"cert".to_vec(), b"key".to_vec());
+    /// assert_eq!(options.tls_client_certificate_value(), Some(&b"cert"[..]));
+    /// assert!(format!("{options:?}").contains(r#"client_identity: Some("<redacted>")"#));
+    /// ```
+    #[cfg(feature = "redis-tls")]
+    pub fn tls_client_certificate_value(&self) -> Option<&[u8]> {
+        self.tls.identity.as_ref().map(|(chain, _)| &chain[..])
+    }
+
+    #[cfg(feature = "redis-tls")]
+    pub(crate) fn tls_files(&self) -> &super::tls::TlsFiles {
+        &self.tls
     }
 
     /// See [`operation_timeout`](Self::operation_timeout).
