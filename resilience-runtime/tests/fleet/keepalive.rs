@@ -2,7 +2,9 @@
 //! socket with `SO_KEEPALIVE` has its keepalive timer pending (the `tr`
 //! column of `/proc/net/tcp` is 2, `tm->when` the time left, in 1/100 s),
 //! one without has no timer while idle. Only this process's sockets
-//! (its `/proc/self/fd`) to the test server's port count.
+//! (its `/proc/self/fd`) to the test server's port count. Linux only.
+
+#![cfg_attr(not(target_os = "linux"), allow(unused_imports))]
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -68,8 +70,12 @@ pub fn sockets_to(port: u16) -> Vec<Socket> {
 /// Waits (at most 2 s) until this process has at least `connections`
 /// established to `port` — so both the operations' and the listener's are
 /// counted — and every one of them has its keepalive timer pending within
-/// `idle`. Panics with what the kernel showed otherwise.
+/// `idle`. Panics with what the kernel showed otherwise. (Linux only: the
+/// kernel's view is read from /proc; elsewhere this checks nothing.)
 pub async fn assert_keepalive(port: u16, connections: usize, idle: Duration) {
+    if cfg!(not(target_os = "linux")) {
+        return;
+    }
     let started = Instant::now();
     loop {
         let sockets = sockets_to(port);
@@ -86,6 +92,7 @@ pub async fn assert_keepalive(port: u16, connections: usize, idle: Duration) {
     }
 }
 
+#[cfg(target_os = "linux")]
 #[tokio::test]
 async fn every_fleet_connection_has_tcp_keepalive_at_the_idle_time_set() {
     let server = RedisServer::spawn();
@@ -102,6 +109,7 @@ async fn every_fleet_connection_has_tcp_keepalive_at_the_idle_time_set() {
     assert_keepalive(server.port(), 2, idle).await;
 }
 
+#[cfg(target_os = "linux")]
 #[tokio::test]
 async fn the_default_keepalive_is_a_minute() {
     let server = RedisServer::spawn();
