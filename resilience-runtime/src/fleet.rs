@@ -11,10 +11,23 @@
 //! ```
 //!
 //! The URL is redis-rs's: `redis://[user][:password@]host[:port][/db]`,
-//! `rediss://` for TLS (feature `redis-tls`: rustls with the webpki roots,
-//! and rustls's ring provider unless the application installed a provider
-//! first), with AUTH from the user and password in it. The namespace separates services (and test runs) that
-//! share one Redis: every key is `resilience:{namespace}:…`.
+//! `rediss://` for TLS (feature `redis-tls`; a private CA and client
+//! certificates in its section, TLS, of docs built with it), with AUTH
+//! from the user and password in it. The namespace separates services (and
+//! test runs) that share one Redis: every key is `resilience:{namespace}:…`.
+//!
+#![cfg_attr(feature = "redis-tls", doc = include_str!("fleet/tls.md"))]
+//!
+//! # TCP keepalive
+//!
+//! Every connection the fleet opens has TCP keepalive on (after
+//! [`FleetOptions::tcp_keepalive`] idle, 60 s by default, then a probe
+//! every 10 s, given up after 3 unanswered), over `redis://` and
+//! `rediss://` alike: a NAT, firewall or load balancer that forgets idle
+//! flows does not drop a connection that only looked idle, and a server
+//! that vanished without a FIN is noticed while the connection idles. It
+//! is redis-rs's `TcpSettings` on the client, and the same keepalive on the
+//! socket of the listener, which the fleet connects itself over `redis://`.
 //!
 //! # What is shared, and what it costs
 //!
@@ -70,7 +83,8 @@
 //! behind a load balancer) costs an outage of a ping or two, not the
 //! minutes the kernel takes to give up on it; and a `READONLY` answer (a
 //! failover demoted the node) replaces it at once, so the new primary
-//! behind the same address is reached. The breaker news listener pings its
+//! behind the same address is reached (an idle connection is watched by
+//! [TCP keepalive](#tcp-keepalive) as well). The breaker news listener pings its
 //! own connection after a second without news; unanswered within half a
 //! second, the connection is replaced (the other one with it), the
 //! listener subscribes again and reads the open breakers — again and again
@@ -144,6 +158,8 @@ mod health;
 mod keys;
 mod link;
 mod options;
+#[cfg(feature = "redis-tls")]
+mod tls;
 mod wall;
 
 use std::sync::{Arc, OnceLock};
@@ -213,6 +229,27 @@ pub enum FleetError {
     AlreadyConnected,
     /// The fleet's thread could not be started.
     Thread(std::io::Error),
+    /// (Feature `redis-tls`.) The certificates or key given in
+    /// [`FleetOptions`] are unusable (no PEM block, a malformed one, a key
+    /// that is not the certificate's), or were given for a `redis://` URL.
+    /// Unlike a server that refuses the handshake, which is an unreachable
+    /// Redis (local-only, warned), this is a mistake in the process's own
+    /// configuration: it never connects, so `connect` says so at once.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use resilience_runtime::fleet::{Fleet, FleetError, FleetOptions};
+    ///
+    /// let options = FleetOptions::new().tls_root_certificate(b"/etc/redis/ca.crt".to_vec());
+    /// let error = Fleet::connect_with("rediss://127.0.0.1:6380", "orders", options)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(matches!(error, FleetError::Tls(_)));
+    /// assert!(error.to_string().contains("no certificate found in the root certificate"));
+    /// # }
+    /// ```
+    #[cfg(feature = "redis-tls")]
+    Tls(String),
 }
 
 impl std::fmt::Display for FleetError {
@@ -231,6 +268,8 @@ impl std::fmt::Display for FleetError {
                 "the fleet is connected already: call `fleet::connect` once, at start-up",
             ),
             FleetError::Thread(error) => write!(f, "the fleet thread could not start: {error}"),
+            #[cfg(feature = "redis-tls")]
+            FleetError::Tls(why) => write!(f, "fleet TLS: {why}"),
         }
     }
 }
@@ -357,8 +396,7 @@ impl Fleet {
             // Lost to another thread installing one at once: theirs is kept.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
-        let client =
-            redis::Client::open(url).map_err(|error| FleetError::Url(error.to_string()))?;
+        let client = client(url, &options)?;
         let link = Link::open(
             client,
             namespace.to_owned(),
@@ -462,6 +500,31 @@ impl std::fmt::Debug for Fleet {
             .field("options", &self.inner.options)
             .finish_non_exhaustive()
     }
+}
+
+/// The redis-rs client of every fleet connection: the URL, the TCP
+/// keepalive of [`FleetOptions::tcp_keepalive`], and with `redis-tls` the
+/// certificates given (checked here, so a bad one is an error of `connect`
+/// rather than an outage that never ends).
+fn client(url: &str, options: &FleetOptions) -> Result<redis::Client, FleetError> {
+    use redis::IntoConnectionInfo as _;
+    let info = url
+        .into_connection_info()
+        .map_err(|error| FleetError::Url(error.to_string()))?
+        .set_tcp_settings(options.tcp_settings());
+    #[cfg(feature = "redis-tls")]
+    {
+        let is_tls = matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. });
+        if let Some(certificates) = options
+            .tls_files()
+            .certificates(is_tls)
+            .map_err(FleetError::Tls)?
+        {
+            return redis::Client::build_with_tls(info, certificates)
+                .map_err(|error| FleetError::Tls(error.to_string()));
+        }
+    }
+    redis::Client::open(info).map_err(|error| FleetError::Url(error.to_string()))
 }
 
 fn check_namespace(namespace: &str) -> Result<(), FleetError> {

@@ -428,8 +428,10 @@ const MAX_OPEN_BYTES: usize = 2 * MAX_TIME_BYTES + 1;
 const MAX_MESSAGE_BYTES: usize = 4096;
 
 /// A pub/sub connection whose reads are bounded ([`Guarded`]) on a plain
-/// TCP or Unix socket. Over TLS (`rediss://`) it is redis-rs's own, whose
-/// reads are bounded only by the server's `proto-max-bulk-len`.
+/// TCP or Unix socket, with the client's TCP keepalive. Over TLS
+/// (`rediss://`) it is redis-rs's own — with the client's certificates and
+/// TCP settings — whose reads are bounded only by the server's
+/// `proto-max-bulk-len`.
 async fn pubsub(client: &redis::Client) -> redis::RedisResult<redis::aio::PubSub> {
     let info = client.get_connection_info();
     let settings = info.redis_settings();
@@ -437,6 +439,9 @@ async fn pubsub(client: &redis::Client) -> redis::RedisResult<redis::aio::PubSub
         redis::ConnectionAddr::Tcp(host, port) => {
             let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
             stream.set_nodelay(true)?;
+            if let Some(keepalive) = info.tcp_settings().keepalive() {
+                redis::io::tcp::socket2::SockRef::from(&stream).set_tcp_keepalive(keepalive)?;
+            }
             redis::aio::PubSub::new(settings, Guarded::new(stream, MAX_MESSAGE_BYTES)).await
         }
         #[cfg(unix)]

@@ -183,7 +183,7 @@ impl Fleet {
 
     fn acquire_op(&self, address: &Address, maxage: u64) -> (Op<Acquired>, Duration) {
         let address = address.clone();
-        let options = self.inner.options;
+        let options = &self.inner.options;
         let limit = options.max_entry_bytes_value();
         let lease_ms = millis(options.refresh_lease_value());
         let wait = options.refresh_wait_value();

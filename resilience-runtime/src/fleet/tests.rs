@@ -31,7 +31,7 @@ async fn pair(server: &RedisServer, test: &str) -> (Fleet, Fleet) {
 
 async fn pair_with(server: &RedisServer, test: &str, options: FleetOptions) -> (Fleet, Fleet) {
     let namespace = namespace(test);
-    let a = Fleet::connect_with(server.url(), &namespace, options)
+    let a = Fleet::connect_with(server.url(), &namespace, options.clone())
         .await
         .unwrap();
     let b = Fleet::connect_with(server.url(), &namespace, options)

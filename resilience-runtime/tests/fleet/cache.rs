@@ -512,7 +512,7 @@ async fn a_follower_polls_the_load_time_not_the_whole_entry() {
     let server = RedisServer::spawn(); // its own: the byte count is ours
     let ns = namespace("follow-bytes");
     let options = FleetOptions::new().refresh_wait(Duration::from_millis(500));
-    let a = Fleet::connect_with(server.url(), &ns, options)
+    let a = Fleet::connect_with(server.url(), &ns, options.clone())
         .await
         .unwrap();
     let b = Fleet::connect_with(server.url(), &ns, options)

@@ -1,5 +1,6 @@
 //! The fleet tier against a real `redis-server`: run with
-//! `cargo test -p resilience-runtime --features redis`.
+//! `cargo test -p resilience-runtime --features redis`; with
+//! `--features redis-tls`, `rediss://` against a TLS-only server too.
 //!
 //! Real I/O runs on real time, so these tests use real-time runtimes and
 //! keep their waits short; ages are driven by the one clock where a test
@@ -13,4 +14,7 @@ mod breaker;
 mod cache;
 mod faults;
 mod hostile;
+mod keepalive;
 mod proxy;
+#[cfg(feature = "redis-tls")]
+mod tls;

@@ -24,6 +24,19 @@ pub struct RedisServer {
     dir: Option<PathBuf>,
     /// `requirepass`, when the server asks for a password.
     password: Option<String>,
+    /// TLS only (`--port 0`), when the server was started for it.
+    tls: Option<TlsServer>,
+}
+
+/// What a TLS-only server is started with: PEM files, and its
+/// `tls-auth-clients` (`yes`: a client certificate is required, `optional`:
+/// checked when given, `no`).
+#[derive(Debug, Clone)]
+pub struct TlsServer {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+    pub ca_certificate: PathBuf,
+    pub auth_clients: &'static str,
 }
 
 impl RedisServer {
@@ -36,6 +49,7 @@ impl RedisServer {
                 port: 0,
                 dir: None,
                 password: None,
+                tls: None,
             },
             _ => Self::spawn(),
         }
@@ -49,19 +63,36 @@ impl RedisServer {
 
     /// A new child process that asks for `password` (AUTH), if given.
     pub fn spawn_with(password: Option<&str>) -> Self {
+        Self::spawn_inner(password, None)
+    }
+
+    /// A new child process that speaks TLS only (`--port 0`, `--tls-port`):
+    /// its URL is `rediss://127.0.0.1:{port}`.
+    pub fn spawn_tls(tls: TlsServer) -> Self {
+        Self::spawn_inner(None, Some(tls))
+    }
+
+    fn spawn_inner(password: Option<&str>, tls: Option<TlsServer>) -> Self {
         let port = free_port();
         let dir =
             std::env::temp_dir().join(format!("resilience-fleet-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a temporary directory for redis-server");
+        let scheme = if tls.is_some() { "rediss" } else { "redis" };
         let mut server = Self {
-            url: format!("redis://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
             child: None,
             port,
             dir: Some(dir),
             password: password.map(str::to_owned),
+            tls,
         };
         server.start();
         server
+    }
+
+    /// Its port (0 for the one `REDIS_URL` names).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Its URL.
@@ -81,8 +112,27 @@ impl RedisServer {
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "the server runs already");
         let dir = self.dir.as_ref().expect("a server this test started");
+        let port = self.port.to_string();
+        let ports: Vec<std::ffi::OsString> = match &self.tls {
+            None => vec!["--port".into(), port.into()],
+            Some(tls) => vec![
+                "--port".into(),
+                "0".into(),
+                "--tls-port".into(),
+                port.into(),
+                "--tls-cert-file".into(),
+                tls.certificate.clone().into_os_string(),
+                "--tls-key-file".into(),
+                tls.key.clone().into_os_string(),
+                "--tls-ca-cert-file".into(),
+                tls.ca_certificate.clone().into_os_string(),
+                "--tls-auth-clients".into(),
+                tls.auth_clients.into(),
+            ],
+        };
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(ports)
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .args(
                 self.password
@@ -106,7 +156,13 @@ impl RedisServer {
     fn wait_until_ready(&mut self) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
-            if ping(self.port, self.password.as_deref()) {
+            // A TLS server is ready when it accepts: the test's client
+            // is the fleet itself.
+            let ready = match self.tls {
+                None => ping(self.port, self.password.as_deref()),
+                Some(_) => TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
+            };
+            if ready {
                 return;
             }
             if let Some(child) = &mut self.child
