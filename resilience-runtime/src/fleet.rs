@@ -137,7 +137,7 @@ use std::sync::{Arc, OnceLock};
 
 pub use options::FleetOptions;
 
-pub(crate) use breaker_ops::Signal;
+pub(crate) use breaker_ops::{Signal, Vote};
 pub(crate) use cache_ops::{Acquired, Address, Lease};
 pub(crate) use codec::{decode_entry, encode_entry, key_digest, type_fingerprint};
 pub(crate) use wall::{millis_at, now_millis};

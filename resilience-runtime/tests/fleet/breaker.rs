@@ -1,6 +1,7 @@
 //! Breakers sharing their state over the fleet: two breakers of one name on
 //! two fleet connections stand for two replicas. Real time, short
-//! `open_for`.
+//! `open_for`. Quorum 1: one replica's opening opens the others, the
+//! behaviour these tests pin down (a quorum above 1: `quorum.rs`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ fn config() -> BreakerConfig {
         .min_calls(2)
         .failure_rate(0.5)
         .open_for(OPEN_FOR)
+        .quorum(1)
 }
 
 struct Replica {

@@ -3,19 +3,28 @@
 //! The closed path is untouched: each instance keeps its own window and
 //! judges it alone. What crosses the fleet:
 //!
-//! - a local opening (rate, failed or timed-out probe, `force_open`) is
-//!   published as "open until T", stamped with its episode (the wall time
-//!   it opened); every instance that hears it opens until T, but never
+//! - a local opening (rate, failed or timed-out probe, `force_open`) is a
+//!   vote: with a quorum of 1, or while the fleet holds the breaker open
+//!   already, it is published at once; else the instance records its vote
+//!   in Redis, and the vote that makes the quorum publishes it. Published,
+//!   it is "open until T", stamped with its episode (the wall time it
+//!   opened); every instance that hears it opens until T, but never
 //!   longer than its own `open_for` from the moment it heard (cause: the
 //!   fleet): a far T — a longer `open_for` elsewhere, a clock running
 //!   ahead, a hostile writer — cannot keep a replica from probing;
-//! - half-open, an instance probes only while it holds the fleet's probe
-//!   lease (a Redis key, time to live `probe_timeout`); refused, it stays
-//!   open a little longer and asks again;
-//! - a local closing (probes succeeded, `reset`) is published as "closed"
-//!   with the episode of the latest opening it knew, and every instance
-//!   that hears it closes (cause: the fleet) — unless it knows of a newer
-//!   opening, which a late close of an older one does not cancel.
+//! - half-open after an opening the fleet shares, an instance probes only
+//!   while it holds the fleet's probe lease (a Redis key, time to live
+//!   `probe_timeout`); refused, it stays open a little longer and asks
+//!   again. After an opening below the quorum it probes on its own: its
+//!   own path is what the probe tests;
+//! - a local closing (probes succeeded, `reset`) of an opening the fleet
+//!   shares is published as "closed" with the episode of the latest
+//!   opening it knew, and every instance that hears it closes (cause: the
+//!   fleet) — unless it knows of a newer opening, which a late close of an
+//!   older one does not cancel. A closing below the quorum takes the
+//!   instance's vote back and tells no one; with a quorum above 1, a
+//!   "closed" heard ends only an opening the fleet shares, never one an
+//!   instance made alone on its own evidence.
 //!
 //! Fleet transitions are told like local ones (events, listeners, metrics)
 //! with [`Origin::Fleet`](crate::breaker::Origin::Fleet), and never
@@ -29,13 +38,25 @@ use super::{
     Breaker, CLOSED, Cause, HALF_OPEN, OPEN, STATE_BITS, Transition, generation_of, nanos, word,
 };
 use crate::breaker::{CircuitOpen, State};
-use crate::fleet::{self, Fleet, Signal};
+use crate::fleet::{self, Fleet, Signal, Vote};
 
-/// A breaker's link to its fleet: the connection, and the episodes it
-/// knows of.
+/// A breaker's link to its fleet: the connection, its quorum, and the
+/// episodes it knows of.
 pub(super) struct Sharing {
     fleet: Fleet,
-    episodes: parking_lot::Mutex<Episodes>,
+    quorum: u32,
+    /// Shared with the fleet thread, which marks an opening whose vote
+    /// made the quorum.
+    episodes: Arc<parking_lot::Mutex<Episodes>>,
+}
+
+impl Sharing {
+    /// Whether the opening in force (or the next one) spreads to the
+    /// fleet at once: always with a quorum of 1, else while the fleet
+    /// holds the breaker open.
+    fn fleet_wide(&self, episodes: &Episodes) -> bool {
+        self.quorum <= 1 || episodes.fleet_open()
+    }
 }
 
 /// The latest openings and closings known, by episode (the wall time, in
@@ -44,6 +65,9 @@ pub(super) struct Sharing {
 struct Episodes {
     opened: u64,
     closed: u64,
+    /// The latest opening the fleet shares: heard from another instance,
+    /// or one whose vote made the quorum.
+    fleet: u64,
 }
 
 impl Episodes {
@@ -63,6 +87,18 @@ impl Episodes {
         }
         self.closed = self.closed.max(episode);
         true
+    }
+
+    /// The fleet holds the opening of `episode`, unless it was closed.
+    fn fleet_opened(&mut self, episode: u64) {
+        if episode > self.closed {
+            self.fleet = self.fleet.max(episode);
+        }
+    }
+
+    /// Whether the fleet holds an opening not closed since.
+    fn fleet_open(&self) -> bool {
+        self.fleet != 0 && self.fleet > self.closed
     }
 }
 
@@ -92,7 +128,8 @@ impl Breaker {
     pub fn share_on(self: &Arc<Self>, fleet: &Fleet) {
         let sharing = Sharing {
             fleet: fleet.clone(),
-            episodes: parking_lot::Mutex::default(),
+            quorum: self.config.quorum_value(),
+            episodes: Arc::default(),
         };
         if self.fleet.set(sharing).is_err() {
             return;
@@ -110,11 +147,14 @@ impl Breaker {
 
     /// Before a call may probe: the fleet's probe lease. `Err` when another
     /// instance holds it.
+    /// Below the quorum the probe is this instance's own: `Ok` at once.
     pub(super) fn fleet_probe(&self, now: u64) -> Result<(), CircuitOpen> {
-        let Some(Sharing { fleet, .. }) = self.fleet.get() else {
+        let Some(sharing) = self.fleet.get() else {
             return Ok(());
         };
-        if !self.wants_probe(now) {
+        let fleet = &sharing.fleet;
+        let wide = sharing.fleet_wide(&sharing.episodes.lock());
+        if !wide || !self.wants_probe(now) {
             return Ok(());
         }
         if fleet.take_probe_blocking(self.name, self.config.probe_timeout_value()) {
@@ -155,9 +195,12 @@ impl Breaker {
 
     /// Tells the fleet of a local transition.
     pub(super) fn publish(&self, transition: &Transition) {
-        let Some(Sharing { fleet, episodes }) = self.fleet.get() else {
+        let Some(sharing) = self.fleet.get() else {
             return;
         };
+        let Sharing {
+            fleet, episodes, ..
+        } = sharing;
         if transition.cause.origin() == crate::breaker::Origin::Fleet {
             return;
         }
@@ -168,15 +211,40 @@ impl Breaker {
                 let now = crate::clock::now();
                 let left = until_at.saturating_duration_since(now);
                 let episode = fleet::millis_at(now).max(1);
-                episodes.lock().opens(episode);
-                fleet.publish_open(self.name, fleet::millis_at(until_at), episode, left);
+                let mut known = episodes.lock();
+                let wide = sharing.fleet_wide(&known);
+                known.opens(episode);
+                if wide {
+                    known.fleet_opened(episode);
+                }
+                drop(known);
+                let until = fleet::millis_at(until_at);
+                if wide {
+                    fleet.publish_open(self.name, until, episode, left);
+                    return;
+                }
+                let vote = Vote {
+                    name: self.name,
+                    until,
+                    episode,
+                    open_for: left,
+                    lifetime: self.config.open_for_value(),
+                    quorum: sharing.quorum,
+                };
+                let episodes = Arc::clone(episodes);
+                fleet.vote_open(&vote, move || episodes.lock().fleet_opened(episode));
             }
             State::Closed => {
                 let mut known = episodes.lock();
+                let wide = sharing.fleet_wide(&known);
                 let episode = known.opened;
                 known.closes(episode);
                 drop(known);
-                fleet.publish_closed(self.name, episode);
+                if wide {
+                    fleet.publish_closed(self.name, episode);
+                } else {
+                    fleet.withdraw_vote(self.name);
+                }
             }
             State::HalfOpen => {}
         }
@@ -184,13 +252,21 @@ impl Breaker {
 
     /// News from another instance.
     fn hear(&self, signal: Signal) {
-        let Some(Sharing { episodes, .. }) = self.fleet.get() else {
+        let Some(sharing) = self.fleet.get() else {
             return;
         };
         match signal {
             Signal::OpenUntil { until, episode } => {
                 let now = fleet::now_millis();
-                if until > now && episodes.lock().opens(episode) {
+                let news = until > now && {
+                    let mut known = sharing.episodes.lock();
+                    let news = known.opens(episode);
+                    if news {
+                        known.fleet_opened(episode);
+                    }
+                    news
+                };
+                if news {
                     // Never longer than this replica's own `open_for`
                     // from now: T is another machine's word.
                     let left = Duration::from_millis(until - now);
@@ -198,7 +274,12 @@ impl Breaker {
                 }
             }
             Signal::Closed { episode } => {
-                if episodes.lock().closes(episode) {
+                let mut known = sharing.episodes.lock();
+                // Below the quorum an opening is this replica's own
+                // evidence: another's close says nothing of its path.
+                let closes = sharing.fleet_wide(&known) && known.closes(episode);
+                drop(known);
+                if closes {
                     self.close_from_fleet();
                 }
             }
