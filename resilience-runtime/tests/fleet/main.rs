@@ -14,3 +14,4 @@ mod cache;
 mod faults;
 mod hostile;
 mod proxy;
+mod quorum;
