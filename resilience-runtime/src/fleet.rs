@@ -34,13 +34,19 @@
 //!   in Redis — so a replica restarted during an outage serves what another
 //!   replica (or its previous life) loaded.
 //! - **Breaker**: each instance keeps its own window and its closed path
-//!   makes no Redis call. An instance whose breaker opens publishes "open
+//!   makes no Redis call. An instance whose breaker opens votes: one script
+//!   adds its id to the breaker's votes (a sorted set dated by Redis's
+//!   clock, kept `open_for`) and counts those of the last `open_for`. The
+//!   vote that reaches the breaker's [quorum](crate::breaker::BreakerConfig::quorum)
+//!   (2 by default; with 1, every opening) publishes "open
 //!   until T" (a key with a time to live of `open_for`, and a pub/sub
 //!   message); every instance with that breaker name opens until T, within
 //!   a second, with a fleet cause — for at most its own `open_for` from
 //!   when it heard, whatever T says. Half-open, one probe runs across the
 //!   fleet at a time (a lease); its outcome closes or re-opens the breaker
-//!   everywhere. Openings are told apart by their episode (the wall time
+//!   everywhere. Below the quorum an opening is the instance's own: it
+//!   probes alone, and its close takes its vote back and closes no one
+//!   else — one replica's bad path stays that replica's. Openings are told apart by their episode (the wall time
 //!   they began): a "closed" names the one it ends, and is ignored by an
 //!   instance that knows of a newer opening. A breaker's first use reads
 //!   its "open until" key (one read, at most the operation bound, on the
@@ -107,7 +113,10 @@
 //! oversized or malformed entry is a miss, counted as `malformed`, told
 //! once, and so is one whose load time is more than a second ahead of this
 //! replica's clock: it would pass for fresh until its time to live), at most 41 bytes of an "open until T" (anything but `{until}
-//! {episode}` in digits is ignored, counted), and a pub/sub frame announcing more than 4 KiB ends
+//! {episode}` in digits is ignored, counted), of a breaker's votes only
+//! their count (a votes key of another type is replaced by the next vote;
+//! a vote dated more than a second ahead of Redis's clock is dropped, not
+//! counted), and a pub/sub frame announcing more than 4 KiB ends
 //! the listener's connection before its body is read (it subscribes again
 //! and reads the open breakers; messages that do not parse are dropped).
 //! Over TLS (`rediss://`) the listener is redis-rs's own, bounded only by
