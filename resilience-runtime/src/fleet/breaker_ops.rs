@@ -80,6 +80,10 @@ const VOTE: &str = "local t = redis.call('TIME') \
      end \
      return votes";
 
+/// The longest a vote counts, or an opening it publishes lasts, in
+/// milliseconds: about 35 years.
+const MAX_VOTE_MILLIS: u64 = 1 << 40;
+
 /// A local opening of a breaker with a quorum above 1, told to the fleet
 /// as a vote.
 pub(crate) struct Vote<'a> {
@@ -241,7 +245,13 @@ impl Fleet {
             self.inner.instance, vote.name
         );
         let value = format!("{until} {episode}");
-        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
+        // Clamped so that the script's arithmetic on Redis's clock (and
+        // `PEXPIRE`) stays in range whatever `open_for` says.
+        let millis = |d: Duration| {
+            u64::try_from(d.as_millis())
+                .unwrap_or(u64::MAX)
+                .clamp(1, MAX_VOTE_MILLIS)
+        };
         let (ttl, lifetime) = (millis(vote.open_for), millis(vote.lifetime));
         let token = self.inner.instance.clone();
         let namespace = self.inner.namespace.clone();

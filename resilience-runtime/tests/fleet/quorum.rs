@@ -450,3 +450,27 @@ impl Replica {
         assert_eq!(self.breaker.state(), State::Open);
     }
 }
+
+/// The longest `open_for` there is still votes and opens the fleet: the
+/// times the script computes on Redis's clock are clamped, not overflowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_longest_open_for_still_makes_a_quorum() {
+    let server = RedisServer::any();
+    let ns = namespace("quorum-longest");
+    let longest = config(2).open_for(Duration::MAX);
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(Replica::start(server.url(), &ns, longest).await);
+    }
+    settle().await;
+
+    replicas[0].trip();
+    replicas[1].trip();
+    within(Duration::from_secs(1), "the third opens", || {
+        replicas[2].breaker.state() == State::Open
+    })
+    .await;
+    assert_eq!(replicas[2].breaker.origin(), Origin::Fleet);
+    let errors: u64 = replicas.iter().map(|r| r.fleet.errors()).sum();
+    assert_eq!(errors, 0);
+}

@@ -146,8 +146,8 @@ impl Breaker {
     }
 
     /// Before a call may probe: the fleet's probe lease. `Err` when another
-    /// instance holds it.
-    /// Below the quorum the probe is this instance's own: `Ok` at once.
+    /// instance holds it. Below the quorum the probe is this instance's
+    /// own: `Ok` at once.
     pub(super) fn fleet_probe(&self, now: u64) -> Result<(), CircuitOpen> {
         let Some(sharing) = self.fleet.get() else {
             return Ok(());
