@@ -250,7 +250,7 @@ async fn placeholder_profile(
 /// Built with the `redis` feature, the cache and the breaker are shared
 /// with every instance connected to the same Redis ([`connect_fleet`]):
 /// a profile one instance loaded is served by the others, and a breaker
-/// one opens is open on all.
+/// two instances opened (the default quorum) is open on all.
 ///
 /// # Errors
 ///

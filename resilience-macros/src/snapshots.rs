@@ -64,6 +64,11 @@ fn breaker() {
     check::<BreakerArgs>("breaker_sync_fn", "name = \"profiles\"", SYNC_FN);
     check::<BreakerArgs>("breaker_async_method", "name = \"profiles\"", ASYNC_METHOD);
     check::<BreakerArgs>("breaker_generic_fn", "name = \"settings\"", GENERIC_FN);
+    check::<BreakerArgs>(
+        "breaker_shared_quorum",
+        "name = \"payments\", shared = true, quorum = 3",
+        SYNC_FN,
+    );
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub use idioms::{describe_error, load_errors, return_type};
 pub use keyed::{ToBreakerKey, keyed_breaker};
 pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, from_result, into_result};
-pub use shared_breaker::{Fleet, RedisFeature, shared_breaker};
+pub use shared_breaker::{Fleet, RedisFeature, breaker_quorum, shared_breaker};
 pub use shared_cache_calls::{
     cache_get_or_load_shared, cache_get_or_load_shared_blocking, cache_get_or_revalidate_shared,
     cache_get_or_revalidate_shared_blocking,

@@ -47,7 +47,11 @@
 //!   in Redis — so a replica restarted during an outage serves what another
 //!   replica (or its previous life) loaded.
 //! - **Breaker**: each instance keeps its own window and its closed path
-//!   makes no Redis call. An instance whose breaker opens publishes "open
+//!   makes no Redis call. An instance whose breaker opens votes: one script
+//!   adds its id to the breaker's votes (a sorted set dated by Redis's
+//!   clock, kept `open_for`) and counts those of the last `open_for`. The
+//!   vote that reaches the breaker's [quorum](crate::breaker::BreakerConfig::quorum)
+//!   (2 by default; with 1, every opening) publishes "open
 //!   until T" (a key with a time to live of `open_for`, and a pub/sub
 //!   message); every instance with that breaker name opens until T, within
 //!   a second, with a fleet cause — for at most its own `open_for` from
@@ -56,7 +60,10 @@
 //!   everywhere. An `async fn` awaits the lease
 //!   ([`Breaker::acquire`](crate::breaker::Breaker::acquire)): no Redis
 //!   call blocks an async runtime's worker; a sync `fn` asks on its own
-//!   thread, at most the operation bound. Openings are told apart by their episode (the wall time
+//!   thread, at most the operation bound. Below the quorum an opening is
+//!   the instance's own: it probes alone, and its close takes its vote back
+//!   and closes no one else — one replica's bad path stays that replica's.
+//!   Openings are told apart by their episode (the wall time
 //!   they began): a "closed" names the one it ends, and is ignored by an
 //!   instance that knows of a newer opening. A breaker's first use reads
 //!   its "open until" key (one read, at most the operation bound, on the
@@ -134,7 +141,10 @@
 //! oversized or malformed entry is a miss, counted as `malformed`, told
 //! once, and so is one whose load time is more than a second ahead of
 //! Redis's clock: it would pass for fresh until its time to live), at most 41 bytes of an "open until T" (anything but `{until}
-//! {episode}` in digits is ignored, counted), and a pub/sub frame announcing more than 4 KiB ends
+//! {episode}` in digits is ignored, counted), of a breaker's votes only
+//! their count (a votes key of another type is replaced by the next vote;
+//! a vote dated more than a second ahead of Redis's clock is dropped, not
+//! counted), and a pub/sub frame announcing more than 4 KiB ends
 //! the listener's connection before its body is read (it subscribes again
 //! and reads the open breakers; messages that do not parse are dropped).
 //! Over TLS (`rediss://`) the listener is redis-rs's own, bounded only by
@@ -166,7 +176,7 @@ use std::sync::{Arc, OnceLock};
 
 pub use options::FleetOptions;
 
-pub(crate) use breaker_ops::Signal;
+pub(crate) use breaker_ops::{Signal, Vote};
 pub(crate) use cache_ops::{Acquired, Address, Lease, Seen};
 pub(crate) use codec::{decode_entry, encode_entry, key_digest, type_fingerprint};
 pub(crate) use wall::{millis_at, now_millis};

@@ -36,7 +36,14 @@ async fn call_upstream(user_id: u64) -> Result<u64, ApiError> {
     Ok(user_id)
 }
 
+// Sync, and opened for the fleet by three replicas' word.
+#[breaker(name = "ledger", shared = true, quorum = 3)]
+fn post_entry(amount: u64) -> Result<u64, ApiError> {
+    Ok(amount)
+}
+
 fn main() {
     let _ = profile_blocking(1);
+    let _ = post_entry(1);
     let _ = (profile(UserId(1)), call_upstream(1));
 }

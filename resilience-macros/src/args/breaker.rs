@@ -1,6 +1,6 @@
 //! `#[breaker(name = "payments", failure_rate = 0.5, window = 10, min_calls = 20,
 //! open_for = 60, half_open_calls = 1, probe_timeout = 60, when = counts_as_failure,
-//! shared = true, key = host, max_keys = 4096)]`
+//! shared = true, quorum = 2, key = host, max_keys = 4096)]`
 
 use std::time::Duration;
 
@@ -23,6 +23,9 @@ pub(crate) struct BreakerArgs {
     pub(crate) probe_timeout: Option<Spanned<Duration>>,
     pub(crate) when: Option<Path>,
     pub(crate) shared: Option<Spanned<bool>>,
+    /// With `shared = true`: the replicas that must open it before the
+    /// fleet does.
+    pub(crate) quorum: Option<Spanned<u32>>,
     /// One breaker per value of this expression over the arguments.
     pub(crate) key: Option<Expr>,
     /// The most keys kept, with `key`.
@@ -45,6 +48,7 @@ impl Keys for BreakerArgs {
         "key",
         "max_keys",
         "shared",
+        "quorum",
     ];
     const EXAMPLE: &'static str = "name = \"payments\"";
 
@@ -80,6 +84,10 @@ impl Keys for BreakerArgs {
                 let help = "`shared = true` shares the breaker's open and half-open state across replicas over Redis (feature `redis`)";
                 self.shared = Some(boolean(value, "shared", help)?);
             }
+            "quorum" => {
+                let help = "`quorum` is how many replicas must open a shared breaker before it opens across the fleet: `quorum = 2` (the default) needs two, `quorum = 1` spreads any one replica's opening";
+                self.quorum = Some(positive_u32(value, "quorum", help)?);
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -98,6 +106,13 @@ impl Keys for BreakerArgs {
                 max_keys.span,
                 "`max_keys` bounds the breakers of a `key`, and this `#[breaker]` has no `key`",
                 "add `key = ...` (one breaker per value, such as `key = host`), or remove `max_keys`",
+            ));
+        }
+        if let (Some(quorum), false) = (self.quorum, self.shared.is_some_and(|s| s.value)) {
+            errors.push(error(
+                quorum.span,
+                "`quorum` counts the replicas that must open a shared breaker before the fleet opens it, and this `#[breaker]` is not shared",
+                "add `shared = true` (feature `redis`) to share the breaker across replicas, or remove `quorum`",
             ));
         }
         if let (Some(shared), Some(_)) = (self.shared.filter(|s| s.value), &self.key) {

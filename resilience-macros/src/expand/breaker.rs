@@ -194,6 +194,10 @@ fn config(args: &BreakerArgs, private: &TokenStream) -> TokenStream {
         // Through a check that names the `redis` feature when it is off.
         let private = super::respan(private.clone(), shared.span);
         config = quote_spanned!(shared.span=> #private::shared_breaker::<#private::Fleet>(#config));
+        if let Some(quorum) = args.quorum {
+            let quorum = quorum.value;
+            config = quote!(#private::breaker_quorum(#config, #quorum));
+        }
     }
     config
 }

@@ -134,7 +134,7 @@ pub(super) fn layer(cx: Context<'_>, variable: &str, call: Option<&Call>) -> Lay
     if let Some(storage) = get(&bound, "state_storage") {
         if storage.text.contains("CircuitRedisStorage") {
             layer.note(
-                "`state_storage=CircuitRedisStorage(..)`: add `shared = true` (feature `redis`) and call `resilience_runtime::fleet::connect(url, namespace)` once at start-up; only the open and half-open state is shared, each process keeps its own failure window",
+                "`state_storage=CircuitRedisStorage(..)`: add `shared = true` (feature `redis`) and call `resilience_runtime::fleet::connect(url, namespace)` once at start-up; only the open and half-open state is shared, each process keeps its own failure window, and the others open once `quorum` processes (2 by default) opened it; `quorum = 1` opens all on one process's failures, as pybreaker does",
             );
         } else {
             layer.note(

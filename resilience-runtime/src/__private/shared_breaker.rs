@@ -29,3 +29,18 @@ pub const fn shared_breaker<F: RedisFeature>(config: BreakerConfig) -> BreakerCo
         config
     }
 }
+
+/// `config` with `#[breaker(shared = true, quorum = n)]`'s quorum (the
+/// `shared` check has named the feature when it is off).
+#[inline(always)]
+pub const fn breaker_quorum(config: BreakerConfig, quorum: u32) -> BreakerConfig {
+    #[cfg(feature = "redis")]
+    {
+        config.quorum(quorum)
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = quorum;
+        config
+    }
+}

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// The default quorum of a shared breaker: evidence from two replicas.
+const DEFAULT_QUORUM: u32 = 2;
+
 /// When a circuit breaker opens and how it recovers.
 ///
 /// What `#[breaker(...)]` builds from its keys, as a `static` in the decorated
@@ -16,6 +19,8 @@ use std::time::Duration;
 /// | [`open_for`](Self::open_for) | how long the breaker stays open before probing | 60 s |
 /// | [`half_open_calls`](Self::half_open_calls) | probe calls let through at once while half-open | 1 |
 /// | [`probe_timeout`](Self::probe_timeout) | a probe not ended by then counts as failed | `open_for` |
+/// | `shared` (feature `redis`) | open and half-open state shared over the fleet | `false` |
+/// | `quorum` (feature `redis`) | replicas whose openings open the fleet | 2 |
 ///
 /// ```
 /// use std::time::Duration;
@@ -40,6 +45,9 @@ pub struct BreakerConfig {
     probe_timeout: Option<Duration>,
     /// Open and half-open state shared over the fleet (feature `redis`).
     shared: bool,
+    /// Distinct replicas that must open it within `open_for` before the
+    /// fleet opens (feature `redis`).
+    quorum: u32,
 }
 
 impl Default for BreakerConfig {
@@ -64,6 +72,7 @@ impl BreakerConfig {
             half_open_calls: 1,
             probe_timeout: None,
             shared: false,
+            quorum: DEFAULT_QUORUM,
         }
     }
 
@@ -212,11 +221,11 @@ impl BreakerConfig {
     }
 
     /// Shares the breaker's open and half-open state with every instance
-    /// connected to the process's fleet (see [`crate::fleet`]): an opening
-    /// anywhere opens it everywhere until the same moment (each for at most
-    /// its own `open_for` from when it heard), and one probe at a time runs
-    /// across the fleet. The closed path stays local. What
-    /// `#[breaker(shared = true)]` sets.
+    /// connected to the process's fleet (see [`crate::fleet`]): once
+    /// [`quorum`](Self::quorum) instances opened it, it opens everywhere
+    /// until the same moment (each for at most its own `open_for` from when
+    /// it heard), and one probe at a time runs across the fleet. The closed
+    /// path stays local. What `#[breaker(shared = true)]` sets.
     ///
     /// ```
     /// # use resilience_runtime::breaker::BreakerConfig;
@@ -237,6 +246,55 @@ impl BreakerConfig {
     #[cfg(feature = "redis")]
     pub const fn shared_value(&self) -> bool {
         self.shared
+    }
+
+    /// With [`shared`](Self::shared): how many distinct instances must
+    /// have opened the breaker, each on its own evidence, within
+    /// `open_for` before it opens across the fleet. What
+    /// `#[breaker(shared = true, quorum = n)]` sets.
+    ///
+    /// Each instance still opens at once on its own window; the quorum
+    /// decides only when that opening is spread. An instance that opened
+    /// records a vote in Redis (its instance id, dated by Redis's clock);
+    /// the vote that makes `n` within the last `open_for` publishes "open
+    /// until T", and every instance opens. Below the quorum an opening
+    /// stays local: the instance probes on its own, and its closing closes
+    /// only itself. 1 is the behaviour without a quorum: any instance's
+    /// opening opens all. 0 is treated as 1.
+    ///
+    /// The default, 2, asks for evidence from more than one replica: one
+    /// replica's bad network path (its zone's route, its node's NIC) never
+    /// opens the others — the reason Polly and resilience4j refused shared
+    /// breakers — while an outage that every replica sees opens the fleet as
+    /// soon as the second replica opens. It is the one value that works for
+    /// every fleet: a larger one is never reached by a fleet smaller than
+    /// it. A single replica never reaches 2 and so never opens "the fleet";
+    /// it loses nothing, since it opens itself on its own evidence. When
+    /// replicas share paths (several per zone), set it above the number
+    /// that share one.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert_eq!(BreakerConfig::new().quorum_value(), 2);
+    /// let config = BreakerConfig::new().shared(true).quorum(3);
+    /// assert_eq!(config.quorum_value(), 3);
+    /// assert_eq!(BreakerConfig::new().quorum(0).quorum_value(), 1);
+    /// ```
+    #[cfg(feature = "redis")]
+    pub const fn quorum(mut self, replicas: u32) -> Self {
+        self.quorum = if replicas == 0 { 1 } else { replicas };
+        self
+    }
+
+    /// How many instances must open the breaker before the fleet does.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert_eq!(BreakerConfig::new().quorum(1).quorum_value(), 1);
+    /// ```
+    #[cfg(feature = "redis")]
+    pub const fn quorum_value(&self) -> u32 {
+        self.quorum
     }
 
     /// The failure share above which the breaker opens.

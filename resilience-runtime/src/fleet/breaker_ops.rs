@@ -49,16 +49,60 @@ pub(crate) enum Signal {
     Closed { episode: u64 },
 }
 
-/// Deletes the open key unless it holds an opening newer than the
-/// closing's episode (`ARGV[1]`).
+/// Deletes the open key (`KEYS[1]`) and the votes (`KEYS[2]`) unless the
+/// open key holds an opening newer than the closing's episode (`ARGV[1]`).
 const CLOSE: &str = "local v = redis.call('GET', KEYS[1]) \
      if v then local e = tonumber(string.match(v, '^%d+ (%d+)$')) \
      if e and e > tonumber(ARGV[1]) then return 0 end end \
+     redis.call('DEL', KEYS[2]) \
      return redis.call('DEL', KEYS[1])";
 
 /// A take of the probe lease in progress on the fleet thread.
 type TakeProbe =
     std::pin::Pin<Box<dyn std::future::Future<Output = redis::RedisResult<bool>> + Send>>;
+
+/// Records this instance's vote (`ARGV[1]`) in the votes (`KEYS[1]`, a
+/// sorted set scored by Redis's clock in milliseconds), drops the votes
+/// older than `ARGV[2]` ms and those dated more than a second ahead (only
+/// a hostile writer dates them so), and counts them. When they reach the
+/// quorum (`ARGV[3]`) it opens the fleet as an opening without a quorum
+/// does: the open key (`KEYS[2]`) holds `ARGV[4]` for `ARGV[5]` ms, the
+/// probe lease (`KEYS[3]`) is spent, and `ARGV[7]` is published on
+/// `ARGV[6]`. Returns the count. A votes key of another type is replaced.
+const VOTE: &str = "local t = redis.call('TIME') \
+     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) \
+     if redis.call('TYPE', KEYS[1]).ok ~= 'zset' then redis.call('DEL', KEYS[1]) end \
+     redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('(%d', now - tonumber(ARGV[2]))) \
+     redis.call('ZREMRANGEBYSCORE', KEYS[1], string.format('(%d', now + 1000), '+inf') \
+     redis.call('ZADD', KEYS[1], now, ARGV[1]) \
+     redis.call('PEXPIRE', KEYS[1], ARGV[2]) \
+     local votes = redis.call('ZCARD', KEYS[1]) \
+     if votes >= tonumber(ARGV[3]) then \
+       redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5]) \
+       redis.call('DEL', KEYS[3]) \
+       redis.call('PUBLISH', ARGV[6], ARGV[7]) \
+     end \
+     return votes";
+
+/// The longest a vote counts, or an opening it publishes lasts, in
+/// milliseconds: about 35 years.
+const MAX_VOTE_MILLIS: u64 = 1 << 40;
+
+/// A local opening of a breaker with a quorum above 1, told to the fleet
+/// as a vote.
+pub(crate) struct Vote<'a> {
+    pub(crate) name: &'a str,
+    /// Opened until this wall time (Unix milliseconds) …
+    pub(crate) until: u64,
+    /// … in the opening that began at this one.
+    pub(crate) episode: u64,
+    /// How long it is open from now: the open key's time to live.
+    pub(crate) open_for: Duration,
+    /// How long the vote counts: the breaker's `open_for`.
+    pub(crate) lifetime: Duration,
+    /// Distinct instances whose votes open the fleet.
+    pub(crate) quorum: u32,
+}
 
 /// A read of an open key in progress on the fleet thread.
 type ReadOpen =
@@ -189,10 +233,89 @@ impl Fleet {
             });
     }
 
+    /// Tells the fleet this instance opened a breaker whose quorum is above
+    /// 1: records its vote, and opens the fleet (as
+    /// [`publish_open`](Self::publish_open) does) when the votes of the last
+    /// `lifetime` reach the quorum, all in one script. `reached` is called,
+    /// on the fleet thread, when they did. Not waited for.
+    pub(crate) fn vote_open(&self, vote: &Vote<'_>, reached: impl FnOnce() + Send + 'static) {
+        let votes_key = self.inner.keys.breaker_votes(vote.name);
+        let key = self.inner.keys.breaker_open(vote.name);
+        let probe = self.inner.keys.breaker_probe(vote.name);
+        let channel = self.inner.keys.breaker_channel();
+        let (until, episode, quorum) = (vote.until, vote.episode, vote.quorum);
+        let message = format!(
+            "{} open {until} {episode} {}",
+            self.inner.instance, vote.name
+        );
+        let value = format!("{until} {episode}");
+        // Clamped so that the script's arithmetic on Redis's clock (and
+        // `PEXPIRE`) stays in range whatever `open_for` says.
+        let millis = |d: Duration| {
+            u64::try_from(d.as_millis())
+                .unwrap_or(u64::MAX)
+                .clamp(1, MAX_VOTE_MILLIS)
+        };
+        let (ttl, lifetime) = (millis(vote.open_for), millis(vote.lifetime));
+        let token = self.inner.instance.clone();
+        let namespace = self.inner.namespace.clone();
+        let name = vote.name.to_owned();
+        self.inner
+            .link
+            .run_detached("breaker vote", move |mut conn, bound| async move {
+                let mut script = redis::cmd("EVAL");
+                script
+                    .arg(VOTE)
+                    .arg(3)
+                    .arg(&votes_key)
+                    .arg(&key)
+                    .arg(&probe)
+                    .arg(&token)
+                    .arg(lifetime)
+                    .arg(quorum)
+                    .arg(&value)
+                    .arg(ttl)
+                    .arg(&channel)
+                    .arg(&message);
+                let votes: i64 = bounded(bound, script.query_async(&mut conn)).await?;
+                if votes >= i64::from(quorum) {
+                    tracing::info!(
+                        target: "resilience", namespace, breaker = name, votes, quorum,
+                        "circuit breaker `{name}` opened on {votes} replicas: open across the fleet"
+                    );
+                    reached();
+                } else {
+                    tracing::debug!(
+                        target: "resilience", namespace, breaker = name, votes, quorum,
+                        "circuit breaker `{name}` opened here; {votes} of the {quorum} replicas \
+                         needed to open the fleet"
+                    );
+                }
+                Ok(())
+            });
+    }
+
+    /// Takes this instance's vote for `name` back: its opening, which the
+    /// fleet never reached, ended. Not waited for.
+    pub(crate) fn withdraw_vote(&self, name: &str) {
+        let votes_key = self.inner.keys.breaker_votes(name);
+        let token = self.inner.instance.clone();
+        self.inner
+            .link
+            .run_detached("breaker vote", move |mut conn, bound| async move {
+                let mut withdraw = redis::cmd("ZREM");
+                withdraw.arg(&votes_key).arg(&token);
+                bounded(bound, withdraw.query_async::<redis::Value>(&mut conn))
+                    .await
+                    .map(drop)
+            });
+    }
+
     /// Tells the fleet this instance closed `name`, ending the opening of
-    /// `episode`. Not waited for.
+    /// `episode`, and clears its votes. Not waited for.
     pub(crate) fn publish_closed(&self, name: &str, episode: u64) {
         let key = self.inner.keys.breaker_open(name);
+        let votes = self.inner.keys.breaker_votes(name);
         let probe = self.inner.keys.breaker_probe(name);
         let channel = self.inner.keys.breaker_channel();
         let message = format!("{} closed {episode} {name}", self.inner.instance);
@@ -202,8 +325,9 @@ impl Fleet {
                 let mut pipe = redis::pipe();
                 pipe.cmd("EVAL")
                     .arg(CLOSE)
-                    .arg(1)
+                    .arg(2)
                     .arg(&key)
+                    .arg(&votes)
                     .arg(episode)
                     .ignore()
                     .cmd("DEL")

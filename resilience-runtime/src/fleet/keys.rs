@@ -5,6 +5,7 @@
 //! resilience:{namespace}:lease:{function}:{type}:{key}   one refresh at a time (TTL = refresh lease)
 //! resilience:{namespace}:breaker-open:{name}             "open until T" (TTL = open_for)
 //! resilience:{namespace}:breaker-probe:{name}            one half-open probe at a time
+//! resilience:{namespace}:breaker-votes:{name}            the instances that opened it (a sorted set, TTL = open_for)
 //! resilience:{namespace}:breakers                        the pub/sub channel of breaker news
 //! ```
 //!
@@ -70,6 +71,12 @@ impl Keys {
         format!("{}breaker-probe:{}", self.prefix, readable(name))
     }
 
+    /// The instances that opened a breaker, scored by when (a sorted set):
+    /// the votes of its quorum.
+    pub(crate) fn breaker_votes(&self, name: &str) -> String {
+        format!("{}breaker-votes:{}", self.prefix, readable(name))
+    }
+
     /// The channel breaker transitions are published on.
     pub(crate) fn breaker_channel(&self) -> String {
         format!("{}breakers", self.prefix)
@@ -104,6 +111,10 @@ mod tests {
         assert_eq!(
             keys.breaker_open("payments"),
             "resilience:profile-service:breaker-open:payments"
+        );
+        assert_eq!(
+            keys.breaker_votes("payments"),
+            "resilience:profile-service:breaker-votes:payments"
         );
         assert_eq!(
             keys.breaker_channel(),

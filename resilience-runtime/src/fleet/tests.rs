@@ -238,7 +238,8 @@ async fn a_call_refused_a_probe_slot_keeps_the_running_probe_s_lease() {
     let (a, b) = pair(&server, "probe-lease").await;
     let config = BreakerConfig::new()
         .open_for(Duration::ZERO)
-        .probe_timeout(Duration::from_secs(60));
+        .probe_timeout(Duration::from_secs(60))
+        .quorum(1);
     let here = Arc::new(Breaker::new("payments", config));
     here.share_on(&a);
     let other_took_it = tokio::task::spawn_blocking(move || {

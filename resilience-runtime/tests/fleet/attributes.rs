@@ -115,11 +115,18 @@ async fn until_shared<F: Future>(
 #[breaker(
     name = "fleet-payments",
     shared = true,
+    quorum = 1,
     min_calls = 2,
     open_for = "300ms"
 )]
 async fn charge(fail: bool) -> Result<u32, ApiError> {
     if fail { Err(ApiError::Down) } else { Ok(7) }
+}
+
+/// The default quorum, 2: its opening alone does not open the fleet.
+#[breaker(name = "fleet-refunds", shared = true, min_calls = 2, open_for = 30)]
+fn refund(fail: bool) -> Result<u32, ApiError> {
+    if fail { Err(ApiError::Down) } else { Ok(3) }
 }
 
 /// Two types of one module with a method `get` each, a trait implemented
@@ -297,7 +304,10 @@ async fn shared_attributes_go_through_the_process_fleet() {
     .await;
 
     // The breaker: tripped here, open on the other replica within a second.
-    let remote = Arc::new(Breaker::new("fleet-payments", BreakerConfig::new()));
+    let remote = Arc::new(Breaker::new(
+        "fleet-payments",
+        BreakerConfig::new().quorum(1),
+    ));
     remote.share_on(&replica);
     tokio::time::sleep(Duration::from_millis(100)).await; // subscriptions land
     assert_eq!(charge(false).await.unwrap(), 7);
@@ -329,6 +339,34 @@ async fn shared_attributes_go_through_the_process_fleet() {
     }
     assert_eq!(local.origin(), Origin::Fleet);
     assert_eq!(charge(false).await.unwrap(), 7);
+
+    // With the default quorum, 2: this replica's opening is one vote, and
+    // the other replica stays closed until it opens too.
+    let remote = Arc::new(Breaker::new("fleet-refunds", BreakerConfig::new()));
+    remote.share_on(&replica);
+    let mut conn = redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let votes_key = format!("resilience:{ns}:breaker-votes:fleet-refunds");
+    assert!(refund(true).is_err() && refund(true).is_err());
+    let local = registry().get("fleet-refunds").unwrap();
+    assert_eq!(local.config().quorum_value(), 2);
+    assert_eq!(local.state(), State::Open);
+    let started = Instant::now();
+    while redis::cmd("ZCARD")
+        .arg(&votes_key)
+        .query_async::<u64>(&mut conn)
+        .await
+        .unwrap()
+        != 1
+    {
+        assert!(started.elapsed() < Duration::from_secs(1), "no vote in 1 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(remote.state(), State::Closed, "one vote of two");
 
     // Defect 1 of issue 23: a function's entries are its own. Each call
     // below is the first of its function here, so it reads Redis first: an

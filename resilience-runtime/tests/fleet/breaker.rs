@@ -1,6 +1,7 @@
 //! Breakers sharing their state over the fleet: two breakers of one name on
 //! two fleet connections stand for two replicas. Real time, short
-//! `open_for`.
+//! `open_for`. Quorum 1: one replica's opening opens the others, the
+//! behaviour these tests pin down (a quorum above 1: `quorum.rs`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ fn config() -> BreakerConfig {
         .min_calls(2)
         .failure_rate(0.5)
         .open_for(OPEN_FOR)
+        .quorum(1)
 }
 
 struct Replica {
@@ -59,6 +61,26 @@ async fn within_a_second(what: &str, done: impl Fn() -> bool) {
         assert!(
             started.elapsed() < Duration::from_secs(1),
             "{what}: not within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits (at most 1 s) until the fleet holds "payments" open in Redis.
+async fn open_key_exists(server: &RedisServer, ns: &str) {
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("resilience:{ns}:breaker-open:payments");
+    let started = Instant::now();
+    while !redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async::<bool>(&mut conn)
+        .await
+        .unwrap()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "published within 1 s"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -136,7 +158,9 @@ async fn a_late_replica_reads_an_open_breaker_when_it_starts_sharing() {
     let a = Replica::start(server.url(), &ns).await;
     settle().await;
     a.trip();
-    tokio::time::sleep(Duration::from_millis(50)).await; // the publish lands
+    // The publish lands (not waited for by `trip`; on a busy machine it
+    // once took more than the 50 ms this test slept).
+    open_key_exists(&server, &ns).await;
     let late = Replica::start(server.url(), &ns).await;
     within_a_second("the late one opens", || late.breaker.state() == State::Open).await;
 }
@@ -291,22 +315,7 @@ async fn a_replica_started_while_the_fleet_holds_a_breaker_open_rejects_its_firs
     let b = Replica::start(server.url(), &ns).await;
     b.trip();
     // The opening reaches Redis (not waited for by `trip`).
-    let client = redis::Client::open(server.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let key = format!("resilience:{ns}:breaker-open:payments");
-    let started = Instant::now();
-    while !redis::cmd("EXISTS")
-        .arg(&key)
-        .query_async::<bool>(&mut conn)
-        .await
-        .unwrap()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "published within 1 s"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    open_key_exists(&server, &ns).await;
 
     // A new process: connect, then its first call, at once.
     let fleet = Fleet::connect(server.url(), &ns).await.unwrap();

@@ -147,7 +147,8 @@ async fn a_silent_listener_subscribes_again_and_hears_the_fleet() {
     let ns = namespace("silent");
     let config = BreakerConfig::new()
         .min_calls(2)
-        .open_for(Duration::from_secs(30));
+        .open_for(Duration::from_secs(30))
+        .quorum(1);
     let a_fleet = Fleet::connect(&proxy.url(), &ns).await.unwrap();
     let a = Arc::new(Breaker::new("payments", config));
     a.share_on(&a_fleet);
@@ -228,7 +229,8 @@ async fn a_slow_state_change_listener_delays_no_redis_operation() {
     let ns = namespace("slow-listener");
     let config = BreakerConfig::new()
         .min_calls(2)
-        .open_for(Duration::from_secs(30));
+        .open_for(Duration::from_secs(30))
+        .quorum(1);
     let a = Replica::start(server.url(), &ns).await;
     let here = Arc::new(Breaker::new("payments", config));
     here.on_state_change(|_| std::thread::sleep(Duration::from_secs(2)));
@@ -271,10 +273,13 @@ async fn an_async_probe_lease_leaves_the_runtime_s_thread_free() {
         .await
         .unwrap();
     let open_for = Duration::from_millis(100);
+    // One replica's opening is the fleet's (quorum 1): its probe needs the
+    // fleet's lease.
     let config = BreakerConfig::new()
         .min_calls(2)
         .failure_rate(0.5)
-        .open_for(open_for);
+        .open_for(open_for)
+        .quorum(1);
     let breaker = Arc::new(Breaker::new("payments", config));
     breaker.share_on(&fleet);
     for _ in 0..2 {

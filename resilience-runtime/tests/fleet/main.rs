@@ -16,5 +16,6 @@ mod faults;
 mod hostile;
 mod keepalive;
 mod proxy;
+mod quorum;
 #[cfg(feature = "redis-tls")]
 mod tls;

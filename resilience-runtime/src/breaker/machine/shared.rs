@@ -3,19 +3,28 @@
 //! The closed path is untouched: each instance keeps its own window and
 //! judges it alone. What crosses the fleet:
 //!
-//! - a local opening (rate, failed or timed-out probe, `force_open`) is
-//!   published as "open until T", stamped with its episode (the wall time
-//!   it opened); every instance that hears it opens until T, but never
+//! - a local opening (rate, failed or timed-out probe, `force_open`) is a
+//!   vote: with a quorum of 1, or while the fleet holds the breaker open
+//!   already, it is published at once; else the instance records its vote
+//!   in Redis, and the vote that makes the quorum publishes it. Published,
+//!   it is "open until T", stamped with its episode (the wall time it
+//!   opened); every instance that hears it opens until T, but never
 //!   longer than its own `open_for` from the moment it heard (cause: the
 //!   fleet): a far T — a longer `open_for` elsewhere, a clock running
 //!   ahead, a hostile writer — cannot keep a replica from probing;
-//! - half-open, an instance probes only while it holds the fleet's probe
-//!   lease (a Redis key, time to live `probe_timeout`); refused, it stays
-//!   open a little longer and asks again;
-//! - a local closing (probes succeeded, `reset`) is published as "closed"
-//!   with the episode of the latest opening it knew, and every instance
-//!   that hears it closes (cause: the fleet) — unless it knows of a newer
-//!   opening, which a late close of an older one does not cancel.
+//! - half-open after an opening the fleet shares, an instance probes only
+//!   while it holds the fleet's probe lease (a Redis key, time to live
+//!   `probe_timeout`); refused, it stays open a little longer and asks
+//!   again. After an opening below the quorum it probes on its own: its
+//!   own path is what the probe tests;
+//! - a local closing (probes succeeded, `reset`) of an opening the fleet
+//!   shares is published as "closed" with the episode of the latest
+//!   opening it knew, and every instance that hears it closes (cause: the
+//!   fleet) — unless it knows of a newer opening, which a late close of an
+//!   older one does not cancel. A closing below the quorum takes the
+//!   instance's vote back and tells no one; with a quorum above 1, a
+//!   "closed" heard ends only an opening the fleet shares, never one an
+//!   instance made alone on its own evidence.
 //!
 //! Fleet transitions are told like local ones (events, listeners, metrics)
 //! with [`Origin::Fleet`](crate::breaker::Origin::Fleet), and never
@@ -30,17 +39,29 @@ use super::{
     Breaker, CLOSED, Cause, HALF_OPEN, OPEN, STATE_BITS, Transition, generation_of, nanos, word,
 };
 use crate::breaker::{CircuitOpen, State};
-use crate::fleet::{self, Fleet, Signal};
+use crate::fleet::{self, Fleet, Signal, Vote};
 
-/// A breaker's link to its fleet: the connection, and the episodes it
-/// knows of.
+/// A breaker's link to its fleet: the connection, its quorum, and the
+/// episodes it knows of.
 pub(super) struct Sharing {
     fleet: Fleet,
-    episodes: parking_lot::Mutex<Episodes>,
+    quorum: u32,
+    /// Shared with the fleet thread, which marks an opening whose vote
+    /// made the quorum.
+    episodes: Arc<parking_lot::Mutex<Episodes>>,
     /// Until when (the breaker's nanoseconds) this instance holds the
     /// fleet's probe lease; 0: it does not. Taken by an async call before
     /// it acquires (awaited, off the thread), or by a sync one as it does.
     lease_until: AtomicU64,
+}
+
+impl Sharing {
+    /// Whether the opening in force (or the next one) spreads to the
+    /// fleet at once: always with a quorum of 1, else while the fleet
+    /// holds the breaker open.
+    fn fleet_wide(&self, episodes: &Episodes) -> bool {
+        self.quorum <= 1 || episodes.fleet_open()
+    }
 }
 
 /// The latest openings and closings known, by episode (the wall time, in
@@ -49,6 +70,9 @@ pub(super) struct Sharing {
 struct Episodes {
     opened: u64,
     closed: u64,
+    /// The latest opening the fleet shares: heard from another instance,
+    /// or one whose vote made the quorum.
+    fleet: u64,
 }
 
 impl Episodes {
@@ -68,6 +92,18 @@ impl Episodes {
         }
         self.closed = self.closed.max(episode);
         true
+    }
+
+    /// The fleet holds the opening of `episode`, unless it was closed.
+    fn fleet_opened(&mut self, episode: u64) {
+        if episode > self.closed {
+            self.fleet = self.fleet.max(episode);
+        }
+    }
+
+    /// Whether the fleet holds an opening not closed since.
+    fn fleet_open(&self) -> bool {
+        self.fleet != 0 && self.fleet > self.closed
     }
 }
 
@@ -97,7 +133,8 @@ impl Breaker {
     pub fn share_on(self: &Arc<Self>, fleet: &Fleet) {
         let sharing = Sharing {
             fleet: fleet.clone(),
-            episodes: parking_lot::Mutex::default(),
+            quorum: self.config.quorum_value(),
+            episodes: Arc::default(),
             lease_until: AtomicU64::new(0),
         };
         if self.fleet.set(sharing).is_err() {
@@ -115,14 +152,15 @@ impl Breaker {
     }
 
     /// Before a call may probe: the fleet's probe lease. `Err` when another
-    /// instance holds it. A sync caller asks Redis here, on its thread
-    /// (at most the operation bound); an async one has asked already, in
+    /// instance holds it. Below the quorum the probe is this instance's
+    /// own: `Ok` at once. A sync caller asks Redis here, on its thread (at
+    /// most the operation bound); an async one has asked already, in
     /// [`lease_before_acquire`](Self::lease_before_acquire).
     pub(super) fn fleet_probe(&self, now: u64) -> Result<(), CircuitOpen> {
         let Some(sharing) = self.fleet.get() else {
             return Ok(());
         };
-        if now < sharing.lease_until.load(Acquire) || !self.wants_probe(now) {
+        if now < sharing.lease_until.load(Acquire) || !self.wants_fleet_probe(sharing, now) {
             return Ok(());
         }
         let ttl = self.config.probe_timeout_value();
@@ -136,9 +174,9 @@ impl Breaker {
     }
 
     /// For an async call of a shared breaker, before it acquires: when the
-    /// call would probe, takes the fleet's probe lease *awaiting* Redis, so
-    /// no Redis call blocks the caller's thread (an async runtime's worker).
-    /// `Err` when another instance holds the lease.
+    /// call would probe for the fleet, takes the fleet's probe lease
+    /// *awaiting* Redis, so no Redis call blocks the caller's thread (an
+    /// async runtime's worker). `Err` when another instance holds it.
     pub(super) async fn lease_before_acquire(&self) -> Result<(), CircuitOpen> {
         let Some(sharing) = self.fleet.get() else {
             return Ok(());
@@ -147,7 +185,7 @@ impl Breaker {
             return Ok(());
         }
         let now = self.elapsed(crate::clock::fresh());
-        if now < sharing.lease_until.load(Acquire) || !self.wants_probe(now) {
+        if now < sharing.lease_until.load(Acquire) || !self.wants_fleet_probe(sharing, now) {
             return Ok(());
         }
         let ttl = self.config.probe_timeout_value();
@@ -158,6 +196,12 @@ impl Breaker {
             return Ok(());
         }
         Err(self.lease_refused(now))
+    }
+
+    /// Whether a call now would probe an opening the fleet shares (below
+    /// the quorum the probe is this instance's own, and needs no lease).
+    fn wants_fleet_probe(&self, sharing: &Sharing, now: u64) -> bool {
+        sharing.fleet_wide(&sharing.episodes.lock()) && self.wants_probe(now)
     }
 
     /// Another instance probes: stay open a while, without asking Redis on
@@ -200,14 +244,15 @@ impl Breaker {
 
     /// Tells the fleet of a local transition.
     pub(super) fn publish(&self, transition: &Transition) {
-        let Some(Sharing {
+        let Some(sharing) = self.fleet.get() else {
+            return;
+        };
+        let Sharing {
             fleet,
             episodes,
             lease_until,
-        }) = self.fleet.get()
-        else {
-            return;
-        };
+            ..
+        } = sharing;
         // An opening or a closing ends the probes: the next asks again.
         if transition.change.to != State::HalfOpen {
             lease_until.store(0, Release);
@@ -222,15 +267,40 @@ impl Breaker {
                 let now = crate::clock::now();
                 let left = until_at.saturating_duration_since(now);
                 let episode = fleet::millis_at(now).max(1);
-                episodes.lock().opens(episode);
-                fleet.publish_open(self.name, fleet::millis_at(until_at), episode, left);
+                let mut known = episodes.lock();
+                let wide = sharing.fleet_wide(&known);
+                known.opens(episode);
+                if wide {
+                    known.fleet_opened(episode);
+                }
+                drop(known);
+                let until = fleet::millis_at(until_at);
+                if wide {
+                    fleet.publish_open(self.name, until, episode, left);
+                    return;
+                }
+                let vote = Vote {
+                    name: self.name,
+                    until,
+                    episode,
+                    open_for: left,
+                    lifetime: self.config.open_for_value(),
+                    quorum: sharing.quorum,
+                };
+                let episodes = Arc::clone(episodes);
+                fleet.vote_open(&vote, move || episodes.lock().fleet_opened(episode));
             }
             State::Closed => {
                 let mut known = episodes.lock();
+                let wide = sharing.fleet_wide(&known);
                 let episode = known.opened;
                 known.closes(episode);
                 drop(known);
-                fleet.publish_closed(self.name, episode);
+                if wide {
+                    fleet.publish_closed(self.name, episode);
+                } else {
+                    fleet.withdraw_vote(self.name);
+                }
             }
             State::HalfOpen => {}
         }
@@ -238,13 +308,21 @@ impl Breaker {
 
     /// News from another instance.
     fn hear(&self, signal: Signal) {
-        let Some(Sharing { episodes, .. }) = self.fleet.get() else {
+        let Some(sharing) = self.fleet.get() else {
             return;
         };
         match signal {
             Signal::OpenUntil { until, episode } => {
                 let now = fleet::now_millis();
-                if until > now && episodes.lock().opens(episode) {
+                let news = until > now && {
+                    let mut known = sharing.episodes.lock();
+                    let news = known.opens(episode);
+                    if news {
+                        known.fleet_opened(episode);
+                    }
+                    news
+                };
+                if news {
                     // Never longer than this replica's own `open_for`
                     // from now: T is another machine's word.
                     let left = Duration::from_millis(until - now);
@@ -252,7 +330,12 @@ impl Breaker {
                 }
             }
             Signal::Closed { episode } => {
-                if episodes.lock().closes(episode) {
+                let mut known = sharing.episodes.lock();
+                // Below the quorum an opening is this replica's own
+                // evidence: another's close says nothing of its path.
+                let closes = sharing.fleet_wide(&known) && known.closes(episode);
+                drop(known);
+                if closes {
                     self.close_from_fleet();
                 }
             }
