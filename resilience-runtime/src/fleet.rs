@@ -64,8 +64,12 @@
 //!   the instance's own: it probes alone, and its close takes its vote back
 //!   and closes no one else — one replica's bad path stays that replica's.
 //!   Openings are told apart by their episode (the wall time
-//!   they began): a "closed" names the one it ends, and is ignored by an
-//!   instance that knows of a newer opening. A breaker's first use reads
+//!   they began, and always later than any episode the opener knew of): a
+//!   "closed" names the one it ends, and is ignored by an instance that
+//!   knows of a newer opening. An episode heard from more than a second
+//!   ahead of this instance's clock counts as a second ahead: a clock
+//!   running ahead (or a hostile writer) silences later openings for a
+//!   second at most. A breaker's first use reads
 //!   its "open until" key (one read, at most the operation bound, on the
 //!   calling thread) before its first call decides, so a replica started
 //!   while the fleet holds the breaker open rejects its first call too.

@@ -327,3 +327,41 @@ async fn a_replica_started_while_the_fleet_holds_a_breaker_open_rejects_its_firs
     );
     assert_eq!(breaker.origin(), Origin::Fleet);
 }
+
+/// Episodes are wall times, and clocks differ: a replica whose clock lags
+/// the one that closed the last opening must still spread its own next
+/// opening. Its episode is later than any it knows of, whatever its clock,
+/// and an episode heard from far ahead (up to `u64::MAX`) counts as a
+/// second ahead: it silences later openings for a second at most.
+#[tokio::test]
+async fn an_opening_after_a_close_from_a_clock_ahead_still_spreads() {
+    let server = RedisServer::any();
+    let ns = namespace("lagging-clock");
+    let a = Replica::start(server.url(), &ns).await;
+    let b = Replica::start(server.url(), &ns).await;
+    settle().await;
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let an_hour_ahead = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 3_600_000;
+    // A close from a replica whose clock runs an hour ahead, and one that
+    // claims the last episode there can be.
+    for episode in [an_hour_ahead, u64::MAX] {
+        redis::cmd("PUBLISH")
+            .arg(format!("resilience:{ns}:breakers"))
+            .arg(format!("ffffffffffffffff closed {episode} payments"))
+            .query_async::<()>(&mut conn)
+            .await
+            .unwrap();
+    }
+    // Past that second (with half a second for the closes to arrive, on a
+    // busy machine): b's opening is later than any close a heard, whether
+    // or not b heard them itself.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    b.trip();
+    within_a_second("a opens", || a.breaker.state() == State::Open).await;
+}

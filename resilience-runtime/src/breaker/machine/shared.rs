@@ -85,6 +85,11 @@ impl Episodes {
         true
     }
 
+    /// The latest episode known, opened or closed.
+    fn latest(self) -> u64 {
+        self.opened.max(self.closed)
+    }
+
     /// Whether a closing of `episode` is news: no newer opening known.
     fn closes(&mut self, episode: u64) -> bool {
         if episode < self.opened {
@@ -106,6 +111,10 @@ impl Episodes {
         self.fleet != 0 && self.fleet > self.closed
     }
 }
+
+/// How far ahead of this instance's clock an episode heard from the fleet
+/// may be; further ahead, it counts as this far.
+const MAX_EPISODE_AHEAD_MS: u64 = 1_000;
 
 /// How long an instance refused the probe lease stays open before it asks
 /// again (unless the fleet's news comes first).
@@ -266,8 +275,11 @@ impl Breaker {
                 let until_at = self.origin + Duration::from_nanos(until);
                 let now = crate::clock::now();
                 let left = until_at.saturating_duration_since(now);
-                let episode = fleet::millis_at(now).max(1);
+                // Later than any episode known here, whatever this clock
+                // says: a close stamped by a clock running ahead must not
+                // make this opening look old to the others.
                 let mut known = episodes.lock();
+                let episode = fleet::millis_at(now).max(known.latest().saturating_add(1));
                 let wide = sharing.fleet_wide(&known);
                 known.opens(episode);
                 if wide {
@@ -311,14 +323,18 @@ impl Breaker {
         let Some(sharing) = self.fleet.get() else {
             return;
         };
+        // An episode is another machine's clock: one from further ahead
+        // than clocks differ counts as now, so no value (up to u64::MAX)
+        // can make every later opening look old.
+        let now = fleet::now_millis();
+        let clamp = |episode: u64| episode.min(now.saturating_add(MAX_EPISODE_AHEAD_MS));
         match signal {
             Signal::OpenUntil { until, episode } => {
-                let now = fleet::now_millis();
                 let news = until > now && {
                     let mut known = sharing.episodes.lock();
-                    let news = known.opens(episode);
+                    let news = known.opens(clamp(episode));
                     if news {
-                        known.fleet_opened(episode);
+                        known.fleet_opened(clamp(episode));
                     }
                     news
                 };
@@ -333,7 +349,7 @@ impl Breaker {
                 let mut known = sharing.episodes.lock();
                 // Below the quorum an opening is this replica's own
                 // evidence: another's close says nothing of its path.
-                let closes = sharing.fleet_wide(&known) && known.closes(episode);
+                let closes = sharing.fleet_wide(&known) && known.closes(clamp(episode));
                 drop(known);
                 if closes {
                     self.close_from_fleet();
