@@ -399,14 +399,14 @@ struct Figures {
 impl Figures {
     fn row(&self) -> String {
         format!(
-            "| {} | {} | {} ms | {} of {} | {} | {} ms | {} ms | {} ms |",
+            "| {} | {} | {:.1} ms | {} of {} | {} | {:.1} ms | {} ms | {} ms |",
             self.fault.name(),
             self.cache_calls,
-            self.cache_worst.as_millis(),
+            self.cache_worst.as_secs_f64() * 1000.0,
             self.unshared,
             self.shared_reads,
             self.breaker_calls,
-            self.breaker_worst.as_millis(),
+            self.breaker_worst.as_secs_f64() * 1000.0,
             self.cache_resumed.as_millis(),
             self.breaker_resumed.as_millis(),
         )
@@ -419,6 +419,9 @@ async fn run(env: &mut Env, fault: Fault, first_id: u64) -> Figures {
         .options()
         .operation_timeout_value();
     close_a().await;
+    // Its close is published without waiting: let it land before the fault
+    // (else B, next, reads the last opening and waits out its open_for).
+    tokio::time::sleep(Duration::from_millis(100)).await;
     if fault == Fault::Hostile {
         let mut conn = env.raw().await;
         redis::cmd("FLUSHDB")
