@@ -100,7 +100,10 @@
 //! second, the connection is replaced (the other one with it), the
 //! listener subscribes again and reads the open breakers — again and again
 //! until a read gets through, so news missed during the silence or an
-//! outage is caught up.
+//! outage is caught up. It subscribes again, and catches up, whenever the
+//! other connection is replaced too: after a failover its own connection
+//! may still lead to the demoted node, which answers its pings but hears
+//! no news.
 //!
 //! # Consistency
 //!

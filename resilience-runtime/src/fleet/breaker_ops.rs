@@ -426,7 +426,8 @@ impl Fleet {
 
     /// Reads the open keys, then hears messages until the connection ends
     /// or goes silent: no message for [`LISTEN_PING_EVERY`], and no answer
-    /// to a ping within [`LISTEN_PING_BOUND`]. A silent connection is a
+    /// to a ping within [`LISTEN_PING_BOUND`] — or until the fleet's other
+    /// connection is replaced. A silent connection is a
     /// path that hangs, and the fleet's other connection likely shares it:
     /// that one is replaced too. The open keys are read again until a read
     /// gets through (a reconnect catches up even if Redis was down when it
@@ -437,7 +438,14 @@ impl Fleet {
     ) -> Option<()> {
         let (mut sink, mut messages) = pubsub.split();
         let mut caught_up = false;
+        // The fleet's connection replaced (it hung, or met a node demoted
+        // by a failover): this one likely leads to the same place, where
+        // no news is published any more. Subscribe again, and catch up.
+        let generation = fleet.upgrade()?.link.generation();
         loop {
+            if fleet.upgrade()?.link.generation() != generation {
+                return Some(());
+            }
             if !caught_up {
                 let this = Fleet {
                     inner: fleet.upgrade()?,

@@ -10,6 +10,7 @@
 //! runtime of the application.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -39,6 +40,10 @@ pub(crate) struct Link {
     pub(crate) health: Health,
     pub(crate) namespace: String,
     bound: Duration,
+    /// How many times the connection was replaced: the breaker news
+    /// listener subscribes again when it changes (its connection likely
+    /// leads where the replaced one did).
+    generation: AtomicU64,
     /// Dropped with the link: stops the fleet thread.
     _stop: oneshot::Sender<()>,
 }
@@ -88,6 +93,7 @@ impl Link {
             health: Health::default(),
             namespace,
             bound,
+            generation: AtomicU64::new(0),
             _stop: stop,
         }))
     }
@@ -95,6 +101,11 @@ impl Link {
     /// The bound of one Redis command.
     pub(crate) fn bound(&self) -> Duration {
         self.bound
+    }
+
+    /// How many times the connection was replaced so far.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Relaxed)
     }
 
     /// The connection operations use now.
@@ -110,7 +121,10 @@ impl Link {
     pub(crate) fn rebuild(&self) {
         let _inside = self.runtime.enter();
         match ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone()) {
-            Ok(manager) => *self.manager.write() = manager,
+            Ok(manager) => {
+                *self.manager.write() = manager;
+                self.generation.fetch_add(1, Relaxed);
+            }
             Err(error) => tracing::debug!(
                 target: "resilience", namespace = self.namespace, error = %error,
                 "fleet connection not rebuilt"

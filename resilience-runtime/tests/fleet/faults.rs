@@ -317,3 +317,54 @@ async fn an_async_probe_lease_leaves_the_runtime_s_thread_free() {
         "the thread ran {during} ticks of 1 ms while the lease took {waited:?}"
     );
 }
+
+/// Found by the fault matrix (issue 23): after a failover the breaker news
+/// listener stayed subscribed on the demoted node, which still answers its
+/// pings: the fleet's connection was replaced on the first `READONLY`, the
+/// listener's never was. An opening published on the new primary before
+/// the demoted node caught up with it (5 s and more: Redis's diskless sync
+/// waits 5 s by default) was never heard, and never read back. The listener
+/// now subscribes again when the fleet's connection is replaced.
+#[tokio::test]
+async fn after_a_failover_the_listener_hears_the_new_primary() {
+    use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+
+    let old = RedisServer::spawn();
+    let new = RedisServer::spawn();
+    let proxy = Proxy::to(old.url());
+    let ns = namespace("failover-news");
+    let config = BreakerConfig::new()
+        .min_calls(2)
+        .open_for(Duration::from_secs(30));
+    let a = Replica::start(&proxy.url(), &ns).await;
+    let here = Arc::new(Breaker::new("payments", config));
+    here.share_on(&a.fleet);
+    tokio::time::sleep(Duration::from_millis(100)).await; // subscriptions land
+
+    let client = redis::Client::open(old.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let new_port = new.url().rsplit(':').next().unwrap().to_owned();
+    redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(&new_port)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    proxy.switch_to(new.url());
+    // A write of this replica meets READONLY: its connection is replaced.
+    a.get("k").await;
+
+    let b_fleet = Fleet::connect(new.url(), &ns).await.unwrap();
+    let there = Arc::new(Breaker::new("payments", config));
+    there.share_on(&b_fleet);
+    for _ in 0..2 {
+        there.try_acquire().unwrap().record(true);
+    }
+    assert_eq!(there.state(), State::Open);
+    within(
+        Duration::from_secs(3),
+        "the opening on the new primary is heard",
+        || here.state() == State::Open,
+    )
+    .await;
+}
