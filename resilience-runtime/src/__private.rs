@@ -14,6 +14,7 @@ pub use crate::fallback::{
 };
 pub use crate::retry::attempt::{CallAttempt, InAttempt, in_attempt, in_attempt_blocking};
 pub use crate::retry::attempts::{Attempts, FirstAttempt};
+pub use crate::retry::budget::BudgetSlot;
 pub use crate::retry::sync_loop::{RetrySite, retry_blocking, retry_blocking_timed, verdicts};
 pub use crate::retry::{Backoff, Jitter, RetryPolicy};
 pub use crate::stale_cache::slot::{CacheSlot, fleet_identity, instance_of};

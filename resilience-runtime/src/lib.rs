@@ -75,8 +75,9 @@
 //! | `error` | the error, by `Display`, else `Debug`, else its type name | retry, fallback, stale cache |
 //! | `delay_ms` | the wait before the next attempt | retry |
 //! | `elapsed_ms` | time since the call began (for a timeout: its bound) | retry, timeout |
-//! | `outcome` | how it ended. Retry: `recovered` (succeeded after retrying), `exhausted` (every attempt failed), `not_retried` (the `when` predicate refused the error). Stale cache: `refreshed` (an expired value was replaced), `stale` (a refresh failed and a stale value is served, or a background refresh failed), `error` (a load failed with nothing within tolerance to serve) | retry, stale cache |
+//! | `outcome` | how it ended. Retry: `recovered` (succeeded after retrying), `exhausted` (every attempt failed), `not_retried` (the `when` predicate refused the error), `retry_budget_exhausted` (the retry budget refused a retry). Stale cache: `refreshed` (an expired value was replaced), `stale` (a refresh failed and a stale value is served, or a background refresh failed), `error` (a load failed with nothing within tolerance to serve) | retry, stale cache |
 //! | `age_ms` | age of the cached value the event is about: the one replaced (`refreshed`), served (`stale`), or too old to serve (`error`, when there was one) | stale cache |
+//! | `budget` | the name of the [retry budget](retry::budget) that refused a retry | retry |
 //! | `breaker` | the name of a circuit breaker | breaker |
 //! | `key` | the key of a keyed breaker (`#[breaker(key = ..)]`), as `Debug` prints it | breaker |
 //! | `state` | the state a breaker entered: `closed`, `open`, `half-open` | breaker |
@@ -100,6 +101,7 @@
 //! | metric | kind | labels | counts |
 //! | --- | --- | --- | --- |
 //! | `retry_attempts_total` | counter | `function` | retries: attempts after the first (a call that succeeds at once adds nothing) |
+//! | `retry_budget_exhausted_total` | counter | `budget` | retries a [retry budget](retry::budget) refused: the call returned its error at once |
 //! | `breakers_state` | gauge | `breaker` | the state: 0 closed, 1 open, 2 half-open; set when the breaker is created, so it exists before the first transition. Not reported for a keyed breaker |
 //! | `breaker_calls_total` | counter | `breaker`, `outcome` = `success`, `failure`, `rejected` | calls through a breaker, and calls it rejected while open; a keyed breaker's keys all count under its name |
 //! | `fallback_invocations_total` | counter | `function` | answers given by a `#[fallback]` function |

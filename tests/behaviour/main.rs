@@ -11,6 +11,7 @@ mod recovery;
 mod retry;
 mod retry_budget;
 mod retry_shapes;
+mod retry_storm;
 mod stack;
 mod stale_cache;
 mod timeout;

@@ -1,6 +1,7 @@
 //! `#[breaker(name = "payments", failure_rate = 0.5, window = 10, min_calls = 20,
 //! open_for = 60, half_open_calls = 1, probe_timeout = 60, when = counts_as_failure,
-//! shared = true, quorum = 2, key = host, max_keys = 4096)]`
+//! shared = true, quorum = 2, key = host, max_keys = 4096)]`, or `consecutive = 5` in
+//! place of `failure_rate` and `min_calls`
 
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ pub(crate) struct BreakerArgs {
     pub(crate) key: Option<Expr>,
     /// The most keys kept, with `key`.
     pub(crate) max_keys: Option<Spanned<u32>>,
+    /// Failures in a row that open it, in place of the rate rule.
+    pub(crate) consecutive: Option<Spanned<u32>>,
     /// `name = ..` was written, valid or not (an invalid one is reported as such).
     name_written: bool,
 }
@@ -49,6 +52,7 @@ impl Keys for BreakerArgs {
         "max_keys",
         "shared",
         "quorum",
+        "consecutive",
     ];
     const EXAMPLE: &'static str = "name = \"payments\"";
 
@@ -59,6 +63,10 @@ impl Keys for BreakerArgs {
                 self.name = Some(name(value, NAME_HELP)?);
             }
             "failure_rate" => self.failure_rate = Some(failure_rate(value)?),
+            "consecutive" => {
+                let help = "`consecutive` opens the breaker after that many failures in a row, as pybreaker's `fail_max`: `consecutive = 5`";
+                self.consecutive = Some(positive_u32(value, "consecutive", help)?);
+            }
             "window" => self.window = Some(positive_duration(value, "window")?),
             "open_for" => self.open_for = Some(duration(value, "open_for")?),
             "min_calls" => {
@@ -114,6 +122,21 @@ impl Keys for BreakerArgs {
                 "`quorum` counts the replicas that must open a shared breaker before the fleet opens it, and this `#[breaker]` is not shared",
                 "add `shared = true` (feature `redis`) to share the breaker across replicas, or remove `quorum`",
             ));
+        }
+        if self.consecutive.is_some() {
+            let rate_keys = [
+                ("failure_rate", self.failure_rate.map(|rate| rate.span)),
+                ("min_calls", self.min_calls.map(|calls| calls.span)),
+            ];
+            for (key, span) in rate_keys {
+                if let Some(span) = span {
+                    errors.push(error(
+                        span,
+                        format!("`{key}` has no effect with `consecutive`, which opens on failures in a row whatever the rate"),
+                        format!("remove `{key}` to open on failures in a row, or remove `consecutive` to open on the failure rate"),
+                    ));
+                }
+            }
         }
         if let (Some(shared), Some(_)) = (self.shared.filter(|s| s.value), &self.key) {
             errors.push(error(

@@ -14,6 +14,7 @@ const DEFAULT_QUORUM: u32 = 2;
 /// | builder | meaning | default |
 /// | --- | --- | --- |
 /// | [`failure_rate`](Self::failure_rate) | open when the failure share of the window *exceeds* it | 0.5 |
+/// | [`consecutive`](Self::consecutive) | open after this many failures in a row instead (pybreaker's `fail_max`) | off |
 /// | [`window`](Self::window) | time-based sliding window the share is measured over | 10 s |
 /// | [`min_calls`](Self::min_calls) | calls in the window before the share is judged | 20 |
 /// | [`open_for`](Self::open_for) | how long the breaker stays open before probing | 60 s |
@@ -48,6 +49,8 @@ pub struct BreakerConfig {
     /// Distinct replicas that must open it within `open_for` before the
     /// fleet opens (feature `redis`).
     quorum: u32,
+    /// Failures in a row that open it, in place of the rate rule; 0: off.
+    consecutive: u32,
 }
 
 impl Default for BreakerConfig {
@@ -73,6 +76,7 @@ impl BreakerConfig {
             probe_timeout: None,
             shared: false,
             quorum: DEFAULT_QUORUM,
+            consecutive: 0,
         }
     }
 
@@ -101,6 +105,45 @@ impl BreakerConfig {
             };
         }
         self
+    }
+
+    /// Opens the breaker after `failures` failures in a row while closed,
+    /// whatever the window's share (pybreaker's `fail_max`, exactly): one
+    /// success starts the count over. The rate rule is off then —
+    /// [`failure_rate`](Self::failure_rate) and
+    /// [`min_calls`](Self::min_calls) do not apply; the window still counts
+    /// calls for [`Breaker::counts`](super::Breaker::counts). 0 turns the
+    /// rule off again (the rate rule decides).
+    ///
+    /// ```
+    /// use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+    ///
+    /// let breaker = Breaker::new("ledger", BreakerConfig::new().consecutive(3));
+    /// for failed in [true, true, false, true, true] {
+    ///     breaker.try_acquire().unwrap().record(failed);
+    /// }
+    /// assert_eq!(breaker.state(), State::Closed, "a success started the count over");
+    /// breaker.try_acquire().unwrap().record(true);
+    /// assert_eq!(breaker.state(), State::Open, "three in a row");
+    /// ```
+    pub const fn consecutive(mut self, failures: u32) -> Self {
+        self.consecutive = failures;
+        self
+    }
+
+    /// Failures in a row that open the breaker, if that is its rule.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert_eq!(BreakerConfig::new().consecutive_value(), None);
+    /// assert_eq!(BreakerConfig::new().consecutive(5).consecutive_value(), Some(5));
+    /// ```
+    pub const fn consecutive_value(&self) -> Option<u32> {
+        if self.consecutive == 0 {
+            None
+        } else {
+            Some(self.consecutive)
+        }
     }
 
     /// The time-based sliding window over which the failure share is

@@ -15,6 +15,8 @@ use super::{Breaker, Origin, State, StateChange};
 pub(super) enum Cause {
     /// The failure share of the window exceeded the threshold.
     FailureRate,
+    /// `consecutive` calls failed in a row.
+    ConsecutiveFailures,
     /// A half-open probe failed.
     ProbeFailed,
     /// Half-open probes ran past `probe_timeout` without an outcome.
@@ -49,6 +51,9 @@ impl Cause {
         match self {
             Cause::FailureRate => {
                 "circuit breaker opened: the failure rate of its window exceeds the threshold"
+            }
+            Cause::ConsecutiveFailures => {
+                "circuit breaker opened: `consecutive` calls failed in a row"
             }
             Cause::ProbeFailed => "circuit breaker opened again: a probe call failed",
             Cause::ProbeTimedOut => {

@@ -182,6 +182,10 @@ pub struct Breaker {
     meters: BreakerMeters,
     /// Whether the current state came from the fleet.
     from_fleet: AtomicBool,
+    /// The `consecutive` rule's count: failures in a row while closed (low
+    /// 32 bits), tagged with the closed generation they count in (high 32
+    /// bits), so that a new closed period starts from none.
+    streak: AtomicU64,
     /// A keyed breaker's recency: how many keys its map had added when it
     /// was last used (see `KeyedBreakers`).
     used: AtomicU64,
@@ -295,6 +299,7 @@ impl Breaker {
             listeners: Listeners::new(),
             meters,
             from_fleet: AtomicBool::new(false),
+            streak: AtomicU64::new(0),
             used: AtomicU64::new(0),
             #[cfg(feature = "redis")]
             fleet: std::sync::OnceLock::new(),
@@ -667,6 +672,10 @@ impl Breaker {
         };
         let epoch = self.window.record(now, generation, failed);
         events::call_outcome(self, outcome, hand_over);
+        if let Some(limit) = self.config.consecutive_value() {
+            self.count_in_a_row(generation, failed, now, limit);
+            return;
+        }
         // A success needs no judgement after a "below" verdict of its epoch.
         // Relaxed: a stale verdict only delays a trip to the next outcome.
         if failed || self.verdict.load(Relaxed) != below(epoch) {
@@ -707,6 +716,56 @@ impl Breaker {
             return; // another failure opened it first
         }
         let told = self.open_locked(&mut machine, now, Cause::FailureRate, Some(rate));
+        drop(machine);
+        if told {
+            self.tell();
+        }
+    }
+
+    /// The `consecutive` rule: a success starts the count over (written
+    /// only when it changes, so the healthy path's shared read stays a
+    /// cache hit); a failure counts, and opens the breaker at `limit`.
+    #[inline]
+    fn count_in_a_row(&self, generation: u64, failed: bool, now: u64, limit: u32) {
+        const COUNT: u64 = 0xffff_ffff;
+        let tag = (generation & COUNT) << 32;
+        let seen = self.streak.load(Relaxed);
+        if !failed {
+            if seen != tag {
+                self.streak.store(tag, Relaxed);
+            }
+            return;
+        }
+        let mut seen = seen;
+        let in_a_row = loop {
+            let next = if seen & !COUNT == tag {
+                seen.saturating_add(1)
+            } else {
+                tag | 1
+            };
+            match self
+                .streak
+                .compare_exchange_weak(seen, next, Relaxed, Relaxed)
+            {
+                Ok(_) => break next & COUNT,
+                Err(now) => seen = now,
+            }
+        };
+        if in_a_row >= u64::from(limit) {
+            self.open_in_a_row(generation, now);
+        }
+    }
+
+    /// Opens the breaker on `consecutive` failures in a row, unless the
+    /// closed period they counted in is over.
+    #[cold]
+    #[inline(never)]
+    fn open_in_a_row(&self, generation: u64, now: u64) {
+        let mut machine = self.lock();
+        if self.word.load(Relaxed) != word(generation, CLOSED) {
+            return; // opened, or reset, meanwhile
+        }
+        let told = self.open_locked(&mut machine, now, Cause::ConsecutiveFailures, None);
         drop(machine);
         if told {
             self.tell();
