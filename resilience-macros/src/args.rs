@@ -2,6 +2,7 @@
 //! that an error (or a check across two keys) points at the right token.
 
 pub(crate) mod breaker;
+pub(crate) mod bulkhead;
 pub(crate) mod fallback;
 pub(crate) mod retry;
 pub(crate) mod stale_cache;

@@ -6,6 +6,7 @@ pub use core::time::Duration;
 pub use crate::breaker::{
     BreakerConfig, BreakerSlot, CircuitOpen, DEFAULT_MAX_KEYS, KeyedBreakerSlot, Permit,
 };
+pub use crate::bulkhead::{BulkheadConfig, BulkheadSlot};
 pub use crate::describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
 pub use crate::fallback::{
     AsyncFallback, AsyncFallbackFn, AsyncFallbackShape, CallAsync, CallAsyncForSync, CallSync,
@@ -27,6 +28,7 @@ pub use cache_calls::{
     DescribeErrors, ErrorsOf, ShareClonedErrors, cache_get_or_load, cache_get_or_load_blocking,
     cache_get_or_revalidate, cache_get_or_revalidate_blocking,
 };
+pub use full::{FullError, bulkhead_full};
 pub use idioms::{describe_error, load_errors, return_type};
 pub use keyed::{ToBreakerKey, keyed_breaker};
 pub use open::{OpenError, circuit_open};
@@ -41,6 +43,7 @@ pub use when::{ValidWhen, WhenFn, WhenPredicate};
 
 mod cache_bounds;
 mod cache_calls;
+mod full;
 mod idioms;
 mod keyed;
 mod open;

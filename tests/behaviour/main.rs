@@ -2,6 +2,7 @@
 //! One module per attribute; one binary, so the suite links once.
 
 mod breaker;
+mod bulkhead;
 mod events;
 mod fallback;
 mod http_service;
