@@ -106,8 +106,7 @@ impl CallOutcome {
 }
 
 /// The hook every call outcome goes through: `breaker_calls_total{outcome}`
-/// through the breaker's registered handles, and, for a rejection, the
-/// recovery scope. Called on the closed path, so whatever goes here must not
+/// through the breaker's registered handles. Called on the closed path, so whatever goes here must not
 /// lock, allocate or format, nor write a cache line other threads write.
 ///
 /// Outcomes reach the counters in per-thread batches (`tally.rs`): all of
@@ -121,9 +120,6 @@ impl CallOutcome {
 pub(super) fn call_outcome(breaker: &Breaker, outcome: CallOutcome, hand_over: bool) {
     if BreakerMeters::ENABLED {
         breaker.meters().count(outcome, hand_over);
-    }
-    if outcome == CallOutcome::Rejected {
-        crate::recovery::breaker_rejected();
     }
 }
 

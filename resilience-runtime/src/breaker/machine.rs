@@ -649,7 +649,9 @@ impl Breaker {
     #[inline]
     fn reject(&self, wait_nanos: u64, hand_over: bool) -> CircuitOpen {
         events::call_outcome(self, CallOutcome::Rejected, hand_over);
-        CircuitOpen::from_nanos(self.name, wait_nanos)
+        let open = CircuitOpen::from_nanos(self.name, wait_nanos);
+        crate::recovery::breaker_rejected(open.retry_after());
+        open
     }
 
     /// The outcome of a call made while closed.

@@ -314,6 +314,7 @@ impl Bulkhead {
     #[cold]
     fn rejected(&self) -> BulkheadFull {
         self.meters.rejected.increment(1);
+        crate::recovery::bulkhead_rejected();
         let full = self.full(self.config.max_wait_value());
         tracing::warn!(
             target: "resilience", bulkhead = self.name,

@@ -298,6 +298,7 @@ impl RetryBudget {
             return true;
         }
         self.exhausted.increment(1);
+        crate::recovery::budget_refused();
         tracing::warn!(
             target: "resilience", function, budget = self.name,
             outcome = "retry_budget_exhausted",
