@@ -32,6 +32,12 @@ pub fn in_a_row(amount: u64) -> PayResult<u64> {
     Ok(amount)
 }
 
+/// Client-side throttling: a share of calls rejected, never opened.
+#[breaker(name = "pass-throttled", throttle = 2, window = "30s")]
+pub async fn throttled(amount: u64) -> PayResult<u64> {
+    Ok(amount)
+}
+
 pub async fn last_receipt(_: u64, _: PayError) -> PayResult<u64> {
     Ok(0)
 }

@@ -182,6 +182,9 @@ pub struct Breaker {
     meters: BreakerMeters,
     /// Whether the current state came from the fleet.
     from_fleet: AtomicBool,
+    /// The `throttle` rule's rejection probability (`f64` bits); 0 while
+    /// nothing is throttled, so the closed path's test is one load.
+    shed: AtomicU64,
     /// The `consecutive` rule's count: failures in a row while closed (low
     /// 32 bits), tagged with the closed generation they count in (high 32
     /// bits), so that a new closed period starts from none.
@@ -299,6 +302,7 @@ impl Breaker {
             listeners: Listeners::new(),
             meters,
             from_fleet: AtomicBool::new(false),
+            shed: AtomicU64::new(0),
             streak: AtomicU64::new(0),
             used: AtomicU64::new(0),
             #[cfg(feature = "redis")]
@@ -495,6 +499,9 @@ impl Breaker {
     pub fn try_acquire(&self) -> Result<Permit<'_>, CircuitOpen> {
         let current = self.word.load(Acquire);
         if current & STATE_BITS == CLOSED {
+            if self.shed.load(Relaxed) != 0 {
+                self.maybe_throttle(generation_of(current))?;
+            }
             return Ok(Permit {
                 breaker: self,
                 ticket: Ticket::Closed {
@@ -678,6 +685,13 @@ impl Breaker {
             self.count_in_a_row(generation, failed, now, limit);
             return;
         }
+        if let Some(k) = self.config.throttle_value() {
+            // Healthy and not throttling: nothing to weigh.
+            if failed || self.shed.load(Relaxed) != 0 {
+                self.weigh_throttle(k, epoch);
+            }
+            return;
+        }
         // A success needs no judgement after a "below" verdict of its epoch.
         // Relaxed: a stale verdict only delays a trip to the next outcome.
         if failed || self.verdict.load(Relaxed) != below(epoch) {
@@ -722,6 +736,61 @@ impl Breaker {
         if told {
             self.tell();
         }
+    }
+
+    /// The rejection probability of a call while throttling: one uniform
+    /// draw against it; a rejected call counts in the window as a request
+    /// not accepted.
+    #[cold]
+    #[inline(never)]
+    fn maybe_throttle(&self, generation: u64) -> Result<(), CircuitOpen> {
+        let probability = f64::from_bits(self.shed.load(Relaxed));
+        if fastrand::f64() >= probability {
+            return Ok(());
+        }
+        let now = self.elapsed(clock::fresh());
+        let epoch = self.window.record(now, generation, true);
+        if let Some(k) = self.config.throttle_value() {
+            self.weigh_throttle(k, epoch);
+        }
+        Err(self.reject(0, true))
+    }
+
+    /// Client-side throttling's probability from the window: max(0,
+    /// (requests − k × accepts) / (requests + 1)).
+    fn weigh_throttle(&self, k: f64, epoch: Epoch) {
+        let counts = self.window.counts(epoch);
+        let requests = counts.calls() as f64;
+        let accepts = counts.successes as f64;
+        let probability = ((requests - k * accepts) / (requests + 1.0)).max(0.0);
+        let bits = if probability > 0.0 {
+            probability.to_bits()
+        } else {
+            0
+        };
+        if self.shed.load(Relaxed) != bits {
+            self.shed.store(bits, Relaxed);
+        }
+    }
+
+    /// The share of calls the `throttle` rule rejects now (0 without it,
+    /// or while the dependency is healthy).
+    ///
+    /// ```
+    /// use resilience_runtime::breaker::{Breaker, BreakerConfig};
+    ///
+    /// let breaker = Breaker::new("search", BreakerConfig::new().throttle(2.0));
+    /// let calls: Vec<_> = (0..4).map(|_| breaker.try_acquire().unwrap()).collect();
+    /// let mut outcomes = calls.into_iter().zip([false, true, true, true]);
+    /// let (permit, failed) = outcomes.next().unwrap();
+    /// permit.record(failed);
+    /// assert_eq!(breaker.throttle_probability(), 0.0);
+    /// outcomes.for_each(|(permit, failed)| permit.record(failed));
+    /// // 4 requests, 1 accepted: (4 - 2 × 1) / (4 + 1)
+    /// assert_eq!(breaker.throttle_probability(), 0.4);
+    /// ```
+    pub fn throttle_probability(&self) -> f64 {
+        f64::from_bits(self.shed.load(Relaxed))
     }
 
     /// The `consecutive` rule: a success starts the count over (written
@@ -862,6 +931,10 @@ impl Breaker {
         self.publish_probes(machine);
         self.word.store(next, Release);
         let (from, to) = (state_of(current), state_of(next));
+        if to == State::Closed {
+            // A new window: nothing to throttle on.
+            self.shed.store(0, Relaxed);
+        }
         if from == to {
             return false;
         }
