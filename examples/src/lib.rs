@@ -5,8 +5,11 @@
 //! call, so the example prints it and a test pins it.
 //!
 //! [`http_service`] is the app of `cargo run --example http_service`, which
-//! the integration test serves too.
+//! the integration test serves too; [`overload`] holds the simulations of
+//! `cargo run --example overload`.
 
 pub mod twins;
 
 pub mod http_service;
+
+pub mod overload;

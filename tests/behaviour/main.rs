@@ -8,6 +8,7 @@ mod fallback;
 mod http_service;
 mod json_events;
 mod keyed_breaker;
+mod overload;
 mod recovery;
 mod retry;
 mod retry_budget;
