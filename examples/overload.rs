@@ -7,7 +7,7 @@
 //! cargo run --example overload
 //! ```
 
-use resilience_examples::overload::{self, Mode, Retries};
+use resilience_examples::overload::{self, Limit, Mode, Retries};
 
 #[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {
@@ -28,6 +28,27 @@ async fn main() {
             "| {label} | {} | {:.2}x |",
             chain.bottom_attempts,
             chain.factor()
+        );
+    }
+
+    println!("\nOverload step: a dependency of 20 calls x 50 ms at a time (400 a second);");
+    println!("10 s at 0.8x, then 20 s at 3x; callers give up after 250 ms. The last 10 s:\n");
+    println!("| limit | goodput (of capacity) | admitted p99 | unloaded p99 |");
+    println!("| --- | ---: | ---: | ---: |");
+    for (label, limit) in [
+        ("no bulkhead", Limit::None),
+        ("`#[bulkhead(max_concurrent = 20)]`", Limit::Fixed),
+        (
+            "`#[bulkhead(max_concurrent = 100, max_wait = \"50ms\", adaptive = true)]`",
+            Limit::Adaptive,
+        ),
+    ] {
+        let step = overload::overload_step(limit).await;
+        println!(
+            "| {label} | {:.0} % | {} ms | {} ms |",
+            step.goodput * 100.0,
+            step.admitted_p99.as_millis(),
+            step.unloaded_p99.as_millis()
         );
     }
 

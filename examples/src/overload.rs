@@ -278,3 +278,177 @@ pub async fn brown_out(mode: Mode, seed: u64) -> BrownOut {
         back_after_secs: back_after_secs.unwrap_or(u32::MAX),
     }
 }
+
+/// How calls to an overloaded dependency are limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// No bulkhead: every call is sent.
+    None,
+    /// `#[bulkhead(max_concurrent = 20)]`: the dependency's capacity,
+    /// known in advance.
+    Fixed,
+    /// `#[bulkhead(max_concurrent = 100, max_wait = "50ms", adaptive =
+    /// true)]`: the capacity found from latency.
+    Adaptive,
+}
+
+/// An overload step, as the callers saw it during the 3× phase.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Step {
+    /// Answers within the deadline per second, as a share of the
+    /// dependency's capacity.
+    pub goodput: f64,
+    /// The 99th percentile latency of the calls the bulkhead let through
+    /// (to their answer, or to the deadline).
+    pub admitted_p99: Duration,
+    /// The same when the dependency is not loaded (its base latency).
+    pub unloaded_p99: Duration,
+}
+
+/// The dependency of the overload step: `CAPACITY` calls at a time in
+/// `BASE` each; beyond that, every call is slower in proportion (it shares
+/// the workers), and its work goes on when its caller gave up.
+struct Server {
+    inflight: AtomicU32,
+}
+
+const CAPACITY: u32 = 20;
+const BASE: Duration = Duration::from_millis(50);
+const DEADLINE: Duration = Duration::from_millis(250);
+
+impl Server {
+    async fn call(self: &Arc<Self>) -> Result<(), Failure> {
+        let server = Arc::clone(self);
+        let work = tokio::spawn(async move {
+            let running = server.inflight.fetch_add(1, Relaxed) + 1;
+            let share = f64::from(running.max(CAPACITY)) / f64::from(CAPACITY);
+            tokio::time::sleep(BASE.mul_f64(share)).await;
+            server.inflight.fetch_sub(1, Relaxed);
+        });
+        work.await.map_err(|_| Failure {
+            retried: false,
+            shed: false,
+        })
+    }
+}
+
+impl From<resilience_runtime::BulkheadFull> for Failure {
+    fn from(_: resilience_runtime::BulkheadFull) -> Self {
+        Failure {
+            retried: false,
+            shed: true,
+        }
+    }
+}
+
+/// The latency of a call the bulkhead let through, kept by its caller.
+async fn timed(
+    server: &Arc<Server>,
+    latencies: &std::sync::Mutex<Vec<Duration>>,
+) -> Result<(), Failure> {
+    let started = tokio::time::Instant::now();
+    let _kept = Kept { started, latencies };
+    server.call().await
+}
+
+/// Records its call's latency when dropped: at its answer, or when the
+/// caller's deadline dropped it.
+struct Kept<'a> {
+    started: tokio::time::Instant,
+    latencies: &'a std::sync::Mutex<Vec<Duration>>,
+}
+
+impl Drop for Kept<'_> {
+    fn drop(&mut self) {
+        let latency = self.started.elapsed();
+        self.latencies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(latency);
+    }
+}
+
+async fn unlimited(
+    server: &Arc<Server>,
+    latencies: &std::sync::Mutex<Vec<Duration>>,
+) -> Result<(), Failure> {
+    timed(server, latencies).await
+}
+
+#[resilience_runtime::bulkhead(max_concurrent = 20, name = "overload-fixed")]
+async fn fixed(
+    server: &Arc<Server>,
+    latencies: &std::sync::Mutex<Vec<Duration>>,
+) -> Result<(), Failure> {
+    timed(server, latencies).await
+}
+
+#[resilience_runtime::bulkhead(
+    max_concurrent = 100,
+    max_wait = "50ms",
+    adaptive = true,
+    name = "overload-adaptive"
+)]
+async fn adaptive(
+    server: &Arc<Server>,
+    latencies: &std::sync::Mutex<Vec<Duration>>,
+) -> Result<(), Failure> {
+    timed(server, latencies).await
+}
+
+/// 10 s at 0.8× the dependency's capacity (20 calls of 50 ms at a time:
+/// 400 a second), then 20 s at 3×, callers giving up after 250 ms; what
+/// the last 10 s of the 3× phase looked like. Each variant runs once per
+/// process: its bulkhead is process-wide.
+pub async fn overload_step(limit: Limit) -> Step {
+    let server = Arc::new(Server {
+        inflight: AtomicU32::new(0),
+    });
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let answered = Arc::new(AtomicU64::new(0));
+    let capacity_per_sec = f64::from(CAPACITY) / BASE.as_secs_f64();
+    let mut measured_from = None;
+    let mut owed = 0.0;
+    for millis in 0..30_000_u64 {
+        let rate = if millis < 10_000 { 0.8 } else { 3.0 } * capacity_per_sec;
+        if millis == 20_000 {
+            // The last 10 s: what is measured.
+            latencies.lock().unwrap().clear();
+            measured_from = Some(answered.load(Relaxed));
+        }
+        owed += rate / 1000.0;
+        while owed >= 1.0 {
+            owed -= 1.0;
+            let (server, latencies, answered) = (
+                Arc::clone(&server),
+                Arc::clone(&latencies),
+                Arc::clone(&answered),
+            );
+            tokio::spawn(async move {
+                let call = async {
+                    match limit {
+                        Limit::None => unlimited(&server, &latencies).await,
+                        Limit::Fixed => fixed(&server, &latencies).await,
+                        Limit::Adaptive => adaptive(&server, &latencies).await,
+                    }
+                };
+                if let Ok(Ok(())) = tokio::time::timeout(DEADLINE, call).await {
+                    answered.fetch_add(1, Relaxed);
+                }
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let good = answered.load(Relaxed) - measured_from.unwrap_or(0);
+    let mut latencies = latencies.lock().unwrap().clone();
+    latencies.sort_unstable();
+    let p99 = latencies
+        .get(latencies.len() * 99 / 100)
+        .copied()
+        .unwrap_or_default();
+    Step {
+        goodput: good as f64 / 10.0 / capacity_per_sec,
+        admitted_p99: p99,
+        unloaded_p99: BASE,
+    }
+}

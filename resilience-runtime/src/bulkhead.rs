@@ -28,6 +28,11 @@
 //! back a slot is two atomic operations on one counter; waiting is off
 //! that path.
 //!
+//! With `adaptive = true` the limit follows the calls' latency between
+//! `min_concurrent` and `max_concurrent` (TCP Vegas's rule), and a
+//! standing queue shortens the waits (CoDel): see
+//! [`BulkheadConfig::adaptive`] and the attribute's docs.
+//!
 //! Every bulkhead is registered by name: the `name` given, else the
 //! decorated function's `module::path::name`. The first function to use a
 //! name fixes its configuration; another with a different one gets that
@@ -41,6 +46,7 @@ use parking_lot::Mutex;
 mod config;
 mod full;
 mod limiter;
+mod vegas;
 
 pub use config::BulkheadConfig;
 pub use full::BulkheadFull;

@@ -31,6 +31,12 @@ pub async fn async_fn(query: String) -> Result<String, ApiError> {
     Ok(query)
 }
 
+/// A limit that follows latency.
+#[bulkhead(max_concurrent = 64, min_concurrent = 4, max_wait = "20ms", adaptive = true)]
+pub async fn adaptive_fn(page: u32) -> Result<u32, ApiError> {
+    Ok(page)
+}
+
 /// `std::io::Error` converts from `BulkheadFull` as it is.
 #[bulkhead(max_concurrent = 1, max_wait = 0.05)]
 pub async fn io_fn(path: &str) -> std::io::Result<usize> {

@@ -31,6 +31,10 @@ fn wrap(args: &BulkheadArgs, context: &Context, inner: TokenStream) -> TokenStre
         let max_wait = duration_tokens(private, max_wait.value);
         config.extend(quote!(.max_wait(#max_wait)));
     }
+    if args.adaptive.is_some_and(|adaptive| adaptive.value) {
+        let floor = args.min_concurrent.map_or(1, |floor| floor.value);
+        config.extend(quote!(.adaptive(#floor)));
+    }
     let name = match &args.name {
         Some(name) => quote!(#name),
         None => context.function_name(),

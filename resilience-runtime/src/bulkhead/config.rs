@@ -11,6 +11,7 @@ use std::time::Duration;
 /// | --- | --- | --- |
 /// | [`new(n)`](Self::new) | at most `n` calls at once (`max_concurrent`) | — |
 /// | [`max_wait`](Self::max_wait) | how long a further call waits for a slot | 0: never waits |
+/// | [`adaptive`](Self::adaptive) | the limit follows the calls' latency, between a floor and `max_concurrent` | off |
 ///
 /// ```
 /// use std::time::Duration;
@@ -24,6 +25,8 @@ use std::time::Duration;
 pub struct BulkheadConfig {
     max_concurrent: u32,
     max_wait: Duration,
+    /// `Some(floor)`: the limit adapts between it and `max_concurrent`.
+    adaptive: Option<u32>,
 }
 
 impl BulkheadConfig {
@@ -42,7 +45,43 @@ impl BulkheadConfig {
                 max_concurrent
             },
             max_wait: Duration::ZERO,
+            adaptive: None,
         }
+    }
+
+    /// Lets the limit follow the calls' latency, between `floor` and
+    /// `max_concurrent` (TCP Vegas's rule, as Netflix's `VegasLimit`): it
+    /// starts at `max_concurrent`, shrinks while latency above the least
+    /// seen says calls queue at the dependency, and grows back as latency
+    /// returns.
+    /// Under a standing queue, waits shrink too (CoDel): a call that finds
+    /// the bulkhead full after it has been full for 100 ms waits at most
+    /// 5 ms, not `max_wait`. See [the module docs](super) for why.
+    ///
+    /// ```
+    /// # use resilience_runtime::bulkhead::BulkheadConfig;
+    /// let config = BulkheadConfig::new(64).adaptive(4);
+    /// assert_eq!(config.adaptive_floor(), Some(4));
+    /// assert_eq!(BulkheadConfig::new(64).adaptive_floor(), None);
+    /// ```
+    pub const fn adaptive(mut self, floor: u32) -> Self {
+        let floor = if floor == 0 { 1 } else { floor };
+        self.adaptive = Some(if floor > self.max_concurrent {
+            self.max_concurrent
+        } else {
+            floor
+        });
+        self
+    }
+
+    /// The floor of an adaptive limit, if the limit adapts.
+    ///
+    /// ```
+    /// # use resilience_runtime::bulkhead::BulkheadConfig;
+    /// assert_eq!(BulkheadConfig::new(8).adaptive(20).adaptive_floor(), Some(8));
+    /// ```
+    pub const fn adaptive_floor(&self) -> Option<u32> {
+        self.adaptive
     }
 
     /// How long a call that finds every slot taken waits for one before it

@@ -10,7 +10,10 @@
 //! go to whichever waiter (or new call) takes them first: not first come,
 //! first served.
 
-use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicU32, AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
@@ -18,6 +21,8 @@ use tokio::sync::Notify;
 
 use super::BulkheadConfig;
 use super::full::BulkheadFull;
+use super::vegas::Vegas;
+use crate::clock::{self, Instant};
 use crate::meters::{Counter, CounterDef, Gauge, GaugeDef};
 
 /// `bulkhead_inflight{bulkhead}`: calls running.
@@ -35,6 +40,12 @@ static BULKHEAD_REJECTED_TOTAL: CounterDef = CounterDef::new(
     "bulkhead_rejected_total",
     "Calls a full #[bulkhead] turned away: they did not run",
 );
+
+/// How long an adaptive bulkhead may stay full before its waits shrink
+/// (CoDel's interval).
+const STANDING_QUEUE: Duration = Duration::from_millis(100);
+/// The longest wait under a standing queue (CoDel's target).
+const SHORT_WAIT: Duration = Duration::from_millis(5);
 
 /// A limit on how many calls run at once.
 ///
@@ -57,6 +68,14 @@ pub struct Bulkhead {
     config: BulkheadConfig,
     /// Slots taken.
     inflight: AtomicU32,
+    /// Slots allowed now: `max_concurrent`, or the adaptive limit.
+    limit: AtomicU32,
+    /// The adaptive limit's controller, when the limit adapts.
+    limiter: Option<Mutex<Vegas>>,
+    /// Nanoseconds from `origin` (plus one) since which calls have found
+    /// the bulkhead full with others waiting; 0 while they do not.
+    full_since: AtomicU64,
+    origin: Instant,
     /// Calls waiting for a slot, async and blocking: a permit given back
     /// wakes one only when there is one.
     pub(super) waiting: AtomicU32,
@@ -70,6 +89,7 @@ pub struct Bulkhead {
 
 struct Meters {
     inflight: Gauge,
+    limit: Gauge,
     rejected: Counter,
 }
 
@@ -94,21 +114,28 @@ impl Bulkhead {
     /// ```
     pub fn new(name: &'static str, config: BulkheadConfig) -> Self {
         let labels = [("bulkhead", name)];
-        BULKHEAD_LIMIT
-            .register(&labels)
-            .set(f64::from(config.max_concurrent_value()));
+        let limit = BULKHEAD_LIMIT.register(&labels);
+        limit.set(f64::from(config.max_concurrent_value()));
         let inflight = BULKHEAD_INFLIGHT.register(&labels);
         inflight.set(0.0);
+        let limiter = config
+            .adaptive_floor()
+            .map(|floor| Mutex::new(Vegas::new(floor, config.max_concurrent_value())));
         Self {
             name,
             config,
             inflight: AtomicU32::new(0),
+            limit: AtomicU32::new(config.max_concurrent_value()),
+            limiter,
+            full_since: AtomicU64::new(0),
+            origin: clock::now(),
             waiting: AtomicU32::new(0),
             async_waiters: Notify::new(),
             blocking_waiters: Condvar::new(),
             blocking: Mutex::new(()),
             meters: Meters {
                 inflight,
+                limit,
                 rejected: BULKHEAD_REJECTED_TOTAL.register(&labels),
             },
         }
@@ -160,7 +187,7 @@ impl Bulkhead {
     #[inline]
     pub fn try_acquire(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
         match self.take_slot() {
-            true => Ok(BulkheadPermit { bulkhead: self }),
+            true => Ok(self.permit()),
             false => Err(self.full(Duration::ZERO)),
         }
     }
@@ -185,7 +212,7 @@ impl Bulkhead {
     #[inline]
     pub async fn acquire(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
         if self.take_slot() {
-            return Ok(BulkheadPermit { bulkhead: self });
+            return Ok(self.permit());
         }
         self.wait_async().await
     }
@@ -204,15 +231,37 @@ impl Bulkhead {
     #[inline]
     pub fn acquire_blocking(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
         if self.take_slot() {
-            return Ok(BulkheadPermit { bulkhead: self });
+            return Ok(self.permit());
         }
         self.wait_blocking()
+    }
+
+    /// Calls allowed at once now: `max_concurrent`, or, for an adaptive
+    /// bulkhead, its current limit.
+    ///
+    /// ```
+    /// # use resilience_runtime::bulkhead::{Bulkhead, BulkheadConfig};
+    /// let bulkhead = Bulkhead::new("exports", BulkheadConfig::new(8).adaptive(2));
+    /// assert_eq!(bulkhead.limit(), 8, "an adaptive limit starts at max_concurrent");
+    /// ```
+    pub fn limit(&self) -> u32 {
+        self.limit.load(Relaxed)
+    }
+
+    /// The permit of a slot just taken: dated when the limit adapts to
+    /// the calls' latency.
+    #[inline]
+    fn permit(&self) -> BulkheadPermit<'_> {
+        BulkheadPermit {
+            bulkhead: self,
+            started: self.limiter.as_ref().map(|_| clock::now()),
+        }
     }
 
     /// Takes a slot if fewer than the limit are taken.
     #[inline]
     fn take_slot(&self) -> bool {
-        let limit = self.config.max_concurrent_value();
+        let limit = self.limit.load(Relaxed);
         let mut taken = self.inflight.load(SeqCst);
         loop {
             if taken >= limit {
@@ -233,13 +282,55 @@ impl Bulkhead {
 
     /// Gives a slot back, and wakes one waiter if any waits.
     #[inline]
-    fn give_back(&self) {
+    fn give_back(&self, started: Option<Instant>) {
         let left = self.inflight.fetch_sub(1, SeqCst) - 1;
         self.meters.inflight.set(f64::from(left));
+        if let Some(started) = started {
+            self.adapt(started, left + 1);
+        }
         // SeqCst with the waiter's count then retry: either it sees this
         // slot free, or this sees it waiting.
         if self.waiting.load(SeqCst) > 0 {
             self.wake_one();
+        }
+    }
+
+    /// Feeds a call's latency to the adaptive limit; clears the standing
+    /// queue mark once nobody waits.
+    #[inline(never)]
+    fn adapt(&self, started: Instant, inflight: u32) {
+        let Some(limiter) = &self.limiter else {
+            return;
+        };
+        let nanos = clock::nanos_between(started, clock::now());
+        let sampled = limiter.lock().sample(nanos, inflight);
+        if let Some(limit) = sampled
+            && self.limit.swap(limit, Relaxed) != limit
+        {
+            self.meters.limit.set(f64::from(limit));
+        }
+        if self.waiting.load(SeqCst) == 0 && self.full_since.load(Relaxed) != 0 {
+            self.full_since.store(0, Relaxed);
+        }
+    }
+
+    /// How long a call that found the bulkhead full waits: `max_wait`, or,
+    /// for an adaptive bulkhead full for longer than [`STANDING_QUEUE`],
+    /// at most [`SHORT_WAIT`] (CoDel: a standing queue only adds latency).
+    fn wait_for_slot(&self) -> Duration {
+        let max_wait = self.config.max_wait_value();
+        if self.limiter.is_none() || max_wait.is_zero() {
+            return max_wait;
+        }
+        let now = clock::nanos_between(self.origin, clock::now()) + 1;
+        let since = match self.full_since.compare_exchange(0, now, Relaxed, Relaxed) {
+            Ok(_) => now,
+            Err(since) => since,
+        };
+        if Duration::from_nanos(now - since.min(now)) > STANDING_QUEUE {
+            max_wait.min(SHORT_WAIT)
+        } else {
+            max_wait
         }
     }
 
@@ -255,9 +346,9 @@ impl Bulkhead {
     #[cold]
     #[inline(never)]
     async fn wait_async(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
-        let max_wait = self.config.max_wait_value();
+        let max_wait = self.wait_for_slot();
         if max_wait.is_zero() {
-            return Err(self.rejected());
+            return Err(self.rejected(Duration::ZERO));
         }
         let deadline = tokio::time::Instant::now() + max_wait;
         let _waiting = Waiting::register(self);
@@ -268,10 +359,10 @@ impl Bulkhead {
             // wakes this waiter.
             notified.as_mut().enable();
             if self.take_slot() {
-                return Ok(BulkheadPermit { bulkhead: self });
+                return Ok(self.permit());
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.last_try();
+                return self.last_try(max_wait);
             }
         }
     }
@@ -279,16 +370,16 @@ impl Bulkhead {
     #[cold]
     #[inline(never)]
     fn wait_blocking(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
-        let max_wait = self.config.max_wait_value();
+        let max_wait = self.wait_for_slot();
         if max_wait.is_zero() {
-            return Err(self.rejected());
+            return Err(self.rejected(Duration::ZERO));
         }
         let deadline = std::time::Instant::now() + max_wait;
         let _waiting = Waiting::register(self);
         let mut blocking = self.blocking.lock();
         loop {
             if self.take_slot() {
-                return Ok(BulkheadPermit { bulkhead: self });
+                return Ok(self.permit());
             }
             if self
                 .blocking_waiters
@@ -296,37 +387,37 @@ impl Bulkhead {
                 .timed_out()
             {
                 drop(blocking);
-                return self.last_try();
+                return self.last_try(max_wait);
             }
         }
     }
 
     /// At the end of `max_wait`: a slot freed just now, else the refusal. A
     /// waiter woken for a slot it did not take passes the wake on.
-    fn last_try(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
+    fn last_try(&self, waited: Duration) -> Result<BulkheadPermit<'_>, BulkheadFull> {
         if self.take_slot() {
-            return Ok(BulkheadPermit { bulkhead: self });
+            return Ok(self.permit());
         }
-        Err(self.rejected())
+        Err(self.rejected(waited))
     }
 
     /// A refusal after the wait: counted, and an event.
     #[cold]
-    fn rejected(&self) -> BulkheadFull {
+    fn rejected(&self, waited: Duration) -> BulkheadFull {
         self.meters.rejected.increment(1);
         crate::recovery::bulkhead_rejected();
-        let full = self.full(self.config.max_wait_value());
+        let full = self.full(waited);
         tracing::warn!(
             target: "resilience", bulkhead = self.name,
-            max_concurrent = self.config.max_concurrent_value(),
-            max_wait_ms = crate::clock::millis(self.config.max_wait_value()),
+            max_concurrent = self.limit(),
+            max_wait_ms = crate::clock::millis(waited),
             "call rejected: every slot of the bulkhead is taken"
         );
         full
     }
 
     fn full(&self, waited: Duration) -> BulkheadFull {
-        BulkheadFull::new(self.name, self.config.max_concurrent_value(), waited)
+        BulkheadFull::new(self.name, self.limit(), waited)
     }
 }
 
@@ -347,7 +438,7 @@ impl Drop for Waiting<'_> {
         // A wake meant for this waiter, which leaves without a slot, goes
         // to the next one while a slot is free.
         if bulkhead.waiting.load(SeqCst) > 0
-            && bulkhead.inflight.load(SeqCst) < bulkhead.config.max_concurrent_value()
+            && bulkhead.inflight.load(SeqCst) < bulkhead.limit.load(Relaxed)
         {
             bulkhead.wake_one();
         }
@@ -359,6 +450,8 @@ impl Drop for Waiting<'_> {
 #[must_use = "the slot is given back when the permit is dropped"]
 pub struct BulkheadPermit<'a> {
     bulkhead: &'a Bulkhead,
+    /// When the call started, for an adaptive limit.
+    started: Option<Instant>,
 }
 
 impl std::fmt::Debug for BulkheadPermit<'_> {
@@ -372,6 +465,6 @@ impl std::fmt::Debug for BulkheadPermit<'_> {
 impl Drop for BulkheadPermit<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.bulkhead.give_back();
+        self.bulkhead.give_back(self.started);
     }
 }
