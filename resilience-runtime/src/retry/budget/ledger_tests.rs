@@ -204,3 +204,46 @@ fn calls_and_retries_at_once_never_grant_more_than_the_calls_allow() {
     assert!(granted <= 1000, "25 % of 4 000 calls: {granted}");
     assert_eq!(granted + ledger.remaining(1), 1000);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// The rule with real threads: any number of threads make their calls,
+    /// then ask for retries all at once; the retries granted are exactly
+    /// the rule's allowance (or every one asked for, if fewer).
+    #[test]
+    fn threads_asking_at_once_get_exactly_the_allowance(
+        threads in 2_usize..6,
+        calls_each in 0_u64..400,
+        asks_each in 0_u64..200,
+        per_mille in 0_u64..1500,
+        min_per_sec in 0_u32..3,
+    ) {
+        let ratio_ppm = per_mille * 1000;
+        let ledger = Arc::new(Ledger::new(10, ratio_ppm, min_per_sec));
+        let run = |work: Arc<dyn Fn(&Ledger) -> u64 + Send + Sync>| {
+            let start = Arc::new(Barrier::new(threads));
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let (ledger, start, work) =
+                        (Arc::clone(&ledger), Arc::clone(&start), Arc::clone(&work));
+                    std::thread::spawn(move || {
+                        start.wait();
+                        work(&ledger)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+        };
+        run(Arc::new(move |ledger: &Ledger| {
+            (0..calls_each).for_each(|_| ledger.deposit(4));
+            0
+        }));
+        let granted = run(Arc::new(move |ledger: &Ledger| {
+            (0..asks_each).map(|_| u64::from(ledger.withdraw(4))).sum()
+        }));
+        let calls = calls_each * threads as u64;
+        let allowance = calls * per_mille / 1000 + u64::from(min_per_sec) * 10;
+        prop_assert_eq!(granted, allowance.min(asks_each * threads as u64));
+    }
+}
