@@ -44,8 +44,12 @@ use resilience_runtime::{
 /// The breaker in front of the upstream, as `/metrics` labels it.
 pub const BREAKER: &str = "profile-service";
 
-/// The decorated function, as the `function` label of `/metrics` names it.
+/// The cached function, as the `function` label of `/metrics` names it
+/// (its cache and its fallback).
 pub const FUNCTION: &str = concat!(module_path!(), "::fetch_profile");
+
+/// The retried function below it, as `retry_attempts_total` names it.
+pub const LIVE_FUNCTION: &str = concat!(module_path!(), "::fetch_live_profile");
 
 /// What the example reads from its environment.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -254,15 +258,10 @@ async fn placeholder_profile(
     })
 }
 
-/// A profile, through the attributes in the documented order. Read from
-/// the bottom: each call gets 3 attempts, its retries drawn from the
-/// `profile-upstream` retry budget (20 % of the calls, plus 10 a second);
-/// the breaker opens when more than half of at least 4 calls in 30 s
-/// failed, and stays open 10 s; at most 32 calls reach the upstream at once
-/// (a further one waits 100 ms for a slot); a profile is fresh for 5 s and
-/// may be served stale up to 60 s old when a refresh fails (no retries of
-/// its own: `#[retry]` below does that); the placeholder answers when
-/// nothing below could.
+/// A profile, through the attributes in the documented order: a
+/// profile is fresh for 5 s and may be served stale up to 60 s old when a
+/// refresh fails (no retries of its own: [`fetch_live_profile`] below
+/// retries); the placeholder answers when nothing below could.
 ///
 /// Built with the `redis` feature, the cache and the breaker are shared
 /// with every instance connected to the same Redis ([`connect_fleet`]):
@@ -281,37 +280,18 @@ async fn placeholder_profile(
     not(feature = "redis"),
     stale_cache(maxage = 5, tolerance = 60, retries = 0, key = id)
 )]
-#[bulkhead(max_concurrent = 32, max_wait = "100ms", name = "profile-upstream")]
-#[cfg_attr(
-    feature = "redis",
-    breaker(
-        name = "profile-service",
-        failure_rate = 0.5,
-        min_calls = 4,
-        window = 30,
-        open_for = 10,
-        shared = true
-    )
-)]
-#[cfg_attr(
-    not(feature = "redis"),
-    breaker(
-        name = "profile-service",
-        failure_rate = 0.5,
-        min_calls = 4,
-        window = 30,
-        open_for = 10
-    )
-)]
-#[retry(max = 3, backoff = "exp", delay = "100ms", budget = "profile-upstream")]
 pub async fn fetch_profile(upstream: &Upstream, id: u64) -> Result<Profile, ProfileError> {
-    upstream.get_profile(id).await
+    fetch_live_profile(upstream, id).await
 }
 
-/// The upstream's profile now, or an error: no cache, no placeholder. The
-/// same bulkhead, breaker and retry budget as [`fetch_profile`]; while the
-/// breaker is open the route answers `503` with `Retry-After` (the
-/// [`RecoveryLayer`] sheds it), so its callers wait for the next probe.
+/// The upstream's profile now, or an error: no cache, no placeholder. Read
+/// from the bottom: each call gets 3 attempts, its retries drawn from the
+/// `profile-upstream` retry budget (20 % of the calls, plus 10 a second);
+/// the breaker opens when more than half of at least 4 calls in 30 s
+/// failed, and stays open 10 s; at most 32 calls reach the upstream at once
+/// (a further one waits 100 ms for a slot). While the breaker is open the
+/// `/live` route answers `503` with `Retry-After` (the [`RecoveryLayer`]
+/// sheds it), so its callers wait for the next probe.
 ///
 /// # Errors
 ///

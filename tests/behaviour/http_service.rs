@@ -15,7 +15,9 @@ use http_body_util::BodyExt as _;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use resilience_examples::http_service::{BREAKER, FUNCTION, Upstream, app, install_metrics, serve};
+use resilience_examples::http_service::{
+    BREAKER, FUNCTION, LIVE_FUNCTION, Upstream, app, install_metrics, serve,
+};
 
 struct Service {
     addr: SocketAddr,
@@ -208,7 +210,11 @@ async fn every_recovery_shows_in_the_headers_and_in_metrics() {
     assert_eq!(stale_while_open.header("x-stale-age"), Some("6"));
 
     let metrics = service.metrics().await;
-    let retries = sample(&metrics, "retry_attempts_total", &[("function", FUNCTION)]);
+    let retries = sample(
+        &metrics,
+        "retry_attempts_total",
+        &[("function", LIVE_FUNCTION)],
+    );
     assert_eq!(retries, Some(6.0), "3 failed calls x 2 retries\n{metrics}");
     let state = sample(&metrics, "breakers_state", &[("breaker", BREAKER)]);
     assert_eq!(state, Some(1.0), "open");
