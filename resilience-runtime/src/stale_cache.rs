@@ -35,10 +35,15 @@
 //!   the same coarse clock tick (a value served at most one tick past
 //!   `maxage`, 4 ms on Linux at 250 Hz: see [`CacheConfig::maxage`], and
 //!   [the crate docs](crate#time) for each platform's tick).
-//! - A fresh hit reads a lock-free copy of what moka holds, kept in step by
-//!   moka's eviction listener: threads hitting one cache write no memory in
-//!   common. One fresh hit in 256 per thread also reads moka, so that its
-//!   eviction policy (TinyLFU: how often a key is read) sees the hits.
+//! - Each value is held once, in a lock-free index that a fresh hit reads:
+//!   threads hitting one cache write no memory in common. moka decides what
+//!   is kept (W-TinyLFU) and holds each key's load id, not its value; its
+//!   eviction listener takes out of the index what it lets go. Values alive
+//!   are at most `capacity`, plus at most one a thread waiting to be freed
+//!   (see [`CacheConfig::capacity`]). Every request counts toward its key's
+//!   popularity: a miss reads moka, and a fresh hit does too with a chance
+//!   of one in 32, so keys requested once never evict the keys hit all the
+//!   time.
 //! - Retries are not done here: `#[stale_cache(retries = ..)]` wraps them
 //!   around the load it hands in.
 //!
@@ -105,6 +110,8 @@ pub(crate) use errors::{DescribeOnly, LoadErrors, ShareClones};
 pub(crate) use report::Outcome;
 pub(crate) use tally::flush_thread;
 
+#[cfg(test)]
+mod bounds_tests;
 #[cfg(test)]
 mod index_tests;
 #[cfg(test)]

@@ -5,6 +5,8 @@ use std::fmt;
 use std::hash::Hash;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use super::config::CacheConfig;
 use super::errors::{Described, LoadErrors};
 use super::flight::{Boarding, Flights, Landing, Lead, Waiting};
@@ -20,15 +22,16 @@ use crate::clock;
 /// and falls back on a stale value when a refresh fails.
 ///
 /// What `#[stale_cache]` keeps for each decorated function; usable by hand
-/// too. See the [module docs](super) for the rules. Storage is a
-/// [`moka::sync::Cache`] holding at most `capacity` entries, each evicted
-/// once older than `tolerance`; ages are measured on the crate's one clock
-/// (`tokio::time::Instant`), so a paused tokio runtime drives them. A
-/// fresh hit does not go through moka: it reads a lock-free copy of what
-/// moka holds, which moka's eviction listener keeps in step, so hits on
-/// several threads write no shared memory. Each value is so held twice;
-/// one fresh hit in 256 per thread also reads moka, so that its eviction
-/// policy still learns which keys are used most.
+/// too. See the [module docs](super) for the rules. At most `capacity`
+/// entries are kept, each evicted once older than `tolerance`, as a
+/// [`moka::sync::Cache`] decides; ages are measured on the crate's one
+/// clock (`tokio::time::Instant`), so a paused tokio runtime drives them.
+/// Each value is held once, in a lock-free index that a fresh hit reads
+/// without going through moka (hits on several threads write no shared
+/// memory); moka holds each key's load id, and its eviction listener takes
+/// out of the index whatever it lets go. Every request tells moka's policy
+/// that its key was used: a miss by reading moka, a fresh hit with a chance
+/// of one in 32 (see `popularity.rs`).
 ///
 /// ```
 /// use std::time::Duration;
@@ -46,10 +49,14 @@ use crate::clock;
 /// assert_eq!(again.unwrap(), "seven");
 /// ```
 pub struct StaleCache<K, V> {
-    pub(super) store: moka::sync::Cache<K, Stored<V>>,
-    /// What a fresh hit reads: the entries of `store`, kept in step by its
-    /// eviction listener.
+    /// What is kept: each key's load id, under moka's eviction policy.
+    pub(super) store: moka::sync::Cache<K, u64>,
+    /// The values of the loads `store` keeps, kept in step by its eviction
+    /// listener: what every lookup reads.
     pub(super) index: Arc<Index<K, V>>,
+    /// Taken to put a value in the index and its id in `store`, so that two
+    /// loads of one key land in both in the same order.
+    pub(super) writes: Arc<Mutex<()>>,
     pub(super) flights: Arc<Flights<K, V>>,
     pub(super) config: CacheConfig,
     /// Metric handles, registered on the first request.
@@ -113,13 +120,14 @@ where
             // paused tokio clock ages entries too.
             .time_to_live(config.tolerance_value())
             // Whatever moka lets go, for whatever cause, leaves the index.
-            .eviction_listener(move |key: Arc<K>, stored: Stored<V>, _cause| {
-                forget.forget(key.as_ref(), stored.id);
+            .eviction_listener(move |key: Arc<K>, id: u64, _cause| {
+                forget.forget(key.as_ref(), id);
             })
             .build();
         Self {
             store,
             index,
+            writes: Arc::new(Mutex::new(())),
             flights: Arc::new(Flights::new()),
             config,
             meters: CacheMeters::new(),
@@ -181,6 +189,7 @@ where
         Self {
             store: self.store.clone(),
             index: Arc::clone(&self.index),
+            writes: Arc::clone(&self.writes),
             flights: Arc::clone(&self.flights),
             config: self.config,
             meters: self.meters.clone(),
@@ -212,7 +221,9 @@ where
         self.lookup_judged(key, function, Stamp::is_fresh_this_tick)
     }
 
-    /// The hit path, with freshness judged by `is_fresh`.
+    /// The hit path, with freshness judged by `is_fresh`. Either way the
+    /// request counts toward its key's popularity: a fresh hit with a
+    /// chance of one in [`popularity::SAMPLE`], anything else at once.
     #[inline]
     fn lookup_judged(
         &self,
@@ -220,58 +231,37 @@ where
         function: &'static str,
         is_fresh: impl FnOnce(Stamp) -> bool,
     ) -> Result<V, Option<Stored<V>>> {
-        if let Some(value) = self.index.fresh(key, is_fresh) {
-            report::fresh_hit(&self.meters, self.tally, function);
-            if popularity::sampled_hit() {
-                self.read_for_popularity(key);
+        match self.index.lookup(key, is_fresh) {
+            Ok(value) => {
+                report::fresh_hit(&self.meters, self.tally, function);
+                if popularity::sampled_hit() {
+                    self.used(key);
+                }
+                Ok(value)
             }
-            return Ok(value);
+            Err(seen) => {
+                self.used(key);
+                Err(seen)
+            }
         }
-        self.lookup_in_store(key, function)
     }
 
-    /// A sampled fresh hit, read from moka too so that its eviction policy
-    /// learns how often the key is used (see `popularity.rs`).
+    /// Tells moka's eviction policy that `key` was requested: a read, which
+    /// its TinyLFU sketch counts (see `popularity.rs`).
     #[cold]
     #[inline(never)]
-    fn read_for_popularity(&self, key: &K) {
-        drop(self.store.get(key));
+    fn used(&self, key: &K) {
+        let _ = self.store.get(key);
     }
 
-    /// Past the index: what moka holds, which the index lacks only for an
-    /// instant (or after a rare race between two loads of one key).
-    #[cold]
-    #[inline(never)]
-    fn lookup_in_store(&self, key: &K, function: &'static str) -> Result<V, Option<Stored<V>>> {
-        match self.store.get(key) {
-            Some(stored) if stored.is_fresh(clock::now()) => {
-                report::request(&self.meters, function, Outcome::Fresh);
-                Ok(stored.value)
-            }
-            seen => Err(seen),
-        }
-    }
-
-    /// Keeps `stored` under `key`, in moka and then in the index; `value`
-    /// is the caller's own copy of `stored.value`, cloned for the index.
-    ///
-    /// The index's copy is made after moka holds the value, so that a
-    /// `Clone` that panics leaves the value where the next caller finds it
-    /// (as before the index existed); and since moka may have let the value
-    /// go before the index got it, which its listener could not see, the
-    /// index's copy is taken back unless moka still holds that very load.
-    pub(super) fn put(&self, key: K, stored: Stored<V>, value: &V) {
-        let (id, stamp) = (stored.id, stored.stamp);
-        self.store.insert(key.clone(), stored);
-        let copy = Stored {
-            value: value.clone(),
-            stamp,
-            id,
-        };
-        self.index.put(key.clone(), copy);
-        if self.store.get(&key).map(|held| held.id) != Some(id) {
-            self.index.forget(&key, id);
-        }
+    /// Keeps `stored` under `key`: its value in the index, then its id in
+    /// moka, whose listener takes the value out of the index again if moka
+    /// turns it away or lets it go later (see `index.rs`).
+    pub(super) fn put(&self, key: K, stored: Stored<V>) {
+        let id = stored.id;
+        let _writing = self.writes.lock();
+        self.index.put(key.clone(), stored);
+        self.store.insert(key, id);
     }
 
     /// Boards `key`'s flight. A new leader looks once more, since a flight
@@ -279,7 +269,7 @@ where
     pub(super) fn board<E>(&self, key: &K, function: &'static str) -> Step<K, V, E> {
         match self.flights.board(key) {
             Boarding::Wait(waiting) => Step::Wait(waiting),
-            Boarding::Lead(lead) => match self.store.get(key) {
+            Boarding::Lead(lead) => match self.index.get(key) {
                 Some(stored) if stored.is_fresh(clock::now()) => {
                     lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
                     report::request(&self.meters, function, Outcome::Fresh);
@@ -309,7 +299,7 @@ where
             return Step::Served(value);
         }
         let now = clock::now();
-        match (landing, self.store.get(key)) {
+        match (landing, self.index.get(key)) {
             (_, Some(stored)) if stored.is_fresh(now) => {
                 report::request(&self.meters, function, Outcome::Fresh);
                 Step::Served(stored.value)
@@ -394,7 +384,7 @@ where
             report::request_stale(&self.meters, function, stale.stamp.age(now));
             return Revalidation::Served(stale.value);
         };
-        match self.store.get(key) {
+        match self.index.get(key) {
             // A refresh landed since the lookup: nothing to revalidate.
             Some(stored) if stored.is_fresh(clock::now()) => {
                 lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
@@ -436,7 +426,7 @@ where
     /// one. Returns the request's outcome.
     fn keep(&self, key: K, value: &V, previous: Option<Stamp>, function: &'static str) -> Outcome {
         let stored = Stored::new(value.clone(), self.config.maxage_value());
-        self.put(key, stored, value);
+        self.put(key, stored);
         let now = clock::now();
         match previous {
             Some(previous) if self.servable(previous, now) => {

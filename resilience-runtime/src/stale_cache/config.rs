@@ -131,8 +131,15 @@ impl CacheConfig {
     }
 
     /// Most entries kept. When it is reached, moka's TinyLFU policy decides
-    /// which entries stay; a value it turns away is still returned to its
-    /// caller, just not kept.
+    /// which entries stay, by how often each key was requested; a value it
+    /// turns away is still returned to its caller, just not kept.
+    ///
+    /// It bounds the values alive too: the cache holds one copy of each
+    /// value it keeps, and a value it replaced or let go is freed as soon as
+    /// no thread is reading the cache at that instant; a thread that
+    /// removed one while others were reading keeps it until its next
+    /// removal (at most one per thread then reading). With `capacity(1)`
+    /// and four threads refreshing one key, 1 or 2 values are alive.
     ///
     /// ```
     /// # use resilience_runtime::stale_cache::CacheConfig;

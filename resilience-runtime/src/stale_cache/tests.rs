@@ -659,9 +659,9 @@ fn a_value_clone_that_panics_while_landing_does_not_wedge_the_waiters() {
                 "f",
                 || {
                     eventually("a waiter", || cache.flights.waiters(&1) == 1);
-                    // Storing clones twice (ours, then moka's on insert);
-                    // the next clone, the waiters' copy, panics.
-                    VALUE_CLONES_LEFT.store(2, Ordering::SeqCst);
+                    // Storing clones once (the index's copy, the only
+                    // one); the next clone, the waiters' copy, panics.
+                    VALUE_CLONES_LEFT.store(1, Ordering::SeqCst);
                     Ok::<_, Boom>(Brittle(1))
                 },
                 text,
@@ -891,7 +891,7 @@ async fn a_failed_background_refresh_leaves_the_stale_value() {
     );
     tokio::task::yield_now().await;
     advance(secs(24)).await;
-    let (stale, stamp) = (cache.store.get("k").unwrap(), Instant::now());
+    let (stale, stamp) = (cache.index.get(&"k").unwrap(), Instant::now());
     assert_eq!(stale.stamp.age(stamp), secs(30));
     assert_eq!(
         cache.get_or_revalidate("k", "f", fail(), text).await,
@@ -973,7 +973,7 @@ fn a_failed_background_refresh_on_a_thread_leaves_the_stale_value() {
     release.send(()).unwrap();
     eventually("the refresh to land", || !cache.flights.in_flight(&1));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert_eq!(cache.store.get(&1).unwrap().value, "v1");
+    assert_eq!(cache.index.get(&1).unwrap().value, "v1");
 }
 
 /// 10 000 keys expiring together: their background refreshes run on the
@@ -1035,8 +1035,8 @@ fn a_million_distinct_keys_stay_within_capacity() {
 
 /// Under capacity pressure from keys each requested a few times, a key hit
 /// thousands of times stays: moka's eviction policy learns how often it is
-/// read from the hits sampled into it (see `popularity.rs`), though every
-/// hit is served by the index.
+/// requested from the hits sampled into it (see `popularity.rs`), though
+/// every hit is served by the index.
 #[test]
 fn a_key_hit_often_outlives_keys_requested_a_few_times() {
     let cache: StaleCache<u32, u32> = StaleCache::new(CacheConfig::new().capacity(16));

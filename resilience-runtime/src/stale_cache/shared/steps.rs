@@ -98,7 +98,7 @@ where
             Acquired::Fresh(entry) => match self.decode(fleet, &plan, &entry) {
                 Some(fresh) => {
                     let value = fresh.value.clone();
-                    self.put(key.clone(), fresh, &value);
+                    self.put(key.clone(), fresh);
                     if let Some(lead) = lead {
                         lead.land(|| Landing::Loaded(value.clone(), Outcome::Fresh));
                     }
@@ -151,7 +151,7 @@ where
             Acquired::Fresh(seen) => match self.decode(fleet, &plan, &seen) {
                 Some(fresh) => {
                     let value = fresh.value.clone();
-                    self.put(key.clone(), fresh, &value);
+                    self.put(key.clone(), fresh);
                     lead.land(|| Landing::Loaded(value, Outcome::Fresh));
                     None
                 }
