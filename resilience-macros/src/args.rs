@@ -11,7 +11,9 @@ mod values;
 use proc_macro2::{Span, TokenStream};
 use syn::{Expr, Path};
 
-pub(crate) use values::{boolean, choice, duration, float_at_least, name, path, positive_u32};
+pub(crate) use values::{
+    boolean, choice, duration, float_at_least, name, path, positive_u32, positive_u64,
+};
 
 /// A value as written, and where.
 #[derive(Clone, Copy)]

@@ -20,7 +20,7 @@ pub use crate::stale_cache::slot::{CacheSlot, fleet_identity, instance_of};
 pub use crate::stale_cache::{CacheConfig, Refresh, StaleCache};
 pub use cache_bounds::{
     CacheKey, CacheValue, KeyArg, KeyPart, NotAKey, SharedCacheKey, SharedCacheValue, ValidKey,
-    cache_for, shared_cache_for,
+    WeighedValue, cache_for, shared_cache_for, weighed_cache_for, weighed_shared_cache_for,
 };
 pub use cache_calls::{
     DescribeErrors, ErrorsOf, ShareClonedErrors, cache_get_or_load, cache_get_or_load_blocking,

@@ -56,6 +56,7 @@
 //! | info | an expired value was replaced | `function`, `age_ms` (of the replaced value), `outcome = "refreshed"` |
 //! | warn | a load failed and a stale value is served, or a background refresh failed | `function`, `error`, `age_ms`, `outcome = "stale"` |
 //! | error | a load failed with nothing within tolerance to serve | `function`, `error`, `age_ms` (if a too-old value existed), `outcome = "error"` |
+//! | warn | a loaded value weighs more than `max_bytes`: served, not kept (once per cache) | `function`, `bytes`, `max_bytes` |
 //!
 //! Every request, fresh hits and waiters included, also has an outcome,
 //! `fresh`, `refreshed`, `stale`, `miss` or `error`, counted as
@@ -102,9 +103,11 @@ mod shared;
 pub(crate) mod slot;
 mod stored;
 mod tally;
+mod weigh;
 
 pub use cache::StaleCache;
 pub use config::{CacheConfig, Refresh};
+pub use weigh::Weigh;
 
 pub(crate) use errors::{DescribeOnly, LoadErrors, ShareClones};
 pub(crate) use report::Outcome;

@@ -449,3 +449,29 @@ async fn a_sync_function_s_cache_ages_on_the_paused_clock() {
     );
     assert_eq!(UPSTREAM.calls(), 2, "the expiry made one refresh call");
 }
+
+/// `max_bytes`: values weighed by `Weigh` (here `Vec<u8>`'s bytes), at most
+/// 10 000 bytes kept; a value heavier than the bound is served every time
+/// and never kept, so each request for it loads it.
+#[test]
+fn max_bytes_keeps_the_light_values_and_serves_a_heavy_one_without_keeping_it() {
+    static LOADS: AtomicU32 = AtomicU32::new(0);
+
+    #[stale_cache(maxage = 3600, tolerance = 7200, max_bytes = 10_000, retries = 0)]
+    fn blob(size: usize) -> Result<Vec<u8>, ApiError> {
+        LOADS.fetch_add(1, Ordering::SeqCst);
+        Ok(vec![7; size])
+    }
+
+    // Light: loaded once, then fresh hits.
+    assert_eq!(blob(1_000).unwrap().len(), 1_000);
+    assert_eq!(blob(1_000).unwrap().len(), 1_000);
+    assert_eq!(LOADS.load(Ordering::SeqCst), 1);
+    // Heavier than max_bytes: served, not kept.
+    assert_eq!(blob(20_000).unwrap().len(), 20_000);
+    assert_eq!(blob(20_000).unwrap().len(), 20_000);
+    assert_eq!(LOADS.load(Ordering::SeqCst), 3);
+    // The light value is still there.
+    assert_eq!(blob(1_000).unwrap().len(), 1_000);
+    assert_eq!(LOADS.load(Ordering::SeqCst), 3);
+}

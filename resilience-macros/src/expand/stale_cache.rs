@@ -153,6 +153,13 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
     } else {
         (quote!(cache_for), None)
     };
+    // `max_bytes = ..`: the same cache, its values weighed by `Weigh`.
+    let cache_for = if args.max_bytes.is_some() {
+        let weighed = syn::Ident::new(&format!("weighed_{cache_for}"), Span::call_site());
+        quote!(#weighed)
+    } else {
+        cache_for
+    };
     let wait = function
         .is_async()
         .then(|| quote_spanned!(function.output.span()=> .await));
@@ -272,6 +279,10 @@ fn config(args: &StaleCacheArgs, private: &TokenStream) -> TokenStream {
     if let Some(capacity) = args.capacity {
         let capacity = u64::from(capacity.value);
         config.extend(quote!(.capacity(#capacity)));
+    }
+    if let Some(max_bytes) = args.max_bytes {
+        let max_bytes = max_bytes.value;
+        config.extend(quote!(.max_bytes(#max_bytes)));
     }
     if args.refresh() == Refresh::Background {
         config.extend(quote!(.refresh(#private::Refresh::Background)));

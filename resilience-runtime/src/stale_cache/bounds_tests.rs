@@ -7,6 +7,7 @@ use std::sync::Barrier;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use super::{CacheConfig, StaleCache};
+use crate::test_events::{self, record_events};
 
 /// Describes the loads' error, which they never return.
 fn never(_: &(), f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,4 +144,67 @@ fn one_off_keys_do_not_evict_the_warm_ones() {
         loads <= 3 * WARM as usize,
         "warm keys loaded {loads} times for {WARM} keys"
     );
+}
+
+/// A byte bound: values of 100 to 3 000 bytes offered 100 KB in all to a
+/// cache of `max_bytes(10_000)` keep at most 10 000 bytes; a value of
+/// 20 000 bytes is served, not kept (each request for it loads it), and
+/// reported once, however often it comes.
+#[test]
+fn values_kept_weigh_at_most_max_bytes_and_a_heavier_one_is_served_not_kept() {
+    record_events();
+    let cache: StaleCache<u32, String> = StaleCache::with_weigher(
+        CacheConfig::new().max_bytes(10_000).capacity(1_000),
+        String::len,
+    );
+    let mut rng = fastrand::Rng::with_seed(25);
+    let mut offered = 0;
+    for key in 0..100 {
+        let value = "v".repeat(rng.usize(100..=3_000));
+        offered += value.len();
+        let loaded = cache.get_or_load_blocking(key, "app::load", || Ok(value.clone()), never);
+        assert_eq!(loaded, Ok(value));
+        cache.run_pending_tasks();
+    }
+    assert!(offered > 100_000, "{offered}");
+    let kept: usize = (0..100)
+        .filter_map(|key| cache.index.get(&key))
+        .map(|stored| stored.value.len())
+        .sum();
+    assert!(kept <= 10_000, "{kept} bytes kept");
+    assert!(kept >= 5_000, "{kept} bytes kept: the bound is used");
+
+    let loads = AtomicUsize::new(0);
+    for _ in 0..3 {
+        let big = cache.get_or_load_blocking(
+            1_000,
+            "app::load",
+            || {
+                loads.fetch_add(1, SeqCst);
+                Ok("x".repeat(20_000))
+            },
+            never,
+        );
+        assert_eq!(big.map(|big| big.len()), Ok(20_000), "served");
+    }
+    assert_eq!(loads.load(SeqCst), 3, "not kept: each request loads it");
+    let warnings: Vec<_> = test_events::recorded_events()
+        .into_iter()
+        .filter(|event| event.fields.contains_key("max_bytes"))
+        .map(|event| (event.level.to_string(), event.fields.get("bytes").cloned()))
+        .collect();
+    assert_eq!(warnings, [("WARN".to_string(), Some("20000".to_string()))]);
+}
+
+/// `capacity` still bounds the entries of a cache bounded in bytes: tiny
+/// values count `max_bytes / capacity` each.
+#[test]
+fn a_cache_bounded_in_bytes_keeps_at_most_capacity_entries() {
+    let cache: StaleCache<u32, u8> =
+        StaleCache::new(CacheConfig::new().max_bytes(1_000_000).capacity(10));
+    for key in 0..100 {
+        assert_eq!(cache.get_or_load_blocking(key, "f", || Ok(1), never), Ok(1));
+    }
+    cache.run_pending_tasks();
+    assert!(cache.entry_count() <= 10, "{}", cache.entry_count());
 }

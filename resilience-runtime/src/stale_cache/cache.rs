@@ -4,6 +4,7 @@
 use std::fmt;
 use std::hash::Hash;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use parking_lot::Mutex;
 
@@ -49,14 +50,19 @@ use crate::clock;
 /// assert_eq!(again.unwrap(), "seven");
 /// ```
 pub struct StaleCache<K, V> {
-    /// What is kept: each key's load id, under moka's eviction policy.
-    pub(super) store: moka::sync::Cache<K, u64>,
+    /// What is kept: each key's load id and weight, under moka's eviction
+    /// policy.
+    pub(super) store: moka::sync::Cache<K, Held>,
     /// The values of the loads `store` keeps, kept in step by its eviction
     /// listener: what every lookup reads.
     pub(super) index: Arc<Index<K, V>>,
     /// Taken to put a value in the index and its id in `store`, so that two
     /// loads of one key land in both in the same order.
     pub(super) writes: Arc<Mutex<()>>,
+    /// What a value weighs toward `max_bytes`.
+    pub(super) weigher: fn(&V) -> usize,
+    /// Whether a value too heavy to keep was reported: once per cache.
+    pub(super) too_big_reported: Arc<AtomicBool>,
     pub(super) flights: Arc<Flights<K, V>>,
     pub(super) config: CacheConfig,
     /// Metric handles, registered on the first request.
@@ -72,6 +78,14 @@ pub struct StaleCache<K, V> {
     /// every address in Redis.
     #[cfg(feature = "redis")]
     pub(super) fleet_version: u32,
+}
+
+/// What moka holds for a key: which load the index holds for it, and what
+/// that value weighs (1 when the cache is not bounded in bytes).
+#[derive(Clone, Copy)]
+pub(super) struct Held {
+    pub(super) id: u64,
+    weight: u32,
 }
 
 /// Where a request stands on its way past the hit path.
@@ -112,22 +126,50 @@ where
     /// assert_eq!(cache.entry_count(), 0);
     /// ```
     pub fn new(config: CacheConfig) -> Self {
+        Self::with_weigher(config, |_| size_of::<V>())
+    }
+
+    /// An empty cache whose values weigh what `weigher` says toward
+    /// [`max_bytes`](CacheConfig::max_bytes); [`Weigh::weigh`](super::Weigh)
+    /// is one. Without `max_bytes` configured the weigher is not called.
+    ///
+    /// ```
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    ///
+    /// let config = CacheConfig::new().max_bytes(1_000);
+    /// let cache: StaleCache<u8, String> = StaleCache::with_weigher(config, |text| text.len());
+    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("never");
+    ///
+    /// // 2 000 bytes: served, not kept (and a warning event, once).
+    /// let big = cache.get_or_load_blocking(1, "doc", || Ok("x".repeat(2_000)), describe);
+    /// assert_eq!(big.unwrap().len(), 2_000);
+    /// cache.run_pending_tasks();
+    /// assert_eq!(cache.entry_count(), 0);
+    /// ```
+    pub fn with_weigher(config: CacheConfig, weigher: fn(&V) -> usize) -> Self {
         let index: Arc<Index<K, V>> = Arc::new(Index::new());
         let forget = Arc::clone(&index);
-        let store = moka::sync::Cache::builder()
-            .max_capacity(config.capacity_value())
+        let builder = moka::sync::Cache::builder()
             // On moka's clock; `tolerance` is also checked on ours, so a
             // paused tokio clock ages entries too.
             .time_to_live(config.tolerance_value())
             // Whatever moka lets go, for whatever cause, leaves the index.
-            .eviction_listener(move |key: Arc<K>, id: u64, _cause| {
-                forget.forget(key.as_ref(), id);
-            })
-            .build();
+            .eviction_listener(move |key: Arc<K>, held: Held, _cause| {
+                forget.forget(key.as_ref(), held.id);
+            });
+        let store = match config.max_bytes_value() {
+            Some(max_bytes) => builder
+                .max_capacity(max_bytes)
+                .weigher(|_, held: &Held| held.weight)
+                .build(),
+            None => builder.max_capacity(config.capacity_value()).build(),
+        };
         Self {
             store,
             index,
             writes: Arc::new(Mutex::new(())),
+            weigher,
+            too_big_reported: Arc::new(AtomicBool::new(false)),
             flights: Arc::new(Flights::new()),
             config,
             meters: CacheMeters::new(),
@@ -190,6 +232,8 @@ where
             store: self.store.clone(),
             index: Arc::clone(&self.index),
             writes: Arc::clone(&self.writes),
+            weigher: self.weigher,
+            too_big_reported: Arc::clone(&self.too_big_reported),
             flights: Arc::clone(&self.flights),
             config: self.config,
             meters: self.meters.clone(),
@@ -256,12 +300,39 @@ where
 
     /// Keeps `stored` under `key`: its value in the index, then its id in
     /// moka, whose listener takes the value out of the index again if moka
-    /// turns it away or lets it go later (see `index.rs`).
-    pub(super) fn put(&self, key: K, stored: Stored<V>) {
-        let id = stored.id;
+    /// turns it away or lets it go later (see `index.rs`). A value heavier
+    /// than `max_bytes` is not kept (reported once per cache).
+    pub(super) fn put(&self, key: K, stored: Stored<V>, function: &'static str) {
+        let held = match self.weight(&stored.value) {
+            Ok(weight) => Held {
+                id: stored.id,
+                weight,
+            },
+            Err((bytes, max_bytes)) => {
+                if !self.too_big_reported.swap(true, Relaxed) {
+                    report::too_big(function, bytes, max_bytes);
+                }
+                return;
+            }
+        };
         let _writing = self.writes.lock();
         self.index.put(key.clone(), stored);
-        self.store.insert(key, id);
+        self.store.insert(key, held);
+    }
+
+    /// What `value` weighs toward `max_bytes`: its bytes, but at least
+    /// `max_bytes / capacity` (so that `capacity` still bounds the
+    /// entries), or its bytes and `max_bytes` if it is heavier than that.
+    fn weight(&self, value: &V) -> Result<u32, (u64, u64)> {
+        let Some(max_bytes) = self.config.max_bytes_value() else {
+            return Ok(1);
+        };
+        let bytes = u64::try_from((self.weigher)(value)).unwrap_or(u64::MAX);
+        if bytes > max_bytes {
+            return Err((bytes, max_bytes));
+        }
+        let least = max_bytes.div_ceil(self.config.capacity_value().max(1));
+        Ok(u32::try_from(bytes.max(least)).unwrap_or(u32::MAX))
     }
 
     /// Boards `key`'s flight. A new leader looks once more, since a flight
@@ -426,7 +497,7 @@ where
     /// one. Returns the request's outcome.
     fn keep(&self, key: K, value: &V, previous: Option<Stamp>, function: &'static str) -> Outcome {
         let stored = Stored::new(value.clone(), self.config.maxage_value());
-        self.put(key, stored);
+        self.put(key, stored, function);
         let now = clock::now();
         match previous {
             Some(previous) if self.servable(previous, now) => {

@@ -23,7 +23,7 @@ fn assert_index_within_store(cache: &StaleCache<u32, u64>) {
         cache.entry_count()
     );
     for (key, id) in ids {
-        let held = cache.store.get(&key);
+        let held = cache.store.get(&key).map(|held| held.id);
         assert_eq!(held, Some(id), "key {key}: the index holds load {id}");
     }
 }

@@ -263,7 +263,9 @@ where
                         let (lead, plan) = match asked {
                             Some((f, plan)) => {
                                 let acquired = f.acquire(&plan.address, plan.maxage).await;
-                                match cache.settle_background(f, plan, acquired, lead, &key) {
+                                match cache
+                                    .settle_background(f, plan, acquired, lead, &key, function)
+                                {
                                     Some(go_on) => go_on,
                                     None => return,
                                 }
@@ -355,7 +357,9 @@ where
                         let (lead, plan) = match asked {
                             Some((f, plan)) => {
                                 let acquired = f.acquire_blocking(&plan.address, plan.maxage);
-                                match cache.settle_background(f, plan, acquired, lead, &key) {
+                                match cache
+                                    .settle_background(f, plan, acquired, lead, &key, function)
+                                {
                                     Some(go_on) => go_on,
                                     None => return,
                                 }

@@ -98,7 +98,7 @@ where
             Acquired::Fresh(entry) => match self.decode(fleet, &plan, &entry) {
                 Some(fresh) => {
                     let value = fresh.value.clone();
-                    self.put(key.clone(), fresh);
+                    self.put(key.clone(), fresh, function);
                     if let Some(lead) = lead {
                         lead.land(|| Landing::Loaded(value.clone(), Outcome::Fresh));
                     }
@@ -146,12 +146,13 @@ where
         acquired: Acquired,
         lead: Lead<K, V>,
         key: &K,
+        function: &'static str,
     ) -> Option<(Lead<K, V>, Option<Plan>)> {
         match acquired {
             Acquired::Fresh(seen) => match self.decode(fleet, &plan, &seen) {
                 Some(fresh) => {
                     let value = fresh.value.clone();
-                    self.put(key.clone(), fresh);
+                    self.put(key.clone(), fresh, function);
                     lead.land(|| Landing::Loaded(value, Outcome::Fresh));
                     None
                 }
