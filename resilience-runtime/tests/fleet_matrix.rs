@@ -112,7 +112,8 @@ async fn profile(id: u64) -> Result<Profile, ApiError> {
     shared = true,
     min_calls = 2,
     failure_rate = 0.5,
-    open_for = 1
+    open_for = 1,
+    quorum = 1
 )]
 async fn charge(fail: bool) -> Result<u32, ApiError> {
     if fail { Err(ApiError::Down) } else { Ok(7) }
@@ -136,7 +137,8 @@ impl ReplicaB {
             PAYMENTS,
             BreakerConfig::new()
                 .min_calls(2)
-                .open_for(Duration::from_secs(5)),
+                .open_for(Duration::from_secs(5))
+                .quorum(1),
         ));
         breaker.share_on(&fleet);
         Self {

@@ -25,6 +25,9 @@ use super::link::bounded;
 /// connection.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(250);
 
+/// How long the listener waits to connect and subscribe.
+const SUBSCRIBE_BOUND: Duration = Duration::from_secs(1);
+
 /// A listener that heard nothing for this long pings its connection.
 const LISTEN_PING_EVERY: Duration = Duration::from_secs(1);
 
@@ -409,10 +412,15 @@ impl Fleet {
             let this = Fleet { inner };
             let channel = this.inner.keys.breaker_channel();
             let client = this.inner.link.client.clone();
-            let connected = tokio::time::timeout(Duration::from_secs(1), pubsub(&client)).await;
-            if let Ok(Ok(mut pubsub)) = connected
-                && pubsub.subscribe(&channel).await.is_ok()
-            {
+            // Connect and subscribe within one bound: a path that goes
+            // silent between the two must not hold the listener forever.
+            let subscribed = tokio::time::timeout(SUBSCRIBE_BOUND, async {
+                let mut pubsub = pubsub(&client).await?;
+                pubsub.subscribe(&channel).await?;
+                redis::RedisResult::Ok(pubsub)
+            })
+            .await;
+            if let Ok(Ok(pubsub)) = subscribed {
                 drop(this);
                 if Fleet::hear_until_silent(&fleet, pubsub).await.is_none() {
                     return;

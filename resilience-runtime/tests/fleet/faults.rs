@@ -335,7 +335,8 @@ async fn after_a_failover_the_listener_hears_the_new_primary() {
     let ns = namespace("failover-news");
     let config = BreakerConfig::new()
         .min_calls(2)
-        .open_for(Duration::from_secs(30));
+        .open_for(Duration::from_secs(30))
+        .quorum(1);
     let a = Replica::start(&proxy.url(), &ns).await;
     let here = Arc::new(Breaker::new("payments", config));
     here.share_on(&a.fleet);
@@ -366,5 +367,45 @@ async fn after_a_failover_the_listener_hears_the_new_primary() {
         "the opening on the new primary is heard",
         || here.state() == State::Open,
     )
+    .await;
+}
+
+/// Defect 4 of issue 23: a blackhole swallows the listener's connection
+/// and every new one it makes while it holds. Each attempt to subscribe
+/// again must give up within its bound (connect and `SUBSCRIBE` both), so
+/// that the first attempt after the path heals gets through and breaker
+/// news comes back.
+#[tokio::test]
+async fn a_listener_that_subscribes_into_a_blackhole_tries_again_when_it_heals() {
+    use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+
+    let server = RedisServer::any();
+    let proxy = Proxy::to(server.url());
+    let ns = namespace("blackhole-news");
+    let config = BreakerConfig::new()
+        .min_calls(2)
+        .open_for(Duration::from_secs(30))
+        .quorum(1);
+    let a_fleet = Fleet::connect(&proxy.url(), &ns).await.unwrap();
+    let a = Arc::new(Breaker::new("payments", config));
+    a.share_on(&a_fleet);
+    tokio::time::sleep(Duration::from_millis(100)).await; // subscriptions land
+
+    // Long enough for the listener to notice the silence (1.5 s) and
+    // subscribe again on a new connection, which the blackhole swallows.
+    proxy.set_blackhole(true);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    proxy.heal();
+
+    let b_fleet = Fleet::connect(server.url(), &ns).await.unwrap();
+    let b = Arc::new(Breaker::new("payments", config));
+    b.share_on(&b_fleet);
+    for _ in 0..2 {
+        b.try_acquire().unwrap().record(true);
+    }
+    assert_eq!(b.state(), State::Open);
+    within(Duration::from_secs(4), "a hears of the opening", || {
+        a.state() == State::Open
+    })
     .await;
 }
