@@ -42,7 +42,7 @@
 //!   are at most `capacity`, plus at most one a thread waiting to be freed
 //!   (see [`CacheConfig::capacity`]). Every request counts toward its key's
 //!   popularity: a miss reads moka, and a fresh hit does too with a chance
-//!   of one in 32, so keys requested once never evict the keys hit all the
+//!   of one in 64, so keys requested once never evict the keys hit all the
 //!   time.
 //! - Retries are not done here: `#[stale_cache(retries = ..)]` wraps them
 //!   around the load it hands in.

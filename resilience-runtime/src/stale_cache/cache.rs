@@ -6,6 +6,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
+use foldhash::fast::RandomState;
 use parking_lot::Mutex;
 
 use super::config::CacheConfig;
@@ -32,7 +33,7 @@ use crate::clock;
 /// memory); moka holds each key's load id, and its eviction listener takes
 /// out of the index whatever it lets go. Every request tells moka's policy
 /// that its key was used: a miss by reading moka, a fresh hit with a chance
-/// of one in 32 (see `popularity.rs`).
+/// of one in 64 (see `popularity.rs`).
 ///
 /// ```
 /// use std::time::Duration;
@@ -52,7 +53,7 @@ use crate::clock;
 pub struct StaleCache<K, V> {
     /// What is kept: each key's load id and weight, under moka's eviction
     /// policy.
-    pub(super) store: moka::sync::Cache<K, Held>,
+    pub(super) store: moka::sync::Cache<K, Held, RandomState>,
     /// The values of the loads `store` keeps, kept in step by its eviction
     /// listener: what every lookup reads.
     pub(super) index: Arc<Index<K, V>>,
@@ -157,12 +158,17 @@ where
             .eviction_listener(move |key: Arc<K>, held: Held, _cause| {
                 forget.forget(key.as_ref(), held.id);
             });
+        // Hashed with foldhash, as the index is: moka's default, SipHash,
+        // would make each request that reads moka dearer.
+        let hasher = RandomState::default();
         let store = match config.max_bytes_value() {
             Some(max_bytes) => builder
                 .max_capacity(max_bytes)
                 .weigher(|_, held: &Held| held.weight)
-                .build(),
-            None => builder.max_capacity(config.capacity_value()).build(),
+                .build_with_hasher(hasher),
+            None => builder
+                .max_capacity(config.capacity_value())
+                .build_with_hasher(hasher),
         };
         Self {
             store,
