@@ -28,7 +28,7 @@
 //!   loads again.
 //! - With [`Refresh::Background`], an expired value within tolerance is
 //!   returned at once and one refresh runs behind it (RFC 5861
-//!   stale-while-revalidate); see [`StaleCache::get_or_revalidate`].
+//!   stale-while-revalidate); see [`Request::revalidate`](request::Request::revalidate).
 //! - At most `capacity` entries are kept; entries older than `tolerance` are
 //!   evicted. Ages are read on the crate's one clock, `tokio::time::Instant`;
 //!   a sync hit outside a tokio runtime may reuse its thread's reading from
@@ -77,19 +77,19 @@
 //! let down = || async { Err(std::io::Error::other("timeout")) };
 //!
 //! let key = "user-42".to_string();
-//! assert_eq!(cache.get_or_load(key.clone(), "doc", up(), describe).await.unwrap(), "profile v1");
+//! assert_eq!(cache.request(key.clone(), "doc").describe(describe).load(up()).await.unwrap(), "profile v1");
 //!
 //! tokio::time::advance(Duration::from_secs(10)).await; // expired, within tolerance
-//! assert_eq!(cache.get_or_load(key.clone(), "doc", down(), describe).await.unwrap(), "profile v1");
+//! assert_eq!(cache.request(key.clone(), "doc").describe(describe).load(down()).await.unwrap(), "profile v1");
 //!
 //! tokio::time::advance(Duration::from_secs(10)).await; // 20 s: beyond tolerance
-//! assert!(cache.get_or_load(key, "doc", down(), describe).await.is_err());
+//! assert!(cache.request(key, "doc").describe(describe).load(down()).await.is_err());
 //! # }
 //! ```
 
 mod cache;
 mod config;
-mod errors;
+pub mod errors;
 mod flight;
 mod index;
 mod load_async;
@@ -98,6 +98,7 @@ mod meters;
 mod popularity;
 mod refresher;
 mod report;
+pub mod request;
 #[cfg(feature = "redis")]
 mod shared;
 pub(crate) mod slot;
@@ -109,7 +110,14 @@ pub use cache::StaleCache;
 pub use config::{CacheConfig, Refresh};
 pub use weigh::Weigh;
 
-pub(crate) use errors::{DescribeOnly, LoadErrors, ShareClones};
+/// What keys and values need, as the request API's `load` methods state it
+/// (each with a diagnostic that names the fix).
+pub use crate::__private::{CacheKey, CacheValue};
+/// What a shared cache's keys and values need (`serde`, feature `redis`).
+#[cfg(feature = "redis")]
+pub use crate::__private::{SharedCacheKey, SharedCacheValue};
+
+pub(crate) use errors::{DescribeOnly, ShareClones};
 pub(crate) use report::Outcome;
 pub(crate) use tally::flush_thread;
 

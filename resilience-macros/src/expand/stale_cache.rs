@@ -119,25 +119,30 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
     } else {
         Vec::new()
     };
-    let (load, call) = match (function.is_async(), background) {
-        (true, false) => (quote!(async { #load_body }), "cache_get_or_load"),
-        (true, true) => (quote!(async move { #load_body }), "cache_get_or_revalidate"),
-        (false, false) => (quote!(|| #load_body), "cache_get_or_load_blocking"),
-        (false, true) => (
-            quote!(move || #load_body),
-            "cache_get_or_revalidate_blocking",
-        ),
+    let load = match (function.is_async(), background) {
+        (true, false) => quote!(async { #load_body }),
+        (true, true) => quote!(async move { #load_body }),
+        (false, false) => quote!(|| #load_body),
+        (false, true) => quote!(move || #load_body),
     };
-    // `shared = true`: the same call with the fleet as the second tier
-    // (`cache_get_or_load` → `cache_get_or_load_shared`, …).
-    let call = match call.strip_suffix("_blocking") {
-        Some(base) if args.shared() => format!("{base}_shared_blocking"),
-        None if args.shared() => format!("{call}_shared"),
-        _ => call.to_owned(),
+    // The runtime's request API: `request(..)` (or `shared_request(..)`,
+    // through the fleet), `.revalidate()` for a background refresh, then
+    // `.load(..).await` or `.load_blocking(..)`.
+    let call = if args.shared() {
+        "shared_request"
+    } else {
+        "request"
     };
+    let revalidate = background.then(|| quote_spanned!(function.output.span()=> .revalidate()));
+    let run = if function.is_async() {
+        "load"
+    } else {
+        "load_blocking"
+    };
+    let run = syn::Ident::new(run, function.output.span());
     // At the return type, as the cache's bounds are: a key part that is not
     // `Serialize` is then one error there, not a second at the attribute.
-    let call = syn::Ident::new(&call, function.output.span());
+    let call = syn::Ident::new(call, function.output.span());
     let (cache_for, identity) = if args.shared() {
         // The identity of its entries in Redis: the name given, or the
         // instantiation's own path (its `Self` type and generics included).
@@ -198,7 +203,7 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
     };
     let errors = quote!(#private::load_errors!(#error_type));
     let lookup = quote_spanned! {at_output=>
-        #private_at_output::#call(#cache, #cache_key, #name, #load, #errors)
+        #private_at_output::#call(#cache, #cache_key, #name, #errors) #revalidate .#run(#load)
     };
     quote! {
         {

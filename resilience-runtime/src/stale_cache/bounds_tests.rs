@@ -65,7 +65,10 @@ fn values_alive_are_bounded_by_capacity_while_the_threads_live() {
             scope.spawn(move || {
                 start.wait();
                 for _ in 0..20 {
-                    let value = cache.get_or_load_blocking(0, "f", || Ok(Counted::new()), never);
+                    let value = cache
+                        .request(0, "f")
+                        .describe(never)
+                        .load_blocking(|| Ok(Counted::new()));
                     drop(value);
                 }
                 done.wait();
@@ -122,14 +125,23 @@ fn one_off_keys_do_not_evict_the_warm_ones() {
                     warm_loads.fetch_add(1, SeqCst);
                     Ok(key)
                 };
-                assert_eq!(cache.get_or_load_blocking(key, "f", loaded, never), Ok(key));
+                assert_eq!(
+                    cache
+                        .request(key, "f")
+                        .describe(never)
+                        .load_blocking(loaded),
+                    Ok(key)
+                );
             }
         }
         for _ in 0..64 {
             let key = one_off;
             one_off += 1;
             assert_eq!(
-                cache.get_or_load_blocking(key, "f", || Ok(key), never),
+                cache
+                    .request(key, "f")
+                    .describe(never)
+                    .load_blocking(|| Ok(key)),
                 Ok(key)
             );
         }
@@ -162,7 +174,10 @@ fn values_kept_weigh_at_most_max_bytes_and_a_heavier_one_is_served_not_kept() {
     for key in 0..100 {
         let value = "v".repeat(rng.usize(100..=3_000));
         offered += value.len();
-        let loaded = cache.get_or_load_blocking(key, "app::load", || Ok(value.clone()), never);
+        let loaded = cache
+            .request(key, "app::load")
+            .describe(never)
+            .load_blocking(|| Ok(value.clone()));
         assert_eq!(loaded, Ok(value));
         cache.run_pending_tasks();
     }
@@ -176,15 +191,10 @@ fn values_kept_weigh_at_most_max_bytes_and_a_heavier_one_is_served_not_kept() {
 
     let loads = AtomicUsize::new(0);
     for _ in 0..3 {
-        let big = cache.get_or_load_blocking(
-            1_000,
-            "app::load",
-            || {
-                loads.fetch_add(1, SeqCst);
-                Ok("x".repeat(20_000))
-            },
-            never,
-        );
+        let big = cache.request(1_000, "app::load").load_blocking(|| {
+            loads.fetch_add(1, SeqCst);
+            Ok::<_, ()>("x".repeat(20_000))
+        });
         assert_eq!(big.map(|big| big.len()), Ok(20_000), "served");
     }
     assert_eq!(loads.load(SeqCst), 3, "not kept: each request loads it");
@@ -203,7 +213,13 @@ fn a_cache_bounded_in_bytes_keeps_at_most_capacity_entries() {
     let cache: StaleCache<u32, u8> =
         StaleCache::new(CacheConfig::new().max_bytes(1_000_000).capacity(10));
     for key in 0..100 {
-        assert_eq!(cache.get_or_load_blocking(key, "f", || Ok(1), never), Ok(1));
+        assert_eq!(
+            cache
+                .request(key, "f")
+                .describe(never)
+                .load_blocking(|| Ok(1)),
+            Ok(1)
+        );
     }
     cache.run_pending_tasks();
     assert!(cache.entry_count() <= 10, "{}", cache.entry_count());

@@ -43,11 +43,11 @@ use crate::clock;
 ///     StaleCache::new(CacheConfig::new().maxage(Duration::from_secs(60)));
 /// let describe = |error: &String, f: &mut std::fmt::Formatter<'_>| f.write_str(error);
 ///
-/// let first = cache.get_or_load_blocking(7, "doc::load", || Ok::<_, String>("seven".into()), describe);
+/// let first = cache.request(7, "doc::load").describe(describe).load_blocking(|| Ok::<_, String>("seven".into()));
 /// assert_eq!(first.unwrap(), "seven");
 ///
 /// // Fresh: served without calling the load.
-/// let again = cache.get_or_load_blocking(7, "doc::load", || Err("not called".to_string()), describe);
+/// let again = cache.request(7, "doc::load").describe(describe).load_blocking(|| Err("not called".to_string()));
 /// assert_eq!(again.unwrap(), "seven");
 /// ```
 pub struct StaleCache<K, V> {
@@ -142,7 +142,7 @@ where
     /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("never");
     ///
     /// // 2 000 bytes: served, not kept (and a warning event, once).
-    /// let big = cache.get_or_load_blocking(1, "doc", || Ok("x".repeat(2_000)), describe);
+    /// let big = cache.request(1, "doc").describe(describe).load_blocking(|| Ok("x".repeat(2_000)));
     /// assert_eq!(big.unwrap().len(), 2_000);
     /// cache.run_pending_tasks();
     /// assert_eq!(cache.entry_count(), 0);
@@ -204,7 +204,7 @@ where
     /// ```
     /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
-    /// let _ = cache.get_or_load_blocking(1, "doc", || Ok::<_, ()>(1), |_, _| Ok(()));
+    /// let _ = cache.request(1, "doc").load_blocking(|| Ok::<_, ()>(1));
     /// cache.run_pending_tasks();
     /// assert_eq!(cache.entry_count(), 1);
     /// ```
@@ -221,7 +221,7 @@ where
     /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new().capacity(1));
     /// for key in 0..10 {
-    ///     let _ = cache.get_or_load_blocking(key, "doc", || Ok::<_, ()>(key), |_, _| Ok(()));
+    ///     let _ = cache.request(key, "doc").load_blocking(|| Ok::<_, ()>(key));
     /// }
     /// cache.run_pending_tasks();
     /// assert_eq!(cache.entry_count(), 1);

@@ -33,7 +33,10 @@ fn the_index_never_outgrows_capacity() {
     let capacity = 1_000;
     let cache: StaleCache<u32, u64> = StaleCache::new(CacheConfig::new().capacity(capacity));
     for key in 0..200_000_u32 {
-        let value = cache.get_or_load_blocking(key, "f", || Ok(u64::from(key)), never);
+        let value = cache
+            .request(key, "f")
+            .describe(never)
+            .load_blocking(|| Ok(u64::from(key)));
         assert_eq!(value, Ok(u64::from(key)));
         if key % 10_000 == 9_999 {
             cache.run_pending_tasks();
@@ -63,7 +66,10 @@ fn four_threads_on(maxage: Duration) {
                 for _ in 0..20_000 {
                     let key = rng.u32(0..2_000);
                     let loaded = u64::from(key) * 10 + thread;
-                    let value = cache.get_or_load_blocking(key, "f", || Ok(loaded), never);
+                    let value = cache
+                        .request(key, "f")
+                        .describe(never)
+                        .load_blocking(|| Ok(loaded));
                     assert_eq!(value.map(|value| value / 10), Ok(u64::from(key)));
                 }
             });
@@ -88,7 +94,10 @@ fn a_replaced_value_replaces_the_indexed_one() {
     let cache: StaleCache<u32, u64> = StaleCache::new(CacheConfig::new().maxage(Duration::ZERO));
     for value in 0..10 {
         assert_eq!(
-            cache.get_or_load_blocking(1, "f", || Ok(value), never),
+            cache
+                .request(1, "f")
+                .describe(never)
+                .load_blocking(|| Ok(value)),
             Ok(value)
         );
     }

@@ -6,7 +6,7 @@ use std::hash::Hash;
 
 use super::cache::{Revalidation, StaleCache, Step};
 use super::config::Refresh;
-use super::errors::{DescribeOnly, LoadErrors};
+use super::errors::LoadErrors;
 use super::refresher;
 
 impl<K, V> StaleCache<K, V>
@@ -14,30 +14,17 @@ where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    /// The value for `key`: cached while fresh, else loaded by calling
-    /// `load`, refreshing inline whatever the configured [`Refresh`].
-    ///
-    /// The sync twin of [`get_or_load`](Self::get_or_load), with the same
-    /// rules; callers of a key being loaded block until the load lands.
-    /// Do not mix it with the async methods on one cache from a
-    /// single-threaded runtime: a blocked thread cannot drive the task it
-    /// waits for.
+    /// Deprecated: the request API says the same.
     ///
     /// ```
-    /// use std::time::Duration;
-    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    ///
-    /// // Expired at once: every call loads, and a failure falls back on the
-    /// // last value while it is within tolerance.
-    /// let cache: StaleCache<&str, u32> = StaleCache::new(
-    ///     CacheConfig::new().maxage(Duration::ZERO).tolerance(Duration::from_secs(30)),
-    /// );
-    /// let describe = |error: &String, f: &mut std::fmt::Formatter<'_>| f.write_str(error);
-    ///
-    /// assert_eq!(cache.get_or_load_blocking("k", "doc", || Ok(1), describe), Ok(1));
-    /// let stale = cache.get_or_load_blocking("k", "doc", || Err("down".to_string()), describe);
-    /// assert_eq!(stale, Ok(1));
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// # let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request("k", "doc").describe(|_: &(), f| f.write_str("down")).load_blocking(|| Ok::<_, ()>(1));
+    /// # assert_eq!(value, Ok(1));
     /// ```
+    #[deprecated(
+        note = "use `cache.request(key, function).describe(describe).load_blocking(load)`"
+    )]
     pub fn get_or_load_blocking<E, D>(
         &self,
         key: K,
@@ -48,13 +35,14 @@ where
     where
         D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
-        self.get_or_load_blocking_with(key, function, load, DescribeOnly(describe))
+        let request = self.request(key, function).describe(describe);
+        request.load_blocking(load)
     }
 
     /// [`get_or_load_blocking`](Self::get_or_load_blocking) with `errors`
     /// deciding how a failed load's error is described and whether its
     /// waiters share it.
-    pub(crate) fn get_or_load_blocking_with<E, H: LoadErrors<E>>(
+    pub(super) fn get_or_load_blocking_with<E, H: LoadErrors<E>>(
         &self,
         key: K,
         function: &'static str,
@@ -67,27 +55,17 @@ where
         self.load_inline_blocking(key, function, load, errors)
     }
 
-    /// The sync twin of [`get_or_revalidate`](Self::get_or_revalidate): with
-    /// [`Refresh::Background`] configured, an expired value within
-    /// `tolerance` is returned at once and one refresh runs behind it, on one
-    /// of a few refresher threads shared by every cache: at most 4 refreshes
-    /// run at once and up to 1 024 more wait their turn. When that queue is
-    /// full (or no thread can be started) no refresh is started, and the next
-    /// caller of the key tries again.
+    /// Deprecated: the request API says the same.
     ///
     /// ```
-    /// use std::time::Duration;
-    /// use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
-    ///
-    /// let cache: StaleCache<u8, &str> = StaleCache::new(
-    ///     CacheConfig::new().maxage(Duration::ZERO).refresh(Refresh::Background),
-    /// );
-    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
-    ///
-    /// assert_eq!(cache.get_or_revalidate_blocking(1, "doc", || Ok("old"), describe), Ok("old"));
-    /// // Expired: the old value at once, the refresh on another thread.
-    /// assert_eq!(cache.get_or_revalidate_blocking(1, "doc", || Ok("new"), describe), Ok("old"));
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// # let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request("k", "doc").revalidate().load_blocking(|| Ok::<_, ()>(1));
+    /// # assert_eq!(value, Ok(1));
     /// ```
+    #[deprecated(
+        note = "use `cache.request(key, function).describe(describe).revalidate().load_blocking(load)`"
+    )]
     pub fn get_or_revalidate_blocking<E, L, D>(
         &self,
         key: K,
@@ -100,13 +78,14 @@ where
         L: FnOnce() -> Result<V, E> + Send + 'static,
         D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result + Send + 'static,
     {
-        self.get_or_revalidate_blocking_with(key, function, load, DescribeOnly(describe))
+        let request = self.request(key, function).describe(describe);
+        request.revalidate().load_blocking(load)
     }
 
     /// [`get_or_revalidate_blocking`](Self::get_or_revalidate_blocking) with
     /// `errors` deciding how a failed load's error is described and whether
     /// its waiters share it.
-    pub(crate) fn get_or_revalidate_blocking_with<E, L, H>(
+    pub(super) fn get_or_revalidate_blocking_with<E, L, H>(
         &self,
         key: K,
         function: &'static str,

@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 
 use super::cache::{Revalidation, StaleCache, Step};
 use super::config::Refresh;
-use super::errors::{DescribeOnly, LoadErrors};
+use super::errors::LoadErrors;
 use super::refresher;
 use crate::fleet::{self, Acquired, Fleet};
 
@@ -40,22 +40,19 @@ where
     K: Hash + Eq + Clone + Send + Sync + Serialize + 'static,
     V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
 {
-    /// [`get_or_load`](Self::get_or_load) with the process's fleet
-    /// ([`fleet::connect`]) as the second tier: what
-    /// `#[stale_cache(shared = true)]` calls. With no fleet connected it is
-    /// `get_or_load`, and says so once (a warning).
+    /// Deprecated: the request API says the same, `.shared()`.
     ///
     /// ```
-    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    ///
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
-    /// let describe = |error: &std::io::Error, f: &mut std::fmt::Formatter<'_>| write!(f, "{error}");
-    /// // No fleet connected here: local-only.
-    /// let loaded = cache.get_or_load_shared("k".into(), "doc", async { Ok(7) }, describe).await;
-    /// assert_eq!(loaded.unwrap(), 7);
+    /// # let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request("k".into(), "doc").shared().load(async { Ok::<_, ()>(7) }).await;
+    /// # assert_eq!(value, Ok(7));
     /// # }
     /// ```
+    #[deprecated(
+        note = "use `cache.request(key, function).describe(describe).shared().load(load).await`"
+    )]
     pub async fn get_or_load_shared<E, F, D>(
         &self,
         key: K,
@@ -67,47 +64,22 @@ where
         F: Future<Output = Result<V, E>>,
         D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
-        self.get_or_load_shared_with(key, function, load, DescribeOnly(describe))
-            .await
+        let request = self.request(key, function).describe(describe);
+        request.shared().load(load).await
     }
 
-    /// [`get_or_load_shared`](Self::get_or_load_shared) with `errors`
-    /// deciding how a failed load's error is described and shared.
-    pub(crate) async fn get_or_load_shared_with<E, F, H>(
-        &self,
-        key: K,
-        function: &'static str,
-        load: F,
-        errors: H,
-    ) -> Result<V, E>
-    where
-        F: Future<Output = Result<V, E>>,
-        H: LoadErrors<E>,
-    {
-        if let Ok(value) = self.lookup(&key, function) {
-            return Ok(value);
-        }
-        match fleet::for_shared(function) {
-            Some(fleet) => self.load_shared(fleet, key, function, load, errors).await,
-            None => self.load_inline(key, function, load, errors).await,
-        }
-    }
-
-    /// [`get_or_load`](Self::get_or_load) with `fleet` as the second tier:
-    /// for a cache built by hand, or tests standing for several replicas.
+    /// Deprecated: the request API says the same, `.on(fleet)`.
     ///
     /// ```no_run
-    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// use resilience_runtime::fleet::Fleet;
-    ///
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let fleet = Fleet::connect("redis://127.0.0.1:6379", "profiles").await?;
-    /// let cache: StaleCache<String, String> = StaleCache::new(CacheConfig::new());
-    /// let describe = |error: &std::io::Error, f: &mut std::fmt::Formatter<'_>| write!(f, "{error}");
-    /// let load = async { Ok("Ada".to_string()) };
-    /// let profile = cache.get_or_load_on(&fleet, "user-1".into(), "app::profile", load, describe).await?;
-    /// # Ok(()) }
+    /// # use resilience_runtime::{fleet::Fleet, stale_cache::{CacheConfig, StaleCache}};
+    /// # async fn run(fleet: &Fleet) {
+    /// # let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request("k".into(), "doc").on(fleet).load(async { Ok::<_, ()>(7) }).await;
+    /// # }
     /// ```
+    #[deprecated(
+        note = "use `cache.request(key, function).describe(describe).on(fleet).load(load).await`"
+    )]
     pub async fn get_or_load_on<E, F, D>(
         &self,
         fleet: &Fleet,
@@ -120,23 +92,21 @@ where
         F: Future<Output = Result<V, E>>,
         D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
-        if let Ok(value) = self.lookup(&key, function) {
-            return Ok(value);
-        }
-        self.load_shared(fleet, key, function, load, DescribeOnly(describe))
-            .await
+        let request = self.request(key, function).describe(describe);
+        request.on(fleet).load(load).await
     }
 
-    /// The sync twin of [`get_or_load_shared`](Self::get_or_load_shared):
-    /// Redis operations block the thread, each at most the fleet's bound.
+    /// Deprecated: the request API says the same, `.shared()`.
     ///
     /// ```
-    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    ///
-    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
-    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
-    /// assert_eq!(cache.get_or_load_shared_blocking("k".into(), "doc", || Ok(7), describe), Ok(7));
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// # let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request("k".into(), "doc").shared().load_blocking(|| Ok::<_, ()>(7));
+    /// # assert_eq!(value, Ok(7));
     /// ```
+    #[deprecated(
+        note = "use `cache.request(key, function).describe(describe).shared().load_blocking(load)`"
+    )]
     pub fn get_or_load_shared_blocking<E, D>(
         &self,
         key: K,
@@ -147,41 +117,22 @@ where
     where
         D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
-        self.get_or_load_shared_blocking_with(key, function, load, DescribeOnly(describe))
+        let request = self.request(key, function).describe(describe);
+        request.shared().load_blocking(load)
     }
 
-    /// [`get_or_load_shared_blocking`](Self::get_or_load_shared_blocking)
-    /// with `errors` deciding how a failed load's error is described and
-    /// shared.
-    pub(crate) fn get_or_load_shared_blocking_with<E, H: LoadErrors<E>>(
-        &self,
-        key: K,
-        function: &'static str,
-        load: impl FnOnce() -> Result<V, E>,
-        errors: H,
-    ) -> Result<V, E> {
-        if let Ok(value) = self.lookup_blocking(&key, function) {
-            return Ok(value);
-        }
-        match fleet::for_shared(function) {
-            Some(fleet) => self.load_shared_blocking(fleet, key, function, load, errors),
-            None => self.load_inline_blocking(key, function, load, errors),
-        }
-    }
-
-    /// The sync twin of [`get_or_load_on`](Self::get_or_load_on).
+    /// Deprecated: the request API says the same, `.on(fleet)`.
     ///
     /// ```no_run
-    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// use resilience_runtime::fleet::Fleet;
-    ///
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let fleet = Fleet::connect("redis://127.0.0.1:6379", "config").await?;
-    /// let cache: StaleCache<String, u32> = StaleCache::new(CacheConfig::new());
-    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
-    /// let limit = cache.get_or_load_on_blocking(&fleet, "limit".into(), "app::limit", || Ok(10), describe);
-    /// # Ok(()) }
+    /// # use resilience_runtime::{fleet::Fleet, stale_cache::{CacheConfig, StaleCache}};
+    /// # fn run(fleet: &Fleet) {
+    /// # let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request("k".into(), "doc").on(fleet).load_blocking(|| Ok::<_, ()>(7));
+    /// # }
     /// ```
+    #[deprecated(
+        note = "use `cache.request(key, function).describe(describe).on(fleet).load_blocking(load)`"
+    )]
     pub fn get_or_load_on_blocking<E, D>(
         &self,
         fleet: &Fleet,
@@ -193,29 +144,23 @@ where
     where
         D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
-        if let Ok(value) = self.lookup_blocking(&key, function) {
-            return Ok(value);
-        }
-        self.load_shared_blocking(fleet, key, function, load, DescribeOnly(describe))
+        let request = self.request(key, function).describe(describe);
+        request.on(fleet).load_blocking(load)
     }
 
-    /// [`get_or_revalidate`](Self::get_or_revalidate) with the process's
-    /// fleet as the second tier: with [`Refresh::Background`] configured, an
-    /// expired value within tolerance is returned at once, and the refresh
-    /// behind it asks the fleet first (a fresh entry there ends it without
-    /// a load; another instance refreshing the key ends it too).
+    /// Deprecated: the request API says the same, `.revalidate().shared()`.
     ///
     /// ```
-    /// use std::time::Duration;
-    /// use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
-    ///
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let cache: StaleCache<u8, String> = StaleCache::new(CacheConfig::new().refresh(Refresh::Background));
-    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
-    /// let value = cache.get_or_revalidate_shared(1, "doc", async { Ok("v".to_string()) }, describe).await;
-    /// assert_eq!(value.unwrap(), "v");
+    /// # let cache: StaleCache<u8, u64> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request(1, "doc").revalidate().shared().load(async { Ok::<_, ()>(7) }).await;
+    /// # assert_eq!(value, Ok(7));
     /// # }
     /// ```
+    #[deprecated(
+        note = "use `cache.request(key, function).describe(describe).revalidate().shared().load(load).await`"
+    )]
     pub async fn get_or_revalidate_shared<E, F, D>(
         &self,
         key: K,
@@ -228,14 +173,83 @@ where
         F: Future<Output = Result<V, E>> + Send + 'static,
         D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result + Send + 'static,
     {
-        self.get_or_revalidate_shared_with(key, function, load, DescribeOnly(describe))
-            .await
+        let request = self.request(key, function).describe(describe);
+        request.revalidate().shared().load(load).await
     }
 
-    /// [`get_or_revalidate_shared`](Self::get_or_revalidate_shared) with
-    /// `errors` deciding how a failed load's error is described and shared.
-    pub(crate) async fn get_or_revalidate_shared_with<E, F, H>(
+    /// Deprecated: the request API says the same, `.revalidate().shared()`.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// # let cache: StaleCache<u8, u64> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request(1, "doc").revalidate().shared().load_blocking(|| Ok::<_, ()>(7));
+    /// # assert_eq!(value, Ok(7));
+    /// ```
+    #[deprecated(
+        note = "use `cache.request(key, function).describe(describe).revalidate().shared().load_blocking(load)`"
+    )]
+    pub fn get_or_revalidate_shared_blocking<E, L, D>(
         &self,
+        key: K,
+        function: &'static str,
+        load: L,
+        describe: D,
+    ) -> Result<V, E>
+    where
+        E: 'static,
+        L: FnOnce() -> Result<V, E> + Send + 'static,
+        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result + Send + 'static,
+    {
+        let request = self.request(key, function).describe(describe);
+        request.revalidate().shared().load_blocking(load)
+    }
+
+    /// A request with Redis as the second tier: `given`, or the process's
+    /// fleet (see [`Request`](super::request::Request)).
+    pub(super) async fn get_or_load_shared_with<E, F, H>(
+        &self,
+        given: Option<&Fleet>,
+        key: K,
+        function: &'static str,
+        load: F,
+        errors: H,
+    ) -> Result<V, E>
+    where
+        F: Future<Output = Result<V, E>>,
+        H: LoadErrors<E>,
+    {
+        if let Ok(value) = self.lookup(&key, function) {
+            return Ok(value);
+        }
+        match given.or_else(|| fleet::for_shared(function)) {
+            Some(fleet) => self.load_shared(fleet, key, function, load, errors).await,
+            None => self.load_inline(key, function, load, errors).await,
+        }
+    }
+
+    /// The sync twin of `get_or_load_shared_with`.
+    pub(super) fn get_or_load_shared_blocking_with<E, H: LoadErrors<E>>(
+        &self,
+        given: Option<&Fleet>,
+        key: K,
+        function: &'static str,
+        load: impl FnOnce() -> Result<V, E>,
+        errors: H,
+    ) -> Result<V, E> {
+        if let Ok(value) = self.lookup_blocking(&key, function) {
+            return Ok(value);
+        }
+        match given.or_else(|| fleet::for_shared(function)) {
+            Some(fleet) => self.load_shared_blocking(fleet, key, function, load, errors),
+            None => self.load_inline_blocking(key, function, load, errors),
+        }
+    }
+
+    /// A revalidating request with Redis as the second tier: `given`, or
+    /// the process's fleet (see [`Request`](super::request::Request)).
+    pub(super) async fn get_or_revalidate_shared_with<E, F, H>(
+        &self,
+        given: Option<&'static Fleet>,
         key: K,
         function: &'static str,
         load: F,
@@ -250,7 +264,7 @@ where
             Ok(value) => return Ok(value),
             Err(seen) => seen,
         };
-        let fleet = fleet::for_shared(function);
+        let fleet = given.or_else(|| fleet::for_shared(function));
         if self.config.refresh_value() == Refresh::Background
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
@@ -298,38 +312,10 @@ where
         }
     }
 
-    /// The sync twin of
-    /// [`get_or_revalidate_shared`](Self::get_or_revalidate_shared): the
-    /// refresh runs on a thread of its own.
-    ///
-    /// ```
-    /// use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
-    ///
-    /// let cache: StaleCache<u8, String> = StaleCache::new(CacheConfig::new().refresh(Refresh::Background));
-    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
-    /// let value = cache.get_or_revalidate_shared_blocking(1, "doc", || Ok("v".to_string()), describe);
-    /// assert_eq!(value.unwrap(), "v");
-    /// ```
-    pub fn get_or_revalidate_shared_blocking<E, L, D>(
+    /// The sync twin of `get_or_revalidate_shared_with`.
+    pub(super) fn get_or_revalidate_shared_blocking_with<E, L, H>(
         &self,
-        key: K,
-        function: &'static str,
-        load: L,
-        describe: D,
-    ) -> Result<V, E>
-    where
-        E: 'static,
-        L: FnOnce() -> Result<V, E> + Send + 'static,
-        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result + Send + 'static,
-    {
-        self.get_or_revalidate_shared_blocking_with(key, function, load, DescribeOnly(describe))
-    }
-
-    /// [`get_or_revalidate_shared_blocking`](Self::get_or_revalidate_shared_blocking)
-    /// with `errors` deciding how a failed load's error is described and
-    /// shared.
-    pub(crate) fn get_or_revalidate_shared_blocking_with<E, L, H>(
-        &self,
+        given: Option<&'static Fleet>,
         key: K,
         function: &'static str,
         load: L,
@@ -344,7 +330,7 @@ where
             Ok(value) => return Ok(value),
             Err(seen) => seen,
         };
-        let fleet = fleet::for_shared(function);
+        let fleet = given.or_else(|| fleet::for_shared(function));
         if self.config.refresh_value() == Refresh::Background {
             match self.revalidate(&key, seen, function) {
                 Revalidation::Served(value) => return Ok(value),

@@ -26,12 +26,10 @@ use crate::stale_cache::{CacheConfig, StaleCache};
 ///
 /// fn load_config(env: &'static str) -> Result<String, std::io::Error> {
 ///     static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
-///     SLOT.cache(instance_of(&|| ())).get_or_load_blocking(
-///         env,
-///         "app::load_config",
-///         || Ok(format!("config of {env}")),
-///         |error, f| write!(f, "{error}"),
-///     )
+///     SLOT.cache(instance_of(&|| ()))
+///         .request(env, "app::load_config")
+///         .describe(|error: &std::io::Error, f| write!(f, "{error}"))
+///         .load_blocking(|| Ok(format!("config of {env}")))
 /// }
 ///
 /// assert_eq!(load_config("prod").unwrap(), "config of prod");
@@ -299,12 +297,9 @@ mod tests {
     impl<B: Backend> Client<B> {
         fn fetch(&self, id: u32) -> Result<String, ()> {
             static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
-            SLOT.cache(instance_of(&|| ())).get_or_load_blocking(
-                id,
-                "fetch",
-                || Ok(format!("{} {id}", B::NAME)),
-                |_, _| Ok(()),
-            )
+            SLOT.cache(instance_of(&|| ()))
+                .request(id, "fetch")
+                .load_blocking(|| Ok(format!("{} {id}", B::NAME)))
         }
     }
 
@@ -320,7 +315,8 @@ mod tests {
     fn generic<T: Clone + Send + Sync + 'static>(value: T) -> T {
         static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
         SLOT.cache::<u8, T>(instance_of(&|| ()))
-            .get_or_load_blocking(0, "generic", || Ok::<_, ()>(value), |_, _| Ok(()))
+            .request(0, "generic")
+            .load_blocking(|| Ok::<_, ()>(value))
             .unwrap()
     }
 
