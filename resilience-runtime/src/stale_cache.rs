@@ -94,6 +94,7 @@ mod flight;
 mod index;
 mod load_async;
 mod load_blocking;
+mod load_loop;
 mod meters;
 mod popularity;
 mod refresher;

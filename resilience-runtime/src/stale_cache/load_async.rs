@@ -5,9 +5,10 @@ use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
 
-use super::cache::{Revalidation, StaleCache, Step};
+use super::cache::{Revalidation, StaleCache};
 use super::config::Refresh;
 use super::errors::LoadErrors;
+use super::load_loop::{Alone, LoadLoop};
 
 impl<K, V> StaleCache<K, V>
 where
@@ -125,7 +126,7 @@ where
         self.load_inline(key, function, load, errors).await
     }
 
-    /// Past the hit path: board the key's flight, then load or wait.
+    /// Past the hit path: the one load loop, with no second tier.
     pub(super) async fn load_inline<E, F, H>(
         &self,
         key: K,
@@ -137,18 +138,8 @@ where
         F: Future<Output = Result<V, E>>,
         H: LoadErrors<E>,
     {
-        let mut step = self.board(&key, function);
-        loop {
-            step = match step {
-                Step::Served(value) => return Ok(value),
-                Step::Failed(error) => return Err(error),
-                Step::Load(lead, seen) => {
-                    let result = load.await;
-                    return self.finish(lead, key, seen, result, function, &errors);
-                }
-                Step::Wait(waiting) => self.landed(&key, waiting.wait().await, function, &errors),
-                Step::Retry => self.board(&key, function),
-            }
-        }
+        LoadLoop::new(self, Alone, key, function, errors)
+            .run(load)
+            .await
     }
 }

@@ -4,9 +4,10 @@
 use std::fmt;
 use std::hash::Hash;
 
-use super::cache::{Revalidation, StaleCache, Step};
+use super::cache::{Revalidation, StaleCache};
 use super::config::Refresh;
 use super::errors::LoadErrors;
+use super::load_loop::{Alone, LoadLoop};
 use super::refresher;
 
 impl<K, V> StaleCache<K, V>
@@ -120,7 +121,7 @@ where
         self.load_inline_blocking(key, function, load, errors)
     }
 
-    /// Past the hit path: board the key's flight, then load or wait.
+    /// Past the hit path: the one load loop, with no second tier.
     pub(super) fn load_inline_blocking<E, H: LoadErrors<E>>(
         &self,
         key: K,
@@ -128,20 +129,6 @@ where
         load: impl FnOnce() -> Result<V, E>,
         errors: H,
     ) -> Result<V, E> {
-        let mut step = self.board(&key, function);
-        loop {
-            step = match step {
-                Step::Served(value) => return Ok(value),
-                Step::Failed(error) => return Err(error),
-                Step::Load(lead, seen) => {
-                    let result = load();
-                    return self.finish(lead, key, seen, result, function, &errors);
-                }
-                Step::Wait(waiting) => {
-                    self.landed(&key, waiting.wait_blocking(), function, &errors)
-                }
-                Step::Retry => self.board(&key, function),
-            }
-        }
+        LoadLoop::new(self, Alone, key, function, errors).run_blocking(load)
     }
 }

@@ -21,19 +21,23 @@
 use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::cache::{Revalidation, StaleCache, Step};
+use super::cache::{Revalidation, StaleCache};
 use super::config::Refresh;
 use super::errors::LoadErrors;
+use super::flight::Lead;
+use super::load_loop::{LoadLoop, Tier};
 use super::refresher;
+use super::stored::Stored;
 use crate::fleet::{self, Acquired, Fleet};
 
 mod steps;
 
-use steps::Settled;
+use steps::{Plan, Settled};
 
 impl<K, V> StaleCache<K, V>
 where
@@ -377,8 +381,7 @@ where
         }
     }
 
-    /// Past the hit path with a fleet: the local flight, which asks the
-    /// fleet before it loads. (Without a fleet it is `load_inline`.)
+    /// Past the hit path with a fleet: the one load loop, through it.
     async fn load_shared<E, F, H>(
         &self,
         fleet: &Fleet,
@@ -391,47 +394,9 @@ where
         F: Future<Output = Result<V, E>>,
         H: LoadErrors<E>,
     {
-        let mut step = self.board(&key, function);
-        loop {
-            step = match step {
-                Step::Served(value) => return Ok(value),
-                Step::Failed(error) => return Err(error),
-                Step::Load(lead, seen) => {
-                    let plan = self.plan(fleet, &key, function);
-                    let acquired = match &plan {
-                        Some(plan) => fleet.acquire(&plan.address, plan.maxage).await,
-                        None => Acquired::Unavailable,
-                    };
-                    match self.settle(fleet, plan, acquired, lead, &key, seen, function) {
-                        Settled::Served(value) => return Ok(value),
-                        Settled::Load(lead, seen, plan) => {
-                            let result = load.await;
-                            let entry = self.write_back(plan, &result);
-                            // The flight lands first: callers waiting in
-                            // this process are answered, and the value kept
-                            // locally, before the write to Redis. Only the
-                            // value waits on the write: `E` need not be
-                            // `Send` for the future to be.
-                            let value =
-                                match self.finish(lead, key, seen, result, function, &errors) {
-                                    Ok(value) => value,
-                                    Err(error) => return Err(error),
-                                };
-                            if let Some((plan, entry)) = entry
-                                && fleet
-                                    .publish(&plan.address, entry, self.tolerance(), plan.lease())
-                                    .await
-                            {
-                                plan.published();
-                            }
-                            return Ok(value);
-                        }
-                    }
-                }
-                Step::Wait(waiting) => self.landed(&key, waiting.wait().await, function, &errors),
-                Step::Retry => self.board(&key, function),
-            }
-        }
+        LoadLoop::new(self, Through(fleet), key, function, errors)
+            .run(load)
+            .await
     }
 
     /// The sync twin of `load_shared`.
@@ -443,45 +408,72 @@ where
         load: impl FnOnce() -> Result<V, E>,
         errors: H,
     ) -> Result<V, E> {
-        let mut step = self.board(&key, function);
-        loop {
-            step = match step {
-                Step::Served(value) => return Ok(value),
-                Step::Failed(error) => return Err(error),
-                Step::Load(lead, seen) => {
-                    let plan = self.plan(fleet, &key, function);
-                    let acquired = match &plan {
-                        Some(plan) => fleet.acquire_blocking(&plan.address, plan.maxage),
-                        None => Acquired::Unavailable,
-                    };
-                    match self.settle(fleet, plan, acquired, lead, &key, seen, function) {
-                        Settled::Served(value) => return Ok(value),
-                        Settled::Load(lead, seen, plan) => {
-                            let result = load();
-                            // Judged on the load's own result: a failure
-                            // that `finish` turns into a stale answer is
-                            // never written back as if loaded now.
-                            let entry = self.write_back(plan, &result);
-                            let result = self.finish(lead, key, seen, result, function, &errors);
-                            if let Some((plan, entry)) = entry
-                                && fleet.publish_blocking(
-                                    &plan.address,
-                                    entry,
-                                    self.tolerance(),
-                                    plan.lease(),
-                                )
-                            {
-                                plan.published();
-                            }
-                            return result;
-                        }
-                    }
-                }
-                Step::Wait(waiting) => {
-                    self.landed(&key, waiting.wait_blocking(), function, &errors)
-                }
-                Step::Retry => self.board(&key, function),
-            }
+        LoadLoop::new(self, Through(fleet), key, function, errors).run_blocking(load)
+    }
+}
+
+/// The fleet as the load loop's second tier.
+struct Through<'f>(&'f Fleet);
+
+impl<K, V> Tier<K, V> for Through<'_>
+where
+    K: Hash + Eq + Clone + Send + Sync + Serialize + 'static,
+    V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+{
+    type Plan = Plan;
+    type Answer = Acquired;
+    type Entry = Vec<u8>;
+
+    fn plan(&self, cache: &StaleCache<K, V>, key: &K, function: &'static str) -> Option<Plan> {
+        cache.plan(self.0, key, function)
+    }
+
+    fn settle(
+        &self,
+        cache: &StaleCache<K, V>,
+        plan: Plan,
+        answer: Acquired,
+        lead: Option<Lead<K, V>>,
+        key: &K,
+        seen: Option<Stored<V>>,
+        function: &'static str,
+    ) -> Settled<K, V> {
+        cache.settle(self.0, Some(plan), answer, lead, key, seen, function)
+    }
+
+    fn write_back<E>(
+        &self,
+        cache: &StaleCache<K, V>,
+        plan: Option<Plan>,
+        result: &Result<V, E>,
+    ) -> Option<(Plan, Vec<u8>)> {
+        cache.write_back(plan, result)
+    }
+
+    fn ask(&self, plan: &Plan) -> impl Future<Output = Acquired> + Send {
+        self.0.acquire(&plan.address, plan.maxage)
+    }
+
+    fn ask_blocking(&self, plan: &Plan) -> Acquired {
+        self.0.acquire_blocking(&plan.address, plan.maxage)
+    }
+
+    async fn publish(&self, plan: Plan, entry: Vec<u8>, ttl: Duration) {
+        if self
+            .0
+            .publish(&plan.address, entry, ttl, plan.lease())
+            .await
+        {
+            plan.published();
+        }
+    }
+
+    fn publish_blocking(&self, plan: Plan, entry: Vec<u8>, ttl: Duration) {
+        if self
+            .0
+            .publish_blocking(&plan.address, entry, ttl, plan.lease())
+        {
+            plan.published();
         }
     }
 }

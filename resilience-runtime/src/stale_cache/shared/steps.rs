@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::super::cache::StaleCache;
 use super::super::flight::{Landing, Lead};
+use super::super::load_loop::Settle;
 use super::super::report::{self, Outcome};
 use super::super::stored::Stored;
 use crate::clock::{self, Instant};
@@ -24,7 +25,7 @@ use crate::fleet::{self, Acquired, Address, Fleet, Lease, Seen};
 const MAX_SKEW_MS: u64 = 1_000;
 
 /// A key's place in the fleet, worked out once per flight.
-pub(super) struct Plan {
+pub(in crate::stale_cache) struct Plan {
     pub(super) address: Address,
     /// The one clock's now: an entry read back is stamped this much before
     /// it, its age on Redis's clock.
@@ -53,12 +54,7 @@ impl Plan {
 }
 
 /// What a flight does once the fleet answered.
-pub(super) enum Settled<K: Hash + Eq, V> {
-    /// Answered without a load.
-    Served(V),
-    /// Load, with this fallback; write the value back if a plan is given.
-    Load(Option<Lead<K, V>>, Option<Stored<V>>, Option<Plan>),
-}
+pub(super) type Settled<K, V> = Settle<K, V, Plan>;
 
 impl<K, V> StaleCache<K, V>
 where
