@@ -5,8 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
 
-use super::cache::{Revalidation, StaleCache};
-use super::config::Refresh;
+use super::cache::StaleCache;
 use super::errors::LoadErrors;
 use super::load_loop::{Alone, LoadLoop};
 
@@ -107,23 +106,8 @@ where
             Ok(value) => return Ok(value),
             Err(seen) => seen,
         };
-        if self.config.refresh_value() == Refresh::Background
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            match self.revalidate(&key, seen, function) {
-                Revalidation::Served(value) => return Ok(value),
-                Revalidation::Refresh(value, lead, stale) => {
-                    let cache = self.share();
-                    runtime.spawn(async move {
-                        let result = load.await;
-                        cache.finish_in_background(lead, key, stale, result, function, &errors);
-                    });
-                    return Ok(value);
-                }
-                Revalidation::Inline => {}
-            }
-        }
-        self.load_inline(key, function, load, errors).await
+        self.revalidate_through(Alone, seen, key, function, load, errors)
+            .await
     }
 
     /// Past the hit path: the one load loop, with no second tier.

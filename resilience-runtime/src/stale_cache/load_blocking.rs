@@ -4,11 +4,9 @@
 use std::fmt;
 use std::hash::Hash;
 
-use super::cache::{Revalidation, StaleCache};
-use super::config::Refresh;
+use super::cache::StaleCache;
 use super::errors::LoadErrors;
 use super::load_loop::{Alone, LoadLoop};
-use super::refresher;
 
 impl<K, V> StaleCache<K, V>
 where
@@ -102,23 +100,7 @@ where
             Ok(value) => return Ok(value),
             Err(seen) => seen,
         };
-        if self.config.refresh_value() == Refresh::Background {
-            match self.revalidate(&key, seen, function) {
-                Revalidation::Served(value) => return Ok(value),
-                Revalidation::Refresh(value, lead, stale) => {
-                    let cache = self.share();
-                    // A refresh not taken is dropped with its lead, which
-                    // lands the flight as abandoned: nothing stays wedged.
-                    let _not_taken = refresher::offer(Box::new(move || {
-                        let result = load();
-                        cache.finish_in_background(lead, key, stale, result, function, &errors);
-                    }));
-                    return Ok(value);
-                }
-                Revalidation::Inline => {}
-            }
-        }
-        self.load_inline_blocking(key, function, load, errors)
+        self.revalidate_through_blocking(Alone, seen, key, function, load, errors)
     }
 
     /// Past the hit path: the one load loop, with no second tier.

@@ -12,9 +12,11 @@ use std::future::Future;
 use std::hash::Hash;
 use std::time::Duration;
 
-use super::cache::{StaleCache, Step};
+use super::cache::{Revalidation, StaleCache, Step};
+use super::config::Refresh;
 use super::errors::LoadErrors;
 use super::flight::{Lead, Waiting};
+use super::refresher;
 use super::stored::Stored;
 
 /// What a flight does once the second tier answered (only the fleet
@@ -53,6 +55,20 @@ pub(super) trait Tier<K: Hash + Eq, V> {
         seen: Option<Stored<V>>,
         function: &'static str,
     ) -> Settle<K, V, Self::Plan>;
+
+    /// Acts on the tier's answer for a background refresh: `None` when it
+    /// settled the refresh, else the lead to load with and the plan to
+    /// write back with.
+    #[allow(clippy::type_complexity)]
+    fn settle_background(
+        &self,
+        cache: &StaleCache<K, V>,
+        plan: Self::Plan,
+        answer: Self::Answer,
+        lead: Lead<K, V>,
+        key: &K,
+        function: &'static str,
+    ) -> Option<(Lead<K, V>, Option<Self::Plan>)>;
 
     /// What to write back after a load: a success only.
     fn write_back<E>(
@@ -105,6 +121,18 @@ impl<K: Hash + Eq, V> Tier<K, V> for Alone {
         _: Option<Stored<V>>,
         _: &'static str,
     ) -> Settle<K, V, Never> {
+        match plan {}
+    }
+
+    fn settle_background(
+        &self,
+        _: &StaleCache<K, V>,
+        plan: Never,
+        _: Never,
+        _: Lead<K, V>,
+        _: &K,
+        _: &'static str,
+    ) -> Option<(Lead<K, V>, Option<Never>)> {
         match plan {}
     }
 
@@ -346,5 +374,130 @@ where
                 }
             }
         }
+    }
+}
+
+/// A request that revalidates ([`Refresh::Background`]): past the hit
+/// path, an expired value within tolerance is returned at once and one
+/// refresh runs behind it, which asks the second tier first; anything else
+/// goes through the load loop. Written once for both drivers and both
+/// tiers.
+impl<K, V> StaleCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// The async revalidation: the refresh is spawned on the current tokio
+    /// runtime (inline outside one).
+    pub(super) async fn revalidate_through<E, F, H, T>(
+        &self,
+        tier: T,
+        seen: Option<Stored<V>>,
+        key: K,
+        function: &'static str,
+        load: F,
+        errors: H,
+    ) -> Result<V, E>
+    where
+        E: 'static,
+        F: Future<Output = Result<V, E>> + Send + 'static,
+        H: LoadErrors<E> + Send + 'static,
+        T: Tier<K, V> + Send + Sync + 'static,
+        T::Plan: Send,
+        T::Entry: Send,
+    {
+        if self.config.refresh_value() == Refresh::Background
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            match self.revalidate(&key, seen, function) {
+                Revalidation::Served(value) => return Ok(value),
+                Revalidation::Refresh(value, lead, stale) => {
+                    let cache = self.share();
+                    runtime.spawn(async move {
+                        let (lead, plan) = match tier.plan(&cache, &key, function) {
+                            Some(plan) => {
+                                let answer = tier.ask(&plan).await;
+                                let settled = tier
+                                    .settle_background(&cache, plan, answer, lead, &key, function);
+                                match settled {
+                                    Some(go_on) => go_on,
+                                    None => return,
+                                }
+                            }
+                            None => (lead, None),
+                        };
+                        // A block of its own: `E` need not be `Send`, so the
+                        // result must be gone before the write-back awaits.
+                        let entry = {
+                            let result = load.await;
+                            let entry = tier.write_back(&cache, plan, &result);
+                            cache.finish_in_background(lead, key, stale, result, function, &errors);
+                            entry
+                        };
+                        if let Some((plan, entry)) = entry {
+                            let ttl = cache.config.tolerance_value();
+                            tier.publish(plan, entry, ttl).await;
+                        }
+                    });
+                    return Ok(value);
+                }
+                Revalidation::Inline => {}
+            }
+        }
+        LoadLoop::new(self, tier, key, function, errors)
+            .run(load)
+            .await
+    }
+
+    /// The sync revalidation: the refresh runs on one of the few shared
+    /// refresher threads; a refresh the queue does not take is dropped with
+    /// its lead, which lands the flight as abandoned: nothing stays wedged.
+    pub(super) fn revalidate_through_blocking<E, L, H, T>(
+        &self,
+        tier: T,
+        seen: Option<Stored<V>>,
+        key: K,
+        function: &'static str,
+        load: L,
+        errors: H,
+    ) -> Result<V, E>
+    where
+        E: 'static,
+        L: FnOnce() -> Result<V, E> + Send + 'static,
+        H: LoadErrors<E> + Send + 'static,
+        T: Tier<K, V> + Send + 'static,
+    {
+        if self.config.refresh_value() == Refresh::Background {
+            match self.revalidate(&key, seen, function) {
+                Revalidation::Served(value) => return Ok(value),
+                Revalidation::Refresh(value, lead, stale) => {
+                    let cache = self.share();
+                    let _not_taken = refresher::offer(Box::new(move || {
+                        let (lead, plan) = match tier.plan(&cache, &key, function) {
+                            Some(plan) => {
+                                let answer = tier.ask_blocking(&plan);
+                                let settled = tier
+                                    .settle_background(&cache, plan, answer, lead, &key, function);
+                                match settled {
+                                    Some(go_on) => go_on,
+                                    None => return,
+                                }
+                            }
+                            None => (lead, None),
+                        };
+                        let result = load();
+                        let entry = tier.write_back(&cache, plan, &result);
+                        cache.finish_in_background(lead, key, stale, result, function, &errors);
+                        if let Some((plan, entry)) = entry {
+                            let ttl = cache.config.tolerance_value();
+                            tier.publish_blocking(plan, entry, ttl);
+                        }
+                    }));
+                    return Ok(value);
+                }
+                Revalidation::Inline => {}
+            }
+        }
+        LoadLoop::new(self, tier, key, function, errors).run_blocking(load)
     }
 }

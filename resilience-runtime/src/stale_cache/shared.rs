@@ -26,12 +26,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::cache::{Revalidation, StaleCache};
-use super::config::Refresh;
+use super::cache::StaleCache;
 use super::errors::LoadErrors;
 use super::flight::Lead;
-use super::load_loop::{LoadLoop, Tier};
-use super::refresher;
+use super::load_loop::{Alone, LoadLoop, Tier};
 use super::stored::Stored;
 use crate::fleet::{self, Acquired, Fleet};
 
@@ -268,51 +266,16 @@ where
             Ok(value) => return Ok(value),
             Err(seen) => seen,
         };
-        let fleet = given.or_else(|| fleet::for_shared(function));
-        if self.config.refresh_value() == Refresh::Background
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            match self.revalidate(&key, seen, function) {
-                Revalidation::Served(value) => return Ok(value),
-                Revalidation::Refresh(value, lead, stale) => {
-                    let cache = self.share();
-                    runtime.spawn(async move {
-                        let asked = fleet.and_then(|f| Some((f, cache.plan(f, &key, function)?)));
-                        let (lead, plan) = match asked {
-                            Some((f, plan)) => {
-                                let acquired = f.acquire(&plan.address, plan.maxage).await;
-                                match cache
-                                    .settle_background(f, plan, acquired, lead, &key, function)
-                                {
-                                    Some(go_on) => go_on,
-                                    None => return,
-                                }
-                            }
-                            None => (lead, None),
-                        };
-                        // A block of its own: `E` need not be `Send`, so the
-                        // result must be gone before the write-back awaits.
-                        let entry = {
-                            let result = load.await;
-                            let entry = cache.write_back(plan, &result);
-                            cache.finish_in_background(lead, key, stale, result, function, &errors);
-                            entry
-                        };
-                        if let (Some(f), Some((plan, entry))) = (fleet, entry)
-                            && f.publish(&plan.address, entry, cache.tolerance(), plan.lease())
-                                .await
-                        {
-                            plan.published();
-                        }
-                    });
-                    return Ok(value);
-                }
-                Revalidation::Inline => {}
+        match given.or_else(|| fleet::for_shared(function)) {
+            Some(fleet) => {
+                let tier = Through(fleet);
+                self.revalidate_through(tier, seen, key, function, load, errors)
+                    .await
             }
-        }
-        match fleet {
-            Some(fleet) => self.load_shared(fleet, key, function, load, errors).await,
-            None => self.load_inline(key, function, load, errors).await,
+            None => {
+                self.revalidate_through(Alone, seen, key, function, load, errors)
+                    .await
+            }
         }
     }
 
@@ -334,50 +297,12 @@ where
             Ok(value) => return Ok(value),
             Err(seen) => seen,
         };
-        let fleet = given.or_else(|| fleet::for_shared(function));
-        if self.config.refresh_value() == Refresh::Background {
-            match self.revalidate(&key, seen, function) {
-                Revalidation::Served(value) => return Ok(value),
-                Revalidation::Refresh(value, lead, stale) => {
-                    let cache = self.share();
-                    // A refresh not taken is dropped with its lead, which
-                    // lands the flight as abandoned: nothing stays wedged.
-                    let _not_taken = refresher::offer(Box::new(move || {
-                        let asked = fleet.and_then(|f| Some((f, cache.plan(f, &key, function)?)));
-                        let (lead, plan) = match asked {
-                            Some((f, plan)) => {
-                                let acquired = f.acquire_blocking(&plan.address, plan.maxage);
-                                match cache
-                                    .settle_background(f, plan, acquired, lead, &key, function)
-                                {
-                                    Some(go_on) => go_on,
-                                    None => return,
-                                }
-                            }
-                            None => (lead, None),
-                        };
-                        let result = load();
-                        let entry = cache.write_back(plan, &result);
-                        cache.finish_in_background(lead, key, stale, result, function, &errors);
-                        if let (Some(f), Some((plan, entry))) = (fleet, entry)
-                            && f.publish_blocking(
-                                &plan.address,
-                                entry,
-                                cache.tolerance(),
-                                plan.lease(),
-                            )
-                        {
-                            plan.published();
-                        }
-                    }));
-                    return Ok(value);
-                }
-                Revalidation::Inline => {}
+        match given.or_else(|| fleet::for_shared(function)) {
+            Some(fleet) => {
+                let tier = Through(fleet);
+                self.revalidate_through_blocking(tier, seen, key, function, load, errors)
             }
-        }
-        match fleet {
-            Some(fleet) => self.load_shared_blocking(fleet, key, function, load, errors),
-            None => self.load_inline_blocking(key, function, load, errors),
+            None => self.revalidate_through_blocking(Alone, seen, key, function, load, errors),
         }
     }
 
@@ -439,6 +364,18 @@ where
         function: &'static str,
     ) -> Settled<K, V> {
         cache.settle(self.0, Some(plan), answer, lead, key, seen, function)
+    }
+
+    fn settle_background(
+        &self,
+        cache: &StaleCache<K, V>,
+        plan: Plan,
+        answer: Acquired,
+        lead: Lead<K, V>,
+        key: &K,
+        function: &'static str,
+    ) -> Option<(Lead<K, V>, Option<Plan>)> {
+        cache.settle_background(self.0, plan, answer, lead, key, function)
     }
 
     fn write_back<E>(
