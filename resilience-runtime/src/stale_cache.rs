@@ -89,11 +89,10 @@
 
 mod cache;
 mod config;
+mod deprecated;
 pub mod errors;
 mod flight;
 mod index;
-mod load_async;
-mod load_blocking;
 mod load_loop;
 mod meters;
 mod popularity;

@@ -35,6 +35,9 @@ use std::marker::PhantomData;
 
 use super::cache::StaleCache;
 use super::errors::{DescribeOnly, LoadErrors, SharedError};
+use super::load_loop::{Alone, LoadLoop};
+#[cfg(feature = "redis")]
+use super::shared::Through;
 use crate::__private::{CacheKey, CacheValue};
 #[cfg(feature = "redis")]
 use crate::__private::{SharedCacheKey, SharedCacheValue};
@@ -272,6 +275,11 @@ impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
         self.with_tier(Shared(Some(fleet)))
     }
 
+    /// The request, taken apart to be run.
+    fn into_parts(self) -> (&'c StaleCache<K, V>, K, &'static str, H, T) {
+        (self.cache, self.key, self.function, self.errors, self.tier)
+    }
+
     #[cfg(feature = "redis")]
     fn with_tier<T2>(self, tier: T2) -> Request<'c, K, V, H, M, T2> {
         Request {
@@ -308,14 +316,15 @@ impl<K, V, H> Request<'_, K, V, H, Inline, Local> {
         F: Future<Output = Result<V, E>>,
         H: LoadErrors<E>,
     {
-        let Self {
-            cache,
-            key,
-            function,
-            errors,
-            ..
-        } = self;
-        cache.get_or_load_with(key, function, load, errors).await
+        let (cache, key, function, errors, _) = self.into_parts();
+        match cache.lookup(&key, function) {
+            Ok(value) => Ok(value),
+            Err(_) => {
+                LoadLoop::new(cache, Alone, key, function, errors)
+                    .run(load)
+                    .await
+            }
+        }
     }
 
     /// The sync twin of [`load`](Self::load): callers of a key being loaded
@@ -334,14 +343,11 @@ impl<K, V, H> Request<'_, K, V, H, Inline, Local> {
         V: CacheValue,
         H: LoadErrors<E>,
     {
-        let Self {
-            cache,
-            key,
-            function,
-            errors,
-            ..
-        } = self;
-        cache.get_or_load_blocking_with(key, function, load, errors)
+        let (cache, key, function, errors, _) = self.into_parts();
+        match cache.lookup_blocking(&key, function) {
+            Ok(value) => Ok(value),
+            Err(_) => LoadLoop::new(cache, Alone, key, function, errors).run_blocking(load),
+        }
     }
 }
 
@@ -365,16 +371,15 @@ impl<K, V, H> Request<'_, K, V, H, Revalidate, Local> {
         F: Future<Output = Result<V, E>> + Send + 'static,
         H: LoadErrors<E> + Send + 'static,
     {
-        let Self {
-            cache,
-            key,
-            function,
-            errors,
-            ..
-        } = self;
-        cache
-            .get_or_revalidate_with(key, function, load, errors)
-            .await
+        let (cache, key, function, errors, _) = self.into_parts();
+        match cache.lookup(&key, function) {
+            Ok(value) => Ok(value),
+            Err(seen) => {
+                let revalidation =
+                    cache.revalidate_through(Alone, seen, key, function, load, errors);
+                revalidation.await
+            }
+        }
     }
 
     /// The sync twin: the refresh runs on one of a few refresher threads
@@ -395,14 +400,13 @@ impl<K, V, H> Request<'_, K, V, H, Revalidate, Local> {
         L: FnOnce() -> Result<V, E> + Send + 'static,
         H: LoadErrors<E> + Send + 'static,
     {
-        let Self {
-            cache,
-            key,
-            function,
-            errors,
-            ..
-        } = self;
-        cache.get_or_revalidate_blocking_with(key, function, load, errors)
+        let (cache, key, function, errors, _) = self.into_parts();
+        match cache.lookup_blocking(&key, function) {
+            Ok(value) => Ok(value),
+            Err(seen) => {
+                cache.revalidate_through_blocking(Alone, seen, key, function, load, errors)
+            }
+        }
     }
 }
 
@@ -427,17 +431,16 @@ impl<K, V, H> Request<'_, K, V, H, Inline, Shared<'_>> {
         F: Future<Output = Result<V, E>>,
         H: LoadErrors<E>,
     {
-        let Self {
-            cache,
-            key,
-            function,
-            errors,
-            tier,
-            ..
-        } = self;
-        cache
-            .get_or_load_shared_with(tier.0, key, function, load, errors)
-            .await
+        let (cache, key, function, errors, Shared(given)) = self.into_parts();
+        match cache.lookup(&key, function) {
+            Ok(value) => Ok(value),
+            Err(_) => {
+                let tier = Through::new(given, function);
+                LoadLoop::new(cache, tier, key, function, errors)
+                    .run(load)
+                    .await
+            }
+        }
     }
 
     /// The sync twin of [`load`](Self::load): each Redis operation blocks
@@ -455,15 +458,14 @@ impl<K, V, H> Request<'_, K, V, H, Inline, Shared<'_>> {
         V: SharedCacheValue,
         H: LoadErrors<E>,
     {
-        let Self {
-            cache,
-            key,
-            function,
-            errors,
-            tier,
-            ..
-        } = self;
-        cache.get_or_load_shared_blocking_with(tier.0, key, function, load, errors)
+        let (cache, key, function, errors, Shared(given)) = self.into_parts();
+        match cache.lookup_blocking(&key, function) {
+            Ok(value) => Ok(value),
+            Err(_) => {
+                let tier = Through::new(given, function);
+                LoadLoop::new(cache, tier, key, function, errors).run_blocking(load)
+            }
+        }
     }
 }
 
@@ -495,17 +497,16 @@ impl<K, V, H> Request<'_, K, V, H, Revalidate, Shared<'static>> {
         F: Future<Output = Result<V, E>> + Send + 'static,
         H: LoadErrors<E> + Send + 'static,
     {
-        let Self {
-            cache,
-            key,
-            function,
-            errors,
-            tier,
-            ..
-        } = self;
-        cache
-            .get_or_revalidate_shared_with(tier.0, key, function, load, errors)
-            .await
+        let (cache, key, function, errors, Shared(given)) = self.into_parts();
+        match cache.lookup(&key, function) {
+            Ok(value) => Ok(value),
+            Err(seen) => {
+                let tier = Through::new(given, function);
+                let revalidation =
+                    cache.revalidate_through(tier, seen, key, function, load, errors);
+                revalidation.await
+            }
+        }
     }
 
     /// The sync twin of [`load`](Self::load): the refresh runs on a
@@ -529,14 +530,13 @@ impl<K, V, H> Request<'_, K, V, H, Revalidate, Shared<'static>> {
         L: FnOnce() -> Result<V, E> + Send + 'static,
         H: LoadErrors<E> + Send + 'static,
     {
-        let Self {
-            cache,
-            key,
-            function,
-            errors,
-            tier,
-            ..
-        } = self;
-        cache.get_or_revalidate_shared_blocking_with(tier.0, key, function, load, errors)
+        let (cache, key, function, errors, Shared(given)) = self.into_parts();
+        match cache.lookup_blocking(&key, function) {
+            Ok(value) => Ok(value),
+            Err(seen) => {
+                let tier = Through::new(given, function);
+                cache.revalidate_through_blocking(tier, seen, key, function, load, errors)
+            }
+        }
     }
 }

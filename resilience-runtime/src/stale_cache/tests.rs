@@ -331,7 +331,11 @@ async fn a_thousand_tasks_on_two_threads_share_one_failed_load_of_a_cold_key() {
                 until_waiting(&cache, "k", 999).await;
                 Err(Shareable("upstream down"))
             };
-            cache.get_or_load_with("k", "f", load, shareable()).await
+            cache
+                .request("k", "f")
+                .with_errors(shareable())
+                .load(load)
+                .await
         });
     }
     let results = tasks.join_all().await;
@@ -754,7 +758,11 @@ async fn a_cold_key_whose_load_fails_costs_one_call_for_a_thousand_callers() {
                 sleep(secs(1)).await;
                 Err(Shareable("upstream down"))
             };
-            cache.get_or_load_with("k", "f", load, shareable()).await
+            cache
+                .request("k", "f")
+                .with_errors(shareable())
+                .load(load)
+                .await
         });
     }
     let results = tasks.join_all().await;
@@ -783,18 +791,13 @@ fn threads_waiting_on_a_failed_load_share_its_error() {
                         super::ShareClones(|error: &Shareable, f: &mut fmt::Formatter<'_>| {
                             f.write_str(error.0)
                         });
-                    cache.get_or_load_blocking_with(
-                        1,
-                        "f",
-                        || {
-                            calls.fetch_add(1, Ordering::SeqCst);
-                            eventually("the others waiting", || {
-                                cache.flights.waiters(&1) == THREADS - 1
-                            });
-                            Err(Shareable("down"))
-                        },
-                        errors,
-                    )
+                    cache.request(1, "f").with_errors(errors).load_blocking(|| {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        eventually("the others waiting", || {
+                            cache.flights.waiters(&1) == THREADS - 1
+                        });
+                        Err(Shareable("down"))
+                    })
                 })
             })
             .collect();
