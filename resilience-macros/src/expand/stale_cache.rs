@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::Type;
 use syn::spanned::Spanned as _;
-use syn::{GenericParam, Type};
 
 use super::{Context, duration_tokens, respan};
 use crate::args::retry::{Backoff, Jitter, RetryArgs};
@@ -37,19 +37,11 @@ impl Attribute for StaleCacheArgs {
 }
 
 fn check(args: &StaleCacheArgs, function: &Function) -> syn::Result<()> {
-    if let Some(param) = function
-        .sig
-        .generics
-        .params
-        .iter()
-        .find(|p| !matches!(p, GenericParam::Lifetime(_)))
-    {
-        return Err(error(
-            param.span(),
-            "`#[stale_cache]` cannot cache a generic function: each instantiation would need a cache of its own",
-            "cache a non-generic function for each type you use, and call it from the generic one",
-        ));
-    }
+    // A generic function is cached per instantiation, as a method of a
+    // generic `impl` is: the cache is named by `instance_of(&|| ())`, whose
+    // closure type carries every type parameter (see the runtime's `slot.rs`).
+    // What a type parameter cannot be (not `Clone`, not `'static`, …) is
+    // reported by the value's and key's own bounds, naming the fix.
     if args.key.is_none() {
         if function.receiver.is_some() {
             return Err(error(
