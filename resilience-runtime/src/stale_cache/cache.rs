@@ -475,33 +475,15 @@ where
         }
     }
 
-    /// Ends a background refresh: stores its value, or leaves the stale one
-    /// in place. The request was already answered, so no outcome is reported.
-    pub(super) fn finish_in_background<E, H: LoadErrors<E>>(
-        &self,
-        lead: Lead<K, V>,
-        key: K,
-        stale: Stamp,
-        result: Result<V, E>,
-        function: &'static str,
-        errors: &H,
-    ) {
-        match result {
-            Ok(value) => {
-                let outcome = self.keep(key, &value, Some(stale), function);
-                lead.land(|| Landing::Loaded(value, outcome));
-            }
-            Err(error) => {
-                lead.land(|| Landing::Failed(errors.share(&error)));
-                let age_ms = stale.age_ms(clock::now());
-                report::background_failed(function, &Described(&error, errors), age_ms);
-            }
-        }
-    }
-
     /// Stores a loaded value; reports a refresh when it replaced a servable
     /// one. Returns the request's outcome.
-    fn keep(&self, key: K, value: &V, previous: Option<Stamp>, function: &'static str) -> Outcome {
+    pub(super) fn keep(
+        &self,
+        key: K,
+        value: &V,
+        previous: Option<Stamp>,
+        function: &'static str,
+    ) -> Outcome {
         let stored = Stored::new(value.clone(), self.config.maxage_value());
         self.put(key, stored, function);
         let now = clock::now();

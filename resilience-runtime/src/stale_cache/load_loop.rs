@@ -14,10 +14,12 @@ use std::time::Duration;
 
 use super::cache::{Revalidation, StaleCache, Step};
 use super::config::Refresh;
-use super::errors::LoadErrors;
-use super::flight::{Lead, Waiting};
+use super::errors::{Described, LoadErrors};
+use super::flight::{Landing, Lead, Waiting};
 use super::refresher;
-use super::stored::Stored;
+use super::report;
+use super::stored::{Stamp, Stored};
+use crate::clock;
 
 /// What a flight does once the second tier answered (only the fleet
 /// answers: without the `redis` feature nothing settles).
@@ -406,47 +408,52 @@ where
         T::Plan: Send,
         T::Entry: Send,
     {
-        if self.config.refresh_value() == Refresh::Background
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            match self.revalidate(&key, seen, function) {
-                Revalidation::Served(value) => return Ok(value),
-                Revalidation::Refresh(value, lead, stale) => {
-                    let cache = self.share();
-                    runtime.spawn(async move {
-                        let (lead, plan) = match tier.plan(&cache, &key, function) {
-                            Some(plan) => {
-                                let answer = tier.ask(&plan).await;
-                                let settled = tier
-                                    .settle_background(&cache, plan, answer, lead, &key, function);
-                                match settled {
-                                    Some(go_on) => go_on,
-                                    None => return,
-                                }
-                            }
-                            None => (lead, None),
-                        };
-                        // A block of its own: `E` need not be `Send`, so the
-                        // result must be gone before the write-back awaits.
-                        let entry = {
-                            let result = load.await;
-                            let entry = tier.write_back(&cache, plan, &result);
-                            cache.finish_in_background(lead, key, stale, result, function, &errors);
-                            entry
-                        };
-                        if let Some((plan, entry)) = entry {
-                            let ttl = cache.config.tolerance_value();
-                            tier.publish(plan, entry, ttl).await;
-                        }
-                    });
-                    return Ok(value);
-                }
-                Revalidation::Inline => {}
+        let background = self.config.refresh_value() == Refresh::Background;
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let revalidation = runtime.filter(|_| background).map(|runtime| {
+            let revalidation = self.revalidate(&key, seen, function);
+            (runtime, revalidation)
+        });
+        match revalidation {
+            Some((_, Revalidation::Served(value))) => Ok(value),
+            Some((runtime, Revalidation::Refresh(value, lead, stale))) => {
+                let cache = self.share();
+                runtime.spawn(async move {
+                    let asked = match tier.plan(&cache, &key, function) {
+                        Some(plan) => Some((tier.ask(&plan).await, plan)),
+                        None => None,
+                    };
+                    let Some((lead, plan)) =
+                        settle_refresh(&tier, &cache, asked, lead, &key, function)
+                    else {
+                        return;
+                    };
+                    // `E` need not be `Send`: the result is gone before the
+                    // write-back awaits.
+                    let entry = land_refresh(
+                        &tier,
+                        &cache,
+                        plan,
+                        lead,
+                        key,
+                        stale,
+                        load.await,
+                        function,
+                        &errors,
+                    );
+                    if let Some((plan, entry)) = entry {
+                        tier.publish(plan, entry, cache.config.tolerance_value())
+                            .await;
+                    }
+                });
+                Ok(value)
+            }
+            _ => {
+                LoadLoop::new(self, tier, key, function, errors)
+                    .run(load)
+                    .await
             }
         }
-        LoadLoop::new(self, tier, key, function, errors)
-            .run(load)
-            .await
     }
 
     /// The sync revalidation: the refresh runs on one of the few shared
@@ -467,37 +474,88 @@ where
         H: LoadErrors<E> + Send + 'static,
         T: Tier<K, V> + Send + 'static,
     {
-        if self.config.refresh_value() == Refresh::Background {
-            match self.revalidate(&key, seen, function) {
-                Revalidation::Served(value) => return Ok(value),
-                Revalidation::Refresh(value, lead, stale) => {
-                    let cache = self.share();
-                    let _not_taken = refresher::offer(Box::new(move || {
-                        let (lead, plan) = match tier.plan(&cache, &key, function) {
-                            Some(plan) => {
-                                let answer = tier.ask_blocking(&plan);
-                                let settled = tier
-                                    .settle_background(&cache, plan, answer, lead, &key, function);
-                                match settled {
-                                    Some(go_on) => go_on,
-                                    None => return,
-                                }
-                            }
-                            None => (lead, None),
-                        };
-                        let result = load();
-                        let entry = tier.write_back(&cache, plan, &result);
-                        cache.finish_in_background(lead, key, stale, result, function, &errors);
-                        if let Some((plan, entry)) = entry {
-                            let ttl = cache.config.tolerance_value();
-                            tier.publish_blocking(plan, entry, ttl);
-                        }
-                    }));
-                    return Ok(value);
-                }
-                Revalidation::Inline => {}
+        let background = self.config.refresh_value() == Refresh::Background;
+        match background.then(|| self.revalidate(&key, seen, function)) {
+            Some(Revalidation::Served(value)) => Ok(value),
+            Some(Revalidation::Refresh(value, lead, stale)) => {
+                let cache = self.share();
+                let _not_taken = refresher::offer(Box::new(move || {
+                    let plan = tier.plan(&cache, &key, function);
+                    let asked = plan.map(|plan| (tier.ask_blocking(&plan), plan));
+                    let Some((lead, plan)) =
+                        settle_refresh(&tier, &cache, asked, lead, &key, function)
+                    else {
+                        return;
+                    };
+                    let result = load();
+                    let entry = land_refresh(
+                        &tier, &cache, plan, lead, key, stale, result, function, &errors,
+                    );
+                    if let Some((plan, entry)) = entry {
+                        tier.publish_blocking(plan, entry, cache.config.tolerance_value());
+                    }
+                }));
+                Ok(value)
             }
+            _ => LoadLoop::new(self, tier, key, function, errors).run_blocking(load),
         }
-        LoadLoop::new(self, tier, key, function, errors).run_blocking(load)
     }
+}
+
+/// A background refresh past the tier's answer, if it was asked: `None`
+/// when that settled it (a fresh entry, another instance at it), else the
+/// lead to load with and the plan to write back with.
+#[allow(clippy::type_complexity)]
+fn settle_refresh<K, V, T>(
+    tier: &T,
+    cache: &StaleCache<K, V>,
+    asked: Option<(T::Answer, T::Plan)>,
+    lead: Lead<K, V>,
+    key: &K,
+    function: &'static str,
+) -> Option<(Lead<K, V>, Option<T::Plan>)>
+where
+    K: Hash + Eq,
+    T: Tier<K, V>,
+{
+    match asked {
+        Some((answer, plan)) => tier.settle_background(cache, plan, answer, lead, key, function),
+        None => Some((lead, None)),
+    }
+}
+
+/// Lands a background refresh with its load's result: a success is stored,
+/// a failure leaves the stale value in place (a warning). The request was
+/// already answered, so no outcome is reported. Returns what to write back.
+#[allow(clippy::too_many_arguments)]
+fn land_refresh<K, V, T, E, H>(
+    tier: &T,
+    cache: &StaleCache<K, V>,
+    plan: Option<T::Plan>,
+    lead: Lead<K, V>,
+    key: K,
+    stale: Stamp,
+    result: Result<V, E>,
+    function: &'static str,
+    errors: &H,
+) -> Option<(T::Plan, T::Entry)>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    T: Tier<K, V>,
+    H: LoadErrors<E>,
+{
+    let entry = tier.write_back(cache, plan, &result);
+    match result {
+        Ok(value) => {
+            let outcome = cache.keep(key, &value, Some(stale), function);
+            lead.land(|| Landing::Loaded(value, outcome));
+        }
+        Err(error) => {
+            lead.land(|| Landing::Failed(errors.share(&error)));
+            let age_ms = stale.age_ms(clock::now());
+            report::background_failed(function, &Described(&error, errors), age_ms);
+        }
+    }
+    entry
 }
