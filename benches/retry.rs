@@ -71,6 +71,17 @@ fn trivial_retried_used(x: u64) -> Result<u64, &'static str> {
     trivial(x)
 }
 
+/// The same, drawing on a retry budget: each call deposits.
+#[retry(max = 3, backoff = "exp", delay = "100ms", budget = "bench")]
+fn trivial_budgeted(x: u64) -> Result<u64, &'static str> {
+    trivial(x)
+}
+
+#[retry(max = 3, backoff = "exp", delay = "100ms", budget = "bench")]
+fn trivial_budgeted_used(x: u64) -> Result<u64, &'static str> {
+    trivial(x)
+}
+
 /// The least a wrapper that tells a failure from a success costs when the
 /// compiler inlines it: the check, and the failure path out of line.
 fn trivial_checked_by_hand(x: u64) -> Result<u64, &'static str> {
@@ -160,6 +171,29 @@ fn sync_calls(c: &mut Criterion) {
     });
     group.bench_function("backon", |b| {
         b.iter(|| (|| trivial(black_box(7))).retry(backoff()).call())
+    });
+    group.finish();
+
+    // A retry budget's price on the healthy path: the deposit. Against
+    // tower's `TpsBudget`, deposited into by tower's `Retry` per request.
+    let mut group = c.benchmark_group("retry/budget");
+    group.bench_function("#[retry]", |b| b.iter(|| trivial_retried(black_box(7))));
+    group.bench_function("#[retry(budget)]", |b| {
+        b.iter(|| trivial_budgeted(black_box(7)))
+    });
+    group.bench_function("#[retry], value used", |b| {
+        b.iter(|| trivial_retried_used(black_box(7)).unwrap_or(0))
+    });
+    group.bench_function("#[retry(budget)], value used", |b| {
+        b.iter(|| trivial_budgeted_used(black_box(7)).unwrap_or(0))
+    });
+    let tower_budget =
+        tower::retry::budget::TpsBudget::new(std::time::Duration::from_secs(10), 10, 0.2);
+    group.bench_function("tower TpsBudget deposit, value used", |b| {
+        b.iter(|| {
+            tower::retry::budget::Budget::deposit(&tower_budget);
+            trivial(black_box(7)).unwrap_or(0)
+        })
     });
     group.finish();
 

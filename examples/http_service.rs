@@ -1,10 +1,13 @@
 //! An HTTP service whose recoveries can be seen: `GET /profile/{id}` goes
-//! through `#[fallback] #[stale_cache] #[breaker] #[retry]` to an upstream
-//! that fails two calls in three, and every response says what it took.
+//! through `#[fallback] #[stale_cache] #[bulkhead] #[breaker] #[retry]` to
+//! an upstream that fails two calls in three, and every response says what
+//! it took; `GET /profile/{id}/live`, without cache or fallback, answers
+//! `503` with `Retry-After` while the breaker is open.
 //!
 //! ```text
 //! cargo run --example http_service          # PORT, FAILURE_RATE, SEED override
 //! curl -i http://127.0.0.1:3000/profile/42  # X-Retry-Count, X-Fallback, X-Stale-Age, X-Trace-Id
+//! curl -i http://127.0.0.1:3000/profile/42/live  # 503 and Retry-After while the breaker is open
 //! curl http://127.0.0.1:3000/metrics        # retry_attempts_total, breakers_state, ...
 //!
 //! # two instances sharing their cache and breaker over one Redis

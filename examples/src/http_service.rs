@@ -1,10 +1,13 @@
 //! The HTTP service of `cargo run --example http_service`, as a library so
 //! the integration test serves the very same app.
 //!
-//! `GET /profile/{id}` calls a simulated upstream through all four
-//! attributes, in the documented order; [`RecoveryLayer`] writes on every
-//! response what it took to answer (`X-Retry-Count`, `X-Fallback`,
-//! `X-Stale-Age`, `X-Trace-Id`). `GET /metrics` renders the Prometheus text
+//! `GET /profile/{id}` calls a simulated upstream through the attributes,
+//! in the documented order; `GET /profile/{id}/live` through the same
+//! bulkhead, breaker and retry budget, with no cache and no fallback;
+//! [`RecoveryLayer`] writes on every response what it took to answer
+//! (`X-Retry-Count`, `X-Fallback`, `X-Stale-Age`, `X-Trace-Id`), and turns
+//! an answer an open breaker or a full bulkhead produced into `503` with
+//! `Retry-After`. `GET /metrics` renders the Prometheus text
 //! of the `metrics` recorder [`install_metrics`] installs, after
 //! [`resilience_runtime::flush_metrics`] has handed over the counts kept
 //! back for a batch.
@@ -34,7 +37,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use resilience_runtime::recovery::RecoveryLayer;
-use resilience_runtime::{CircuitOpen, breaker, fallback, retry, stale_cache};
+use resilience_runtime::{
+    BulkheadFull, CircuitOpen, breaker, bulkhead, fallback, retry, stale_cache,
+};
 
 /// The breaker in front of the upstream, as `/metrics` labels it.
 pub const BREAKER: &str = "profile-service";
@@ -140,6 +145,8 @@ pub enum ProfileError {
     Unavailable,
     /// The breaker is open: the upstream was not called.
     CircuitOpen(CircuitOpen),
+    /// Every slot of the upstream's bulkhead was taken: not called either.
+    Busy(BulkheadFull),
 }
 
 impl fmt::Display for ProfileError {
@@ -147,6 +154,7 @@ impl fmt::Display for ProfileError {
         match self {
             ProfileError::Unavailable => f.write_str("profile upstream timed out"),
             ProfileError::CircuitOpen(open) => open.fmt(f),
+            ProfileError::Busy(full) => full.fmt(f),
         }
     }
 }
@@ -156,6 +164,12 @@ impl std::error::Error for ProfileError {}
 impl From<CircuitOpen> for ProfileError {
     fn from(open: CircuitOpen) -> Self {
         ProfileError::CircuitOpen(open)
+    }
+}
+
+impl From<BulkheadFull> for ProfileError {
+    fn from(full: BulkheadFull) -> Self {
+        ProfileError::Busy(full)
     }
 }
 
@@ -240,12 +254,15 @@ async fn placeholder_profile(
     })
 }
 
-/// A profile, through all four attributes in the documented order. Read
-/// from the bottom: each call gets 3 attempts; the breaker opens when more
-/// than half of at least 4 calls in 30 s failed, and stays open 10 s; a
-/// profile is fresh for 5 s and may be served stale up to 60 s old when a
-/// refresh fails (no retries of its own: `#[retry]` below does that); the
-/// placeholder answers when nothing below could.
+/// A profile, through the attributes in the documented order. Read from
+/// the bottom: each call gets 3 attempts, its retries drawn from the
+/// `profile-upstream` retry budget (20 % of the calls, plus 10 a second);
+/// the breaker opens when more than half of at least 4 calls in 30 s
+/// failed, and stays open 10 s; at most 32 calls reach the upstream at once
+/// (a further one waits 100 ms for a slot); a profile is fresh for 5 s and
+/// may be served stale up to 60 s old when a refresh fails (no retries of
+/// its own: `#[retry]` below does that); the placeholder answers when
+/// nothing below could.
 ///
 /// Built with the `redis` feature, the cache and the breaker are shared
 /// with every instance connected to the same Redis ([`connect_fleet`]):
@@ -264,6 +281,7 @@ async fn placeholder_profile(
     not(feature = "redis"),
     stale_cache(maxage = 5, tolerance = 60, retries = 0, key = id)
 )]
+#[bulkhead(max_concurrent = 32, max_wait = "100ms", name = "profile-upstream")]
 #[cfg_attr(
     feature = "redis",
     breaker(
@@ -285,8 +303,44 @@ async fn placeholder_profile(
         open_for = 10
     )
 )]
-#[retry(max = 3, backoff = "exp", delay = "100ms")]
+#[retry(max = 3, backoff = "exp", delay = "100ms", budget = "profile-upstream")]
 pub async fn fetch_profile(upstream: &Upstream, id: u64) -> Result<Profile, ProfileError> {
+    upstream.get_profile(id).await
+}
+
+/// The upstream's profile now, or an error: no cache, no placeholder. The
+/// same bulkhead, breaker and retry budget as [`fetch_profile`]; while the
+/// breaker is open the route answers `503` with `Retry-After` (the
+/// [`RecoveryLayer`] sheds it), so its callers wait for the next probe.
+///
+/// # Errors
+///
+/// The upstream's error after the retries, or the open breaker's or the
+/// full bulkhead's, without calling it.
+#[bulkhead(max_concurrent = 32, max_wait = "100ms", name = "profile-upstream")]
+#[cfg_attr(
+    feature = "redis",
+    breaker(
+        name = "profile-service",
+        failure_rate = 0.5,
+        min_calls = 4,
+        window = 30,
+        open_for = 10,
+        shared = true
+    )
+)]
+#[cfg_attr(
+    not(feature = "redis"),
+    breaker(
+        name = "profile-service",
+        failure_rate = 0.5,
+        min_calls = 4,
+        window = 30,
+        open_for = 10
+    )
+)]
+#[retry(max = 3, backoff = "exp", delay = "100ms", budget = "profile-upstream")]
+pub async fn fetch_live_profile(upstream: &Upstream, id: u64) -> Result<Profile, ProfileError> {
     upstream.get_profile(id).await
 }
 
@@ -362,8 +416,9 @@ struct AppState {
 pub fn app(upstream: Arc<Upstream>, metrics: PrometheusHandle) -> Router {
     Router::new()
         .route("/profile/{id}", get(profile))
+        .route("/profile/{id}/live", get(live_profile))
         .route("/metrics", get(render_metrics))
-        .layer(RecoveryLayer::new())
+        .layer(RecoveryLayer::new().shed_as_unavailable())
         .with_state(AppState { upstream, metrics })
 }
 
@@ -380,6 +435,13 @@ async fn profile(State(state): State<AppState>, Path(id): Path<u64>) -> Response
     match fetch_profile(&state.upstream, id).await {
         Ok(profile) => profile.to_string().into_response(),
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response(),
+    }
+}
+
+async fn live_profile(State(state): State<AppState>, Path(id): Path<u64>) -> Response {
+    match fetch_live_profile(&state.upstream, id).await {
+        Ok(profile) => profile.to_string().into_response(),
+        Err(error) => (StatusCode::BAD_GATEWAY, format!("{error}\n")).into_response(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! that an error (or a check across two keys) points at the right token.
 
 pub(crate) mod breaker;
+pub(crate) mod bulkhead;
 pub(crate) mod fallback;
 pub(crate) mod retry;
 pub(crate) mod stale_cache;
@@ -12,7 +13,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::{Expr, Path};
 
 pub(crate) use values::{
-    boolean, choice, duration, float_at_least, name, path, positive_u32, positive_u64,
+    boolean, choice, duration, float_at_least, label, name, path, positive_u32, positive_u64,
 };
 
 /// A value as written, and where.

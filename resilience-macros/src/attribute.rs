@@ -15,6 +15,7 @@ use proc_macro2::TokenStream;
 use syn::Path;
 
 use crate::args::breaker::BreakerArgs;
+use crate::args::bulkhead::BulkheadArgs;
 use crate::args::fallback::FallbackArgs;
 use crate::args::retry::RetryArgs;
 use crate::args::stale_cache::StaleCacheArgs;
@@ -78,6 +79,7 @@ pub(crate) type ParseLayer = fn(TokenStream) -> syn::Result<(Layer, Option<Path>
 pub(crate) const ALL: &[(&str, ParseLayer)] = &[
     entry::<RetryArgs>(),
     entry::<BreakerArgs>(),
+    entry::<BulkheadArgs>(),
     entry::<FallbackArgs>(),
     entry::<StaleCacheArgs>(),
     entry::<TimeoutArgs>(),

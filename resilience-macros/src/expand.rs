@@ -9,6 +9,7 @@
 
 mod attempt;
 mod breaker;
+mod bulkhead;
 mod fallback;
 mod retry;
 mod stack;

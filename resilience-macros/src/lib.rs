@@ -14,6 +14,7 @@ mod item;
 use proc_macro::TokenStream;
 
 use args::breaker::BreakerArgs;
+use args::bulkhead::BulkheadArgs;
 use args::fallback::FallbackArgs;
 use args::retry::RetryArgs;
 use args::stale_cache::StaleCacheArgs;
@@ -35,6 +36,12 @@ pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute::<BreakerArgs>(args.into(), item.into()).into()
+}
+
+#[doc = include_str!("../docs/bulkhead.md")]
+#[proc_macro_attribute]
+pub fn bulkhead(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute::<BulkheadArgs>(args.into(), item.into()).into()
 }
 
 #[doc = include_str!("../docs/stale_cache.md")]

@@ -1,5 +1,5 @@
 //! Reads a Python codebase and prints, for every `tenacity`, `stamina`,
-//! `pybreaker` and stale-cache decorator, the `resilience` attributes that
+//! `pybreaker`, `aiobreaker` and stale-cache decorator, the `resilience` attributes that
 //! `MIGRATING.md` maps it to, with notes for what does not map one to one.
 //!
 //! The command line is the usual way in:

@@ -10,7 +10,7 @@ const USAGE: &str = "\
 Usage: resilience-migrate [--format table|json|markdown] PATH...
 
 Reads the Python files under each PATH (honouring .gitignore) and prints, for
-every tenacity, stamina, pybreaker and stale-cache decorator, the resilience
+every tenacity, stamina, pybreaker, aiobreaker and stale-cache decorator, the resilience
 attributes MIGRATING.md maps it to, with notes for what does not map one to one.
 
 Options:

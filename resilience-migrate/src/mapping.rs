@@ -27,6 +27,8 @@ pub enum Library {
     Stamina,
     /// a `pybreaker.CircuitBreaker`
     Pybreaker,
+    /// an `aiobreaker.CircuitBreaker` (pybreaker's asyncio fork)
+    Aiobreaker,
     /// the "return stale data on error" decorator (`fallback_cache`)
     StaleCache,
     /// `functools.lru_cache` / `functools.cache`
@@ -40,6 +42,7 @@ impl Library {
             Library::Tenacity => "tenacity",
             Library::Stamina => "stamina",
             Library::Pybreaker => "pybreaker",
+            Library::Aiobreaker => "aiobreaker",
             Library::StaleCache => "stale-cache",
             Library::Functools => "functools",
         }
@@ -115,8 +118,9 @@ enum Recognised<'t> {
     Tenacity(Option<&'t Call>, Context<'t>),
     /// `@stamina.retry(...)`.
     Stamina(Option<&'t Call>),
-    /// A `CircuitBreaker` object: its name, its constructor call, where that is.
-    Breaker(String, Option<&'t Call>, Context<'t>),
+    /// A `CircuitBreaker` object: its name, its constructor call, where
+    /// that is, and which library made it.
+    Breaker(String, Option<&'t Call>, Context<'t>, pybreaker::Flavour),
     /// The stale-cache decorator, with the defaults of its definition.
     StaleCache(
         Option<&'t Call>,
@@ -216,12 +220,16 @@ fn decorator_layer(
             tenacity::layer(at, call, function.is_method),
         ),
         Recognised::Stamina(call) => (Library::Stamina, stamina::layer(cx, call)),
-        Recognised::Breaker(name, call, at) => {
-            let mut layer = pybreaker::layer(at, &name, call);
+        Recognised::Breaker(name, call, at, flavour) => {
+            let mut layer = pybreaker::layer(at, &name, call, flavour);
             if decorator.expr.as_call().is_some() {
                 layer.note("arguments passed to the breaker object itself are not read");
             }
-            (Library::Pybreaker, layer)
+            let library = match flavour {
+                pybreaker::Flavour::Pybreaker => Library::Pybreaker,
+                pybreaker::Flavour::Aiobreaker => Library::Aiobreaker,
+            };
+            (library, layer)
         }
         Recognised::StaleCache(call, def) => (
             Library::StaleCache,
@@ -266,7 +274,9 @@ fn recognise<'t>(
             ("stamina", "retry") => Recognised::Stamina(call),
             ("functools", "lru_cache" | "cache") => Recognised::Memo,
             // `@pybreaker.CircuitBreaker(...)`: a breaker of its own.
-            ("pybreaker", "CircuitBreaker") => Recognised::Breaker(String::new(), call, cx),
+            (package, "CircuitBreaker") if let Some(flavour) = pybreaker::Flavour::of(package) => {
+                Recognised::Breaker(String::new(), call, cx, flavour)
+            }
             (_, "fallback_cache") => Recognised::StaleCache(call, None),
             _ => return None,
         };
@@ -278,7 +288,10 @@ fn recognise<'t>(
         Symbol::Value(module, name, value) => {
             let made = value.as_call()?;
             let at = Context::at(cx.tree, module);
-            if call.is_some() && !at.is(&made.function, "pybreaker", "CircuitBreaker") {
+            if call.is_some()
+                && !at.is(&made.function, "pybreaker", "CircuitBreaker")
+                && !at.is(&made.function, "aiobreaker", "CircuitBreaker")
+            {
                 return None;
             }
             made_by(at, name, made, 0)
@@ -310,7 +323,9 @@ fn made_by<'t>(
 ) -> Option<(Recognised<'t>, Option<String>)> {
     if let Some((package, function)) = at.external(&made.function) {
         let recognised = match (package.as_str(), function.as_str()) {
-            ("pybreaker", "CircuitBreaker") => Recognised::Breaker(name.to_owned(), Some(made), at),
+            (package, "CircuitBreaker") if let Some(flavour) = pybreaker::Flavour::of(package) => {
+                Recognised::Breaker(name.to_owned(), Some(made), at, flavour)
+            }
             ("tenacity", "retry") => Recognised::Tenacity(Some(made), at),
             ("stamina", "retry") => Recognised::Stamina(Some(made)),
             _ => return None,
@@ -375,7 +390,7 @@ pub fn handled(library: Library) -> Vec<&'static str> {
     match library {
         Library::Tenacity => tenacity::handled(),
         Library::Stamina => stamina::HANDLED.to_vec(),
-        Library::Pybreaker => pybreaker::handled(),
+        Library::Pybreaker | Library::Aiobreaker => pybreaker::handled(),
         Library::StaleCache => stale_cache::HANDLED.to_vec(),
         Library::Functools => vec!["lru_cache", "cache"],
     }

@@ -42,6 +42,7 @@ impl Kind {
             ],
             Kind::Breaker => &[
                 "name",
+                "consecutive",
                 "failure_rate",
                 "window",
                 "min_calls",

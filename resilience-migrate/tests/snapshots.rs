@@ -149,3 +149,23 @@ fn a_file_in_another_encoding_is_still_read() {
     );
     assert!(report.unreadable.is_empty());
 }
+
+/// aiobreaker, pybreaker's asyncio fork (issue 26): found, as an object
+/// and in the decorator, `fail_max` as failures in a row and its
+/// `timeout_duration` (a `timedelta`) as `open_for`, with no note to read.
+#[test]
+fn aiobreaker_maps_as_pybreaker_does() {
+    let report = fixture_tree();
+    let reserve = find(&report, "reserve_stock");
+    assert_eq!(
+        reserve.rust,
+        ["#[breaker(name = \"inventory\", consecutive = 3, open_for = 45)]"]
+    );
+    assert_eq!(reserve.libraries, [resilience_migrate::Library::Aiobreaker]);
+    assert_eq!(reserve.status, Status::Mapped, "{:?}", reserve.notes);
+    let price = find(&report, "price_of");
+    assert_eq!(
+        price.rust,
+        ["#[breaker(name = \"pricing\", consecutive = 2)]"]
+    );
+}

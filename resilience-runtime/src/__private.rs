@@ -6,6 +6,7 @@ pub use core::time::Duration;
 pub use crate::breaker::{
     BreakerConfig, BreakerSlot, CircuitOpen, DEFAULT_MAX_KEYS, KeyedBreakerSlot, Permit,
 };
+pub use crate::bulkhead::{BulkheadConfig, BulkheadSlot};
 pub use crate::describe::{DescribeDebug, DescribeDisplay, DescribeOpaque, ErrorRef};
 pub use crate::fallback::{
     AsyncFallback, AsyncFallbackFn, AsyncFallbackShape, CallAsync, CallAsyncForSync, CallSync,
@@ -14,6 +15,7 @@ pub use crate::fallback::{
 };
 pub use crate::retry::attempt::{CallAttempt, InAttempt, in_attempt, in_attempt_blocking};
 pub use crate::retry::attempts::{Attempts, FirstAttempt};
+pub use crate::retry::budget::BudgetSlot;
 pub use crate::retry::sync_loop::{RetrySite, retry_blocking, retry_blocking_timed, verdicts};
 pub use crate::retry::{Backoff, Jitter, RetryPolicy};
 pub use crate::stale_cache::slot::{CacheSlot, fleet_identity, instance_of};
@@ -23,6 +25,7 @@ pub use cache_bounds::{
     WeighedValue, cache_for, shared_cache_for, weighed_cache_for, weighed_shared_cache_for,
 };
 pub use cache_calls::{DescribeErrors, ErrorsOf, ShareClonedErrors, request};
+pub use full::{FullError, bulkhead_full};
 pub use idioms::{describe_error, load_errors, return_type};
 pub use keyed::{ToBreakerKey, keyed_breaker};
 pub use open::{OpenError, circuit_open};
@@ -34,6 +37,7 @@ pub use when::{ValidWhen, WhenFn, WhenPredicate};
 
 mod cache_bounds;
 mod cache_calls;
+mod full;
 mod idioms;
 mod keyed;
 mod open;

@@ -130,6 +130,10 @@ pub use state::{Origin, State, StateChange, WindowCounts};
 pub(crate) use tally::flush_all;
 
 #[cfg(test)]
+mod consecutive_tests;
+#[cfg(test)]
 mod model_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod throttle_tests;

@@ -8,6 +8,7 @@
 //! | [`#[fallback]`](fallback) | answers from a fallback function instead of an error | `try`/`except` at each call site |
 //! | [`#[stale_cache]`](macro@stale_cache) | serves cached data, and stale data when a refresh fails | the `lru_cache` stale-data decorator |
 //! | [`#[timeout]`](timeout) | cuts off an `async fn` call at a deadline, with [`TimedOut`] | `asyncio.wait_for`, Polly `Timeout` |
+//! | [`#[bulkhead]`](macro@bulkhead) | lets at most `max_concurrent` calls run at once, with [`BulkheadFull`] for the rest | an `asyncio.Semaphore` around the call, resilience4j `Bulkhead` |
 //!
 //! ```
 //! use resilience_runtime::retry;
@@ -75,8 +76,10 @@
 //! | `error` | the error, by `Display`, else `Debug`, else its type name | retry, fallback, stale cache |
 //! | `delay_ms` | the wait before the next attempt | retry |
 //! | `elapsed_ms` | time since the call began (for a timeout: its bound) | retry, timeout |
-//! | `outcome` | how it ended. Retry: `recovered` (succeeded after retrying), `exhausted` (every attempt failed), `not_retried` (the `when` predicate refused the error). Stale cache: `refreshed` (an expired value was replaced), `stale` (a refresh failed and a stale value is served, or a background refresh failed), `error` (a load failed with nothing within tolerance to serve) | retry, stale cache |
+//! | `outcome` | how it ended. Retry: `recovered` (succeeded after retrying), `exhausted` (every attempt failed), `not_retried` (the `when` predicate refused the error), `retry_budget_exhausted` (the retry budget refused a retry). Stale cache: `refreshed` (an expired value was replaced), `stale` (a refresh failed and a stale value is served, or a background refresh failed), `error` (a load failed with nothing within tolerance to serve) | retry, stale cache |
 //! | `age_ms` | age of the cached value the event is about: the one replaced (`refreshed`), served (`stale`), or too old to serve (`error`, when there was one) | stale cache |
+//! | `budget` | the name of the [retry budget](retry::budget) that refused a retry | retry |
+//! | `bulkhead` | the name of the [bulkhead](mod@bulkhead) that turned a call away (with `max_concurrent` and `max_wait_ms`) | bulkhead |
 //! | `breaker` | the name of a circuit breaker | breaker |
 //! | `key` | the key of a keyed breaker (`#[breaker(key = ..)]`), as `Debug` prints it | breaker |
 //! | `state` | the state a breaker entered: `closed`, `open`, `half-open` | breaker |
@@ -100,12 +103,16 @@
 //! | metric | kind | labels | counts |
 //! | --- | --- | --- | --- |
 //! | `retry_attempts_total` | counter | `function` | retries: attempts after the first (a call that succeeds at once adds nothing) |
+//! | `retry_budget_exhausted_total` | counter | `budget` | retries a [retry budget](retry::budget) refused: the call returned its error at once |
 //! | `breakers_state` | gauge | `breaker` | the state: 0 closed, 1 open, 2 half-open; set when the breaker is created, so it exists before the first transition. Not reported for a keyed breaker |
 //! | `breaker_calls_total` | counter | `breaker`, `outcome` = `success`, `failure`, `rejected` | calls through a breaker, and calls it rejected while open; a keyed breaker's keys all count under its name |
 //! | `fallback_invocations_total` | counter | `function` | answers given by a `#[fallback]` function |
 //! | `stale_cache_requests_total` | counter | `function`, `outcome` = `fresh`, `refreshed`, `stale`, `miss`, `error` | requests to a stale cache, by how they were answered (a value served from the fleet's Redis counts as `fresh`) |
 //! | `fleet_errors_total` | counter | `kind` = `timeout`, `error`, `malformed` | Redis operations of the fleet tier that failed (feature `redis`; see the `fleet` module) |
 //! | `timeouts_total` | counter | `function` | calls cut off by `#[timeout]` at their deadline |
+//! | `bulkhead_inflight` | gauge | `bulkhead` | calls running through a [bulkhead](mod@bulkhead) |
+//! | `bulkhead_limit` | gauge | `bulkhead` | calls a bulkhead lets run at once |
+//! | `bulkhead_rejected_total` | counter | `bulkhead` | calls a full bulkhead turned away: they did not run |
 //!
 //! **Install the recorder before the first decorated call.** To keep the
 //! breaker's closed path and the cache's hit path free of look-ups, a
@@ -185,6 +192,7 @@
 //! ```text
 //! #[fallback(fn = ..)]     answers when everything below gave up
 //! #[stale_cache(..)]       serves stale data when the refresh below fails
+//! #[bulkhead(..)]          a slot for the whole call, retries included
 //! #[breaker(name = ..)]    one outcome per call, retries included
 //! #[retry(..)]             attempts the call
 //! #[timeout(after = ..)]   bounds each attempt (async only)
@@ -197,6 +205,11 @@
 //!   the ordering resilience4j applies by default (its issue #2383).
 //! - `#[stale_cache]` above `#[breaker]`: while the breaker is open, a
 //!   cached value within `tolerance` still answers.
+//! - `#[bulkhead]` above `#[breaker]` and `#[retry]`: a call holds one slot
+//!   for all its attempts, so retries never multiply the calls running at
+//!   once; a full bulkhead is overload on this side, never counted by the
+//!   breaker as the dependency failing; and an open breaker's rejection
+//!   gives its slot back at once.
 //! - `#[fallback]` on top: it answers only when nothing below could, with
 //!   the error that got through (the open breaker's included).
 //! - `#[timeout]` below `#[retry]` bounds each attempt, and a timed-out
@@ -208,17 +221,19 @@
 #![warn(missing_docs)]
 
 #[doc(inline)]
-pub use resilience_macros::{breaker, fallback, retry, stale_cache, timeout};
+pub use resilience_macros::{breaker, bulkhead, fallback, retry, stale_cache, timeout};
 
 // One module per attribute, named after it (the macro of the same name
 // lives in the macro namespace beside it).
 pub mod breaker;
+pub mod bulkhead;
 mod fallback;
 pub mod retry;
 pub mod stale_cache;
 mod timeout;
 
 pub use breaker::CircuitOpen;
+pub use bulkhead::BulkheadFull;
 
 /// Adds every count the attributes keep back for a batch to its counter,
 /// so that the counters are exact when you read them: call it before you

@@ -43,6 +43,9 @@
 //! | `fallbacks` | `#[fallback]` calls its function |
 //! | `stale_served`, `stale_age` | `#[stale_cache]` answers with a stale value (refresh failed, or refreshing in the background) |
 //! | `breaker_rejections` | `#[breaker]` rejects a call because its circuit is open |
+//! | `bulkhead_rejections` | `#[bulkhead]` turns a call away: every slot taken |
+//! | `budget_refusals` | a retry budget refuses a retry (`#[retry(budget = ..)]`) |
+//! | `retry_after` | the longest wait a refusal asked for: an open breaker's time until its next probe |
 //!
 //! The scope is a tokio task-local: it covers the future handed to
 //! [`scope`], on whatever threads that future is polled, but not tasks it
@@ -109,6 +112,13 @@ pub struct Recovery {
     pub stale_age: Option<Duration>,
     /// Calls `#[breaker]` rejected because the circuit was open.
     pub breaker_rejections: u32,
+    /// Calls a full `#[bulkhead]` turned away.
+    pub bulkhead_rejections: u32,
+    /// Retries a retry budget refused (`#[retry(budget = ..)]`).
+    pub budget_refusals: u32,
+    /// The longest wait a refusal asked for: an open breaker's time until
+    /// its next probe. `None` when no refusal named one.
+    pub retry_after: Option<Duration>,
 }
 
 impl Recovery {
@@ -156,6 +166,23 @@ impl Recovery {
         self.breaker_rejections = self
             .breaker_rejections
             .saturating_add(other.breaker_rejections);
+        self.bulkhead_rejections = self
+            .bulkhead_rejections
+            .saturating_add(other.bulkhead_rejections);
+        self.budget_refusals = self.budget_refusals.saturating_add(other.budget_refusals);
+        self.retry_after = self.retry_after.max(other.retry_after);
+    }
+
+    /// Whether a call was refused to protect a dependency or this service
+    /// (an open breaker, a full bulkhead, an empty retry budget): load was
+    /// shed.
+    ///
+    /// ```
+    /// use resilience_runtime::recovery::Recovery;
+    /// assert!(!Recovery::default().shed());
+    /// ```
+    pub fn shed(&self) -> bool {
+        self.breaker_rejections > 0 || self.bulkhead_rejections > 0 || self.budget_refusals > 0
     }
 }
 
@@ -272,11 +299,24 @@ pub(crate) fn stale_served(age: Duration) {
     });
 }
 
-/// A breaker rejected a call.
-pub(crate) fn breaker_rejected() {
+/// A breaker rejected a call; it opens to probes in `wait`.
+pub(crate) fn breaker_rejected(wait: Duration) {
     record(|recovery| {
         recovery.breaker_rejections = recovery.breaker_rejections.saturating_add(1);
+        recovery.retry_after = recovery.retry_after.max(Some(wait));
     });
+}
+
+/// A full bulkhead turned a call away.
+pub(crate) fn bulkhead_rejected() {
+    record(|recovery| {
+        recovery.bulkhead_rejections = recovery.bulkhead_rejections.saturating_add(1);
+    });
+}
+
+/// A retry budget refused a retry.
+pub(crate) fn budget_refused() {
+    record(|recovery| recovery.budget_refusals = recovery.budget_refusals.saturating_add(1));
 }
 
 #[cfg(test)]
@@ -288,7 +328,7 @@ mod tests {
         retried();
         fallback_used();
         stale_served(Duration::from_secs(3));
-        breaker_rejected();
+        breaker_rejected(Duration::from_secs(5));
         assert_eq!(Recovery::current(), None);
         // Nothing recorded outside was kept for a scope opened later on the
         // same thread: it sees only its own.
@@ -311,7 +351,10 @@ mod tests {
             stale_served(Duration::from_secs(3));
             stale_served(Duration::from_secs(9));
             stale_served(Duration::from_secs(1));
-            breaker_rejected();
+            breaker_rejected(Duration::from_secs(5));
+            breaker_rejected(Duration::from_secs(2));
+            bulkhead_rejected();
+            budget_refused();
         });
         assert_eq!(
             recovery,
@@ -320,10 +363,13 @@ mod tests {
                 fallbacks: 1,
                 stale_served: 3,
                 stale_age: Some(Duration::from_secs(9)),
-                breaker_rejections: 1,
+                breaker_rejections: 2,
+                bulkhead_rejections: 1,
+                budget_refusals: 1,
+                retry_after: Some(Duration::from_secs(5)),
             }
         );
-        assert!(recovery.recovered() && recovery.fallback_used());
+        assert!(recovery.recovered() && recovery.fallback_used() && recovery.shed());
     }
 
     #[tokio::test]
@@ -331,7 +377,7 @@ mod tests {
         let (seen, recovery) = scope(async {
             retried();
             tokio::task::yield_now().await;
-            breaker_rejected();
+            breaker_rejected(Duration::from_secs(5));
             Recovery::current()
         })
         .await;

@@ -26,6 +26,7 @@
 
 pub mod attempt;
 pub(crate) mod attempts;
+pub mod budget;
 mod policy;
 pub(crate) mod sync_loop;
 

@@ -226,4 +226,33 @@ async fn every_recovery_shows_in_the_headers_and_in_metrics() {
     assert_eq!(cache_requests(&metrics, "stale"), Some(2.0));
     assert_eq!(cache_requests(&metrics, "error"), Some(3.0));
     assert_eq!(cache_requests(&metrics, "refreshed"), Some(0.0));
+
+    // The live route has no cache and no fallback: while the breaker is
+    // open it answers 503, with the seconds until the next probe.
+    let before = service.upstream.calls();
+    let live = service.get("/profile/5/live", &[]).await;
+    assert_eq!(service.upstream.calls(), before, "not called");
+    assert_eq!(
+        live.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        live.body
+    );
+    assert_eq!(
+        live.header("retry-after"),
+        Some("10"),
+        "open_for 10 s, just opened"
+    );
+    assert!(live.body.contains("profile-service"), "{}", live.body);
+    tokio::time::advance(Duration::from_secs(4)).await;
+    let live = service.get("/profile/5/live", &[]).await;
+    assert_eq!(live.header("retry-after"), Some("6"));
+
+    // A probe after open_for closes it: the live route answers again.
+    service.upstream.set_failure_rate(0.0);
+    tokio::time::advance(Duration::from_secs(6)).await;
+    let live = service.get("/profile/5/live", &[]).await;
+    assert_eq!(live.status, StatusCode::OK, "{}", live.body);
+    assert_eq!(live.body, "profile 5: User 5 (upstream)\n");
+    assert_eq!(live.header("retry-after"), None);
 }

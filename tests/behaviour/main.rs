@@ -2,6 +2,7 @@
 //! One module per attribute; one binary, so the suite links once.
 
 mod breaker;
+mod bulkhead;
 mod events;
 mod fallback;
 mod http_service;
@@ -11,6 +12,7 @@ mod recovery;
 mod retry;
 mod retry_budget;
 mod retry_shapes;
+mod retry_storm;
 mod stack;
 mod stale_cache;
 mod timeout;

@@ -26,6 +26,18 @@ pub fn every_key(amount: u64) -> PayResult<u64> {
     Ok(amount)
 }
 
+/// pybreaker's `fail_max`: failures in a row, in place of the rate rule.
+#[breaker(name = "pass-in-a-row", consecutive = 5, window = "30s", open_for = "1m", when = counts_as_failure)]
+pub fn in_a_row(amount: u64) -> PayResult<u64> {
+    Ok(amount)
+}
+
+/// Client-side throttling: a share of calls rejected, never opened.
+#[breaker(name = "pass-throttled", throttle = 2, window = "30s")]
+pub async fn throttled(amount: u64) -> PayResult<u64> {
+    Ok(amount)
+}
+
 pub async fn last_receipt(_: u64, _: PayError) -> PayResult<u64> {
     Ok(0)
 }

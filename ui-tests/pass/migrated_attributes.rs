@@ -54,8 +54,30 @@ pub mod f02 {
     }
 }
 
-/// broken.py line 5: `before_the_error`
+/// aio.py line 10: `reserve_stock`
 pub mod f03 {
+    use super::*;
+
+    #[breaker(name = "inventory", consecutive = 3, open_for = 45)]
+    pub fn reserve_stock(sku: String, quantity: String) -> Result<String, ApiError> {
+        let _ = (&sku, &quantity);
+        Ok(String::new())
+    }
+}
+
+/// aio.py line 15: `price_of`
+pub mod f04 {
+    use super::*;
+
+    #[breaker(name = "pricing", consecutive = 2)]
+    pub fn price_of(sku: String) -> Result<String, ApiError> {
+        let _ = &sku;
+        Ok(String::new())
+    }
+}
+
+/// broken.py line 5: `before_the_error`
+pub mod f05 {
     use super::*;
 
     #[retry(max = 2, backoff = "none")]
@@ -65,7 +87,7 @@ pub mod f03 {
 }
 
 /// broken.py line 14: `after_the_error`
-pub mod f04 {
+pub mod f06 {
     use super::*;
 
     #[retry(max = 7, backoff = "none")]
@@ -75,7 +97,7 @@ pub mod f04 {
 }
 
 /// caches.py line 11: `fetch_user_profile`
-pub mod f05 {
+pub mod f07 {
     use super::*;
 
     #[stale_cache(maxage = 3, tolerance = 15, retries = 2)]
@@ -86,7 +108,7 @@ pub mod f05 {
 }
 
 /// caches.py line 16: `load_settings`
-pub mod f06 {
+pub mod f08 {
     use super::*;
 
     #[stale_cache(maxage = 60, tolerance = 600, retries = 0)]
@@ -97,7 +119,7 @@ pub mod f06 {
 }
 
 /// caches.py line 32: `ProfileService.profile`
-pub mod f07 {
+pub mod f09 {
     use super::*;
 
     pub struct Service;
@@ -112,7 +134,7 @@ pub mod f07 {
 }
 
 /// caches.py line 37: `ProfileService.avatar`
-pub mod f08 {
+pub mod f10 {
     use super::*;
 
     pub struct Service;
@@ -128,7 +150,7 @@ pub mod f08 {
 }
 
 /// classes.py line 9: `SearchClient.query`
-pub mod f09 {
+pub mod f11 {
     use super::*;
 
     pub struct Service;
@@ -143,13 +165,13 @@ pub mod f09 {
 }
 
 /// classes.py line 14: `SearchClient.ping`
-pub mod f10 {
+pub mod f12 {
     use super::*;
 
     pub struct Service;
 
     impl Service {
-        #[breaker(name = "search_breaker", failure_rate = 0.99, min_calls = 10, open_for = 120)]
+        #[breaker(name = "search_breaker", consecutive = 10, open_for = 120)]
         pub fn ping(&self) -> Result<String, ApiError> {
             Ok(String::new())
         }
@@ -157,7 +179,7 @@ pub mod f10 {
 }
 
 /// classes.py line 20: `SearchClient.Admin.reindex`
-pub mod f11 {
+pub mod f13 {
     use super::*;
 
     pub fn is_io_error(_: &ApiError) -> bool {
@@ -167,7 +189,7 @@ pub mod f11 {
     pub struct Service;
 
     impl Service {
-        #[breaker(name = "search_breaker", failure_rate = 0.99, min_calls = 10, open_for = 120)]
+        #[breaker(name = "search_breaker", consecutive = 10, open_for = 120)]
         #[retry(max = 2, backoff = "fixed", delay = 0.2, jitter = "none", when = is_io_error)]
         pub fn reindex(&self, index_name: String) -> Result<String, ApiError> {
             let _ = &index_name;
@@ -177,7 +199,7 @@ pub mod f11 {
 }
 
 /// classes.py line 25: `SearchClient.Admin.helper.inner`
-pub mod f12 {
+pub mod f14 {
     use super::*;
 
     #[retry(max = 2, backoff = "none")]
@@ -187,7 +209,7 @@ pub mod f12 {
 }
 
 /// classes.py line 32: `Inventory.stock`
-pub mod f13 {
+pub mod f15 {
     use super::*;
 
     pub struct Service;
@@ -208,7 +230,7 @@ pub mod f13 {
 }
 
 /// factories.py line 25: `completion_with_retry._completion`
-pub mod f14 {
+pub mod f16 {
     use super::*;
 
     pub fn is_timeout_error(_: &ApiError) -> bool {
@@ -222,7 +244,7 @@ pub mod f14 {
 }
 
 /// factories.py line 32: `called_factory`
-pub mod f15 {
+pub mod f17 {
     use super::*;
 
     pub fn is_timeout_error(_: &ApiError) -> bool {
@@ -236,7 +258,7 @@ pub mod f15 {
 }
 
 /// latin1.py line 7: `prix`
-pub mod f16 {
+pub mod f18 {
     use super::*;
 
     #[retry(max = 2, backoff = "none")]
@@ -246,14 +268,14 @@ pub mod f16 {
 }
 
 /// payments.py line 10: `load_order`
-pub mod f17 {
+pub mod f19 {
     use super::*;
 
     pub fn db_breaker_counts_as_failure(_: &ApiError) -> bool {
         true
     }
 
-    #[breaker(name = "db_breaker", failure_rate = 0.99, min_calls = 5, open_for = 60, when = db_breaker_counts_as_failure)]
+    #[breaker(name = "db_breaker", consecutive = 5, open_for = 60, when = db_breaker_counts_as_failure)]
     pub fn load_order(order_id: String) -> Result<String, ApiError> {
         let _ = &order_id;
         Ok(String::new())
@@ -261,14 +283,14 @@ pub mod f17 {
 }
 
 /// payments.py line 16: `charge`
-pub mod f18 {
+pub mod f20 {
     use super::*;
 
     pub fn payment_gateway_counts_as_failure(_: &ApiError) -> bool {
         true
     }
 
-    #[breaker(name = "payment-gateway", failure_rate = 0.99, min_calls = 3, open_for = 30, half_open_calls = 2, when = payment_gateway_counts_as_failure)]
+    #[breaker(name = "payment-gateway", consecutive = 3, open_for = 30, half_open_calls = 2, when = payment_gateway_counts_as_failure)]
     #[retry(max = 3, backoff = "exp", delay = 0.5, max_delay = 30, jitter = "none")]
     pub fn charge(card: String, amount: String) -> Result<String, ApiError> {
         let _ = (&card, &amount);
@@ -277,14 +299,14 @@ pub mod f18 {
 }
 
 /// payments.py line 22: `retried_outside_the_breaker`
-pub mod f19 {
+pub mod f21 {
     use super::*;
 
     pub fn db_breaker_counts_as_failure(_: &ApiError) -> bool {
         true
     }
 
-    #[breaker(name = "db_breaker", failure_rate = 0.99, min_calls = 5, open_for = 60, when = db_breaker_counts_as_failure)]
+    #[breaker(name = "db_breaker", consecutive = 5, open_for = 60, when = db_breaker_counts_as_failure)]
     #[retry(max = 3, backoff = "exp", delay = 0.5, max_delay = 30, jitter = "none")]
     pub fn retried_outside_the_breaker(order_id: String) -> Result<String, ApiError> {
         let _ = &order_id;
@@ -293,17 +315,17 @@ pub mod f19 {
 }
 
 /// payments.py line 27: `with_pybreaker_defaults`
-pub mod f20 {
+pub mod f22 {
     use super::*;
 
-    #[breaker(name = "defaults", failure_rate = 0.99, min_calls = 5)]
+    #[breaker(name = "defaults", consecutive = 5)]
     pub fn with_pybreaker_defaults() -> Result<String, ApiError> {
         Ok(String::new())
     }
 }
 
 /// stamina_forms.py line 9: `defaults_written_out`
-pub mod f21 {
+pub mod f23 {
     use super::*;
 
     pub fn is_http_error(_: &ApiError) -> bool {
@@ -317,7 +339,7 @@ pub mod f21 {
 }
 
 /// stamina_forms.py line 15: `every_parameter`
-pub mod f22 {
+pub mod f24 {
     use super::*;
 
     pub fn is_connect_error_or_read_timeout(_: &ApiError) -> bool {
@@ -331,7 +353,7 @@ pub mod f22 {
 }
 
 /// stamina_forms.py line 20: `predicate_and_no_bounds`
-pub mod f23 {
+pub mod f25 {
     use super::*;
 
     pub fn should_retry(_: &ApiError) -> bool {
@@ -345,7 +367,7 @@ pub mod f23 {
 }
 
 /// tenacity_forms.py line 27: `bare`
-pub mod f24 {
+pub mod f26 {
     use super::*;
 
     #[retry(backoff = "none")]
@@ -355,7 +377,7 @@ pub mod f24 {
 }
 
 /// tenacity_forms.py line 32: `qualified`
-pub mod f25 {
+pub mod f27 {
     use super::*;
 
     #[retry(max = 3, backoff = "fixed", delay = 1, jitter = "none")]
@@ -365,7 +387,7 @@ pub mod f25 {
 }
 
 /// tenacity_forms.py line 38: `the_guide_example`
-pub mod f26 {
+pub mod f28 {
     use super::*;
 
     pub fn is_transient(_: &ApiError) -> bool {
@@ -379,7 +401,7 @@ pub mod f26 {
 }
 
 /// tenacity_forms.py line 48: `combinators`
-pub mod f27 {
+pub mod f29 {
     use super::*;
 
     pub fn is_connection_error_or_timeout_error(_: &ApiError) -> bool {
@@ -393,7 +415,7 @@ pub mod f27 {
 }
 
 /// tenacity_forms.py line 53: `module_constants`
-pub mod f28 {
+pub mod f30 {
     use super::*;
 
     #[retry(max = 5, backoff = "exp", delay = 0.5, factor = 3, max_delay = 60, jitter = "none")]
@@ -403,7 +425,7 @@ pub mod f28 {
 }
 
 /// tenacity_forms.py line 58: `forever_with_full_jitter`
-pub mod f29 {
+pub mod f31 {
     use super::*;
 
     pub fn is_connection_error_or_timeout(_: &ApiError) -> bool {
@@ -417,7 +439,7 @@ pub mod f29 {
 }
 
 /// tenacity_forms.py line 63: `dynamic_and_min`
-pub mod f30 {
+pub mod f32 {
     use super::*;
 
     #[retry(backoff = "exp", delay = 4, max_delay = 10, jitter = "none")]
@@ -427,7 +449,7 @@ pub mod f30 {
 }
 
 /// tenacity_forms.py line 68: `retried_on_a_result`
-pub mod f31 {
+pub mod f33 {
     use super::*;
 
     #[retry(max = 4, backoff = "fixed", delay = 0.5, jitter = "none")]
@@ -437,7 +459,7 @@ pub mod f31 {
 }
 
 /// tenacity_forms.py line 73: `with_an_error_callback`
-pub mod f32 {
+pub mod f34 {
     use super::*;
 
     pub fn give_up_gracefully(_: ApiError) -> Result<String, ApiError> {
@@ -452,7 +474,7 @@ pub mod f32 {
 }
 
 /// tenacity_forms.py line 78: `lambda_isinstance`
-pub mod f33 {
+pub mod f35 {
     use super::*;
 
     pub fn is_key_error_or_index_error(_: &ApiError) -> bool {
@@ -466,7 +488,7 @@ pub mod f33 {
 }
 
 /// tenacity_forms.py line 91: `through_a_decorator_object`
-pub mod f34 {
+pub mod f36 {
     use super::*;
 
     #[retry(max = 6, backoff = "fixed", delay = 3, jitter = "none")]
@@ -476,7 +498,7 @@ pub mod f34 {
 }
 
 /// tenacity_forms.py line 96: `both_conditions`
-pub mod f35 {
+pub mod f37 {
     use super::*;
 
     #[retry(backoff = "fixed", delay = 1, jitter = "none")]
@@ -486,7 +508,7 @@ pub mod f35 {
 }
 
 /// guide_example_0.py line 5: `fetch`
-pub mod f36 {
+pub mod f38 {
     use super::*;
 
     pub fn is_transient(_: &ApiError) -> bool {
@@ -500,14 +522,14 @@ pub mod f36 {
 }
 
 /// guide_example_1.py line 6: `charge`
-pub mod f37 {
+pub mod f39 {
     use super::*;
 
     pub fn db_breaker_counts_as_failure(_: &ApiError) -> bool {
         true
     }
 
-    #[breaker(name = "db_breaker", failure_rate = 0.99, min_calls = 5, open_for = 60, when = db_breaker_counts_as_failure)]
+    #[breaker(name = "db_breaker", consecutive = 5, open_for = 60, when = db_breaker_counts_as_failure)]
     pub fn charge(payment: String) -> Result<String, ApiError> {
         let _ = &payment;
         Ok(String::new())
@@ -515,7 +537,7 @@ pub mod f37 {
 }
 
 /// guide_example_2.py line 5: `fetch`
-pub mod f38 {
+pub mod f40 {
     use super::*;
 
     pub fn is_http_error(_: &ApiError) -> bool {
@@ -529,7 +551,7 @@ pub mod f38 {
 }
 
 /// guide_example_3.py line 2: `fetch_user_profile`
-pub mod f39 {
+pub mod f41 {
     use super::*;
 
     #[stale_cache(maxage = 3, tolerance = 15, retries = 2)]

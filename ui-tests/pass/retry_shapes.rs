@@ -23,7 +23,7 @@ fn is_empty(page: &Vec<u32>) -> bool {
 }
 
 /// Free functions, sync and async, every key.
-#[retry(max = 4, backoff = "exp", delay = "250ms", factor = 1.5, max_delay = "1m", jitter = "full", when = is_transient, max_elapsed = "10s", delay_from = retry_after, when_ok = is_empty)]
+#[retry(max = 4, backoff = "exp", delay = "250ms", factor = 1.5, max_delay = "1m", jitter = "full", when = is_transient, max_elapsed = "10s", delay_from = retry_after, when_ok = is_empty, budget = "shapes")]
 pub fn every_key() -> Result<Vec<u32>, ApiError> {
     Ok(vec![1])
 }

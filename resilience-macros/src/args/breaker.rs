@@ -1,13 +1,16 @@
 //! `#[breaker(name = "payments", failure_rate = 0.5, window = 10, min_calls = 20,
 //! open_for = 60, half_open_calls = 1, probe_timeout = 60, when = counts_as_failure,
-//! shared = true, quorum = 2, key = host, max_keys = 4096)]`
+//! shared = true, quorum = 2, key = host, max_keys = 4096)]`, or `consecutive = 5`
+//! or `throttle = 2` in place of `failure_rate` and `min_calls`
 
 use std::time::Duration;
 
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Lit, LitStr, Path};
 
-use super::{Errors, Keys, Spanned, boolean, duration, error, name, path, positive_u32};
+use super::{
+    Errors, Keys, Spanned, boolean, duration, error, float_at_least, name, path, positive_u32,
+};
 
 const NAME_HELP: &str = "name the dependency the breaker guards: `name = \"payments\"`";
 
@@ -30,6 +33,10 @@ pub(crate) struct BreakerArgs {
     pub(crate) key: Option<Expr>,
     /// The most keys kept, with `key`.
     pub(crate) max_keys: Option<Spanned<u32>>,
+    /// Failures in a row that open it, in place of the rate rule.
+    pub(crate) consecutive: Option<Spanned<u32>>,
+    /// Client-side throttling's K, in place of opening.
+    pub(crate) throttle: Option<Spanned<f64>>,
     /// `name = ..` was written, valid or not (an invalid one is reported as such).
     name_written: bool,
 }
@@ -49,6 +56,8 @@ impl Keys for BreakerArgs {
         "max_keys",
         "shared",
         "quorum",
+        "consecutive",
+        "throttle",
     ];
     const EXAMPLE: &'static str = "name = \"payments\"";
 
@@ -59,6 +68,14 @@ impl Keys for BreakerArgs {
                 self.name = Some(name(value, NAME_HELP)?);
             }
             "failure_rate" => self.failure_rate = Some(failure_rate(value)?),
+            "throttle" => {
+                let help = "`throttle` is client-side throttling's K: calls go through up to K times the ones the dependency accepts, the rest are rejected in proportion; `throttle = 2`";
+                self.throttle = Some(float_at_least(value, "throttle", 1.0, help)?);
+            }
+            "consecutive" => {
+                let help = "`consecutive` opens the breaker after that many failures in a row, as pybreaker's `fail_max`: `consecutive = 5`";
+                self.consecutive = Some(positive_u32(value, "consecutive", help)?);
+            }
             "window" => self.window = Some(positive_duration(value, "window")?),
             "open_for" => self.open_for = Some(duration(value, "open_for")?),
             "min_calls" => {
@@ -114,6 +131,36 @@ impl Keys for BreakerArgs {
                 "`quorum` counts the replicas that must open a shared breaker before the fleet opens it, and this `#[breaker]` is not shared",
                 "add `shared = true` (feature `redis`) to share the breaker across replicas, or remove `quorum`",
             ));
+        }
+        if self.throttle.is_some() {
+            let other_rules = [
+                ("failure_rate", self.failure_rate.map(|rate| rate.span)),
+                ("min_calls", self.min_calls.map(|calls| calls.span)),
+                ("consecutive", self.consecutive.map(|calls| calls.span)),
+            ];
+            for (key, span) in other_rules {
+                if let Some(span) = span {
+                    errors.push(error(
+                        span,
+                        format!("`{key}` has no effect with `throttle`, which never opens the breaker: it rejects a share of calls instead"),
+                        format!("remove `{key}` to throttle, or remove `throttle` to open the breaker on its rule"),
+                    ));
+                }
+            }
+        } else if self.consecutive.is_some() {
+            let rate_keys = [
+                ("failure_rate", self.failure_rate.map(|rate| rate.span)),
+                ("min_calls", self.min_calls.map(|calls| calls.span)),
+            ];
+            for (key, span) in rate_keys {
+                if let Some(span) = span {
+                    errors.push(error(
+                        span,
+                        format!("`{key}` has no effect with `consecutive`, which opens on failures in a row whatever the rate"),
+                        format!("remove `{key}` to open on failures in a row, or remove `consecutive` to open on the failure rate"),
+                    ));
+                }
+            }
         }
         if let (Some(shared), Some(_)) = (self.shared.filter(|s| s.value), &self.key) {
             errors.push(error(

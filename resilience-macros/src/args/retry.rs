@@ -1,12 +1,14 @@
 //! `#[retry(max = 3, backoff = "exp", delay = 0.5, factor = 2, max_delay = 30,
 //! jitter = "equal", when = is_transient, max_elapsed = 10,
-//! delay_from = retry_after, when_ok = is_pending)]`
+//! delay_from = retry_after, when_ok = is_pending, budget = "payments")]`
 
 use std::time::Duration;
 
-use syn::{Expr, Path};
+use syn::{Expr, LitStr, Path};
 
-use super::{Errors, Keys, Spanned, choice, duration, error, float_at_least, path, positive_u32};
+use super::{
+    Errors, Keys, Spanned, choice, duration, error, float_at_least, label, path, positive_u32,
+};
 
 /// `backoff = ...`, as the runtime's `Backoff`.
 #[derive(Clone, Copy, PartialEq)]
@@ -36,6 +38,7 @@ pub(crate) struct RetryArgs {
     pub(crate) max_elapsed: Option<Spanned<Duration>>,
     pub(crate) delay_from: Option<Path>,
     pub(crate) when_ok: Option<Path>,
+    pub(crate) budget: Option<LitStr>,
 }
 
 impl Keys for RetryArgs {
@@ -51,6 +54,7 @@ impl Keys for RetryArgs {
         "max_elapsed",
         "delay_from",
         "when_ok",
+        "budget",
     ];
     const EXAMPLE: &'static str = "max = 3, backoff = \"exp\"";
 
@@ -98,6 +102,10 @@ impl Keys for RetryArgs {
                 self.delay_from = Some(path(value, "delay_from", "delay_from = retry_after")?);
             }
             "when_ok" => self.when_ok = Some(path(value, "when_ok", "when_ok = is_pending")?),
+            "budget" => {
+                let help = "name the retry budget the function's retries draw on, shared by every function naming it: `budget = \"payments\"`";
+                self.budget = Some(label(value, "budget", help)?);
+            }
             _ => return Ok(false),
         }
         Ok(true)

@@ -231,12 +231,22 @@ pub(crate) fn path(value: &Expr, key: &str, example: &str) -> syn::Result<Path> 
 /// A string literal that is not blank: a `name` (of a breaker, of a shared
 /// cache's entries).
 pub(crate) fn name(value: &Expr, help: &str) -> syn::Result<LitStr> {
+    label(value, "name", help)
+}
+
+/// A string literal that is not blank, the value of `key` (`name`, a retry
+/// `budget`).
+pub(crate) fn label(value: &Expr, key: &str, help: &str) -> syn::Result<LitStr> {
     match literal(value) {
         Some(Lit::Str(name)) if name.value().trim().is_empty() => {
-            Err(error(name.span(), "`name` cannot be empty", help))
+            Err(error(name.span(), format!("`{key}` cannot be empty"), help))
         }
         Some(Lit::Str(name)) => Ok(name.clone()),
-        _ => Err(error(value.span(), "`name` expects a string", help)),
+        _ => Err(error(
+            value.span(),
+            format!("`{key}` expects a string"),
+            help,
+        )),
     }
 }
 

@@ -174,6 +174,14 @@ fn config(args: &BreakerArgs, private: &TokenStream) -> TokenStream {
         let window = duration(window.value);
         config.extend(quote!(.window(#window)));
     }
+    if let Some(throttle) = args.throttle {
+        let throttle = throttle.value;
+        config.extend(quote!(.throttle(#throttle)));
+    }
+    if let Some(consecutive) = args.consecutive {
+        let consecutive = consecutive.value;
+        config.extend(quote!(.consecutive(#consecutive)));
+    }
     if let Some(min_calls) = args.min_calls {
         let min_calls = min_calls.value;
         config.extend(quote!(.min_calls(#min_calls)));

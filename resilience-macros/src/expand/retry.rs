@@ -98,8 +98,14 @@ fn wrap(args: &RetryArgs, context: &Context, inner: TokenStream) -> TokenStream 
     };
     let policy = policy(args, private);
     let when_ok = when_ok.map(|(_, declare)| declare);
+    let budget = args.budget.as_ref().map(|name| {
+        quote! {
+            static __RESILIENCE_RETRY_BUDGET: #private::BudgetSlot = #private::BudgetSlot::named(#name);
+        }
+    });
     quote! {
         {
+            #budget
             static __RESILIENCE_RETRY_POLICY: #private::RetryPolicy = #policy;
             #delay_from
             #when_ok
@@ -335,6 +341,9 @@ fn policy(args: &RetryArgs, private: &TokenStream) -> TokenStream {
     if let Some(max_elapsed) = args.max_elapsed {
         let max_elapsed = duration(max_elapsed.value);
         policy.extend(quote!(.max_elapsed(#max_elapsed)));
+    }
+    if args.budget.is_some() {
+        policy.extend(quote!(.budget(&__RESILIENCE_RETRY_BUDGET)));
     }
     policy
 }

@@ -1,11 +1,13 @@
-//! A `pybreaker.CircuitBreaker(...)` object used as `@breaker` → `#[breaker]`.
+//! A `pybreaker.CircuitBreaker(...)` object used as `@breaker` → `#[breaker]`,
+//! and one of `aiobreaker`, pybreaker's asyncio fork: the same parameters,
+//! with `timeout_duration` (a `timedelta`) for `reset_timeout`.
 
 use super::values::{Context, Selector, listed};
 use super::{Layer, bind, dynamic, get};
 use crate::python::expr::{Call, Kind as ExprKind};
 use crate::rust::{self, Attribute, Kind};
 
-/// `CircuitBreaker`'s parameters, in order.
+/// pybreaker's `CircuitBreaker` parameters, in order.
 const PARAMS: &[&str] = &[
     "fail_max",
     "reset_timeout",
@@ -18,12 +20,60 @@ const PARAMS: &[&str] = &[
     "throw_new_error_on_trip",
 ];
 
-/// Every name read: the parameters, and the class and storage named in the guide.
+/// aiobreaker's `CircuitBreaker` parameters, in order.
+const AIO_PARAMS: &[&str] = &[
+    "fail_max",
+    "timeout_duration",
+    "exclude",
+    "listeners",
+    "state_storage",
+    "name",
+];
+
+/// Which of the two libraries made the breaker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Flavour {
+    Pybreaker,
+    Aiobreaker,
+}
+
+impl Flavour {
+    /// The flavour of the package `package`, if it is one of the two.
+    pub(super) fn of(package: &str) -> Option<Self> {
+        match package {
+            "pybreaker" => Some(Self::Pybreaker),
+            "aiobreaker" => Some(Self::Aiobreaker),
+            _ => None,
+        }
+    }
+
+    fn params(self) -> &'static [&'static str] {
+        match self {
+            Self::Pybreaker => PARAMS,
+            Self::Aiobreaker => AIO_PARAMS,
+        }
+    }
+
+    /// The parameter `open_for` comes from.
+    fn reset_key(self) -> &'static str {
+        match self {
+            Self::Pybreaker => "reset_timeout",
+            Self::Aiobreaker => "timeout_duration",
+        }
+    }
+}
+
+/// Every name read, of both libraries: the parameters, and the class and
+/// storage named in the guide.
 pub(super) fn handled() -> Vec<&'static str> {
-    ["CircuitBreaker", "CircuitRedisStorage"]
+    let mut names: Vec<_> = ["CircuitBreaker", "CircuitRedisStorage"]
         .into_iter()
         .chain(PARAMS.iter().copied())
-        .collect()
+        .chain(AIO_PARAMS.iter().copied())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// pybreaker's `fail_max` default: five failures in a row.
@@ -31,7 +81,12 @@ const FAIL_MAX: f64 = 5.0;
 
 /// The `#[breaker]` for a breaker object named `variable` (empty when it is
 /// made in the decorator itself), built by `call`.
-pub(super) fn layer(cx: Context<'_>, variable: &str, call: Option<&Call>) -> Layer {
+pub(super) fn layer(
+    cx: Context<'_>,
+    variable: &str,
+    call: Option<&Call>,
+    flavour: Flavour,
+) -> Layer {
     let mut layer = Layer::default();
     let mut breaker = Attribute::new(Kind::Breaker);
     let empty = Call {
@@ -47,10 +102,14 @@ pub(super) fn layer(cx: Context<'_>, variable: &str, call: Option<&Call>) -> Lay
     if call.splat {
         layer.note("the breaker's arguments passed as `*args`/`**kwargs` cannot be read");
     }
-    let (bound, unknown) = bind(call, PARAMS);
+    let (bound, unknown) = bind(call, flavour.params());
     for key in unknown {
         layer.note(format!(
-            "`{key}=` is not a pybreaker parameter this tool knows"
+            "`{key}=` is not a {} parameter this tool knows",
+            match flavour {
+                Flavour::Pybreaker => "pybreaker",
+                Flavour::Aiobreaker => "aiobreaker",
+            }
         ));
     }
     let number = |layer: &mut Layer, key: &str, rust_key: &str| {
@@ -75,23 +134,16 @@ pub(super) fn layer(cx: Context<'_>, variable: &str, call: Option<&Call>) -> Lay
     }
     breaker.set("name", rust::string(&name));
 
+    // Failures in a row, as pybreaker counts them: the default too.
     let fail_max = if get(&bound, "fail_max").is_some() {
-        number(&mut layer, "fail_max", "min_calls")
+        number(&mut layer, "fail_max", "consecutive")
     } else {
         Some(FAIL_MAX)
     };
     if let Some(n) = fail_max.filter(|n| *n >= 1.0 && n.fract() == 0.0) {
-        breaker.set("failure_rate", "0.99");
-        breaker.set("min_calls", rust::number(n));
-        layer.note(format!(
-            "`fail_max={}` opens after {} failures in a row; `failure_rate = 0.99, min_calls = {}` opens when nearly all of at least {} calls in the `window` (10 s unless set) failed, so one success no longer hides a failing dependency",
-            rust::number(n),
-            rust::number(n),
-            rust::number(n),
-            rust::number(n)
-        ));
+        breaker.set("consecutive", rust::number(n));
     }
-    if let Some(seconds) = number(&mut layer, "reset_timeout", "open_for")
+    if let Some(seconds) = number(&mut layer, flavour.reset_key(), "open_for")
         && seconds >= 0.0
     {
         breaker.set("open_for", rust::seconds(seconds));

@@ -13,7 +13,13 @@ const MAX_HOPS: usize = 16;
 /// Packages whose names are always the libraries the mapping knows, even
 /// when a module of that name is in the tree (scanning the standard library,
 /// a vendored copy, or site-packages).
-const LIBRARIES: &[&str] = &["tenacity", "stamina", "pybreaker", "functools"];
+const LIBRARIES: &[&str] = &[
+    "tenacity",
+    "stamina",
+    "pybreaker",
+    "aiobreaker",
+    "functools",
+];
 
 /// Every scanned module, indexed by path and by dotted name.
 pub struct Tree {

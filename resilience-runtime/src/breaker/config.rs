@@ -14,6 +14,8 @@ const DEFAULT_QUORUM: u32 = 2;
 /// | builder | meaning | default |
 /// | --- | --- | --- |
 /// | [`failure_rate`](Self::failure_rate) | open when the failure share of the window *exceeds* it | 0.5 |
+/// | [`consecutive`](Self::consecutive) | open after this many failures in a row instead (pybreaker's `fail_max`) | off |
+/// | [`throttle`](Self::throttle) | never open: reject a share of calls that grows with the failures instead (client-side throttling) | off |
 /// | [`window`](Self::window) | time-based sliding window the share is measured over | 10 s |
 /// | [`min_calls`](Self::min_calls) | calls in the window before the share is judged | 20 |
 /// | [`open_for`](Self::open_for) | how long the breaker stays open before probing | 60 s |
@@ -48,6 +50,10 @@ pub struct BreakerConfig {
     /// Distinct replicas that must open it within `open_for` before the
     /// fleet opens (feature `redis`).
     quorum: u32,
+    /// Failures in a row that open it, in place of the rate rule; 0: off.
+    consecutive: u32,
+    /// Client-side throttling's K, in place of opening; 0: off.
+    throttle: f64,
 }
 
 impl Default for BreakerConfig {
@@ -73,6 +79,8 @@ impl BreakerConfig {
             probe_timeout: None,
             shared: false,
             quorum: DEFAULT_QUORUM,
+            consecutive: 0,
+            throttle: 0.0,
         }
     }
 
@@ -101,6 +109,104 @@ impl BreakerConfig {
             };
         }
         self
+    }
+
+    /// Opens the breaker after `failures` failures in a row while closed,
+    /// whatever the window's share (pybreaker's `fail_max`, exactly): one
+    /// success starts the count over. The rate rule is off then —
+    /// [`failure_rate`](Self::failure_rate) and
+    /// [`min_calls`](Self::min_calls) do not apply; the window still counts
+    /// calls for [`Breaker::counts`](super::Breaker::counts). 0 turns the
+    /// rule off again (the rate rule decides).
+    ///
+    /// ```
+    /// use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+    ///
+    /// let breaker = Breaker::new("ledger", BreakerConfig::new().consecutive(3));
+    /// for failed in [true, true, false, true, true] {
+    ///     breaker.try_acquire().unwrap().record(failed);
+    /// }
+    /// assert_eq!(breaker.state(), State::Closed, "a success started the count over");
+    /// breaker.try_acquire().unwrap().record(true);
+    /// assert_eq!(breaker.state(), State::Open, "three in a row");
+    /// ```
+    pub const fn consecutive(mut self, failures: u32) -> Self {
+        self.consecutive = failures;
+        self
+    }
+
+    /// Failures in a row that open the breaker, if that is its rule.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert_eq!(BreakerConfig::new().consecutive_value(), None);
+    /// assert_eq!(BreakerConfig::new().consecutive(5).consecutive_value(), Some(5));
+    /// ```
+    pub const fn consecutive_value(&self) -> Option<u32> {
+        if self.consecutive == 0 {
+            None
+        } else {
+            Some(self.consecutive)
+        }
+    }
+
+    /// Throttles instead of opening (Google SRE's client-side throttling):
+    /// the breaker never opens, never flaps; each call is rejected with
+    /// probability
+    ///
+    /// > max(0, (requests − `k` × accepts) / (requests + 1))
+    ///
+    /// where requests are the calls of the window (those it rejected
+    /// included) and accepts the ones that succeeded. A healthy dependency
+    /// is never throttled; one failing half its calls sees about `k` times
+    /// the calls it accepts, and load comes back as successes do, without
+    /// waiting out an `open_for`. `k = 2` is the SRE book's choice; lower
+    /// sheds sooner (it is kept at 1 or more). The rate rule is off
+    /// (`failure_rate`, `min_calls`, `open_for` and the probes do not
+    /// apply); a rejection is [`CircuitOpen`](super::CircuitOpen) with no
+    /// wait. 0 turns it off again.
+    ///
+    /// ```
+    /// use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+    ///
+    /// let breaker = Breaker::new("search", BreakerConfig::new().throttle(2.0));
+    /// for _ in 0..20 {
+    ///     if let Ok(permit) = breaker.try_acquire() {
+    ///         permit.record(true); // the dependency is down
+    ///     }
+    /// }
+    /// assert_eq!(breaker.state(), State::Closed, "throttled, never opened");
+    /// assert!(breaker.throttle_probability() > 0.9);
+    /// ```
+    pub const fn throttle(mut self, k: f64) -> Self {
+        #[allow(clippy::eq_op)] // `k != k` is the const NaN test
+        let is_nan = k != k;
+        if !is_nan {
+            self.throttle = if k <= 0.0 {
+                0.0
+            } else if k < 1.0 {
+                1.0
+            } else {
+                k
+            };
+        }
+        self
+    }
+
+    /// Client-side throttling's `k`, if that is the breaker's rule.
+    ///
+    /// ```
+    /// # use resilience_runtime::breaker::BreakerConfig;
+    /// assert_eq!(BreakerConfig::new().throttle_value(), None);
+    /// assert_eq!(BreakerConfig::new().throttle(2.0).throttle_value(), Some(2.0));
+    /// assert_eq!(BreakerConfig::new().throttle(0.5).throttle_value(), Some(1.0));
+    /// ```
+    pub const fn throttle_value(&self) -> Option<f64> {
+        if self.throttle > 0.0 {
+            Some(self.throttle)
+        } else {
+            None
+        }
     }
 
     /// The time-based sliding window over which the failure share is

@@ -15,6 +15,8 @@ use super::{Breaker, Origin, State, StateChange};
 pub(super) enum Cause {
     /// The failure share of the window exceeded the threshold.
     FailureRate,
+    /// `consecutive` calls failed in a row.
+    ConsecutiveFailures,
     /// A half-open probe failed.
     ProbeFailed,
     /// Half-open probes ran past `probe_timeout` without an outcome.
@@ -49,6 +51,9 @@ impl Cause {
         match self {
             Cause::FailureRate => {
                 "circuit breaker opened: the failure rate of its window exceeds the threshold"
+            }
+            Cause::ConsecutiveFailures => {
+                "circuit breaker opened: `consecutive` calls failed in a row"
             }
             Cause::ProbeFailed => "circuit breaker opened again: a probe call failed",
             Cause::ProbeTimedOut => {
@@ -101,8 +106,7 @@ impl CallOutcome {
 }
 
 /// The hook every call outcome goes through: `breaker_calls_total{outcome}`
-/// through the breaker's registered handles, and, for a rejection, the
-/// recovery scope. Called on the closed path, so whatever goes here must not
+/// through the breaker's registered handles. Called on the closed path, so whatever goes here must not
 /// lock, allocate or format, nor write a cache line other threads write.
 ///
 /// Outcomes reach the counters in per-thread batches (`tally.rs`): all of
@@ -116,9 +120,6 @@ impl CallOutcome {
 pub(super) fn call_outcome(breaker: &Breaker, outcome: CallOutcome, hand_over: bool) {
     if BreakerMeters::ENABLED {
         breaker.meters().count(outcome, hand_over);
-    }
-    if outcome == CallOutcome::Rejected {
-        crate::recovery::breaker_rejected();
     }
 }
 

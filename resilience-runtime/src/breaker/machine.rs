@@ -182,6 +182,13 @@ pub struct Breaker {
     meters: BreakerMeters,
     /// Whether the current state came from the fleet.
     from_fleet: AtomicBool,
+    /// The `throttle` rule's rejection probability (`f64` bits); 0 while
+    /// nothing is throttled, so the closed path's test is one load.
+    shed: AtomicU64,
+    /// The `consecutive` rule's count: failures in a row while closed (low
+    /// 32 bits), tagged with the closed generation they count in (high 32
+    /// bits), so that a new closed period starts from none.
+    streak: AtomicU64,
     /// A keyed breaker's recency: how many keys its map had added when it
     /// was last used (see `KeyedBreakers`).
     used: AtomicU64,
@@ -295,6 +302,8 @@ impl Breaker {
             listeners: Listeners::new(),
             meters,
             from_fleet: AtomicBool::new(false),
+            shed: AtomicU64::new(0),
+            streak: AtomicU64::new(0),
             used: AtomicU64::new(0),
             #[cfg(feature = "redis")]
             fleet: std::sync::OnceLock::new(),
@@ -490,6 +499,9 @@ impl Breaker {
     pub fn try_acquire(&self) -> Result<Permit<'_>, CircuitOpen> {
         let current = self.word.load(Acquire);
         if current & STATE_BITS == CLOSED {
+            if self.shed.load(Relaxed) != 0 {
+                self.maybe_throttle(generation_of(current))?;
+            }
             return Ok(Permit {
                 breaker: self,
                 ticket: Ticket::Closed {
@@ -644,7 +656,9 @@ impl Breaker {
     #[inline]
     fn reject(&self, wait_nanos: u64, hand_over: bool) -> CircuitOpen {
         events::call_outcome(self, CallOutcome::Rejected, hand_over);
-        CircuitOpen::from_nanos(self.name, wait_nanos)
+        let open = CircuitOpen::from_nanos(self.name, wait_nanos);
+        crate::recovery::breaker_rejected(open.retry_after());
+        open
     }
 
     /// The outcome of a call made while closed.
@@ -667,6 +681,17 @@ impl Breaker {
         };
         let epoch = self.window.record(now, generation, failed);
         events::call_outcome(self, outcome, hand_over);
+        if let Some(limit) = self.config.consecutive_value() {
+            self.count_in_a_row(generation, failed, now, limit);
+            return;
+        }
+        if let Some(k) = self.config.throttle_value() {
+            // Healthy and not throttling: nothing to weigh.
+            if failed || self.shed.load(Relaxed) != 0 {
+                self.weigh_throttle(k, epoch);
+            }
+            return;
+        }
         // A success needs no judgement after a "below" verdict of its epoch.
         // Relaxed: a stale verdict only delays a trip to the next outcome.
         if failed || self.verdict.load(Relaxed) != below(epoch) {
@@ -707,6 +732,111 @@ impl Breaker {
             return; // another failure opened it first
         }
         let told = self.open_locked(&mut machine, now, Cause::FailureRate, Some(rate));
+        drop(machine);
+        if told {
+            self.tell();
+        }
+    }
+
+    /// The rejection probability of a call while throttling: one uniform
+    /// draw against it; a rejected call counts in the window as a request
+    /// not accepted.
+    #[cold]
+    #[inline(never)]
+    fn maybe_throttle(&self, generation: u64) -> Result<(), CircuitOpen> {
+        let probability = f64::from_bits(self.shed.load(Relaxed));
+        if fastrand::f64() >= probability {
+            return Ok(());
+        }
+        let now = self.elapsed(clock::fresh());
+        let epoch = self.window.record(now, generation, true);
+        if let Some(k) = self.config.throttle_value() {
+            self.weigh_throttle(k, epoch);
+        }
+        Err(self.reject(0, true))
+    }
+
+    /// Client-side throttling's probability from the window: max(0,
+    /// (requests − k × accepts) / (requests + 1)).
+    fn weigh_throttle(&self, k: f64, epoch: Epoch) {
+        let counts = self.window.counts(epoch);
+        let requests = counts.calls() as f64;
+        let accepts = counts.successes as f64;
+        let probability = ((requests - k * accepts) / (requests + 1.0)).max(0.0);
+        let bits = if probability > 0.0 {
+            probability.to_bits()
+        } else {
+            0
+        };
+        if self.shed.load(Relaxed) != bits {
+            self.shed.store(bits, Relaxed);
+        }
+    }
+
+    /// The share of calls the `throttle` rule rejects now (0 without it,
+    /// or while the dependency is healthy).
+    ///
+    /// ```
+    /// use resilience_runtime::breaker::{Breaker, BreakerConfig};
+    ///
+    /// let breaker = Breaker::new("search", BreakerConfig::new().throttle(2.0));
+    /// let calls: Vec<_> = (0..4).map(|_| breaker.try_acquire().unwrap()).collect();
+    /// let mut outcomes = calls.into_iter().zip([false, true, true, true]);
+    /// let (permit, failed) = outcomes.next().unwrap();
+    /// permit.record(failed);
+    /// assert_eq!(breaker.throttle_probability(), 0.0);
+    /// outcomes.for_each(|(permit, failed)| permit.record(failed));
+    /// // 4 requests, 1 accepted: (4 - 2 × 1) / (4 + 1)
+    /// assert_eq!(breaker.throttle_probability(), 0.4);
+    /// ```
+    pub fn throttle_probability(&self) -> f64 {
+        f64::from_bits(self.shed.load(Relaxed))
+    }
+
+    /// The `consecutive` rule: a success starts the count over (written
+    /// only when it changes, so the healthy path's shared read stays a
+    /// cache hit); a failure counts, and opens the breaker at `limit`.
+    #[inline]
+    fn count_in_a_row(&self, generation: u64, failed: bool, now: u64, limit: u32) {
+        const COUNT: u64 = 0xffff_ffff;
+        let tag = (generation & COUNT) << 32;
+        let seen = self.streak.load(Relaxed);
+        if !failed {
+            if seen != tag {
+                self.streak.store(tag, Relaxed);
+            }
+            return;
+        }
+        let mut seen = seen;
+        let in_a_row = loop {
+            let next = if seen & !COUNT == tag {
+                seen.saturating_add(1)
+            } else {
+                tag | 1
+            };
+            match self
+                .streak
+                .compare_exchange_weak(seen, next, Relaxed, Relaxed)
+            {
+                Ok(_) => break next & COUNT,
+                Err(now) => seen = now,
+            }
+        };
+        if in_a_row >= u64::from(limit) {
+            self.open_in_a_row(generation, now);
+        }
+    }
+
+    /// Opens the breaker on `consecutive` failures in a row, unless the
+    /// closed period they counted in is over.
+    #[cold]
+    #[inline(never)]
+    fn open_in_a_row(&self, generation: u64, now: u64) {
+        let mut machine = self.lock();
+        if self.word.load(Relaxed) != word(generation, CLOSED) {
+            return; // opened, or reset, meanwhile
+        }
+        let told = self.open_locked(&mut machine, now, Cause::ConsecutiveFailures, None);
         drop(machine);
         if told {
             self.tell();
@@ -801,6 +931,10 @@ impl Breaker {
         self.publish_probes(machine);
         self.word.store(next, Release);
         let (from, to) = (state_of(current), state_of(next));
+        if to == State::Closed {
+            // A new window: nothing to throttle on.
+            self.shed.store(0, Relaxed);
+        }
         if from == to {
             return false;
         }

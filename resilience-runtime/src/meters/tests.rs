@@ -429,3 +429,34 @@ fn flushing_while_threads_count_loses_and_doubles_nothing() {
         series.counter("breaker_calls_total{breaker=meters-flush-race,outcome=success}");
     assert_eq!(successes, 40_000);
 }
+
+#[test]
+fn a_retry_budget_counts_the_retries_it_refused_by_budget() {
+    use crate::retry::budget::{self, BudgetSlot, RetryBudgetConfig};
+
+    static SLOT: BudgetSlot = BudgetSlot::named("meters-refusing");
+    static POLICY: RetryPolicy = RetryPolicy::new()
+        .max_attempts(3)
+        .delay(Duration::ZERO)
+        .jitter(Jitter::None)
+        .budget(&SLOT);
+    let series = Series::default();
+    metrics::with_local_recorder(&series, || {
+        // Registered with the budget: made inside the recorder's scope.
+        let rule = RetryBudgetConfig::new().ratio(0.5).min_per_sec(0);
+        budget::configure("meters-refusing", rule).unwrap();
+        for _ in 0..4 {
+            let mut failing = Attempts::start(&POLICY, "app::charge");
+            while failing.failed(&"503", true, None).is_some() {}
+        }
+    });
+    // 4 calls earn 2 retries; each call asks until refused: 4 refusals.
+    assert_eq!(
+        series.counter("retry_attempts_total{function=app::charge}"),
+        2
+    );
+    assert_eq!(
+        series.counter("retry_budget_exhausted_total{budget=meters-refusing}"),
+        4
+    );
+}

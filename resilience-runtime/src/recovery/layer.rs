@@ -5,9 +5,10 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument as _;
@@ -19,6 +20,9 @@ use super::{Recovery, Scope, TraceId, scope};
 const X_RETRY_COUNT: HeaderName = HeaderName::from_static("x-retry-count");
 const X_FALLBACK: HeaderName = HeaderName::from_static("x-fallback");
 const X_STALE_AGE: HeaderName = HeaderName::from_static("x-stale-age");
+
+/// The `Retry-After` of a shed answer when no refusal named a wait.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// A tower layer that runs each request in a recovery [`scope`] and writes
 /// what happened on the response (available with the `tower` feature):
@@ -38,7 +42,7 @@ const X_STALE_AGE: HeaderName = HeaderName::from_static("x-stale-age");
 ///
 /// ```
 /// use std::convert::Infallible;
-/// use http::{Request, Response};
+/// use http::{Request, Response, StatusCode};
 /// use resilience_runtime::recovery::RecoveryLayer;
 /// use tower::{ServiceBuilder, ServiceExt as _};
 ///
@@ -56,9 +60,40 @@ const X_STALE_AGE: HeaderName = HeaderName::from_static("x-stale-age");
 /// ```
 ///
 /// With axum: `Router::new().route(..).layer(RecoveryLayer::new())`.
+///
+/// # Shed load as `503` with `Retry-After`
+///
+/// Opt in with [`shed_as_unavailable`](Self::shed_as_unavailable): an
+/// error answer (a `5xx`) to a request during which a call was refused to
+/// shed load — an open breaker, a full bulkhead, an empty retry budget —
+/// and that no fallback or stale value answered becomes `503 Service
+/// Unavailable` with `Retry-After`: the seconds until the open breaker's
+/// next probe (rounded up), else a small default (1 s). So the caller's
+/// own retries wait, or stop, instead of piling onto a dependency that
+/// this service already protects. A `#[retry]` of the caller reads it
+/// with `delay_from`:
+///
+/// ```
+/// use std::time::Duration;
+///
+/// /// The server's word on the wait: `Retry-After` of a 503 or a 429.
+/// fn retry_after(error: &reqwest_like::Error) -> Option<Duration> {
+///     error.retry_after_seconds().map(Duration::from_secs)
+/// }
+/// # mod reqwest_like {
+/// #     pub struct Error(Option<u64>);
+/// #     impl Error { pub fn retry_after_seconds(&self) -> Option<u64> { self.0 } }
+/// # }
+/// // #[retry(max = 3, delay_from = retry_after, max_delay = 30)]
+/// // async fn call_the_service(..) -> Result<.., reqwest_like::Error> { .. }
+/// # let _ = retry_after;
+/// ```
+///
+/// A wait longer than the caller's `max_delay` stops its retries at once.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RecoveryLayer {
-    _private: (),
+    /// `Some(default Retry-After)`: shed answers become 503.
+    shed: Option<Duration>,
 }
 
 impl RecoveryLayer {
@@ -70,7 +105,47 @@ impl RecoveryLayer {
     /// # let _ = layer;
     /// ```
     pub const fn new() -> Self {
-        Self { _private: () }
+        Self { shed: None }
+    }
+
+    /// Turns an error answer to a request that shed load (see the type's
+    /// docs) into `503 Service Unavailable` with `Retry-After`.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{Request, Response, StatusCode};
+    /// use resilience_runtime::{BulkheadFull, bulkhead};
+    /// use resilience_runtime::recovery::RecoveryLayer;
+    /// use tower::{ServiceBuilder, ServiceExt as _};
+    ///
+    /// #[bulkhead(max_concurrent = 1, name = "reports")]
+    /// async fn report() -> Result<String, std::io::Error> {
+    ///     Ok("report".into())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let service = ServiceBuilder::new()
+    ///     .layer(RecoveryLayer::new().shed_as_unavailable())
+    ///     .service_fn(|_: Request<()>| async {
+    ///         // Another call holds the only slot: this one is turned away.
+    ///         let reports = resilience_runtime::bulkhead::get("reports").unwrap();
+    ///         let _held = reports.try_acquire();
+    ///         let status = match report().await {
+    ///             Ok(_) => StatusCode::OK,
+    ///             Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    ///         };
+    ///         Ok::<_, Infallible>(Response::builder().status(status).body(()).unwrap())
+    ///     });
+    /// let _ = report().await; // registers the bulkhead
+    /// let response = service.oneshot(Request::new(())).await.unwrap();
+    /// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    /// assert_eq!(response.headers()["retry-after"], "1");
+    /// # let _: Option<BulkheadFull> = None;
+    /// # }
+    /// ```
+    pub const fn shed_as_unavailable(mut self) -> Self {
+        self.shed = Some(DEFAULT_RETRY_AFTER);
+        self
     }
 }
 
@@ -78,7 +153,10 @@ impl<S> Layer<S> for RecoveryLayer {
     type Service = RecoveryService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RecoveryService { inner }
+        RecoveryService {
+            inner,
+            shed: self.shed,
+        }
     }
 }
 
@@ -86,7 +164,7 @@ impl<S> Layer<S> for RecoveryLayer {
 ///
 /// ```
 /// use std::convert::Infallible;
-/// use http::{Request, Response};
+/// use http::{Request, Response, StatusCode};
 /// use resilience_runtime::recovery::{RecoveryLayer, RecoveryService};
 /// use tower::{Layer as _, service_fn};
 ///
@@ -97,6 +175,7 @@ impl<S> Layer<S> for RecoveryLayer {
 #[derive(Debug, Clone)]
 pub struct RecoveryService<S> {
     inner: S,
+    shed: Option<Duration>,
 }
 
 impl<S, RequestBody, ResponseBody> Service<Request<RequestBody>> for RecoveryService<S>
@@ -120,6 +199,7 @@ where
         RecoveryFuture {
             inner: scope(response.instrument(span)),
             trace_id: Some(trace_id),
+            shed: self.shed,
         }
     }
 }
@@ -130,7 +210,7 @@ pin_project_lite::pin_project! {
     ///
     /// ```
     /// use std::convert::Infallible;
-    /// use http::{Request, Response};
+    /// use http::{Request, Response, StatusCode};
     /// use resilience_runtime::recovery::{RecoveryFuture, RecoveryLayer};
     /// use tower::{Layer as _, Service as _, service_fn};
     ///
@@ -147,6 +227,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: Scope<Instrumented<F>>,
         trace_id: Option<TraceId>,
+        shed: Option<Duration>,
     }
 }
 
@@ -160,7 +241,11 @@ where
         let this = self.project();
         let (result, recovery) = ready!(this.inner.poll(cx));
         let trace_id = this.trace_id.take();
+        let shed = *this.shed;
         Poll::Ready(result.map(|mut response| {
+            if let Some(default) = shed {
+                answer_shed_load(&mut response, &recovery, default);
+            }
             write_headers(response.headers_mut(), &recovery, trace_id);
             response
         }))
@@ -173,6 +258,22 @@ impl<F: Future> fmt::Debug for RecoveryFuture<F> {
             .field("trace_id", &self.trace_id)
             .finish_non_exhaustive()
     }
+}
+
+/// A `5xx` answer to a request that shed load, and that no fallback or
+/// stale value answered: `503` with `Retry-After` in whole seconds,
+/// rounded up.
+fn answer_shed_load<Body>(response: &mut Response<Body>, recovery: &Recovery, default: Duration) {
+    let answered = recovery.fallback_used() || recovery.stale_served > 0;
+    if !response.status().is_server_error() || !recovery.shed() || answered {
+        return;
+    }
+    let wait = recovery.retry_after.unwrap_or(default);
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response
+        .headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
 }
 
 fn write_headers(headers: &mut HeaderMap, recovery: &Recovery, trace_id: Option<TraceId>) {
@@ -223,6 +324,75 @@ mod tests {
         assert_eq!(headers["x-fallback"], "true");
         assert_eq!(headers["x-stale-age"], "12");
         assert_eq!(headers["x-trace-id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    }
+
+    fn answering(
+        status: StatusCode,
+        record: fn(),
+    ) -> impl tower_service::Service<
+        Request<()>,
+        Response = Response<()>,
+        Error = Infallible,
+        Future = impl Future<Output = Result<Response<()>, Infallible>>,
+    > + Clone {
+        service_fn(move |_: Request<()>| async move {
+            record();
+            Ok::<_, Infallible>(Response::builder().status(status).body(()).unwrap())
+        })
+    }
+
+    async fn through(layer: RecoveryLayer, status: StatusCode, record: fn()) -> Response<()> {
+        layer
+            .layer(answering(status, record))
+            .oneshot(Request::new(()))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_shed_error_answer_becomes_503_with_the_breaker_s_wait() {
+        let shedding = RecoveryLayer::new().shed_as_unavailable();
+        let open = || crate::recovery::breaker_rejected(Duration::from_millis(12_300));
+        let response = through(shedding, StatusCode::INTERNAL_SERVER_ERROR, open).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], "13", "rounded up");
+
+        let full = crate::recovery::bulkhead_rejected;
+        let response = through(shedding, StatusCode::BAD_GATEWAY, full).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], "1", "the default");
+
+        let refused = crate::recovery::budget_refused;
+        let response = through(shedding, StatusCode::INTERNAL_SERVER_ERROR, refused).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn answers_that_did_not_come_from_a_refusal_are_left_as_they_are() {
+        let shedding = RecoveryLayer::new().shed_as_unavailable();
+        let full = crate::recovery::bulkhead_rejected;
+        // Not an error: the handler answered anyway.
+        let response = through(shedding, StatusCode::OK, full).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        // An error, but nothing was refused.
+        let response = through(shedding, StatusCode::INTERNAL_SERVER_ERROR, || ()).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        // A fallback answered after the refusal.
+        let answered = || {
+            crate::recovery::bulkhead_rejected();
+            crate::recovery::fallback_used();
+        };
+        let response = through(shedding, StatusCode::INTERNAL_SERVER_ERROR, answered).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        // Not opted in.
+        let response = through(
+            RecoveryLayer::new(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            full,
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().get("retry-after").is_none());
     }
 
     #[tokio::test]

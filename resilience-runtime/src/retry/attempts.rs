@@ -57,6 +57,7 @@ impl<'a> FirstAttempt<'a> {
     /// and key go on here).
     #[inline]
     pub fn start_in(policy: &'static RetryPolicy, within: Option<&'a CallAttempt<'_>>) -> Self {
+        deposit(policy);
         let started = if policy.max_elapsed_value().is_some() {
             Some(clock::this_tick())
         } else if tracing::level_enabled!(tracing::Level::ERROR) {
@@ -75,6 +76,7 @@ impl<'a> FirstAttempt<'a> {
     /// Starts a call that is not [`timed`](Self::timed): no clock to read.
     #[inline]
     pub fn untimed(policy: &'static RetryPolicy) -> Self {
+        deposit(policy);
         Self {
             started: None,
             context: CallAttempt::first(policy.max_attempts_value()),
@@ -85,6 +87,7 @@ impl<'a> FirstAttempt<'a> {
     /// `outer` of the same call: its number and key go on here.
     #[inline]
     pub fn untimed_within(policy: &'static RetryPolicy, outer: &'a CallAttempt<'_>) -> Self {
+        deposit(policy);
         Self {
             started: None,
             context: CallAttempt::within(outer, policy.max_attempts_value()),
@@ -96,6 +99,14 @@ impl<'a> FirstAttempt<'a> {
     #[inline]
     pub fn context(&mut self) -> &mut CallAttempt<'a> {
         &mut self.context
+    }
+}
+
+/// Counts a call in the policy's retry budget, if it has one.
+#[inline]
+fn deposit(policy: &'static RetryPolicy) {
+    if let Some(slot) = policy.budget_value() {
+        slot.get().deposit();
     }
 }
 
@@ -229,6 +240,7 @@ impl<'a> Attempts<'a> {
             return None;
         }
         match self.next_wait(server_delay) {
+            Ok(_) if !self.budget_allows() => None,
             Ok((delay, delay_source)) => {
                 tracing::warn!(
                     target: "resilience", function, attempt, max_attempts, error = %error,
@@ -262,6 +274,7 @@ impl<'a> Attempts<'a> {
             return None;
         }
         match self.next_wait(None) {
+            Ok(_) if !self.budget_allows() => None,
             Ok((delay, delay_source)) => {
                 tracing::info!(
                     target: "resilience", function, attempt, max_attempts,
@@ -304,6 +317,14 @@ impl<'a> Attempts<'a> {
                 Ok((delay, "policy"))
             }
         }
+    }
+
+    /// Whether the retry budget, if there is one, allows one more retry
+    /// (and takes it).
+    fn budget_allows(&self) -> bool {
+        self.policy
+            .budget_value()
+            .is_none_or(|slot| slot.get().withdraw(self.function))
     }
 
     fn retry_after(&mut self, delay: Duration) -> Duration {

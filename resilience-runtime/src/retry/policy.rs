@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::retry::budget::BudgetSlot;
+
 /// How the wait grows from one retry to the next.
 ///
 /// Chosen with `#[retry(backoff = "exp" | "fixed" | "none")]`.
@@ -71,6 +73,7 @@ pub struct RetryPolicy {
     max_delay: Duration,
     jitter: Jitter,
     max_elapsed: Option<Duration>,
+    budget: Option<&'static BudgetSlot>,
 }
 
 impl Default for RetryPolicy {
@@ -97,6 +100,7 @@ impl RetryPolicy {
             max_delay: Duration::from_secs(30),
             jitter: Jitter::Equal,
             max_elapsed: None,
+            budget: None,
         }
     }
 
@@ -201,6 +205,33 @@ impl RetryPolicy {
     pub const fn max_elapsed(mut self, budget: Duration) -> Self {
         self.max_elapsed = Some(budget);
         self
+    }
+
+    /// Retries through the retry budget `slot` names, shared by every
+    /// policy naming it (see [`budget`](crate::retry::budget)): each call
+    /// deposits, each retry withdraws, and an empty budget stops the
+    /// retries. `#[retry(budget = "name")]` sets it.
+    ///
+    /// ```
+    /// use resilience_runtime::retry::{RetryPolicy, budget::BudgetSlot};
+    ///
+    /// static PAYMENTS: BudgetSlot = BudgetSlot::named("payments");
+    /// static POLICY: RetryPolicy = RetryPolicy::new().budget(&PAYMENTS);
+    /// assert_eq!(POLICY.budget_value().map(BudgetSlot::name), Some("payments"));
+    /// ```
+    pub const fn budget(mut self, slot: &'static BudgetSlot) -> Self {
+        self.budget = Some(slot);
+        self
+    }
+
+    /// The retry budget, if one is set.
+    ///
+    /// ```
+    /// # use resilience_runtime::retry::RetryPolicy;
+    /// assert!(RetryPolicy::new().budget_value().is_none());
+    /// ```
+    pub const fn budget_value(&self) -> Option<&'static BudgetSlot> {
+        self.budget
     }
 
     /// The time budget, if one is set.
