@@ -96,13 +96,13 @@ fn benches(c: &mut Criterion) {
     let describe = |_: &Error, f: &mut std::fmt::Formatter<'_>| f.write_str("down");
     let loader: StaleCache<u64, Profile> = StaleCache::new(config);
     runtime
-        .block_on(loader.get_or_load_on(
-            &replica,
-            42,
-            "bench::profile",
-            async { Ok(profile(42)) },
-            describe,
-        ))
+        .block_on(
+            loader
+                .request(42, "bench::profile")
+                .describe(describe)
+                .on(&replica)
+                .load(async { Ok(profile(42)) }),
+        )
         .unwrap();
     let client = redis::Client::open(server.url()).unwrap();
     let mut conn = runtime
@@ -123,13 +123,8 @@ fn benches(c: &mut Criterion) {
             || StaleCache::<u64, Profile>::new(config),
             |cache| {
                 let load = async { Err::<Profile, _>(Error) };
-                let served = runtime.block_on(cache.get_or_load_on(
-                    &replica,
-                    42,
-                    "bench::profile",
-                    load,
-                    describe,
-                ));
+                let request = cache.request(42, "bench::profile").describe(describe);
+                let served = runtime.block_on(request.on(&replica).load(load));
                 assert_eq!(served.unwrap().id, 42, "served from Redis, not loaded");
             },
             BatchSize::SmallInput,

@@ -13,7 +13,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::{Expr, Path};
 
 pub(crate) use values::{
-    boolean, choice, duration, float_at_least, label, name, path, positive_u32,
+    boolean, choice, duration, float_at_least, label, name, path, positive_u32, positive_u64,
 };
 
 /// A value as written, and where.

@@ -22,22 +22,16 @@ pub use crate::stale_cache::slot::{CacheSlot, fleet_identity, instance_of};
 pub use crate::stale_cache::{CacheConfig, Refresh, StaleCache};
 pub use cache_bounds::{
     CacheKey, CacheValue, KeyArg, KeyPart, NotAKey, SharedCacheKey, SharedCacheValue, ValidKey,
-    cache_for, shared_cache_for,
+    WeighedValue, cache_for, shared_cache_for, weighed_cache_for, weighed_shared_cache_for,
 };
-pub use cache_calls::{
-    DescribeErrors, ErrorsOf, ShareClonedErrors, cache_get_or_load, cache_get_or_load_blocking,
-    cache_get_or_revalidate, cache_get_or_revalidate_blocking,
-};
+pub use cache_calls::{DescribeErrors, ErrorsOf, ShareClonedErrors, request};
 pub use full::{FullError, bulkhead_full};
 pub use idioms::{describe_error, load_errors, return_type};
 pub use keyed::{ToBreakerKey, keyed_breaker};
 pub use open::{OpenError, circuit_open};
 pub use shape::{CloneArgument, ResultLike, attempt, clone_argument, from_result, into_result};
 pub use shared_breaker::{Fleet, RedisFeature, breaker_quorum, shared_breaker};
-pub use shared_cache_calls::{
-    cache_get_or_load_shared, cache_get_or_load_shared_blocking, cache_get_or_revalidate_shared,
-    cache_get_or_revalidate_shared_blocking,
-};
+pub use shared_cache_calls::shared_request;
 pub use timeout::{TimeoutError, timed_out, within};
 pub use when::{ValidWhen, WhenFn, WhenPredicate};
 

@@ -408,10 +408,22 @@ mod tests {
                 .tolerance(Duration::from_secs(60)),
         );
         let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
-        let (_, fresh) = scope(cache.get_or_load(1, "t", async { Ok("v1") }, describe)).await;
+        let (_, fresh) = scope(
+            cache
+                .request(1, "t")
+                .describe(describe)
+                .load(async { Ok("v1") }),
+        )
+        .await;
         assert!(!fresh.recovered());
         tokio::time::advance(Duration::from_secs(12)).await;
-        let (value, stale) = scope(cache.get_or_load(1, "t", async { Err(()) }, describe)).await;
+        let (value, stale) = scope(
+            cache
+                .request(1, "t")
+                .describe(describe)
+                .load(async { Err(()) }),
+        )
+        .await;
         assert_eq!(value, Ok("v1"));
         assert_eq!(stale.stale_served, 1);
         assert_eq!(stale.stale_age, Some(Duration::from_secs(12)));

@@ -28,17 +28,22 @@
 //!   loads again.
 //! - With [`Refresh::Background`], an expired value within tolerance is
 //!   returned at once and one refresh runs behind it (RFC 5861
-//!   stale-while-revalidate); see [`StaleCache::get_or_revalidate`].
+//!   stale-while-revalidate); see [`Request::revalidate`](request::Request::revalidate).
 //! - At most `capacity` entries are kept; entries older than `tolerance` are
 //!   evicted. Ages are read on the crate's one clock, `tokio::time::Instant`;
 //!   a sync hit outside a tokio runtime may reuse its thread's reading from
 //!   the same coarse clock tick (a value served at most one tick past
 //!   `maxage`, 4 ms on Linux at 250 Hz: see [`CacheConfig::maxage`], and
 //!   [the crate docs](crate#time) for each platform's tick).
-//! - A fresh hit reads a lock-free copy of what moka holds, kept in step by
-//!   moka's eviction listener: threads hitting one cache write no memory in
-//!   common. One fresh hit in 256 per thread also reads moka, so that its
-//!   eviction policy (TinyLFU: how often a key is read) sees the hits.
+//! - Each value is held once, in a lock-free index that a fresh hit reads:
+//!   threads hitting one cache write no memory in common. moka decides what
+//!   is kept (W-TinyLFU) and holds each key's load id, not its value; its
+//!   eviction listener takes out of the index what it lets go. Values alive
+//!   are at most `capacity`, plus at most one a thread waiting to be freed
+//!   (see [`CacheConfig::capacity`]). Every request counts toward its key's
+//!   popularity: a miss reads moka, and a fresh hit does too with a chance
+//!   of one in 64, so keys requested once never evict the keys hit all the
+//!   time.
 //! - Retries are not done here: `#[stale_cache(retries = ..)]` wraps them
 //!   around the load it hands in.
 //!
@@ -51,6 +56,7 @@
 //! | info | an expired value was replaced | `function`, `age_ms` (of the replaced value), `outcome = "refreshed"` |
 //! | warn | a load failed and a stale value is served, or a background refresh failed | `function`, `error`, `age_ms`, `outcome = "stale"` |
 //! | error | a load failed with nothing within tolerance to serve | `function`, `error`, `age_ms` (if a too-old value existed), `outcome = "error"` |
+//! | warn | a loaded value weighs more than `max_bytes`: served, not kept (once per cache) | `function`, `bytes`, `max_bytes` |
 //!
 //! Every request, fresh hits and waiters included, also has an outcome,
 //! `fresh`, `refreshed`, `stale`, `miss` or `error`, counted as
@@ -71,40 +77,52 @@
 //! let down = || async { Err(std::io::Error::other("timeout")) };
 //!
 //! let key = "user-42".to_string();
-//! assert_eq!(cache.get_or_load(key.clone(), "doc", up(), describe).await.unwrap(), "profile v1");
+//! assert_eq!(cache.request(key.clone(), "doc").describe(describe).load(up()).await.unwrap(), "profile v1");
 //!
 //! tokio::time::advance(Duration::from_secs(10)).await; // expired, within tolerance
-//! assert_eq!(cache.get_or_load(key.clone(), "doc", down(), describe).await.unwrap(), "profile v1");
+//! assert_eq!(cache.request(key.clone(), "doc").describe(describe).load(down()).await.unwrap(), "profile v1");
 //!
 //! tokio::time::advance(Duration::from_secs(10)).await; // 20 s: beyond tolerance
-//! assert!(cache.get_or_load(key, "doc", down(), describe).await.is_err());
+//! assert!(cache.request(key, "doc").describe(describe).load(down()).await.is_err());
 //! # }
 //! ```
 
 mod cache;
 mod config;
-mod errors;
+mod deprecated;
+pub mod errors;
 mod flight;
 mod index;
-mod load_async;
-mod load_blocking;
+mod load_loop;
 mod meters;
 mod popularity;
 mod refresher;
 mod report;
+pub mod request;
 #[cfg(feature = "redis")]
 mod shared;
 pub(crate) mod slot;
 mod stored;
 mod tally;
+mod weigh;
 
 pub use cache::StaleCache;
 pub use config::{CacheConfig, Refresh};
+pub use weigh::Weigh;
 
-pub(crate) use errors::{DescribeOnly, LoadErrors, ShareClones};
+/// What keys and values need, as the request API's `load` methods state it
+/// (each with a diagnostic that names the fix).
+pub use crate::__private::{CacheKey, CacheValue};
+/// What a shared cache's keys and values need (`serde`, feature `redis`).
+#[cfg(feature = "redis")]
+pub use crate::__private::{SharedCacheKey, SharedCacheValue};
+
+pub(crate) use errors::{DescribeOnly, ShareClones};
 pub(crate) use report::Outcome;
 pub(crate) use tally::flush_thread;
 
+#[cfg(test)]
+mod bounds_tests;
 #[cfg(test)]
 mod index_tests;
 #[cfg(test)]

@@ -449,3 +449,63 @@ async fn a_sync_function_s_cache_ages_on_the_paused_clock() {
     );
     assert_eq!(UPSTREAM.calls(), 2, "the expiry made one refresh call");
 }
+
+/// `max_bytes`: values weighed by `Weigh` (here `Vec<u8>`'s bytes), at most
+/// 10 000 bytes kept; a value heavier than the bound is served every time
+/// and never kept, so each request for it loads it.
+#[test]
+fn max_bytes_keeps_the_light_values_and_serves_a_heavy_one_without_keeping_it() {
+    static LOADS: AtomicU32 = AtomicU32::new(0);
+
+    #[stale_cache(maxage = 3600, tolerance = 7200, max_bytes = 10_000, retries = 0)]
+    fn blob(size: usize) -> Result<Vec<u8>, ApiError> {
+        LOADS.fetch_add(1, Ordering::SeqCst);
+        Ok(vec![7; size])
+    }
+
+    // Light: loaded once, then fresh hits.
+    assert_eq!(blob(1_000).unwrap().len(), 1_000);
+    assert_eq!(blob(1_000).unwrap().len(), 1_000);
+    assert_eq!(LOADS.load(Ordering::SeqCst), 1);
+    // Heavier than max_bytes: served, not kept.
+    assert_eq!(blob(20_000).unwrap().len(), 20_000);
+    assert_eq!(blob(20_000).unwrap().len(), 20_000);
+    assert_eq!(LOADS.load(Ordering::SeqCst), 3);
+    // The light value is still there.
+    assert_eq!(blob(1_000).unwrap().len(), 1_000);
+    assert_eq!(LOADS.load(Ordering::SeqCst), 3);
+}
+
+/// A generic function gets a cache per instantiation: `T = u8` and
+/// `T = u64` keep their own values for the same key, and each is loaded
+/// once while fresh.
+#[tokio::test(start_paused = true)]
+async fn each_instantiation_of_a_generic_function_has_its_own_cache() {
+    static LOADS: AtomicU32 = AtomicU32::new(0);
+
+    #[stale_cache(maxage = 60, tolerance = 600, retries = 0)]
+    async fn get_json<T: std::str::FromStr + Clone + Send + Sync + 'static>(
+        body: String,
+    ) -> Result<T, ApiError> {
+        LOADS.fetch_add(1, Ordering::SeqCst);
+        body.parse().map_err(|_| ApiError::Unavailable(0))
+    }
+
+    assert_eq!(get_json::<u8>("7".into()).await.unwrap(), 7_u8);
+    assert_eq!(get_json::<u64>("7".into()).await.unwrap(), 7_u64);
+    assert_eq!(
+        LOADS.load(Ordering::SeqCst),
+        2,
+        "one load per instantiation"
+    );
+    assert_eq!(get_json::<u8>("7".into()).await.unwrap(), 7_u8);
+    assert_eq!(get_json::<u64>("7".into()).await.unwrap(), 7_u64);
+    assert_eq!(
+        LOADS.load(Ordering::SeqCst),
+        2,
+        "each fresh in its own cache"
+    );
+    // One instantiation's value is never served as another's.
+    assert_eq!(get_json::<i32>("-7".into()).await.unwrap(), -7_i32);
+    assert_eq!(LOADS.load(Ordering::SeqCst), 3);
+}

@@ -1,12 +1,15 @@
 //! `#[stale_cache(maxage = 3, tolerance = 15, retries = 2, capacity = 10_000,
-//! refresh = "inline", key = user_id.clone(), shared = true, name = "profiles", version = 2)]`
+//! max_bytes = 64_000_000, refresh = "inline", key = user_id.clone(), shared = true,
+//! name = "profiles", version = 2)]`
 
 use std::time::Duration;
 
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
-use super::{Errors, Keys, Spanned, boolean, choice, duration, error, name, positive_u32};
+use super::{
+    Errors, Keys, Spanned, boolean, choice, duration, error, name, positive_u32, positive_u64,
+};
 
 const NAME_HELP: &str =
     "name the cache's entries in Redis, stable across renames: `name = \"profiles\"`";
@@ -29,6 +32,8 @@ pub(crate) struct StaleCacheArgs {
     pub(crate) tolerance: Option<Spanned<Duration>>,
     pub(crate) retries: Option<Spanned<u32>>,
     pub(crate) capacity: Option<Spanned<u32>>,
+    /// The most bytes the kept values weigh together (by the runtime's `Weigh`).
+    pub(crate) max_bytes: Option<Spanned<u64>>,
     pub(crate) refresh: Option<Spanned<Refresh>>,
     pub(crate) key: Option<Expr>,
     pub(crate) shared: Option<Spanned<bool>>,
@@ -59,6 +64,7 @@ impl Keys for StaleCacheArgs {
         "tolerance",
         "retries",
         "capacity",
+        "max_bytes",
         "refresh",
         "key",
         "shared",
@@ -75,6 +81,10 @@ impl Keys for StaleCacheArgs {
             "capacity" => {
                 let help = "`capacity` is the most entries the cache keeps, for example `capacity = 10_000`";
                 self.capacity = Some(positive_u32(value, "capacity", help)?);
+            }
+            "max_bytes" => {
+                let help = "`max_bytes` is the most bytes the kept values weigh together (by `resilience_runtime::stale_cache::Weigh`), for example `max_bytes = 64_000_000`";
+                self.max_bytes = Some(positive_u64(value, "max_bytes", help)?);
             }
             "refresh" => {
                 let options = [

@@ -31,15 +31,24 @@ fn negative(value: &Expr) -> bool {
 
 /// A whole number ≥ 1, such as `max = 3`.
 pub(crate) fn positive_u32(value: &Expr, key: &str, help: &str) -> syn::Result<Spanned<u32>> {
+    let Spanned { value, span } = positive_u64(value, key, help)?;
+    match u32::try_from(value) {
+        Ok(value) => Ok(Spanned { value, span }),
+        Err(_) => Err(error(span, format!("`{key}` is too large"), help)),
+    }
+}
+
+/// A whole number ≥ 1 up to `u64::MAX`, such as `max_bytes = 64_000_000`.
+pub(crate) fn positive_u64(value: &Expr, key: &str, help: &str) -> syn::Result<Spanned<u64>> {
     let span = value.span();
     let int = match literal(value) {
         Some(Lit::Int(int)) => int,
-        Some(Lit::Str(text)) if text.value().trim().parse::<u32>().is_ok() => {
+        Some(Lit::Str(text)) if text.value().trim().parse::<u64>().is_ok() => {
             return Err(quoted_number(span, key, &text.value()));
         }
         _ => return Err(error(span, format!("`{key}` expects a whole number"), help)),
     };
-    match int.base10_parse::<u32>() {
+    match int.base10_parse::<u64>() {
         Ok(0) => Err(error(span, format!("`{key}` must be at least 1"), help)),
         Ok(value) => Ok(Spanned { value, span }),
         Err(_) => Err(error(span, format!("`{key}` is too large"), help)),

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::Type;
 use syn::spanned::Spanned as _;
-use syn::{GenericParam, Type};
 
 use super::{Context, duration_tokens, respan};
 use crate::args::retry::{Backoff, Jitter, RetryArgs};
@@ -37,19 +37,11 @@ impl Attribute for StaleCacheArgs {
 }
 
 fn check(args: &StaleCacheArgs, function: &Function) -> syn::Result<()> {
-    if let Some(param) = function
-        .sig
-        .generics
-        .params
-        .iter()
-        .find(|p| !matches!(p, GenericParam::Lifetime(_)))
-    {
-        return Err(error(
-            param.span(),
-            "`#[stale_cache]` cannot cache a generic function: each instantiation would need a cache of its own",
-            "cache a non-generic function for each type you use, and call it from the generic one",
-        ));
-    }
+    // A generic function is cached per instantiation, as a method of a
+    // generic `impl` is: the cache is named by `instance_of(&|| ())`, whose
+    // closure type carries every type parameter (see the runtime's `slot.rs`).
+    // What a type parameter cannot be (not `Clone`, not `'static`, …) is
+    // reported by the value's and key's own bounds, naming the fix.
     if args.key.is_none() {
         if function.receiver.is_some() {
             return Err(error(
@@ -119,25 +111,30 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
     } else {
         Vec::new()
     };
-    let (load, call) = match (function.is_async(), background) {
-        (true, false) => (quote!(async { #load_body }), "cache_get_or_load"),
-        (true, true) => (quote!(async move { #load_body }), "cache_get_or_revalidate"),
-        (false, false) => (quote!(|| #load_body), "cache_get_or_load_blocking"),
-        (false, true) => (
-            quote!(move || #load_body),
-            "cache_get_or_revalidate_blocking",
-        ),
+    let load = match (function.is_async(), background) {
+        (true, false) => quote!(async { #load_body }),
+        (true, true) => quote!(async move { #load_body }),
+        (false, false) => quote!(|| #load_body),
+        (false, true) => quote!(move || #load_body),
     };
-    // `shared = true`: the same call with the fleet as the second tier
-    // (`cache_get_or_load` → `cache_get_or_load_shared`, …).
-    let call = match call.strip_suffix("_blocking") {
-        Some(base) if args.shared() => format!("{base}_shared_blocking"),
-        None if args.shared() => format!("{call}_shared"),
-        _ => call.to_owned(),
+    // The runtime's request API: `request(..)` (or `shared_request(..)`,
+    // through the fleet), `.revalidate()` for a background refresh, then
+    // `.load(..).await` or `.load_blocking(..)`.
+    let call = if args.shared() {
+        "shared_request"
+    } else {
+        "request"
     };
+    let revalidate = background.then(|| quote_spanned!(function.output.span()=> .revalidate()));
+    let run = if function.is_async() {
+        "load"
+    } else {
+        "load_blocking"
+    };
+    let run = syn::Ident::new(run, function.output.span());
     // At the return type, as the cache's bounds are: a key part that is not
     // `Serialize` is then one error there, not a second at the attribute.
-    let call = syn::Ident::new(&call, function.output.span());
+    let call = syn::Ident::new(call, function.output.span());
     let (cache_for, identity) = if args.shared() {
         // The identity of its entries in Redis: the name given, or the
         // instantiation's own path (its `Self` type and generics included).
@@ -152,6 +149,13 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
         )
     } else {
         (quote!(cache_for), None)
+    };
+    // `max_bytes = ..`: the same cache, its values weighed by `Weigh`.
+    let cache_for = if args.max_bytes.is_some() {
+        let weighed = syn::Ident::new(&format!("weighed_{cache_for}"), Span::call_site());
+        quote!(#weighed)
+    } else {
+        cache_for
     };
     let wait = function
         .is_async()
@@ -191,7 +195,7 @@ fn wrap(args: &StaleCacheArgs, context: &Context, inner: TokenStream) -> TokenSt
     };
     let errors = quote!(#private::load_errors!(#error_type));
     let lookup = quote_spanned! {at_output=>
-        #private_at_output::#call(#cache, #cache_key, #name, #load, #errors)
+        #private_at_output::#call(#cache, #cache_key, #name, #errors) #revalidate .#run(#load)
     };
     quote! {
         {
@@ -272,6 +276,10 @@ fn config(args: &StaleCacheArgs, private: &TokenStream) -> TokenStream {
     if let Some(capacity) = args.capacity {
         let capacity = u64::from(capacity.value);
         config.extend(quote!(.capacity(#capacity)));
+    }
+    if let Some(max_bytes) = args.max_bytes {
+        let max_bytes = max_bytes.value;
+        config.extend(quote!(.max_bytes(#max_bytes)));
     }
     if args.refresh() == Refresh::Background {
         config.extend(quote!(.refresh(#private::Refresh::Background)));

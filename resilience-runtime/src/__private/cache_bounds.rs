@@ -4,7 +4,7 @@
 use std::hash::Hash;
 
 use super::CacheSlot;
-use crate::stale_cache::StaleCache;
+use crate::stale_cache::{StaleCache, Weigh};
 
 /// What one part of a cache key needs.
 #[diagnostic::on_unimplemented(
@@ -106,6 +106,53 @@ pub fn cache_for<K: CacheKey, V: CacheValue>(
     slot.cache(instance)
 }
 
+/// What a value needs to be weighed (`max_bytes = ..`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be weighed for `#[stale_cache(max_bytes = ..)]`",
+    label = "the success type of this function is what the cache weighs",
+    note = "implement `resilience_runtime::stale_cache::Weigh` for it (the bytes it holds, roughly), or bound the cache by `capacity` alone"
+)]
+pub trait WeighedValue: Weigh {}
+
+impl<T: Weigh> WeighedValue for T {}
+
+/// [`cache_for`] for a cache bounded in bytes: its values weighed by
+/// [`Weigh`].
+#[inline(always)]
+pub fn weighed_cache_for<K: CacheKey, V: CacheValue>(
+    slot: &CacheSlot,
+    instance: std::any::TypeId,
+) -> &StaleCache<K, V::Stored>
+where
+    V::Stored: WeighedValue,
+{
+    slot.weighed_cache(instance, <V::Stored as Weigh>::weigh)
+}
+
+/// [`shared_cache_for`] for a cache bounded in bytes.
+#[inline(always)]
+pub fn weighed_shared_cache_for<
+    'a,
+    K: CacheKey + SharedCacheKey,
+    V: CacheValue + SharedCacheValue,
+>(
+    slot: &'a CacheSlot,
+    instance: std::any::TypeId,
+    identity: &'static str,
+    version: u32,
+) -> &'a StaleCache<K, V::Stored>
+where
+    V::Stored: WeighedValue,
+{
+    shared_cache_weighed(
+        slot,
+        instance,
+        identity,
+        version,
+        <V::Stored as Weigh>::weigh,
+    )
+}
+
 /// What one part of a shared cache's key needs (`shared = true`).
 #[cfg(feature = "redis")]
 #[diagnostic::on_unimplemented(
@@ -158,11 +205,26 @@ pub fn shared_cache_for<'a, K: CacheKey + SharedCacheKey, V: CacheValue + Shared
     identity: &'static str,
     version: u32,
 ) -> &'a StaleCache<K, V::Stored> {
+    shared_cache_weighed(slot, instance, identity, version, |_| {
+        size_of::<V::Stored>()
+    })
+}
+
+/// The shared cache, or without the `redis` feature (an error already
+/// reported at the return type) the local one.
+#[inline(always)]
+fn shared_cache_weighed<'a, K: CacheKey, V: Clone + Send + Sync + 'static>(
+    slot: &'a CacheSlot,
+    instance: std::any::TypeId,
+    identity: &'static str,
+    version: u32,
+    weigher: fn(&V) -> usize,
+) -> &'a StaleCache<K, V> {
     #[cfg(feature = "redis")]
-    return slot.shared_cache(instance, identity, version);
+    return slot.shared_cache(instance, identity, version, weigher);
     #[cfg(not(feature = "redis"))]
     {
         let _ = (identity, version);
-        slot.cache(instance)
+        slot.weighed_cache(instance, weigher)
     }
 }

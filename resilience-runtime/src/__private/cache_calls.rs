@@ -8,12 +8,12 @@
 //! [`DescribeErrors`] (autoref specialisation), so `E` needs no bound.
 
 use std::fmt;
-use std::future::Future;
 use std::hash::Hash;
 use std::marker::PhantomData;
 
 use super::CacheValue;
-use crate::stale_cache::{DescribeOnly, LoadErrors, ShareClones, StaleCache};
+use crate::stale_cache::request::Request;
+use crate::stale_cache::{DescribeOnly, ShareClones, StaleCache};
 
 /// The error type of a decorated function, for choosing how its cache
 /// treats that error.
@@ -69,75 +69,20 @@ impl<E> DescribeErrors<E> for ErrorsOf<E> {
     }
 }
 
-/// `#[stale_cache]` on an `async fn`, refreshing inline.
+/// The request `#[stale_cache]` makes of its cache, with `errors` handling
+/// a failed load's error; generated code then says `.revalidate()` for
+/// `refresh = "background"` and runs it with `.load(..).await` or
+/// `.load_blocking(..)`, the public request API.
 #[inline(always)]
-pub fn cache_get_or_load<K, V, E, F, H>(
-    cache: &StaleCache<K, V>,
+pub fn request<'c, K, V, H>(
+    cache: &'c StaleCache<K, V>,
     key: K,
     function: &'static str,
-    load: F,
     errors: H,
-) -> impl Future<Output = Result<V, E>>
+) -> Request<'c, K, V, H>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: CacheValue,
-    F: Future<Output = Result<V, E>>,
-    H: LoadErrors<E>,
 {
-    cache.get_or_load_with(key, function, load, errors)
-}
-
-/// `#[stale_cache(refresh = "background")]` on an `async fn`.
-#[inline(always)]
-pub fn cache_get_or_revalidate<K, V, E, F, H>(
-    cache: &StaleCache<K, V>,
-    key: K,
-    function: &'static str,
-    load: F,
-    errors: H,
-) -> impl Future<Output = Result<V, E>>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: CacheValue,
-    E: 'static,
-    F: Future<Output = Result<V, E>> + Send + 'static,
-    H: LoadErrors<E> + Send + 'static,
-{
-    cache.get_or_revalidate_with(key, function, load, errors)
-}
-
-/// `#[stale_cache]` on a sync `fn`, refreshing inline.
-#[inline(always)]
-pub fn cache_get_or_load_blocking<K, V, E, H>(
-    cache: &StaleCache<K, V>,
-    key: K,
-    function: &'static str,
-    load: impl FnOnce() -> Result<V, E>,
-    errors: H,
-) -> Result<V, E>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: CacheValue,
-    H: LoadErrors<E>,
-{
-    cache.get_or_load_blocking_with(key, function, load, errors)
-}
-
-/// `#[stale_cache(refresh = "background")]` on a sync `fn`.
-#[inline(always)]
-pub fn cache_get_or_revalidate_blocking<K, V, E, L, H>(
-    cache: &StaleCache<K, V>,
-    key: K,
-    function: &'static str,
-    load: L,
-    errors: H,
-) -> Result<V, E>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: CacheValue,
-    E: 'static,
-    L: FnOnce() -> Result<V, E> + Send + 'static,
-    H: LoadErrors<E> + Send + 'static,
-{
-    cache.get_or_revalidate_blocking_with(key, function, load, errors)
+    cache.request(key, function).with_errors(errors)
 }

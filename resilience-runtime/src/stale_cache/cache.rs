@@ -4,6 +4,10 @@
 use std::fmt;
 use std::hash::Hash;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use foldhash::fast::RandomState;
+use parking_lot::Mutex;
 
 use super::config::CacheConfig;
 use super::errors::{Described, LoadErrors};
@@ -20,15 +24,16 @@ use crate::clock;
 /// and falls back on a stale value when a refresh fails.
 ///
 /// What `#[stale_cache]` keeps for each decorated function; usable by hand
-/// too. See the [module docs](super) for the rules. Storage is a
-/// [`moka::sync::Cache`] holding at most `capacity` entries, each evicted
-/// once older than `tolerance`; ages are measured on the crate's one clock
-/// (`tokio::time::Instant`), so a paused tokio runtime drives them. A
-/// fresh hit does not go through moka: it reads a lock-free copy of what
-/// moka holds, which moka's eviction listener keeps in step, so hits on
-/// several threads write no shared memory. Each value is so held twice;
-/// one fresh hit in 256 per thread also reads moka, so that its eviction
-/// policy still learns which keys are used most.
+/// too. See the [module docs](super) for the rules. At most `capacity`
+/// entries are kept, each evicted once older than `tolerance`, as a
+/// [`moka::sync::Cache`] decides; ages are measured on the crate's one
+/// clock (`tokio::time::Instant`), so a paused tokio runtime drives them.
+/// Each value is held once, in a lock-free index that a fresh hit reads
+/// without going through moka (hits on several threads write no shared
+/// memory); moka holds each key's load id, and its eviction listener takes
+/// out of the index whatever it lets go. Every request tells moka's policy
+/// that its key was used: a miss by reading moka, a fresh hit with a chance
+/// of one in 64 (see `popularity.rs`).
 ///
 /// ```
 /// use std::time::Duration;
@@ -38,18 +43,27 @@ use crate::clock;
 ///     StaleCache::new(CacheConfig::new().maxage(Duration::from_secs(60)));
 /// let describe = |error: &String, f: &mut std::fmt::Formatter<'_>| f.write_str(error);
 ///
-/// let first = cache.get_or_load_blocking(7, "doc::load", || Ok::<_, String>("seven".into()), describe);
+/// let first = cache.request(7, "doc::load").describe(describe).load_blocking(|| Ok::<_, String>("seven".into()));
 /// assert_eq!(first.unwrap(), "seven");
 ///
 /// // Fresh: served without calling the load.
-/// let again = cache.get_or_load_blocking(7, "doc::load", || Err("not called".to_string()), describe);
+/// let again = cache.request(7, "doc::load").describe(describe).load_blocking(|| Err("not called".to_string()));
 /// assert_eq!(again.unwrap(), "seven");
 /// ```
 pub struct StaleCache<K, V> {
-    pub(super) store: moka::sync::Cache<K, Stored<V>>,
-    /// What a fresh hit reads: the entries of `store`, kept in step by its
-    /// eviction listener.
+    /// What is kept: each key's load id and weight, under moka's eviction
+    /// policy.
+    pub(super) store: moka::sync::Cache<K, Held, RandomState>,
+    /// The values of the loads `store` keeps, kept in step by its eviction
+    /// listener: what every lookup reads.
     pub(super) index: Arc<Index<K, V>>,
+    /// Taken to put a value in the index and its id in `store`, so that two
+    /// loads of one key land in both in the same order.
+    pub(super) writes: Arc<Mutex<()>>,
+    /// What a value weighs toward `max_bytes`.
+    pub(super) weigher: fn(&V) -> usize,
+    /// Whether a value too heavy to keep was reported: once per cache.
+    pub(super) too_big_reported: Arc<AtomicBool>,
     pub(super) flights: Arc<Flights<K, V>>,
     pub(super) config: CacheConfig,
     /// Metric handles, registered on the first request.
@@ -65,6 +79,14 @@ pub struct StaleCache<K, V> {
     /// every address in Redis.
     #[cfg(feature = "redis")]
     pub(super) fleet_version: u32,
+}
+
+/// What moka holds for a key: which load the index holds for it, and what
+/// that value weighs (1 when the cache is not bounded in bytes).
+#[derive(Clone, Copy)]
+pub(super) struct Held {
+    pub(super) id: u64,
+    weight: u32,
 }
 
 /// Where a request stands on its way past the hit path.
@@ -105,21 +127,55 @@ where
     /// assert_eq!(cache.entry_count(), 0);
     /// ```
     pub fn new(config: CacheConfig) -> Self {
+        Self::with_weigher(config, |_| size_of::<V>())
+    }
+
+    /// An empty cache whose values weigh what `weigher` says toward
+    /// [`max_bytes`](CacheConfig::max_bytes); [`Weigh::weigh`](super::Weigh)
+    /// is one. Without `max_bytes` configured the weigher is not called.
+    ///
+    /// ```
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    ///
+    /// let config = CacheConfig::new().max_bytes(1_000);
+    /// let cache: StaleCache<u8, String> = StaleCache::with_weigher(config, |text| text.len());
+    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("never");
+    ///
+    /// // 2 000 bytes: served, not kept (and a warning event, once).
+    /// let big = cache.request(1, "doc").describe(describe).load_blocking(|| Ok("x".repeat(2_000)));
+    /// assert_eq!(big.unwrap().len(), 2_000);
+    /// cache.run_pending_tasks();
+    /// assert_eq!(cache.entry_count(), 0);
+    /// ```
+    pub fn with_weigher(config: CacheConfig, weigher: fn(&V) -> usize) -> Self {
         let index: Arc<Index<K, V>> = Arc::new(Index::new());
         let forget = Arc::clone(&index);
-        let store = moka::sync::Cache::builder()
-            .max_capacity(config.capacity_value())
+        let builder = moka::sync::Cache::builder()
             // On moka's clock; `tolerance` is also checked on ours, so a
             // paused tokio clock ages entries too.
             .time_to_live(config.tolerance_value())
             // Whatever moka lets go, for whatever cause, leaves the index.
-            .eviction_listener(move |key: Arc<K>, stored: Stored<V>, _cause| {
-                forget.forget(key.as_ref(), stored.id);
-            })
-            .build();
+            .eviction_listener(move |key: Arc<K>, held: Held, _cause| {
+                forget.forget(key.as_ref(), held.id);
+            });
+        // Hashed with foldhash, as the index is: moka's default, SipHash,
+        // would make each request that reads moka dearer.
+        let hasher = RandomState::default();
+        let store = match config.max_bytes_value() {
+            Some(max_bytes) => builder
+                .max_capacity(max_bytes)
+                .weigher(|_, held: &Held| held.weight)
+                .build_with_hasher(hasher),
+            None => builder
+                .max_capacity(config.capacity_value())
+                .build_with_hasher(hasher),
+        };
         Self {
             store,
             index,
+            writes: Arc::new(Mutex::new(())),
+            weigher,
+            too_big_reported: Arc::new(AtomicBool::new(false)),
             flights: Arc::new(Flights::new()),
             config,
             meters: CacheMeters::new(),
@@ -148,7 +204,7 @@ where
     /// ```
     /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
-    /// let _ = cache.get_or_load_blocking(1, "doc", || Ok::<_, ()>(1), |_, _| Ok(()));
+    /// let _ = cache.request(1, "doc").load_blocking(|| Ok::<_, ()>(1));
     /// cache.run_pending_tasks();
     /// assert_eq!(cache.entry_count(), 1);
     /// ```
@@ -165,7 +221,7 @@ where
     /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new().capacity(1));
     /// for key in 0..10 {
-    ///     let _ = cache.get_or_load_blocking(key, "doc", || Ok::<_, ()>(key), |_, _| Ok(()));
+    ///     let _ = cache.request(key, "doc").load_blocking(|| Ok::<_, ()>(key));
     /// }
     /// cache.run_pending_tasks();
     /// assert_eq!(cache.entry_count(), 1);
@@ -181,6 +237,9 @@ where
         Self {
             store: self.store.clone(),
             index: Arc::clone(&self.index),
+            writes: Arc::clone(&self.writes),
+            weigher: self.weigher,
+            too_big_reported: Arc::clone(&self.too_big_reported),
             flights: Arc::clone(&self.flights),
             config: self.config,
             meters: self.meters.clone(),
@@ -212,7 +271,9 @@ where
         self.lookup_judged(key, function, Stamp::is_fresh_this_tick)
     }
 
-    /// The hit path, with freshness judged by `is_fresh`.
+    /// The hit path, with freshness judged by `is_fresh`. Either way the
+    /// request counts toward its key's popularity: a fresh hit with a
+    /// chance of one in [`popularity::SAMPLE`], anything else at once.
     #[inline]
     fn lookup_judged(
         &self,
@@ -220,58 +281,64 @@ where
         function: &'static str,
         is_fresh: impl FnOnce(Stamp) -> bool,
     ) -> Result<V, Option<Stored<V>>> {
-        if let Some(value) = self.index.fresh(key, is_fresh) {
-            report::fresh_hit(&self.meters, self.tally, function);
-            if popularity::sampled_hit() {
-                self.read_for_popularity(key);
+        match self.index.lookup(key, is_fresh) {
+            Ok(value) => {
+                report::fresh_hit(&self.meters, self.tally, function);
+                if popularity::sampled_hit() {
+                    self.used(key);
+                }
+                Ok(value)
             }
-            return Ok(value);
-        }
-        self.lookup_in_store(key, function)
-    }
-
-    /// A sampled fresh hit, read from moka too so that its eviction policy
-    /// learns how often the key is used (see `popularity.rs`).
-    #[cold]
-    #[inline(never)]
-    fn read_for_popularity(&self, key: &K) {
-        drop(self.store.get(key));
-    }
-
-    /// Past the index: what moka holds, which the index lacks only for an
-    /// instant (or after a rare race between two loads of one key).
-    #[cold]
-    #[inline(never)]
-    fn lookup_in_store(&self, key: &K, function: &'static str) -> Result<V, Option<Stored<V>>> {
-        match self.store.get(key) {
-            Some(stored) if stored.is_fresh(clock::now()) => {
-                report::request(&self.meters, function, Outcome::Fresh);
-                Ok(stored.value)
+            Err(seen) => {
+                self.used(key);
+                Err(seen)
             }
-            seen => Err(seen),
         }
     }
 
-    /// Keeps `stored` under `key`, in moka and then in the index; `value`
-    /// is the caller's own copy of `stored.value`, cloned for the index.
-    ///
-    /// The index's copy is made after moka holds the value, so that a
-    /// `Clone` that panics leaves the value where the next caller finds it
-    /// (as before the index existed); and since moka may have let the value
-    /// go before the index got it, which its listener could not see, the
-    /// index's copy is taken back unless moka still holds that very load.
-    pub(super) fn put(&self, key: K, stored: Stored<V>, value: &V) {
-        let (id, stamp) = (stored.id, stored.stamp);
-        self.store.insert(key.clone(), stored);
-        let copy = Stored {
-            value: value.clone(),
-            stamp,
-            id,
+    /// Tells moka's eviction policy that `key` was requested: a read, which
+    /// its TinyLFU sketch counts (see `popularity.rs`).
+    #[cold]
+    #[inline(never)]
+    fn used(&self, key: &K) {
+        let _ = self.store.get(key);
+    }
+
+    /// Keeps `stored` under `key`: its value in the index, then its id in
+    /// moka, whose listener takes the value out of the index again if moka
+    /// turns it away or lets it go later (see `index.rs`). A value heavier
+    /// than `max_bytes` is not kept (reported once per cache).
+    pub(super) fn put(&self, key: K, stored: Stored<V>, function: &'static str) {
+        let held = match self.weight(&stored.value) {
+            Ok(weight) => Held {
+                id: stored.id,
+                weight,
+            },
+            Err((bytes, max_bytes)) => {
+                if !self.too_big_reported.swap(true, Relaxed) {
+                    report::too_big(function, bytes, max_bytes);
+                }
+                return;
+            }
         };
-        self.index.put(key.clone(), copy);
-        if self.store.get(&key).map(|held| held.id) != Some(id) {
-            self.index.forget(&key, id);
+        let _writing = self.writes.lock();
+        self.index.put(key.clone(), stored);
+        self.store.insert(key, held);
+    }
+
+    /// What `value` weighs toward `max_bytes`: its bytes, but at least
+    /// `max_bytes / capacity` (so that `capacity` still bounds the
+    /// entries), or its bytes and `max_bytes` if it is heavier than that.
+    fn weight(&self, value: &V) -> Result<u32, (u64, u64)> {
+        let Some(max_bytes) = self.config.max_bytes_value() else {
+            return Ok(1);
+        };
+        let bytes = u64::try_from((self.weigher)(value)).unwrap_or(u64::MAX);
+        if bytes > max_bytes {
+            return Err((bytes, max_bytes));
         }
+        let least = max_bytes.div_ceil(self.config.capacity_value().max(1));
+        Ok(u32::try_from(bytes.max(least)).unwrap_or(u32::MAX))
     }
 
     /// Boards `key`'s flight. A new leader looks once more, since a flight
@@ -279,7 +346,7 @@ where
     pub(super) fn board<E>(&self, key: &K, function: &'static str) -> Step<K, V, E> {
         match self.flights.board(key) {
             Boarding::Wait(waiting) => Step::Wait(waiting),
-            Boarding::Lead(lead) => match self.store.get(key) {
+            Boarding::Lead(lead) => match self.index.get(key) {
                 Some(stored) if stored.is_fresh(clock::now()) => {
                     lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
                     report::request(&self.meters, function, Outcome::Fresh);
@@ -309,7 +376,7 @@ where
             return Step::Served(value);
         }
         let now = clock::now();
-        match (landing, self.store.get(key)) {
+        match (landing, self.index.get(key)) {
             (_, Some(stored)) if stored.is_fresh(now) => {
                 report::request(&self.meters, function, Outcome::Fresh);
                 Step::Served(stored.value)
@@ -394,7 +461,7 @@ where
             report::request_stale(&self.meters, function, stale.stamp.age(now));
             return Revalidation::Served(stale.value);
         };
-        match self.store.get(key) {
+        match self.index.get(key) {
             // A refresh landed since the lookup: nothing to revalidate.
             Some(stored) if stored.is_fresh(clock::now()) => {
                 lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
@@ -408,35 +475,17 @@ where
         }
     }
 
-    /// Ends a background refresh: stores its value, or leaves the stale one
-    /// in place. The request was already answered, so no outcome is reported.
-    pub(super) fn finish_in_background<E, H: LoadErrors<E>>(
-        &self,
-        lead: Lead<K, V>,
-        key: K,
-        stale: Stamp,
-        result: Result<V, E>,
-        function: &'static str,
-        errors: &H,
-    ) {
-        match result {
-            Ok(value) => {
-                let outcome = self.keep(key, &value, Some(stale), function);
-                lead.land(|| Landing::Loaded(value, outcome));
-            }
-            Err(error) => {
-                lead.land(|| Landing::Failed(errors.share(&error)));
-                let age_ms = stale.age_ms(clock::now());
-                report::background_failed(function, &Described(&error, errors), age_ms);
-            }
-        }
-    }
-
     /// Stores a loaded value; reports a refresh when it replaced a servable
     /// one. Returns the request's outcome.
-    fn keep(&self, key: K, value: &V, previous: Option<Stamp>, function: &'static str) -> Outcome {
+    pub(super) fn keep(
+        &self,
+        key: K,
+        value: &V,
+        previous: Option<Stamp>,
+        function: &'static str,
+    ) -> Outcome {
         let stored = Stored::new(value.clone(), self.config.maxage_value());
-        self.put(key, stored, value);
+        self.put(key, stored, function);
         let now = clock::now();
         match previous {
             Some(previous) if self.servable(previous, now) => {

@@ -61,6 +61,8 @@ pub struct CacheConfig {
     maxage: Duration,
     tolerance: Duration,
     capacity: u64,
+    /// 0: no bound in bytes.
+    max_bytes: u64,
     refresh: Refresh,
 }
 
@@ -83,6 +85,7 @@ impl CacheConfig {
             maxage: Duration::from_secs(5),
             tolerance: Duration::from_secs(30),
             capacity: 10_000,
+            max_bytes: 0,
             refresh: Refresh::Inline,
         }
     }
@@ -131,8 +134,15 @@ impl CacheConfig {
     }
 
     /// Most entries kept. When it is reached, moka's TinyLFU policy decides
-    /// which entries stay; a value it turns away is still returned to its
-    /// caller, just not kept.
+    /// which entries stay, by how often each key was requested; a value it
+    /// turns away is still returned to its caller, just not kept.
+    ///
+    /// It bounds the values alive too: the cache holds one copy of each
+    /// value it keeps, and a value it replaced or let go is freed as soon as
+    /// no thread is reading the cache at that instant; a thread that
+    /// removed one while others were reading keeps it until its next
+    /// removal (at most one per thread then reading). With `capacity(1)`
+    /// and four threads refreshing one key, 1 or 2 values are alive.
     ///
     /// ```
     /// # use resilience_runtime::stale_cache::CacheConfig;
@@ -140,6 +150,32 @@ impl CacheConfig {
     /// ```
     pub const fn capacity(mut self, capacity: u64) -> Self {
         self.capacity = capacity;
+        self
+    }
+
+    /// Most bytes the kept values may weigh together, as their weigher
+    /// says: [`Weigh`](super::Weigh) with `#[stale_cache(max_bytes = ..)]`,
+    /// the one given to [`StaleCache::with_weigher`](super::StaleCache::with_weigher),
+    /// else each value's inline size. For caches whose values differ
+    /// widely in size (a few large configuration blobs among small ones).
+    /// `0`: no bound in bytes (the default).
+    ///
+    /// `capacity` still bounds the entries: each entry counts at least
+    /// `max_bytes / capacity` toward `max_bytes`, so that at most
+    /// `capacity` entries fit. A value heavier than `max_bytes` is returned
+    /// to its caller but not kept (a warning event, once per cache), so the
+    /// next request loads it again.
+    ///
+    /// ```
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache, Weigh};
+    ///
+    /// let config = CacheConfig::new().max_bytes(1_000_000);
+    /// assert_eq!(config.max_bytes_value(), Some(1_000_000));
+    /// let blobs: StaleCache<String, Vec<u8>> = StaleCache::with_weigher(config, Weigh::weigh);
+    /// # let _ = blobs;
+    /// ```
+    pub const fn max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
         self
     }
 
@@ -191,6 +227,21 @@ impl CacheConfig {
     /// ```
     pub const fn capacity_value(&self) -> u64 {
         self.capacity
+    }
+
+    /// Most bytes kept, if bounded in bytes.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::CacheConfig;
+    /// assert_eq!(CacheConfig::new().max_bytes_value(), None);
+    /// assert_eq!(CacheConfig::new().max_bytes(64).max_bytes_value(), Some(64));
+    /// ```
+    pub const fn max_bytes_value(&self) -> Option<u64> {
+        if self.max_bytes == 0 {
+            None
+        } else {
+            Some(self.max_bytes)
+        }
     }
 
     /// When an expired value is refreshed.

@@ -8,6 +8,19 @@
 //! picks [`ShareClones`] when its error type is `Clone + Send + Sync +
 //! 'static` and [`DescribeOnly`] otherwise (then each waiter loads for
 //! itself, as the public methods of [`StaleCache`](super::StaleCache) do).
+//!
+//! By hand, [`Request::describe`](super::request::Request::describe) picks
+//! [`DescribeOnly`]:
+//!
+//! ```
+//! use resilience_runtime::stale_cache::{CacheConfig, StaleCache, errors::DescribeOnly};
+//! use resilience_runtime::stale_cache::request::Request;
+//!
+//! let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+//! let describe = |code: &u16, f: &mut std::fmt::Formatter<'_>| write!(f, "HTTP {code}");
+//! let request: Request<'_, u8, u8, DescribeOnly<_>> = cache.request(1, "doc").describe(describe);
+//! assert_eq!(request.load_blocking(|| Err(503)), Err(503));
+//! ```
 
 use std::any::Any;
 use std::fmt;

@@ -5,7 +5,6 @@
 use std::sync::Barrier;
 use std::time::Duration;
 
-use super::report::{Outcome, tests as outcomes};
 use super::{CacheConfig, StaleCache};
 
 /// Describes the loads' error, which they never return.
@@ -24,7 +23,7 @@ fn assert_index_within_store(cache: &StaleCache<u32, u64>) {
         cache.entry_count()
     );
     for (key, id) in ids {
-        let held = cache.store.get(&key).map(|stored| stored.id);
+        let held = cache.store.get(&key).map(|held| held.id);
         assert_eq!(held, Some(id), "key {key}: the index holds load {id}");
     }
 }
@@ -34,7 +33,10 @@ fn the_index_never_outgrows_capacity() {
     let capacity = 1_000;
     let cache: StaleCache<u32, u64> = StaleCache::new(CacheConfig::new().capacity(capacity));
     for key in 0..200_000_u32 {
-        let value = cache.get_or_load_blocking(key, "f", || Ok(u64::from(key)), never);
+        let value = cache
+            .request(key, "f")
+            .describe(never)
+            .load_blocking(|| Ok(u64::from(key)));
         assert_eq!(value, Ok(u64::from(key)));
         if key % 10_000 == 9_999 {
             cache.run_pending_tasks();
@@ -64,7 +66,10 @@ fn four_threads_on(maxage: Duration) {
                 for _ in 0..20_000 {
                     let key = rng.u32(0..2_000);
                     let loaded = u64::from(key) * 10 + thread;
-                    let value = cache.get_or_load_blocking(key, "f", || Ok(loaded), never);
+                    let value = cache
+                        .request(key, "f")
+                        .describe(never)
+                        .load_blocking(|| Ok(loaded));
                     assert_eq!(value.map(|value| value / 10), Ok(u64::from(key)));
                 }
             });
@@ -85,23 +90,14 @@ fn with_threads_hitting_and_evicting_at_once_the_index_holds_what_moka_holds() {
 }
 
 #[test]
-fn a_hit_the_index_lacks_is_served_from_moka_without_a_load() {
-    let cache: StaleCache<u32, u64> = StaleCache::new(CacheConfig::new());
-    let first = cache.get_or_load_blocking(7, "f", || Ok(70), never);
-    assert_eq!(first, Ok(70));
-    cache.index.drop_key(&7);
-    outcomes::start();
-    let again = cache.get_or_load_blocking(7, "f", || Ok(71), never);
-    assert_eq!(again, Ok(70), "moka's fresh value, no load");
-    assert_eq!(outcomes::take(), [Outcome::Fresh]);
-}
-
-#[test]
 fn a_replaced_value_replaces_the_indexed_one() {
     let cache: StaleCache<u32, u64> = StaleCache::new(CacheConfig::new().maxage(Duration::ZERO));
     for value in 0..10 {
         assert_eq!(
-            cache.get_or_load_blocking(1, "f", || Ok(value), never),
+            cache
+                .request(1, "f")
+                .describe(never)
+                .load_blocking(|| Ok(value)),
             Ok(value)
         );
     }

@@ -112,6 +112,15 @@ pub(super) fn failed(function: &'static str, error: &dyn fmt::Display, too_old_m
     );
 }
 
+/// A loaded value weighs more than the cache's `max_bytes`: it is served,
+/// not kept (warn, once per cache).
+pub(super) fn too_big(function: &'static str, bytes: u64, max_bytes: u64) {
+    tracing::warn!(
+        target: "resilience", function, bytes, max_bytes,
+        "a value heavier than max_bytes is served but not kept"
+    );
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     //! Outcomes recorded per thread while a test asks for them.

@@ -18,480 +18,116 @@
 //! kept locally stamped that long before now on the one clock, where it
 //! ages like a local value (a paused test clock drives it from there).
 
-use std::fmt;
-use std::future::Future;
 use std::hash::Hash;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::cache::{Revalidation, StaleCache, Step};
-use super::config::Refresh;
-use super::errors::{DescribeOnly, LoadErrors};
-use super::refresher;
+use super::cache::StaleCache;
+use super::flight::Lead;
+use super::load_loop::Tier;
+use super::stored::Stored;
 use crate::fleet::{self, Acquired, Fleet};
 
 mod steps;
 
-use steps::Settled;
+use steps::{Plan, Settled};
 
-impl<K, V> StaleCache<K, V>
+/// The fleet as the load loop's second tier: the one given, else the
+/// process's ([`fleet::connect`](crate::fleet::connect)); with none, the
+/// load is local (and says so once, a warning).
+pub(super) struct Through<'f>(Option<&'f Fleet>);
+
+impl<'f> Through<'f> {
+    /// The tier of a request for `function`, past its hit path (where the
+    /// process's fleet is looked up, not before).
+    pub(super) fn new(given: Option<&'f Fleet>, function: &'static str) -> Self {
+        Self(given.or_else(|| fleet::for_shared(function)))
+    }
+}
+
+impl<K, V> Tier<K, V> for Through<'_>
 where
     K: Hash + Eq + Clone + Send + Sync + Serialize + 'static,
     V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
 {
-    /// [`get_or_load`](Self::get_or_load) with the process's fleet
-    /// ([`fleet::connect`]) as the second tier: what
-    /// `#[stale_cache(shared = true)]` calls. With no fleet connected it is
-    /// `get_or_load`, and says so once (a warning).
-    ///
-    /// ```
-    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
-    /// let describe = |error: &std::io::Error, f: &mut std::fmt::Formatter<'_>| write!(f, "{error}");
-    /// // No fleet connected here: local-only.
-    /// let loaded = cache.get_or_load_shared("k".into(), "doc", async { Ok(7) }, describe).await;
-    /// assert_eq!(loaded.unwrap(), 7);
-    /// # }
-    /// ```
-    pub async fn get_or_load_shared<E, F, D>(
-        &self,
-        key: K,
-        function: &'static str,
-        load: F,
-        describe: D,
-    ) -> Result<V, E>
-    where
-        F: Future<Output = Result<V, E>>,
-        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
-    {
-        self.get_or_load_shared_with(key, function, load, DescribeOnly(describe))
-            .await
+    type Plan = Plan;
+    type Answer = Acquired;
+    type Entry = Vec<u8>;
+
+    fn plan(&self, cache: &StaleCache<K, V>, key: &K, function: &'static str) -> Option<Plan> {
+        cache.plan(self.0?, key, function)
     }
 
-    /// [`get_or_load_shared`](Self::get_or_load_shared) with `errors`
-    /// deciding how a failed load's error is described and shared.
-    pub(crate) async fn get_or_load_shared_with<E, F, H>(
+    fn settle(
         &self,
-        key: K,
+        cache: &StaleCache<K, V>,
+        plan: Plan,
+        answer: Acquired,
+        lead: Option<Lead<K, V>>,
+        key: &K,
+        seen: Option<Stored<V>>,
         function: &'static str,
-        load: F,
-        errors: H,
-    ) -> Result<V, E>
-    where
-        F: Future<Output = Result<V, E>>,
-        H: LoadErrors<E>,
-    {
-        if let Ok(value) = self.lookup(&key, function) {
-            return Ok(value);
-        }
-        match fleet::for_shared(function) {
-            Some(fleet) => self.load_shared(fleet, key, function, load, errors).await,
-            None => self.load_inline(key, function, load, errors).await,
+    ) -> Settled<K, V> {
+        match self.0 {
+            Some(fleet) => cache.settle(fleet, Some(plan), answer, lead, key, seen, function),
+            // A plan comes from a fleet: not reached.
+            None => Settled::Load(lead, seen, None),
         }
     }
 
-    /// [`get_or_load`](Self::get_or_load) with `fleet` as the second tier:
-    /// for a cache built by hand, or tests standing for several replicas.
-    ///
-    /// ```no_run
-    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// use resilience_runtime::fleet::Fleet;
-    ///
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let fleet = Fleet::connect("redis://127.0.0.1:6379", "profiles").await?;
-    /// let cache: StaleCache<String, String> = StaleCache::new(CacheConfig::new());
-    /// let describe = |error: &std::io::Error, f: &mut std::fmt::Formatter<'_>| write!(f, "{error}");
-    /// let load = async { Ok("Ada".to_string()) };
-    /// let profile = cache.get_or_load_on(&fleet, "user-1".into(), "app::profile", load, describe).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn get_or_load_on<E, F, D>(
+    fn settle_background(
         &self,
-        fleet: &Fleet,
-        key: K,
+        cache: &StaleCache<K, V>,
+        plan: Plan,
+        answer: Acquired,
+        lead: Lead<K, V>,
+        key: &K,
         function: &'static str,
-        load: F,
-        describe: D,
-    ) -> Result<V, E>
-    where
-        F: Future<Output = Result<V, E>>,
-        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
-    {
-        if let Ok(value) = self.lookup(&key, function) {
-            return Ok(value);
-        }
-        self.load_shared(fleet, key, function, load, DescribeOnly(describe))
-            .await
-    }
-
-    /// The sync twin of [`get_or_load_shared`](Self::get_or_load_shared):
-    /// Redis operations block the thread, each at most the fleet's bound.
-    ///
-    /// ```
-    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    ///
-    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
-    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
-    /// assert_eq!(cache.get_or_load_shared_blocking("k".into(), "doc", || Ok(7), describe), Ok(7));
-    /// ```
-    pub fn get_or_load_shared_blocking<E, D>(
-        &self,
-        key: K,
-        function: &'static str,
-        load: impl FnOnce() -> Result<V, E>,
-        describe: D,
-    ) -> Result<V, E>
-    where
-        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
-    {
-        self.get_or_load_shared_blocking_with(key, function, load, DescribeOnly(describe))
-    }
-
-    /// [`get_or_load_shared_blocking`](Self::get_or_load_shared_blocking)
-    /// with `errors` deciding how a failed load's error is described and
-    /// shared.
-    pub(crate) fn get_or_load_shared_blocking_with<E, H: LoadErrors<E>>(
-        &self,
-        key: K,
-        function: &'static str,
-        load: impl FnOnce() -> Result<V, E>,
-        errors: H,
-    ) -> Result<V, E> {
-        if let Ok(value) = self.lookup_blocking(&key, function) {
-            return Ok(value);
-        }
-        match fleet::for_shared(function) {
-            Some(fleet) => self.load_shared_blocking(fleet, key, function, load, errors),
-            None => self.load_inline_blocking(key, function, load, errors),
+    ) -> Option<(Lead<K, V>, Option<Plan>)> {
+        match self.0 {
+            Some(fleet) => cache.settle_background(fleet, plan, answer, lead, key, function),
+            None => Some((lead, None)),
         }
     }
 
-    /// The sync twin of [`get_or_load_on`](Self::get_or_load_on).
-    ///
-    /// ```no_run
-    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// use resilience_runtime::fleet::Fleet;
-    ///
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let fleet = Fleet::connect("redis://127.0.0.1:6379", "config").await?;
-    /// let cache: StaleCache<String, u32> = StaleCache::new(CacheConfig::new());
-    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
-    /// let limit = cache.get_or_load_on_blocking(&fleet, "limit".into(), "app::limit", || Ok(10), describe);
-    /// # Ok(()) }
-    /// ```
-    pub fn get_or_load_on_blocking<E, D>(
+    fn write_back<E>(
         &self,
-        fleet: &Fleet,
-        key: K,
-        function: &'static str,
-        load: impl FnOnce() -> Result<V, E>,
-        describe: D,
-    ) -> Result<V, E>
-    where
-        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
-    {
-        if let Ok(value) = self.lookup_blocking(&key, function) {
-            return Ok(value);
+        cache: &StaleCache<K, V>,
+        plan: Option<Plan>,
+        result: &Result<V, E>,
+    ) -> Option<(Plan, Vec<u8>)> {
+        cache.write_back(plan, result)
+    }
+
+    async fn ask(&self, plan: &Plan) -> Acquired {
+        match self.0 {
+            Some(fleet) => fleet.acquire(&plan.address, plan.maxage).await,
+            None => Acquired::Unavailable,
         }
-        self.load_shared_blocking(fleet, key, function, load, DescribeOnly(describe))
     }
 
-    /// [`get_or_revalidate`](Self::get_or_revalidate) with the process's
-    /// fleet as the second tier: with [`Refresh::Background`] configured, an
-    /// expired value within tolerance is returned at once, and the refresh
-    /// behind it asks the fleet first (a fresh entry there ends it without
-    /// a load; another instance refreshing the key ends it too).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let cache: StaleCache<u8, String> = StaleCache::new(CacheConfig::new().refresh(Refresh::Background));
-    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
-    /// let value = cache.get_or_revalidate_shared(1, "doc", async { Ok("v".to_string()) }, describe).await;
-    /// assert_eq!(value.unwrap(), "v");
-    /// # }
-    /// ```
-    pub async fn get_or_revalidate_shared<E, F, D>(
-        &self,
-        key: K,
-        function: &'static str,
-        load: F,
-        describe: D,
-    ) -> Result<V, E>
-    where
-        E: 'static,
-        F: Future<Output = Result<V, E>> + Send + 'static,
-        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result + Send + 'static,
-    {
-        self.get_or_revalidate_shared_with(key, function, load, DescribeOnly(describe))
-            .await
+    fn ask_blocking(&self, plan: &Plan) -> Acquired {
+        match self.0 {
+            Some(fleet) => fleet.acquire_blocking(&plan.address, plan.maxage),
+            None => Acquired::Unavailable,
+        }
     }
 
-    /// [`get_or_revalidate_shared`](Self::get_or_revalidate_shared) with
-    /// `errors` deciding how a failed load's error is described and shared.
-    pub(crate) async fn get_or_revalidate_shared_with<E, F, H>(
-        &self,
-        key: K,
-        function: &'static str,
-        load: F,
-        errors: H,
-    ) -> Result<V, E>
-    where
-        E: 'static,
-        F: Future<Output = Result<V, E>> + Send + 'static,
-        H: LoadErrors<E> + Send + 'static,
-    {
-        let seen = match self.lookup(&key, function) {
-            Ok(value) => return Ok(value),
-            Err(seen) => seen,
-        };
-        let fleet = fleet::for_shared(function);
-        if self.config.refresh_value() == Refresh::Background
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+    async fn publish(&self, plan: Plan, entry: Vec<u8>, ttl: Duration) {
+        if let Some(fleet) = self.0
+            && fleet.publish(&plan.address, entry, ttl, plan.lease()).await
         {
-            match self.revalidate(&key, seen, function) {
-                Revalidation::Served(value) => return Ok(value),
-                Revalidation::Refresh(value, lead, stale) => {
-                    let cache = self.share();
-                    runtime.spawn(async move {
-                        let asked = fleet.and_then(|f| Some((f, cache.plan(f, &key, function)?)));
-                        let (lead, plan) = match asked {
-                            Some((f, plan)) => {
-                                let acquired = f.acquire(&plan.address, plan.maxage).await;
-                                match cache.settle_background(f, plan, acquired, lead, &key) {
-                                    Some(go_on) => go_on,
-                                    None => return,
-                                }
-                            }
-                            None => (lead, None),
-                        };
-                        // A block of its own: `E` need not be `Send`, so the
-                        // result must be gone before the write-back awaits.
-                        let entry = {
-                            let result = load.await;
-                            let entry = cache.write_back(plan, &result);
-                            cache.finish_in_background(lead, key, stale, result, function, &errors);
-                            entry
-                        };
-                        if let (Some(f), Some((plan, entry))) = (fleet, entry)
-                            && f.publish(&plan.address, entry, cache.tolerance(), plan.lease())
-                                .await
-                        {
-                            plan.published();
-                        }
-                    });
-                    return Ok(value);
-                }
-                Revalidation::Inline => {}
-            }
-        }
-        match fleet {
-            Some(fleet) => self.load_shared(fleet, key, function, load, errors).await,
-            None => self.load_inline(key, function, load, errors).await,
+            plan.published();
         }
     }
 
-    /// The sync twin of
-    /// [`get_or_revalidate_shared`](Self::get_or_revalidate_shared): the
-    /// refresh runs on a thread of its own.
-    ///
-    /// ```
-    /// use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
-    ///
-    /// let cache: StaleCache<u8, String> = StaleCache::new(CacheConfig::new().refresh(Refresh::Background));
-    /// let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str("down");
-    /// let value = cache.get_or_revalidate_shared_blocking(1, "doc", || Ok("v".to_string()), describe);
-    /// assert_eq!(value.unwrap(), "v");
-    /// ```
-    pub fn get_or_revalidate_shared_blocking<E, L, D>(
-        &self,
-        key: K,
-        function: &'static str,
-        load: L,
-        describe: D,
-    ) -> Result<V, E>
-    where
-        E: 'static,
-        L: FnOnce() -> Result<V, E> + Send + 'static,
-        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result + Send + 'static,
-    {
-        self.get_or_revalidate_shared_blocking_with(key, function, load, DescribeOnly(describe))
-    }
-
-    /// [`get_or_revalidate_shared_blocking`](Self::get_or_revalidate_shared_blocking)
-    /// with `errors` deciding how a failed load's error is described and
-    /// shared.
-    pub(crate) fn get_or_revalidate_shared_blocking_with<E, L, H>(
-        &self,
-        key: K,
-        function: &'static str,
-        load: L,
-        errors: H,
-    ) -> Result<V, E>
-    where
-        E: 'static,
-        L: FnOnce() -> Result<V, E> + Send + 'static,
-        H: LoadErrors<E> + Send + 'static,
-    {
-        let seen = match self.lookup_blocking(&key, function) {
-            Ok(value) => return Ok(value),
-            Err(seen) => seen,
-        };
-        let fleet = fleet::for_shared(function);
-        if self.config.refresh_value() == Refresh::Background {
-            match self.revalidate(&key, seen, function) {
-                Revalidation::Served(value) => return Ok(value),
-                Revalidation::Refresh(value, lead, stale) => {
-                    let cache = self.share();
-                    // A refresh not taken is dropped with its lead, which
-                    // lands the flight as abandoned: nothing stays wedged.
-                    let _not_taken = refresher::offer(Box::new(move || {
-                        let asked = fleet.and_then(|f| Some((f, cache.plan(f, &key, function)?)));
-                        let (lead, plan) = match asked {
-                            Some((f, plan)) => {
-                                let acquired = f.acquire_blocking(&plan.address, plan.maxage);
-                                match cache.settle_background(f, plan, acquired, lead, &key) {
-                                    Some(go_on) => go_on,
-                                    None => return,
-                                }
-                            }
-                            None => (lead, None),
-                        };
-                        let result = load();
-                        let entry = cache.write_back(plan, &result);
-                        cache.finish_in_background(lead, key, stale, result, function, &errors);
-                        if let (Some(f), Some((plan, entry))) = (fleet, entry)
-                            && f.publish_blocking(
-                                &plan.address,
-                                entry,
-                                cache.tolerance(),
-                                plan.lease(),
-                            )
-                        {
-                            plan.published();
-                        }
-                    }));
-                    return Ok(value);
-                }
-                Revalidation::Inline => {}
-            }
-        }
-        match fleet {
-            Some(fleet) => self.load_shared_blocking(fleet, key, function, load, errors),
-            None => self.load_inline_blocking(key, function, load, errors),
-        }
-    }
-
-    /// Past the hit path with a fleet: the local flight, which asks the
-    /// fleet before it loads. (Without a fleet it is `load_inline`.)
-    async fn load_shared<E, F, H>(
-        &self,
-        fleet: &Fleet,
-        key: K,
-        function: &'static str,
-        load: F,
-        errors: H,
-    ) -> Result<V, E>
-    where
-        F: Future<Output = Result<V, E>>,
-        H: LoadErrors<E>,
-    {
-        let mut step = self.board(&key, function);
-        loop {
-            step = match step {
-                Step::Served(value) => return Ok(value),
-                Step::Failed(error) => return Err(error),
-                Step::Load(lead, seen) => {
-                    let plan = self.plan(fleet, &key, function);
-                    let acquired = match &plan {
-                        Some(plan) => fleet.acquire(&plan.address, plan.maxage).await,
-                        None => Acquired::Unavailable,
-                    };
-                    match self.settle(fleet, plan, acquired, lead, &key, seen, function) {
-                        Settled::Served(value) => return Ok(value),
-                        Settled::Load(lead, seen, plan) => {
-                            let result = load.await;
-                            let entry = self.write_back(plan, &result);
-                            // The flight lands first: callers waiting in
-                            // this process are answered, and the value kept
-                            // locally, before the write to Redis. Only the
-                            // value waits on the write: `E` need not be
-                            // `Send` for the future to be.
-                            let value =
-                                match self.finish(lead, key, seen, result, function, &errors) {
-                                    Ok(value) => value,
-                                    Err(error) => return Err(error),
-                                };
-                            if let Some((plan, entry)) = entry
-                                && fleet
-                                    .publish(&plan.address, entry, self.tolerance(), plan.lease())
-                                    .await
-                            {
-                                plan.published();
-                            }
-                            return Ok(value);
-                        }
-                    }
-                }
-                Step::Wait(waiting) => self.landed(&key, waiting.wait().await, function, &errors),
-                Step::Retry => self.board(&key, function),
-            }
-        }
-    }
-
-    /// The sync twin of `load_shared`.
-    fn load_shared_blocking<E, H: LoadErrors<E>>(
-        &self,
-        fleet: &Fleet,
-        key: K,
-        function: &'static str,
-        load: impl FnOnce() -> Result<V, E>,
-        errors: H,
-    ) -> Result<V, E> {
-        let mut step = self.board(&key, function);
-        loop {
-            step = match step {
-                Step::Served(value) => return Ok(value),
-                Step::Failed(error) => return Err(error),
-                Step::Load(lead, seen) => {
-                    let plan = self.plan(fleet, &key, function);
-                    let acquired = match &plan {
-                        Some(plan) => fleet.acquire_blocking(&plan.address, plan.maxage),
-                        None => Acquired::Unavailable,
-                    };
-                    match self.settle(fleet, plan, acquired, lead, &key, seen, function) {
-                        Settled::Served(value) => return Ok(value),
-                        Settled::Load(lead, seen, plan) => {
-                            let result = load();
-                            // Judged on the load's own result: a failure
-                            // that `finish` turns into a stale answer is
-                            // never written back as if loaded now.
-                            let entry = self.write_back(plan, &result);
-                            let result = self.finish(lead, key, seen, result, function, &errors);
-                            if let Some((plan, entry)) = entry
-                                && fleet.publish_blocking(
-                                    &plan.address,
-                                    entry,
-                                    self.tolerance(),
-                                    plan.lease(),
-                                )
-                            {
-                                plan.published();
-                            }
-                            return result;
-                        }
-                    }
-                }
-                Step::Wait(waiting) => {
-                    self.landed(&key, waiting.wait_blocking(), function, &errors)
-                }
-                Step::Retry => self.board(&key, function),
-            }
+    fn publish_blocking(&self, plan: Plan, entry: Vec<u8>, ttl: Duration) {
+        if let Some(fleet) = self.0
+            && fleet.publish_blocking(&plan.address, entry, ttl, plan.lease())
+        {
+            plan.published();
         }
     }
 }

@@ -26,12 +26,10 @@ use crate::stale_cache::{CacheConfig, StaleCache};
 ///
 /// fn load_config(env: &'static str) -> Result<String, std::io::Error> {
 ///     static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
-///     SLOT.cache(instance_of(&|| ())).get_or_load_blocking(
-///         env,
-///         "app::load_config",
-///         || Ok(format!("config of {env}")),
-///         |error, f| write!(f, "{error}"),
-///     )
+///     SLOT.cache(instance_of(&|| ()))
+///         .request(env, "app::load_config")
+///         .describe(|error: &std::io::Error, f| write!(f, "{error}"))
+///         .load_blocking(|| Ok(format!("config of {env}")))
 /// }
 ///
 /// assert_eq!(load_config("prod").unwrap(), "config of prod");
@@ -119,7 +117,32 @@ impl CacheSlot {
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        self.cache_named(instance, None)
+        self.cache_named(instance, None, inline_size::<V>)
+    }
+
+    /// The cache of the instantiation `instance`, its values weighed by
+    /// `weigher` toward the configured [`max_bytes`](CacheConfig::max_bytes)
+    /// (`#[stale_cache(max_bytes = ..)]`).
+    ///
+    /// ```
+    /// use resilience_runtime::__private::{CacheConfig, CacheSlot, instance_of};
+    /// use resilience_runtime::stale_cache::Weigh;
+    ///
+    /// static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new().max_bytes(1 << 20));
+    /// let cache = SLOT.weighed_cache::<u8, Vec<u8>>(instance_of(&|| ()), Weigh::weigh);
+    /// assert_eq!(cache.config().max_bytes_value(), Some(1 << 20));
+    /// ```
+    #[inline]
+    pub fn weighed_cache<K, V>(
+        &self,
+        instance: TypeId,
+        weigher: fn(&V) -> usize,
+    ) -> &StaleCache<K, V>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        self.cache_named(instance, None, weigher)
     }
 
     /// The cache of the instantiation `instance`, built with `fleet_name`
@@ -133,12 +156,13 @@ impl CacheSlot {
         instance: TypeId,
         fleet_name: &'static str,
         version: u32,
+        weigher: fn(&V) -> usize,
     ) -> &StaleCache<K, V>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        self.cache_named(instance, Some((fleet_name, version)))
+        self.cache_named(instance, Some((fleet_name, version)), weigher)
     }
 
     #[inline(always)]
@@ -146,6 +170,7 @@ impl CacheSlot {
         &self,
         instance: TypeId,
         fleet_name: Option<FleetName>,
+        weigher: fn(&V) -> usize,
     ) -> &StaleCache<K, V>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -154,17 +179,22 @@ impl CacheSlot {
         let first = self
             .head
             .entry
-            .get_or_init(|| self.build::<K, V>(instance, fleet_name));
+            .get_or_init(|| self.build::<K, V>(instance, fleet_name, weigher));
         match first.get(instance) {
             Some(cache) => cache,
-            None => self.other::<K, V>(instance, fleet_name),
+            None => self.other::<K, V>(instance, fleet_name, weigher),
         }
     }
 
     /// The cache of an instantiation other than the first one created.
     #[cold]
     #[inline(never)]
-    fn other<K, V>(&self, instance: TypeId, fleet_name: Option<FleetName>) -> &StaleCache<K, V>
+    fn other<K, V>(
+        &self,
+        instance: TypeId,
+        fleet_name: Option<FleetName>,
+        weigher: fn(&V) -> usize,
+    ) -> &StaleCache<K, V>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
@@ -174,20 +204,25 @@ impl CacheSlot {
             node = node.next.get_or_init(|| Box::new(Node::new()));
             let entry = node
                 .entry
-                .get_or_init(|| self.build::<K, V>(instance, fleet_name));
+                .get_or_init(|| self.build::<K, V>(instance, fleet_name, weigher));
             if let Some(cache) = entry.get(instance) {
                 return cache;
             }
         }
     }
 
-    fn build<K, V>(&self, instance: TypeId, fleet_name: Option<FleetName>) -> Entry
+    fn build<K, V>(
+        &self,
+        instance: TypeId,
+        fleet_name: Option<FleetName>,
+        weigher: fn(&V) -> usize,
+    ) -> Entry
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
         #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
-        let mut cache = StaleCache::<K, V>::new(self.config);
+        let mut cache = StaleCache::<K, V>::with_weigher(self.config, weigher);
         #[cfg(feature = "redis")]
         if let Some((name, version)) = fleet_name {
             cache.fleet_name = Some(fleet_identity_of(name));
@@ -200,6 +235,11 @@ impl CacheSlot {
             cache: Box::new(cache),
         }
     }
+}
+
+/// A value's inline size: what it weighs without a weigher of its own.
+fn inline_size<V>(_: &V) -> usize {
+    size_of::<V>()
 }
 
 impl Entry {
@@ -257,12 +297,9 @@ mod tests {
     impl<B: Backend> Client<B> {
         fn fetch(&self, id: u32) -> Result<String, ()> {
             static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
-            SLOT.cache(instance_of(&|| ())).get_or_load_blocking(
-                id,
-                "fetch",
-                || Ok(format!("{} {id}", B::NAME)),
-                |_, _| Ok(()),
-            )
+            SLOT.cache(instance_of(&|| ()))
+                .request(id, "fetch")
+                .load_blocking(|| Ok(format!("{} {id}", B::NAME)))
         }
     }
 
@@ -278,7 +315,8 @@ mod tests {
     fn generic<T: Clone + Send + Sync + 'static>(value: T) -> T {
         static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
         SLOT.cache::<u8, T>(instance_of(&|| ()))
-            .get_or_load_blocking(0, "generic", || Ok::<_, ()>(value), |_, _| Ok(()))
+            .request(0, "generic")
+            .load_blocking(|| Ok::<_, ()>(value))
             .unwrap()
     }
 

@@ -7,7 +7,7 @@ use crate::clock::{self, Instant};
 
 /// A loaded value and when it was loaded.
 ///
-/// Stored by value (in moka and in the read-side index), so a hit is a
+/// Stored by value, in the index only (moka holds the `id`), so a hit is a
 /// clone of the value plus a `Copy` stamp: no `Arc`, whose reference count
 /// would be one more cache line for threads reading the same key to fight
 /// over.

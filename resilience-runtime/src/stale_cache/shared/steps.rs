@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::super::cache::StaleCache;
 use super::super::flight::{Landing, Lead};
+use super::super::load_loop::Settle;
 use super::super::report::{self, Outcome};
 use super::super::stored::Stored;
 use crate::clock::{self, Instant};
@@ -24,7 +25,7 @@ use crate::fleet::{self, Acquired, Address, Fleet, Lease, Seen};
 const MAX_SKEW_MS: u64 = 1_000;
 
 /// A key's place in the fleet, worked out once per flight.
-pub(super) struct Plan {
+pub(in crate::stale_cache) struct Plan {
     pub(super) address: Address,
     /// The one clock's now: an entry read back is stamped this much before
     /// it, its age on Redis's clock.
@@ -53,12 +54,7 @@ impl Plan {
 }
 
 /// What a flight does once the fleet answered.
-pub(super) enum Settled<K: Hash + Eq, V> {
-    /// Answered without a load.
-    Served(V),
-    /// Load, with this fallback; write the value back if a plan is given.
-    Load(Option<Lead<K, V>>, Option<Stored<V>>, Option<Plan>),
-}
+pub(super) type Settled<K, V> = Settle<K, V, Plan>;
 
 impl<K, V> StaleCache<K, V>
 where
@@ -98,7 +94,7 @@ where
             Acquired::Fresh(entry) => match self.decode(fleet, &plan, &entry) {
                 Some(fresh) => {
                     let value = fresh.value.clone();
-                    self.put(key.clone(), fresh, &value);
+                    self.put(key.clone(), fresh, function);
                     if let Some(lead) = lead {
                         lead.land(|| Landing::Loaded(value.clone(), Outcome::Fresh));
                     }
@@ -146,12 +142,13 @@ where
         acquired: Acquired,
         lead: Lead<K, V>,
         key: &K,
+        function: &'static str,
     ) -> Option<(Lead<K, V>, Option<Plan>)> {
         match acquired {
             Acquired::Fresh(seen) => match self.decode(fleet, &plan, &seen) {
                 Some(fresh) => {
                     let value = fresh.value.clone();
-                    self.put(key.clone(), fresh, &value);
+                    self.put(key.clone(), fresh, function);
                     lead.land(|| Landing::Loaded(value, Outcome::Fresh));
                     None
                 }

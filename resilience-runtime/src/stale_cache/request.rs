@@ -1,0 +1,542 @@
+//! One request to a cache, said once and run one of two ways: what key,
+//! for which function, and what to do past a fresh hit (load inline or
+//! revalidate; locally, with the process's fleet or with a given one),
+//! then `.load(future).await` or `.load_blocking(closure)`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! let cache: StaleCache<u32, String> = StaleCache::new(
+//!     CacheConfig::new().maxage(Duration::from_secs(5)).refresh(Refresh::Background),
+//! );
+//! let profile = cache
+//!     .request(42, "app::profile")
+//!     .describe(|error: &std::io::Error, f| write!(f, "{error}"))
+//!     .revalidate()
+//!     .load(async { Ok("Ada".to_string()) })
+//!     .await;
+//! assert_eq!(profile.unwrap(), "Ada");
+//!
+//! // The same request from sync code.
+//! let again = cache
+//!     .request(42, "app::profile")
+//!     .load_blocking(|| Err::<String, std::io::Error>(std::io::Error::other("not called: fresh")));
+//! assert_eq!(again.unwrap(), "Ada");
+//! # }
+//! ```
+
+use std::any::type_name;
+use std::fmt;
+use std::future::Future;
+use std::hash::Hash;
+use std::marker::PhantomData;
+
+use super::cache::StaleCache;
+use super::errors::{DescribeOnly, LoadErrors, SharedError};
+use super::load_loop::{Alone, LoadLoop};
+#[cfg(feature = "redis")]
+use super::shared::Through;
+use crate::__private::{CacheKey, CacheValue};
+#[cfg(feature = "redis")]
+use crate::__private::{SharedCacheKey, SharedCacheValue};
+#[cfg(feature = "redis")]
+use crate::fleet::Fleet;
+
+/// A request to a [`StaleCache`], built by [`StaleCache::request`] and run
+/// by [`load`](Request::load) (async) or [`load_blocking`](Request::load_blocking).
+///
+/// Its type parameters record what has been said: `H` how a failed load's
+/// error is described ([`Undescribed`] until [`describe`](Request::describe)),
+/// `M` what an expired value gets ([`Inline`] or [`Revalidate`]), `T` the
+/// second tier ([`Local`], or `Shared` with the feature `redis`). Each
+/// combination runs with exactly the bounds it needs: a revalidating
+/// request's load outlives the call, so it must be `Send + 'static`; a
+/// shared request's key and value go to Redis, so they must be `serde`.
+///
+/// ```
+/// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+///
+/// let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
+/// let loaded = cache.request("answer", "doc::answer").load_blocking(|| Ok::<_, ()>(42));
+/// assert_eq!(loaded, Ok(42));
+/// ```
+#[must_use = "a request does nothing until `.load(..)` or `.load_blocking(..)`"]
+pub struct Request<'c, K, V, H = Undescribed, M = Inline, T = Local> {
+    cache: &'c StaleCache<K, V>,
+    key: K,
+    function: &'static str,
+    errors: H,
+    tier: T,
+    mode: PhantomData<M>,
+}
+
+/// An expired value is refreshed while the caller waits (the default).
+///
+/// ```
+/// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache, request::{Inline, Request}};
+/// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+/// let _inline: Request<'_, u8, u8, _, Inline> = cache.request(1, "doc");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Inline;
+
+/// With [`Refresh::Background`](super::Refresh::Background) configured, an
+/// expired value within tolerance is returned at once and one refresh runs
+/// behind it (stale-while-revalidate); otherwise as [`Inline`].
+///
+/// ```
+/// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache, request::{Revalidate, Request}};
+/// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+/// let _behind: Request<'_, u8, u8, _, Revalidate> = cache.request(1, "doc").revalidate();
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Revalidate;
+
+/// No second tier: the process's own cache only (the default).
+///
+/// ```
+/// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache, request::{Local, Request}};
+/// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+/// let _local: Request<'_, u8, u8, _, _, Local> = cache.request(1, "doc");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Local;
+
+/// Redis as the second tier (feature `redis`): the process's fleet
+/// ([`fleet::connect`](crate::fleet::connect)), or the one given to
+/// [`on`](Request::on).
+///
+/// ```
+/// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache, request::{Request, Shared}};
+/// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+/// let _shared: Request<'_, u8, u8, _, _, Shared<'_>> = cache.request(1, "doc").shared();
+/// ```
+#[cfg(feature = "redis")]
+#[derive(Debug, Clone, Copy)]
+pub struct Shared<'f>(Option<&'f Fleet>);
+
+/// A failed load's error, described in events by its type's name until
+/// [`describe`](Request::describe) says better; never handed to waiters.
+///
+/// ```
+/// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache, request::{Request, Undescribed}};
+/// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+/// let _plain: Request<'_, u8, u8, Undescribed> = cache.request(1, "doc");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Undescribed;
+
+impl<E> LoadErrors<E> for Undescribed {
+    fn describe(&self, _: &E, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an error of type {}", type_name::<E>())
+    }
+
+    fn share(&self, _: &E) -> Option<SharedError> {
+        None
+    }
+
+    fn unshare(&self, _: &SharedError) -> Option<E> {
+        None
+    }
+}
+
+impl<K, V> StaleCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// A request for `key`, on behalf of `function` (the name in events and
+    /// metrics): say what to do, then run it with
+    /// [`load`](Request::load) or [`load_blocking`](Request::load_blocking).
+    ///
+    /// ```
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
+    /// let visits = cache
+    ///     .request("home".to_string(), "app::visits")
+    ///     .describe(|error: &std::io::Error, f| write!(f, "{error}"))
+    ///     .load(async { Ok(7) })
+    ///     .await;
+    /// assert_eq!(visits.unwrap(), 7);
+    /// # }
+    /// ```
+    pub fn request(&self, key: K, function: &'static str) -> Request<'_, K, V> {
+        Request {
+            cache: self,
+            key,
+            function,
+            errors: Undescribed,
+            tier: Local,
+            mode: PhantomData,
+        }
+    }
+}
+
+impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
+    /// Describes a failed load's error for the `error` field of events
+    /// (`E` needs no `Display`).
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+    /// let failed = cache
+    ///     .request(1, "doc")
+    ///     .describe(|code: &u16, f| write!(f, "HTTP {code}"))
+    ///     .load_blocking(|| Err(503));
+    /// assert_eq!(failed, Err(503));
+    /// ```
+    pub fn describe<E, D>(self, describe: D) -> Request<'c, K, V, DescribeOnly<D>, M, T>
+    where
+        D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
+    {
+        self.with_errors(DescribeOnly(describe))
+    }
+
+    /// The request with `errors` deciding how a failed load's error is
+    /// described and whether its waiters share it (generated code).
+    pub(crate) fn with_errors<H2>(self, errors: H2) -> Request<'c, K, V, H2, M, T> {
+        Request {
+            cache: self.cache,
+            key: self.key,
+            function: self.function,
+            errors,
+            tier: self.tier,
+            mode: PhantomData,
+        }
+    }
+
+    /// Serve an expired value within tolerance at once and refresh it
+    /// behind the caller, when the cache is configured with
+    /// [`Refresh::Background`](super::Refresh::Background); see [`Revalidate`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
+    ///
+    /// let cache: StaleCache<u8, &str> = StaleCache::new(
+    ///     CacheConfig::new().maxage(Duration::ZERO).refresh(Refresh::Background),
+    /// );
+    /// let first = cache.request(1, "doc").revalidate().load_blocking(|| Ok::<_, ()>("old"));
+    /// assert_eq!(first, Ok("old"));
+    /// // Expired: the old value at once, the refresh on another thread.
+    /// let second = cache.request(1, "doc").revalidate().load_blocking(|| Ok::<_, ()>("new"));
+    /// assert_eq!(second, Ok("old"));
+    /// ```
+    pub fn revalidate(self) -> Request<'c, K, V, H, Revalidate, T> {
+        Request {
+            cache: self.cache,
+            key: self.key,
+            function: self.function,
+            errors: self.errors,
+            tier: self.tier,
+            mode: PhantomData,
+        }
+    }
+
+    /// With Redis as the second tier: the process's fleet
+    /// ([`fleet::connect`](crate::fleet::connect)); local only, with a
+    /// warning once, when none is connected.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
+    /// // No fleet connected here: local only.
+    /// let value = cache.request("k".into(), "doc").shared().load_blocking(|| Ok::<_, ()>(7));
+    /// assert_eq!(value, Ok(7));
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn shared(self) -> Request<'c, K, V, H, M, Shared<'static>> {
+        self.with_tier(Shared(None))
+    }
+
+    /// With `fleet` as the second tier: for a cache built by hand, or tests
+    /// standing for several replicas.
+    ///
+    /// ```no_run
+    /// use resilience_runtime::fleet::Fleet;
+    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let fleet = Fleet::connect("redis://127.0.0.1:6379", "profiles").await?;
+    /// let cache: StaleCache<String, String> = StaleCache::new(CacheConfig::new());
+    /// let profile = cache
+    ///     .request("user-1".into(), "app::profile")
+    ///     .on(&fleet)
+    ///     .load(async { Ok::<_, std::io::Error>("Ada".to_string()) })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn on<'f>(self, fleet: &'f Fleet) -> Request<'c, K, V, H, M, Shared<'f>> {
+        self.with_tier(Shared(Some(fleet)))
+    }
+
+    /// The request, taken apart to be run.
+    fn into_parts(self) -> (&'c StaleCache<K, V>, K, &'static str, H, T) {
+        (self.cache, self.key, self.function, self.errors, self.tier)
+    }
+
+    #[cfg(feature = "redis")]
+    fn with_tier<T2>(self, tier: T2) -> Request<'c, K, V, H, M, T2> {
+        Request {
+            cache: self.cache,
+            key: self.key,
+            function: self.function,
+            errors: self.errors,
+            tier,
+            mode: PhantomData,
+        }
+    }
+}
+
+// The bounds of each `load` are the method's, stated by the traits
+// `#[stale_cache]` checks at the return type (`CacheKey`, `CacheValue`):
+// a value type that fails them is one error there, not a second here.
+impl<K, V, H> Request<'_, K, V, H, Inline, Local> {
+    /// Runs the request: the fresh value, else `load` polled by one caller
+    /// per key at a time (the others wait for its value), and on failure
+    /// the stale value within tolerance, else the error. The returned
+    /// future is `Send` when `load` and the describer are.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
+    /// assert_eq!(cache.request("a", "doc").load(async { Ok::<_, ()>(1) }).await, Ok(1));
+    /// # }
+    /// ```
+    pub async fn load<E, F>(self, load: F) -> Result<V, E>
+    where
+        K: CacheKey,
+        V: CacheValue,
+        F: Future<Output = Result<V, E>>,
+        H: LoadErrors<E>,
+    {
+        let (cache, key, function, errors, _) = self.into_parts();
+        match cache.lookup(&key, function) {
+            Ok(value) => Ok(value),
+            Err(_) => {
+                LoadLoop::new(cache, Alone, key, function, errors)
+                    .run(load)
+                    .await
+            }
+        }
+    }
+
+    /// The sync twin of [`load`](Self::load): callers of a key being loaded
+    /// block until the load lands. Do not mix it with async requests on one
+    /// cache from a single-threaded runtime: a blocked thread cannot drive
+    /// the task it waits for.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
+    /// assert_eq!(cache.request("a", "doc").load_blocking(|| Ok::<_, ()>(1)), Ok(1));
+    /// ```
+    pub fn load_blocking<E>(self, load: impl FnOnce() -> Result<V, E>) -> Result<V, E>
+    where
+        K: CacheKey,
+        V: CacheValue,
+        H: LoadErrors<E>,
+    {
+        let (cache, key, function, errors, _) = self.into_parts();
+        match cache.lookup_blocking(&key, function) {
+            Ok(value) => Ok(value),
+            Err(_) => LoadLoop::new(cache, Alone, key, function, errors).run_blocking(load),
+        }
+    }
+}
+
+impl<K, V, H> Request<'_, K, V, H, Revalidate, Local> {
+    /// Runs the request, revalidating in the background on the current
+    /// tokio runtime (inline outside one); see [`Revalidate`].
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request("a", "doc").revalidate().load(async { Ok::<_, ()>(1) }).await;
+    /// assert_eq!(value, Ok(1));
+    /// # }
+    /// ```
+    pub async fn load<E, F>(self, load: F) -> Result<V, E>
+    where
+        K: CacheKey,
+        V: CacheValue,
+        E: 'static,
+        F: Future<Output = Result<V, E>> + Send + 'static,
+        H: LoadErrors<E> + Send + 'static,
+    {
+        let (cache, key, function, errors, _) = self.into_parts();
+        match cache.lookup(&key, function) {
+            Ok(value) => Ok(value),
+            Err(seen) => {
+                let revalidation =
+                    cache.revalidate_through(Alone, seen, key, function, load, errors);
+                revalidation.await
+            }
+        }
+    }
+
+    /// The sync twin: the refresh runs on one of a few refresher threads
+    /// shared by every cache (at most 4 at once, up to 1 024 waiting; a
+    /// refresh offered to a full queue is left to the key's next caller).
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request("a", "doc").revalidate().load_blocking(|| Ok::<_, ()>(1));
+    /// assert_eq!(value, Ok(1));
+    /// ```
+    pub fn load_blocking<E, L>(self, load: L) -> Result<V, E>
+    where
+        K: CacheKey,
+        V: CacheValue,
+        E: 'static,
+        L: FnOnce() -> Result<V, E> + Send + 'static,
+        H: LoadErrors<E> + Send + 'static,
+    {
+        let (cache, key, function, errors, _) = self.into_parts();
+        match cache.lookup_blocking(&key, function) {
+            Ok(value) => Ok(value),
+            Err(seen) => {
+                cache.revalidate_through_blocking(Alone, seen, key, function, load, errors)
+            }
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+impl<K, V, H> Request<'_, K, V, H, Inline, Shared<'_>> {
+    /// Runs the request with Redis as the second tier: past a fresh local
+    /// hit, the key's one local flight asks the fleet before it loads (see
+    /// the fleet tier's rules in [`fleet`](crate::fleet)).
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request("k".into(), "doc").shared().load(async { Ok::<_, ()>(7) }).await;
+    /// assert_eq!(value, Ok(7));
+    /// # }
+    /// ```
+    pub async fn load<E, F>(self, load: F) -> Result<V, E>
+    where
+        K: SharedCacheKey,
+        V: SharedCacheValue,
+        F: Future<Output = Result<V, E>>,
+        H: LoadErrors<E>,
+    {
+        let (cache, key, function, errors, Shared(given)) = self.into_parts();
+        match cache.lookup(&key, function) {
+            Ok(value) => Ok(value),
+            Err(_) => {
+                let tier = Through::new(given, function);
+                LoadLoop::new(cache, tier, key, function, errors)
+                    .run(load)
+                    .await
+            }
+        }
+    }
+
+    /// The sync twin of [`load`](Self::load): each Redis operation blocks
+    /// the thread, at most the fleet's bound.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request("k".into(), "doc").shared().load_blocking(|| Ok::<_, ()>(7));
+    /// assert_eq!(value, Ok(7));
+    /// ```
+    pub fn load_blocking<E>(self, load: impl FnOnce() -> Result<V, E>) -> Result<V, E>
+    where
+        K: SharedCacheKey,
+        V: SharedCacheValue,
+        H: LoadErrors<E>,
+    {
+        let (cache, key, function, errors, Shared(given)) = self.into_parts();
+        match cache.lookup_blocking(&key, function) {
+            Ok(value) => Ok(value),
+            Err(_) => {
+                let tier = Through::new(given, function);
+                LoadLoop::new(cache, tier, key, function, errors).run_blocking(load)
+            }
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+impl<K, V, H> Request<'_, K, V, H, Revalidate, Shared<'static>> {
+    /// Runs the request with Redis as the second tier, revalidating in the
+    /// background: the refresh behind the stale answer asks the fleet first
+    /// (a fresh entry there, or another instance refreshing, ends it
+    /// without a load).
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cache: StaleCache<u8, String> = StaleCache::new(CacheConfig::new());
+    /// let value = cache
+    ///     .request(1, "doc")
+    ///     .revalidate()
+    ///     .shared()
+    ///     .load(async { Ok::<_, ()>("v".to_string()) })
+    ///     .await;
+    /// assert_eq!(value.unwrap(), "v");
+    /// # }
+    /// ```
+    pub async fn load<E, F>(self, load: F) -> Result<V, E>
+    where
+        K: SharedCacheKey,
+        V: SharedCacheValue,
+        E: 'static,
+        F: Future<Output = Result<V, E>> + Send + 'static,
+        H: LoadErrors<E> + Send + 'static,
+    {
+        let (cache, key, function, errors, Shared(given)) = self.into_parts();
+        match cache.lookup(&key, function) {
+            Ok(value) => Ok(value),
+            Err(seen) => {
+                let tier = Through::new(given, function);
+                let revalidation =
+                    cache.revalidate_through(tier, seen, key, function, load, errors);
+                revalidation.await
+            }
+        }
+    }
+
+    /// The sync twin of [`load`](Self::load): the refresh runs on a
+    /// refresher thread.
+    ///
+    /// ```
+    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
+    /// let cache: StaleCache<u8, String> = StaleCache::new(CacheConfig::new());
+    /// let value = cache
+    ///     .request(1, "doc")
+    ///     .revalidate()
+    ///     .shared()
+    ///     .load_blocking(|| Ok::<_, ()>("v".to_string()));
+    /// assert_eq!(value.unwrap(), "v");
+    /// ```
+    pub fn load_blocking<E, L>(self, load: L) -> Result<V, E>
+    where
+        K: SharedCacheKey,
+        V: SharedCacheValue,
+        E: 'static,
+        L: FnOnce() -> Result<V, E> + Send + 'static,
+        H: LoadErrors<E> + Send + 'static,
+    {
+        let (cache, key, function, errors, Shared(given)) = self.into_parts();
+        match cache.lookup_blocking(&key, function) {
+            Ok(value) => Ok(value),
+            Err(seen) => {
+                let tier = Through::new(given, function);
+                cache.revalidate_through_blocking(tier, seen, key, function, load, errors)
+            }
+        }
+    }
+}
