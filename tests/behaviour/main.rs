@@ -3,6 +3,7 @@
 
 mod breaker;
 mod bulkhead;
+mod dashboard;
 mod events;
 mod fallback;
 mod http_service;
