@@ -69,11 +69,17 @@ fn named(query: &str) -> Vec<String> {
 #[test]
 fn every_query_names_a_registered_metric_and_every_metric_has_a_panel() {
     let registered = registered();
-    assert!(registered.len() >= 10, "read the runtime's metrics: {registered:?}");
+    assert!(
+        registered.len() >= 10,
+        "read the runtime's metrics: {registered:?}"
+    );
     let mut shown = BTreeSet::new();
     for query in queries() {
         let names = named(&query);
-        assert!(!names.is_empty(), "`{query}` names no metric as `name{{..}}` or `name[..]`");
+        assert!(
+            !names.is_empty(),
+            "`{query}` names no metric as `name{{..}}` or `name[..]`"
+        );
         for name in names {
             assert!(
                 registered.contains(&name),
