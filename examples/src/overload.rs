@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use resilience_runtime::breaker::{self, State};
+use resilience_runtime::breaker;
 use resilience_runtime::{CircuitOpen, breaker as breaker_attr, recovery, retry};
 
 /// A failed call, as a service answers it: whether the service retried
@@ -144,12 +144,12 @@ async fn signal_a() -> Result<(), Failure> {
 pub async fn amplification(retries: Retries, requests: u64) -> Amplification {
     let before = BOTTOM.load(Relaxed);
     for _ in 0..requests {
-        let answer = match retries {
+        // Every answer is an error: the bottom is dead.
+        let _ = match retries {
             Retries::Plain => serve(plain_a()).await,
             Retries::Budget => serve(budget_a()).await,
             Retries::BudgetAndSignal => serve(signal_a()).await,
         };
-        debug_assert!(answer.is_err());
         tokio::time::advance(Duration::from_millis(1)).await;
     }
     Amplification {
@@ -268,8 +268,6 @@ pub async fn brown_out(mode: Mode, seed: u64) -> BrownOut {
             back_after_secs = Some(second);
         }
     }
-    let state = breaker::registry().get(name).map(|b| b.state());
-    debug_assert_ne!(state, Some(State::Open));
     BrownOut {
         transitions: transitions.load(Relaxed),
         sent,

@@ -188,3 +188,36 @@ fn a_name_registered_twice_keeps_its_first_configuration() {
     assert_eq!(SECOND.bulkhead().config().max_concurrent_value(), 2);
     assert_eq!(get("tests-twice").map(Bulkhead::name), Some("tests-twice"));
 }
+
+/// The adaptive bulkhead's promise under a standing queue (CoDel): once it
+/// has been full with calls waiting for more than 100 ms, a further call
+/// waits at most 5 ms, not `max_wait`; a fixed bulkhead keeps `max_wait`.
+#[tokio::test(start_paused = true)]
+async fn a_standing_queue_shortens_the_waits_of_an_adaptive_bulkhead() {
+    for (config, expected) in [
+        (
+            BulkheadConfig::new(1)
+                .max_wait(Duration::from_secs(1))
+                .adaptive(1),
+            Duration::from_millis(5),
+        ),
+        (
+            BulkheadConfig::new(1).max_wait(Duration::from_secs(1)),
+            Duration::from_secs(1),
+        ),
+    ] {
+        let bulkhead = Arc::new(Bulkhead::new("tests-codel", config));
+        let _running = bulkhead.try_acquire().unwrap();
+        // A first waiter: the queue starts standing now; it waits its max_wait.
+        let first = {
+            let bulkhead = Arc::clone(&bulkhead);
+            tokio::spawn(async move { bulkhead.acquire().await.map(drop) })
+        };
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let started = Instant::now();
+        let full = bulkhead.acquire().await.unwrap_err();
+        assert_eq!(started.elapsed(), expected, "{config:?}");
+        assert_eq!(full.waited(), expected);
+        assert!(first.await.unwrap().is_err());
+    }
+}

@@ -187,7 +187,15 @@ impl RetryBudgetConfig {
     }
 }
 
-/// Why [`configure`] refused a budget.
+/// Why [`configure`] refused a budget; its message says what to change.
+///
+/// ```
+/// use resilience_runtime::retry::budget::{self, BudgetError, RetryBudgetConfig};
+///
+/// let error = budget::configure("error-docs", RetryBudgetConfig::new().ratio(f64::NAN)).unwrap_err();
+/// assert!(matches!(error, BudgetError::Invalid { name: "error-docs", .. }));
+/// assert!(error.to_string().contains("`ratio` must be from 0 to 1000"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BudgetError {
@@ -221,7 +229,18 @@ impl std::fmt::Display for BudgetError {
 impl std::error::Error for BudgetError {}
 
 /// A retry budget in use: what [`get`] returns, and what a function's
-/// [`BudgetSlot`] holds.
+/// [`BudgetSlot`] holds. Calls and retries reach it through the retry loop
+/// of a policy that names it; from outside, read its rule and what it
+/// allows now.
+///
+/// ```
+/// use resilience_runtime::retry::budget::{self, RetryBudgetConfig};
+///
+/// budget::configure("budget-docs", RetryBudgetConfig::new().min_per_sec(1)).unwrap();
+/// let budget = budget::get("budget-docs");
+/// assert_eq!(budget.config().min_per_sec_value(), 1);
+/// assert_eq!(budget.remaining(), 10, "1 a second over 10 s, no calls yet");
+/// ```
 pub struct RetryBudget {
     name: &'static str,
     config: RetryBudgetConfig,
@@ -283,17 +302,17 @@ impl RetryBudget {
         self.ledger.remaining(self.second(clock::fresh()))
     }
 
-    /// Counts a call made through the budget. Generated code calls it once
-    /// per decorated call, before the first attempt.
+    /// Counts a call made through the budget: once per decorated call,
+    /// before its first attempt (the retry loop's `FirstAttempt`).
     #[inline]
-    pub fn deposit(&self) {
+    pub(crate) fn deposit(&self) {
         let nanos = clock::recent_since(self.origin).nanos;
         self.ledger.deposit(nanos / 1_000_000_000);
     }
 
     /// Takes one retry if the budget allows it; counts and reports a
     /// refusal. `function`: the decorated function asking, for the event.
-    pub fn withdraw(&self, function: &'static str) -> bool {
+    pub(crate) fn withdraw(&self, function: &'static str) -> bool {
         if self.ledger.withdraw(self.second(clock::fresh())) {
             return true;
         }

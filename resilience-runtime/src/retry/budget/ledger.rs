@@ -60,8 +60,8 @@ impl Ledger {
         loop {
             // Current, or a later second's (this thread's reading was a
             // little behind another's): the call counts there.
-            let age = stamp.wrapping_sub(seen >> COUNT_BITS) & STAMP_MASK;
-            if age == 0 || age > STAMP_MASK - self.window() {
+            let age = age(stamp, seen);
+            if age == 0 || self.ahead(age) {
                 slot.fetch_add(1, Relaxed);
                 return;
             }
@@ -73,6 +73,12 @@ impl Ledger {
         }
     }
 
+    /// Whether a slot `age` seconds old is in fact a later second's (the
+    /// reading asking is a little behind another thread's).
+    fn ahead(&self, age: u64) -> bool {
+        age > STAMP_MASK - self.window()
+    }
+
     /// The calls counted in the window that ends with `second`.
     fn calls_in_window(&self, second: u64) -> u64 {
         let stamp = second & STAMP_MASK;
@@ -80,8 +86,8 @@ impl Ledger {
             .iter()
             .map(|slot| slot.load(Relaxed))
             .filter(|&slot| {
-                let age = stamp.wrapping_sub(slot >> COUNT_BITS) & STAMP_MASK;
-                age < self.window() || age > STAMP_MASK - self.window()
+                let age = age(stamp, slot);
+                age < self.window() || self.ahead(age)
             })
             .map(|slot| slot & COUNT_MASK)
             .sum()
@@ -123,6 +129,12 @@ impl Ledger {
         let allowed = self.allowance_ppm(second) / u128::from(MILLION);
         u64::try_from(allowed.saturating_sub(granted)).unwrap_or(u64::MAX)
     }
+}
+
+/// How many seconds the second a call slot counts lies before `stamp`,
+/// modulo the stamps' range.
+fn age(stamp: u64, slot: u64) -> u64 {
+    stamp.wrapping_sub(slot >> COUNT_BITS) & STAMP_MASK
 }
 
 /// Retries granted in the window of `window` seconds that ends with
