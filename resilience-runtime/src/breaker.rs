@@ -126,7 +126,7 @@ pub use keyed::{BreakerKey, DEFAULT_MAX_KEYS, KeyedBreakerSlot, KeyedBreakers};
 pub use machine::{Breaker, Permit};
 pub use registry::{Registry, registry};
 pub use slot::BreakerSlot;
-pub use state::{Origin, State, StateChange, WindowCounts};
+pub use state::{OpenPeriod, Origin, State, StateChange, WindowCounts};
 pub(crate) use tally::flush_all;
 
 #[cfg(test)]

@@ -279,6 +279,8 @@ mod describe;
 pub mod fleet;
 mod meters;
 pub mod recovery;
+#[cfg(feature = "tower")]
+pub mod status;
 #[cfg(test)]
 mod test_events;
 pub mod testing;

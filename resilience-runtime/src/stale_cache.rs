@@ -93,6 +93,7 @@ mod deprecated;
 pub mod errors;
 mod flight;
 mod index;
+mod listing;
 mod load_loop;
 mod meters;
 mod popularity;
@@ -108,6 +109,7 @@ mod weigh;
 
 pub use cache::StaleCache;
 pub use config::{CacheConfig, Refresh};
+pub use listing::{CacheSummary, caches};
 pub use weigh::Weigh;
 
 /// What keys and values need, as the request API's `load` methods state it

@@ -59,7 +59,7 @@ use super::events::{self, CallOutcome, Cause, Listeners, Transition};
 use super::meters::BreakerMeters;
 use super::tally::CallTally;
 use super::window::{Epoch, Window};
-use super::{BreakerConfig, CircuitOpen, Origin, State, StateChange, WindowCounts};
+use super::{BreakerConfig, CircuitOpen, OpenPeriod, Origin, State, StateChange, WindowCounts};
 use crate::clock::{self, Instant};
 
 /// Sharing the breaker's state over the fleet (feature `redis`).
@@ -380,6 +380,34 @@ impl Breaker {
         } else {
             Origin::Local
         }
+    }
+
+    /// While open: how long it has been open, and how long until probing
+    /// may begin (zero once `open_for` has passed and no call has turned it
+    /// half-open yet). `None` while closed or half-open.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilience_runtime::breaker::{Breaker, BreakerConfig};
+    ///
+    /// let breaker = Breaker::new("geo", BreakerConfig::new().open_for(Duration::from_secs(30)));
+    /// assert!(breaker.open_period().is_none());
+    /// breaker.force_open();
+    /// let period = breaker.open_period().unwrap();
+    /// assert!(period.next_probe_in <= Duration::from_secs(30));
+    /// assert_eq!(period.open_so_far + period.next_probe_in, Duration::from_secs(30));
+    /// ```
+    pub fn open_period(&self) -> Option<OpenPeriod> {
+        if self.word.load(Acquire) & STATE_BITS != OPEN {
+            return None;
+        }
+        let until = self.open_until.load(Acquire);
+        let since = until.saturating_sub(self.open_for_nanos);
+        let now = self.elapsed(clock::now()).max(since);
+        Some(OpenPeriod {
+            open_so_far: Duration::from_nanos(now - since),
+            next_probe_in: Duration::from_nanos(until.saturating_sub(now)),
+        })
     }
 
     /// The configuration the breaker runs with.

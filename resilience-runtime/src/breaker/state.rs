@@ -2,6 +2,7 @@
 //! [`WindowCounts`].
 
 use std::fmt;
+use std::time::Duration;
 
 /// Where a circuit breaker is in its cycle.
 ///
@@ -167,4 +168,25 @@ impl WindowCounts {
         let calls = self.calls();
         (calls > 0).then(|| self.failures as f64 / calls as f64)
     }
+}
+
+/// Where an open breaker stands in its `open_for`: see
+/// [`Breaker::open_period`](super::Breaker::open_period).
+///
+/// ```
+/// use std::time::Duration;
+/// use resilience_runtime::breaker::{Breaker, BreakerConfig};
+///
+/// let breaker = Breaker::new("rates", BreakerConfig::new().open_for(Duration::from_secs(10)));
+/// breaker.force_open();
+/// let period = breaker.open_period().expect("open");
+/// assert!(period.open_so_far < Duration::from_secs(1));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenPeriod {
+    /// How long it has been open (on the crate's clock).
+    pub open_so_far: Duration,
+    /// How long until a call may probe.
+    pub next_probe_in: Duration,
 }

@@ -376,6 +376,20 @@ pub fn get(name: &'static str) -> &'static RetryBudget {
     })
 }
 
+/// Every budget in use (configured, or named by a call), by name.
+///
+/// ```
+/// use resilience_runtime::retry::budget;
+///
+/// budget::get("listed-docs");
+/// assert!(budget::all().iter().any(|budget| budget.name() == "listed-docs"));
+/// ```
+pub fn all() -> Vec<&'static RetryBudget> {
+    let mut all: Vec<_> = budgets().lock().values().copied().collect();
+    all.sort_by_key(|budget| budget.name());
+    all
+}
+
 /// A function's handle on a named budget, looked up on its first call:
 /// what `#[retry(budget = "...")]` declares, and what a hand-built
 /// [`RetryPolicy`](crate::retry::RetryPolicy) takes.

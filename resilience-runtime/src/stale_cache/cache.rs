@@ -3,8 +3,8 @@
 
 use std::fmt;
 use std::hash::Hash;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Weak};
 
 use foldhash::fast::RandomState;
 use parking_lot::Mutex;
@@ -13,6 +13,7 @@ use super::config::CacheConfig;
 use super::errors::{Described, LoadErrors};
 use super::flight::{Boarding, Flights, Landing, Lead, Waiting};
 use super::index::Index;
+use super::listing::Entries;
 use super::meters::CacheMeters;
 use super::popularity;
 use super::report::{self, Outcome};
@@ -170,6 +171,7 @@ where
                 .max_capacity(config.capacity_value())
                 .build_with_hasher(hasher),
         };
+        let meters = CacheMeters::new(Arc::downgrade(&index) as Weak<dyn Entries>);
         Self {
             store,
             index,
@@ -178,7 +180,7 @@ where
             too_big_reported: Arc::new(AtomicBool::new(false)),
             flights: Arc::new(Flights::new()),
             config,
-            meters: CacheMeters::new(),
+            meters,
             tally: Tally::new(),
             #[cfg(feature = "redis")]
             fleet_name: None,

@@ -110,3 +110,13 @@ where
             .collect()
     }
 }
+
+impl<K, V> super::listing::Entries for Index<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn entries(&self) -> u64 {
+        self.map.len() as u64
+    }
+}

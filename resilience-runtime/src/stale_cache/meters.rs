@@ -1,8 +1,11 @@
-//! A cache's metric: `stale_cache_requests_total{function, outcome}`.
+//! A cache's metric, `stale_cache_requests_total{function, outcome}`, and
+//! its counts for [`caches`](super::caches) (see `listing.rs`).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
 
 use super::Outcome;
+use super::listing::{Entries, Listing};
 use crate::meters::{self, Counter, CounterDef};
 
 static STALE_CACHE_REQUESTS_TOTAL: CounterDef = CounterDef::new(
@@ -11,16 +14,25 @@ static STALE_CACHE_REQUESTS_TOTAL: CounterDef = CounterDef::new(
 );
 
 /// A cache's handles, registered on its first request under the function
-/// name that request gives.
-#[derive(Clone, Default)]
+/// name that request gives, and its listing.
+#[derive(Clone)]
 pub(crate) struct CacheMeters {
     registered: OnceLock<(&'static str, [Counter; 5])>,
+    listing: Arc<Listing>,
 }
 
 impl CacheMeters {
-    /// No handles yet.
-    pub(crate) fn new() -> Self {
-        Self::default()
+    /// No handles yet; `entries` counts the cache's entries for its listing.
+    pub(crate) fn new(entries: Weak<dyn Entries>) -> Self {
+        Self {
+            registered: OnceLock::new(),
+            listing: Listing::new(entries),
+        }
+    }
+
+    /// A value `age` old was served stale.
+    pub(crate) fn served_stale(&self, age: Duration) {
+        self.listing.served_stale(age);
     }
 
     /// One request of `function` was answered with `outcome`.
@@ -37,6 +49,7 @@ impl CacheMeters {
     /// batch of fresh hits counted per thread: see `tally`).
     #[inline]
     pub(crate) fn count_many(&self, function: &'static str, outcome: Outcome, requests: u64) {
+        self.listing.count(function, outcome, requests);
         if !meters::ENABLED {
             return;
         }

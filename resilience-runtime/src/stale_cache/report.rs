@@ -76,6 +76,7 @@ pub(super) fn fresh_hit(meters: &CacheMeters, tally: Tally, function: &'static s
 /// stale age for the recovery scope (see [`crate::recovery`]).
 pub(super) fn request_stale(meters: &CacheMeters, function: &'static str, age: Duration) {
     crate::recovery::stale_served(age);
+    meters.served_stale(age);
     request(meters, function, Outcome::Stale);
 }
 

@@ -11,15 +11,14 @@
 //! `BATCH` per thread and cache, and loses none. Every other outcome is
 //! counted at once.
 //!
-//! Without the `metrics` feature there is nothing to count: every method
-//! returns at once (`meters::ENABLED`).
+//! The same batches feed the cache's listing (`listing.rs`), with or
+//! without the `metrics` feature.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::meters::CacheMeters;
 use super::report::Outcome;
-use crate::meters;
 
 /// Fresh hits a thread keeps before adding them to the counter.
 pub(in crate::stale_cache) const BATCH: u32 = 256;
@@ -78,9 +77,6 @@ impl Tally {
     /// One fresh hit of `function`: a thread-local increment.
     #[inline]
     pub(in crate::stale_cache) fn fresh_hit(self, meters: &CacheMeters, function: &'static str) {
-        if !meters::ENABLED {
-            return;
-        }
         let counted = self.slot < SLOTS
             && PENDING
                 .try_with(|pending| {
@@ -106,9 +102,6 @@ impl Tally {
 
     /// Adds this thread's uncounted hits to the counter now.
     pub(in crate::stale_cache) fn flush(self) {
-        if !meters::ENABLED {
-            return;
-        }
         let _ = PENDING.try_with(|pending| {
             if let Ok(mut pending) = pending.try_borrow_mut()
                 && let Some(pending) = pending.get_mut(self.slot)
@@ -122,9 +115,6 @@ impl Tally {
 /// Adds the calling thread's uncounted hits of every cache to the counter
 /// now (`crate::flush_metrics`).
 pub(crate) fn flush_thread() {
-    if !meters::ENABLED {
-        return;
-    }
     let _ = PENDING.try_with(|pending| {
         if let Ok(mut pending) = pending.try_borrow_mut() {
             pending.iter_mut().for_each(Pending::flush);

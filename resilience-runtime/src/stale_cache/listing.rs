@@ -1,0 +1,190 @@
+//! Every cache of the process, as an operator sees it: its function, its
+//! entries, how its requests were answered and the oldest value it served
+//! stale. What [`caches`] returns and the status page shows.
+//!
+//! A cache is listed from its first request (which names its function)
+//! until it is dropped. Its counts are plain atomics beside its metric
+//! handles, counted with them (fresh hits in the same per-thread batches),
+//! so they need no metrics recorder and cost the hit path nothing more.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::time::Duration;
+
+use super::Outcome;
+
+/// What a cache's summary reads of its index.
+pub(super) trait Entries: Send + Sync {
+    fn entries(&self) -> u64;
+}
+
+/// One cache's counts, shared by every handle on it.
+pub(super) struct Listing {
+    function: OnceLock<&'static str>,
+    outcomes: [AtomicU64; 5],
+    oldest_stale_ms: AtomicU64,
+    entries: Weak<dyn Entries>,
+}
+
+/// The caches listed so far; a dropped cache's entry is pruned when read.
+static LISTED: Mutex<Vec<Weak<Listing>>> = Mutex::new(Vec::new());
+
+impl Listing {
+    /// The counts of a cache whose entries `entries` counts.
+    pub(super) fn new(entries: Weak<dyn Entries>) -> Arc<Self> {
+        Arc::new(Self {
+            function: OnceLock::new(),
+            outcomes: Default::default(),
+            oldest_stale_ms: AtomicU64::new(0),
+            entries,
+        })
+    }
+
+    /// `requests` requests of `function` answered with `outcome`; the first
+    /// lists the cache under `function`.
+    #[inline]
+    pub(super) fn count(self: &Arc<Self>, function: &'static str, outcome: Outcome, requests: u64) {
+        if self.function.get().is_none() {
+            self.list(function);
+        }
+        self.outcomes[outcome as usize].fetch_add(requests, Relaxed);
+    }
+
+    /// A value `age` old was served stale.
+    pub(super) fn served_stale(&self, age: Duration) {
+        let age_ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX);
+        self.oldest_stale_ms.fetch_max(age_ms, Relaxed);
+    }
+
+    #[cold]
+    fn list(self: &Arc<Self>, function: &'static str) {
+        if self.function.set(function).is_ok() {
+            let mut listed = LISTED.lock().unwrap_or_else(PoisonError::into_inner);
+            listed.retain(|listing| {
+                listing
+                    .upgrade()
+                    .is_some_and(|listing| listing.entries.strong_count() > 0)
+            });
+            listed.push(Arc::downgrade(self));
+        }
+    }
+
+    fn summary(&self) -> Option<CacheSummary> {
+        let count = |outcome: Outcome| self.outcomes[outcome as usize].load(Relaxed);
+        Some(CacheSummary {
+            function: self.function.get()?,
+            // A dropped cache's index is gone (a thread's batch of fresh
+            // hits may still hold its counts).
+            entries: self.entries.upgrade()?.entries(),
+            fresh: count(Outcome::Fresh),
+            refreshed: count(Outcome::Refreshed),
+            stale: count(Outcome::Stale),
+            miss: count(Outcome::Miss),
+            error: count(Outcome::Error),
+            oldest_stale_served: Duration::from_millis(self.oldest_stale_ms.load(Relaxed)),
+        })
+    }
+}
+
+/// One cache as [`caches`] lists it: counts since it was made, never its
+/// keys or values.
+///
+/// Fresh hits are counted per thread and handed over in batches of 256, as
+/// for `stale_cache_requests_total` (see [`crate::flush_metrics`], which
+/// hands over the calling thread's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheSummary {
+    /// The cached function, as events and metrics name it.
+    pub function: &'static str,
+    /// Entries held now.
+    pub entries: u64,
+    /// Requests answered with a fresh value, no call.
+    pub fresh: u64,
+    /// Requests that replaced an expired value with a successful load.
+    pub refreshed: u64,
+    /// Requests answered with a stale value.
+    pub stale: u64,
+    /// Requests that found nothing servable and loaded successfully.
+    pub miss: u64,
+    /// Requests whose load failed with nothing servable cached.
+    pub error: u64,
+    /// The age of the oldest value served stale so far.
+    pub oldest_stale_served: Duration,
+}
+
+/// Every cache of the process that has served a request and is alive, by
+/// function name.
+///
+/// ```
+/// use resilience_runtime::stale_cache::{self, CacheConfig, StaleCache};
+///
+/// let cache: StaleCache<u32, String> = StaleCache::new(CacheConfig::new());
+/// let _ = cache.request(7, "docs::listed").load_blocking(|| Ok::<_, ()>("seven".into()));
+/// let listed = stale_cache::caches();
+/// let summary = listed.iter().find(|c| c.function == "docs::listed").unwrap();
+/// assert_eq!((summary.entries, summary.miss), (1, 1));
+/// ```
+pub fn caches() -> Vec<CacheSummary> {
+    let alive: Vec<Arc<Listing>> = {
+        let listed = LISTED.lock().unwrap_or_else(PoisonError::into_inner);
+        listed.iter().filter_map(Weak::upgrade).collect()
+    };
+    let mut caches: Vec<_> = alive
+        .iter()
+        .filter_map(|listing| listing.summary())
+        .collect();
+    caches.sort_by_key(|summary| summary.function);
+    caches
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::caches;
+    use crate::stale_cache::{CacheConfig, StaleCache};
+
+    fn listed(function: &str) -> Option<super::CacheSummary> {
+        caches()
+            .into_iter()
+            .find(|summary| summary.function == function)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cache_is_listed_with_its_outcomes_until_it_is_dropped() {
+        let cache: StaleCache<u8, u8> = StaleCache::new(
+            CacheConfig::new()
+                .maxage(Duration::from_secs(1))
+                .tolerance(Duration::from_secs(60)),
+        );
+        let function = "listing::tests::outcomes";
+        assert!(
+            listed(function).is_none(),
+            "listed before its first request"
+        );
+        let up = || async { Ok::<u8, ()>(1) };
+        cache.request(1, function).load(up()).await.unwrap();
+        cache.request(1, function).load(up()).await.unwrap();
+        tokio::time::advance(Duration::from_secs(7)).await;
+        let down = || async { Err::<u8, ()>(()) };
+        cache.request(1, function).load(down()).await.unwrap();
+        cache.request(2, function).load(down()).await.unwrap_err();
+        cache.run_pending_tasks(); // hands over this thread's fresh hits
+
+        let summary = listed(function).expect("listed");
+        assert_eq!(
+            (
+                summary.entries,
+                summary.fresh,
+                summary.stale,
+                summary.miss,
+                summary.error
+            ),
+            (1, 1, 1, 1, 1)
+        );
+        assert_eq!(summary.oldest_stale_served, Duration::from_secs(7));
+        drop(cache);
+        assert!(listed(function).is_none(), "still listed once dropped");
+    }
+}

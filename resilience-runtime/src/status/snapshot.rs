@@ -1,0 +1,185 @@
+//! What the status page shows, read from the registries at one moment:
+//! the JSON of `GET <prefix>.json`, field by field.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::breaker::{self, Breaker, State};
+use crate::stale_cache::{self, CacheSummary};
+use crate::{bulkhead, retry};
+
+/// Everything the status page shows, as `GET <prefix>.json` returns it.
+///
+/// No cached value, key of a cache, or error text is in it: only names,
+/// states and counts (a keyed breaker's key is, as `Debug` prints it,
+/// since an operator needs it to tell the breakers apart).
+///
+/// ```
+/// use resilience_runtime::breaker::{registry, BreakerConfig};
+/// use resilience_runtime::status::Snapshot;
+///
+/// registry().get_or_register("snapshot-docs", BreakerConfig::new()).force_open();
+/// let snapshot = Snapshot::now();
+/// let row = snapshot.breakers.iter().find(|b| b.name == "snapshot-docs").unwrap();
+/// assert_eq!(row.state, "open");
+/// ```
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// Every registered breaker, by name; a keyed name's breakers follow,
+    /// by key.
+    pub breakers: Vec<BreakerRow>,
+    /// Every `#[stale_cache]` (and hand-made [`StaleCache`](crate::stale_cache::StaleCache))
+    /// that has served a request, by function.
+    pub caches: Vec<CacheRow>,
+    /// Every bulkhead, by name.
+    pub bulkheads: Vec<BulkheadRow>,
+    /// Every retry budget in use, by name.
+    pub retry_budgets: Vec<BudgetRow>,
+    /// Whether the control routes answer (an admin token is configured).
+    pub controls: bool,
+}
+
+/// One breaker in a [`Snapshot`].
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct BreakerRow {
+    /// Its name.
+    pub name: &'static str,
+    /// A keyed breaker's key, as `Debug` prints it (a string in quotes);
+    /// `null` for a breaker of a name alone.
+    pub key: Option<String>,
+    /// `"closed"`, `"open"` or `"half_open"`.
+    pub state: &'static str,
+    /// Where its state came from: `"local"`, or `"fleet"` (another replica,
+    /// over Redis).
+    pub origin: &'static str,
+    /// While open: how long it has been open, in milliseconds.
+    pub open_ms: Option<u64>,
+    /// While open: milliseconds until a call may probe (0 once due).
+    pub next_probe_ms: Option<u64>,
+    /// Calls in its window (made while closed).
+    pub calls: u64,
+    /// Failed calls in its window.
+    pub failures: u64,
+    /// `failures / calls`, or `null` for an empty window.
+    pub failure_rate: Option<f64>,
+}
+
+/// One cache in a [`Snapshot`]: counts since it was made (see
+/// [`CacheSummary`]).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CacheRow {
+    /// The cached function, as events and metrics name it.
+    pub function: &'static str,
+    /// Entries held now.
+    pub entries: u64,
+    /// Requests answered fresh, without a call.
+    pub fresh: u64,
+    /// Requests that replaced an expired value.
+    pub refreshed: u64,
+    /// Requests answered with a stale value.
+    pub stale: u64,
+    /// Requests that loaded with nothing cached.
+    pub miss: u64,
+    /// Requests that failed with nothing servable.
+    pub error: u64,
+    /// The oldest value served stale so far, in milliseconds.
+    pub oldest_stale_ms: u64,
+}
+
+/// One bulkhead in a [`Snapshot`].
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct BulkheadRow {
+    /// Its name.
+    pub name: &'static str,
+    /// Calls running now.
+    pub inflight: u32,
+    /// How many may run at once now (below `max_concurrent` while an
+    /// adaptive bulkhead holds it down).
+    pub limit: u32,
+}
+
+/// One retry budget in a [`Snapshot`].
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct BudgetRow {
+    /// Its name.
+    pub name: &'static str,
+    /// Retries it would grant now.
+    pub remaining: u64,
+}
+
+impl Snapshot {
+    /// Reads every registry now. The control routes are reported off; the
+    /// status service says whether its own are on.
+    pub fn now() -> Self {
+        let registry = breaker::registry();
+        let mut breakers: Vec<BreakerRow> = registry.breakers().iter().map(breaker_row).collect();
+        for name in registry.keyed_names() {
+            breakers.extend(registry.keyed_breakers(name).iter().map(breaker_row));
+        }
+        Self {
+            breakers,
+            caches: stale_cache::caches().into_iter().map(cache_row).collect(),
+            bulkheads: bulkhead::all().into_iter().map(bulkhead_row).collect(),
+            retry_budgets: retry::budget::all()
+                .into_iter()
+                .map(|budget| BudgetRow {
+                    name: budget.name(),
+                    remaining: budget.remaining(),
+                })
+                .collect(),
+            controls: false,
+        }
+    }
+}
+
+pub(super) fn breaker_row(breaker: &Arc<Breaker>) -> BreakerRow {
+    let counts = breaker.counts();
+    let period = breaker.open_period();
+    BreakerRow {
+        name: breaker.name(),
+        key: breaker.key().map(str::to_owned),
+        state: match breaker.state() {
+            State::Closed => "closed",
+            State::Open => "open",
+            State::HalfOpen => "half_open",
+        },
+        origin: breaker.origin().as_str(),
+        open_ms: period.map(|period| millis(period.open_so_far)),
+        next_probe_ms: period.map(|period| millis(period.next_probe_in)),
+        calls: counts.calls(),
+        failures: counts.failures,
+        failure_rate: counts.failure_rate(),
+    }
+}
+
+fn cache_row(summary: CacheSummary) -> CacheRow {
+    CacheRow {
+        function: summary.function,
+        entries: summary.entries,
+        fresh: summary.fresh,
+        refreshed: summary.refreshed,
+        stale: summary.stale,
+        miss: summary.miss,
+        error: summary.error,
+        oldest_stale_ms: millis(summary.oldest_stale_served),
+    }
+}
+
+fn bulkhead_row(bulkhead: &'static bulkhead::Bulkhead) -> BulkheadRow {
+    BulkheadRow {
+        name: bulkhead.name(),
+        inflight: bulkhead.inflight(),
+        limit: bulkhead.limit(),
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,241 @@
+//! The routes as a client meets them, through the tower service.
+
+use http::{Method, Request, Response, StatusCode};
+use tower::ServiceExt as _;
+
+use super::StatusService;
+use crate::breaker::{BreakerConfig, State, registry};
+use crate::stale_cache::{CacheConfig, StaleCache};
+use crate::test_events;
+
+async fn send(
+    status: &StatusService,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+) -> Response<String> {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    status
+        .clone()
+        .oneshot(request.body(()).unwrap())
+        .await
+        .unwrap()
+}
+
+fn json(response: &Response<String>) -> serde_json::Value {
+    serde_json::from_str(response.body()).expect("JSON")
+}
+
+#[tokio::test]
+async fn without_a_token_the_controls_are_not_there() {
+    let breaker = registry().get_or_register("status-no-token", BreakerConfig::new());
+    let status = StatusService::new("/resilience");
+    for token in [None, Some("anything")] {
+        let response = send(
+            &status,
+            Method::POST,
+            "/resilience/breakers/status-no-token/open",
+            token,
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(breaker.state(), State::Closed);
+    let snapshot = json(&send(&status, Method::GET, "/resilience.json", None).await);
+    assert_eq!(snapshot["controls"], false);
+    // An empty token is no token.
+    let status = status.admin_token("");
+    let response = send(
+        &status,
+        Method::POST,
+        "/resilience/breakers/status-no-token/open",
+        Some(""),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_missing_or_wrong_token_is_refused_and_changes_nothing() {
+    let breaker = registry().get_or_register("status-tokens", BreakerConfig::new());
+    let status = StatusService::new("/resilience").admin_token("s3cret-token");
+    for token in [None, Some("s3cret"), Some("s3cret-token2"), Some("")] {
+        let response = send(
+            &status,
+            Method::POST,
+            "/resilience/breakers/status-tokens/open",
+            token,
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        assert_eq!(breaker.state(), State::Closed);
+    }
+    let response = send(
+        &status,
+        Method::GET,
+        "/resilience/breakers/status-tokens/open",
+        Some("s3cret-token"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(breaker.state(), State::Closed);
+}
+
+#[tokio::test]
+async fn the_right_token_opens_and_closes_and_each_change_is_an_event() {
+    let breaker = registry().get_or_register("status-by-hand", BreakerConfig::new());
+    let status = StatusService::new("/ops/").admin_token("s3cret");
+    test_events::record_events();
+
+    let opened = send(
+        &status,
+        Method::POST,
+        "/ops/breakers/status-by-hand/open",
+        Some("s3cret"),
+    )
+    .await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    assert_eq!(breaker.state(), State::Open);
+    let rows = json(&opened);
+    assert_eq!(rows[0]["name"], "status-by-hand");
+    assert_eq!(rows[0]["state"], "open");
+
+    let snapshot = json(&send(&status, Method::GET, "/ops.json", None).await);
+    let row = snapshot["breakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == "status-by-hand")
+        .unwrap();
+    assert_eq!(
+        (&row["state"], &row["origin"]),
+        (&"open".into(), &"local".into())
+    );
+    assert!(row["next_probe_ms"].as_u64().unwrap() <= 60_000);
+
+    let closed = send(
+        &status,
+        Method::POST,
+        "/ops/breakers/status-by-hand/close",
+        Some("s3cret"),
+    )
+    .await;
+    assert_eq!(closed.status(), StatusCode::OK);
+    assert_eq!(breaker.state(), State::Closed);
+
+    let changes: Vec<_> = test_events::recorded_events()
+        .into_iter()
+        .filter(|event| event.fields.get("breaker").map(String::as_str) == Some("status-by-hand"))
+        .filter_map(|event| event.fields.get("action").cloned())
+        .collect();
+    assert_eq!(changes, ["open", "close"]);
+}
+
+#[tokio::test]
+async fn a_keyed_breaker_is_named_by_its_key_percent_encoded() {
+    let hosts =
+        registry().get_or_register_keyed::<String>("status-hosts", BreakerConfig::new(), 16);
+    hosts.breaker("a b/c".to_owned());
+    hosts.breaker("other".to_owned());
+    let status = StatusService::new("/resilience").admin_token("s3cret");
+    let response = send(
+        &status,
+        Method::POST,
+        "/resilience/breakers/status-hosts/open?key=%22a%20b%2Fc%22",
+        Some("s3cret"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(hosts.breaker("a b/c".to_owned()).state(), State::Open);
+    assert_eq!(hosts.breaker("other".to_owned()).state(), State::Closed);
+    let needs_key = send(
+        &status,
+        Method::POST,
+        "/resilience/breakers/status-hosts/open",
+        Some("s3cret"),
+    )
+    .await;
+    assert_eq!(needs_key.status(), StatusCode::BAD_REQUEST);
+    let unknown = send(
+        &status,
+        Method::POST,
+        "/resilience/breakers/status-none/open",
+        Some("s3cret"),
+    )
+    .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let bad_action = send(
+        &status,
+        Method::POST,
+        "/resilience/breakers/status-hosts/explode",
+        Some("s3cret"),
+    )
+    .await;
+    assert_eq!(bad_action.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_json_lists_caches_by_function_and_never_their_values() {
+    let cache: StaleCache<String, String> = StaleCache::new(CacheConfig::new());
+    let _ = cache
+        .request("user-7".to_owned(), "status::tests::profile")
+        .load(async { Ok::<_, ()>("secret-value".to_owned()) })
+        .await;
+    let response = send(&StatusService::new("/r"), Method::GET, "/r.json", None).await;
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let snapshot = json(&response);
+    let row = snapshot["caches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["function"] == "status::tests::profile")
+        .unwrap();
+    assert_eq!(
+        (row["entries"].as_u64(), row["miss"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(!response.body().contains("secret-value"));
+    assert!(!response.body().contains("user-7"));
+}
+
+#[tokio::test]
+async fn the_page_is_self_contained_and_knows_its_prefix() {
+    let status = StatusService::new("/ops/resilience");
+    let page = send(&status, Method::GET, "/ops/resilience", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.starts_with("default-src 'none'"));
+    let body = page.body();
+    assert!(body.contains("const PREFIX = \"/ops/resilience\";"));
+    for external in [
+        "src=\"http",
+        "href=\"http",
+        "@import",
+        "url(http",
+        "fonts.googleapis",
+    ] {
+        assert!(!body.contains(external), "the page loads {external}");
+    }
+    let post = send(&status, Method::POST, "/ops/resilience", None).await;
+    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    for elsewhere in ["/ops", "/ops/resiliencex", "/ops/resilience/other", "/"] {
+        let response = send(&status, Method::GET, elsewhere, None).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{elsewhere}");
+    }
+}
+
+#[test]
+fn a_prefix_cannot_break_out_of_the_script() {
+    let page = super::service::page("/x</script><script>alert(1)");
+    assert!(!page.body().contains("</script><script>alert(1)"));
+    assert!(
+        page.body()
+            .contains(r#"const PREFIX = "/x<\/script><script>alert(1)";"#)
+    );
+}
