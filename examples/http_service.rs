@@ -9,6 +9,12 @@
 //! curl -i http://127.0.0.1:3000/profile/42  # X-Retry-Count, X-Fallback, X-Stale-Age, X-Trace-Id
 //! curl -i http://127.0.0.1:3000/profile/42/live  # 503 and Retry-After while the breaker is open
 //! curl http://127.0.0.1:3000/metrics        # retry_attempts_total, breakers_state, ...
+//! open http://127.0.0.1:3000/resilience     # the status page (its JSON: /resilience.json)
+//!
+//! # the status page's controls, with a token of your own
+//! RESILIENCE_ADMIN_TOKEN=$(openssl rand -hex 32) cargo run --example http_service
+//! curl -X POST -H "Authorization: Bearer $RESILIENCE_ADMIN_TOKEN" \
+//!      http://127.0.0.1:3000/resilience/breakers/profile-service/open
 //!
 //! # two instances sharing their cache and breaker over one Redis
 //! REDIS_URL=redis://127.0.0.1:6379 cargo run --example http_service --features redis
@@ -69,7 +75,14 @@ async fn run() -> Result<(), String> {
     }
     println!("  curl -i http://{addr}/profile/42");
     println!("  curl http://{addr}/metrics");
-    serve(listener, app(upstream, metrics))
-        .await
-        .map_err(|error| format!("serving on {addr} failed: {error}"))
+    println!("  open http://{addr}/resilience   (the status page)");
+    if config.admin_token.is_none() {
+        println!("  set RESILIENCE_ADMIN_TOKEN to open and close the breaker from it");
+    }
+    serve(
+        listener,
+        app(upstream, metrics, config.admin_token.as_deref()),
+    )
+    .await
+    .map_err(|error| format!("serving on {addr} failed: {error}"))
 }

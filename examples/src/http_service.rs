@@ -20,7 +20,8 @@
 //! let metrics = install_metrics()?; // before the first decorated call
 //! let upstream = Arc::new(Upstream::new(0.66, 42));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! serve(listener, app(upstream, metrics)).await?;
+//! let admin_token = std::env::var("RESILIENCE_ADMIN_TOKEN").ok();
+//! serve(listener, app(upstream, metrics, admin_token.as_deref())).await?;
 //! # Ok(()) }
 //! ```
 
@@ -30,13 +31,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use resilience_runtime::recovery::RecoveryLayer;
+use resilience_runtime::status::StatusService;
 use resilience_runtime::{
     BulkheadFull, CircuitOpen, breaker, bulkhead, fallback, retry, stale_cache,
 };
@@ -52,7 +54,7 @@ pub const FUNCTION: &str = concat!(module_path!(), "::fetch_profile");
 pub const LIVE_FUNCTION: &str = concat!(module_path!(), "::fetch_live_profile");
 
 /// What the example reads from its environment.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Config {
     /// Where to listen: `127.0.0.1:$PORT`, port 3000 by default.
     pub addr: SocketAddr,
@@ -60,10 +62,26 @@ pub struct Config {
     pub failure_rate: f64,
     /// `SEED`: seeds the upstream's failures, so runs repeat; 42 by default.
     pub seed: u64,
+    /// `RESILIENCE_ADMIN_TOKEN`: turns on the status page's control routes
+    /// for requests that carry it as a bearer token; off when unset or empty.
+    pub admin_token: Option<String>,
+}
+
+/// The token is left out: a log of the configuration must not leak it.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("failure_rate", &self.failure_rate)
+            .field("seed", &self.seed)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 impl Config {
-    /// Reads `PORT`, `FAILURE_RATE` and `SEED`, each optional.
+    /// Reads `PORT`, `FAILURE_RATE`, `SEED` and `RESILIENCE_ADMIN_TOKEN`,
+    /// each optional.
     ///
     /// # Errors
     ///
@@ -115,6 +133,7 @@ impl Config {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             failure_rate,
             seed,
+            admin_token: var("RESILIENCE_ADMIN_TOKEN").filter(|token| !token.is_empty()),
         })
     }
 }
@@ -380,7 +399,9 @@ struct AppState {
 }
 
 /// The service: `GET /profile/{id}` and `GET /metrics`, every response
-/// with the recovery headers.
+/// with the recovery headers; and the status page at `/resilience` (see
+/// [`StatusService`]), whose control routes answer to `admin_token` (off
+/// without one).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -390,17 +411,36 @@ struct AppState {
 /// // A recorder that is not installed renders nothing of the attributes:
 /// // use `install_metrics` in a real service.
 /// let metrics = PrometheusBuilder::new().build_recorder().handle();
-/// let router = app(Arc::new(Upstream::new(0.66, 42)), metrics);
+/// let router = app(Arc::new(Upstream::new(0.66, 42)), metrics, Some("a long random token"));
 /// # let _ = router;
 /// ```
-pub fn app(upstream: Arc<Upstream>, metrics: PrometheusHandle) -> Router {
+pub fn app(
+    upstream: Arc<Upstream>,
+    metrics: PrometheusHandle,
+    admin_token: Option<&str>,
+) -> Router {
+    let status = StatusService::new(STATUS_PREFIX)
+        .admin_token(admin_token.unwrap_or_default())
+        .caller_address(|extensions| {
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0)
+        });
     Router::new()
         .route("/profile/{id}", get(profile))
         .route("/profile/{id}/live", get(live_profile))
         .route("/metrics", get(render_metrics))
         .layer(RecoveryLayer::new().shed_as_unavailable())
         .with_state(AppState { upstream, metrics })
+        // The page, its JSON and its controls: the service matches the
+        // whole path.
+        .route_service(STATUS_PREFIX, status.clone())
+        .route_service("/resilience.json", status.clone())
+        .route_service("/resilience/{*control}", status)
 }
+
+/// Where [`app`] serves the status page.
+pub const STATUS_PREFIX: &str = "/resilience";
 
 /// Serves `app` on `listener` until the process ends.
 ///
@@ -408,7 +448,12 @@ pub fn app(upstream: Arc<Upstream>, metrics: PrometheusHandle) -> Router {
 ///
 /// What accepting connections fails with.
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app).await
+    // With each connection's peer address, for the status page's events.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
 }
 
 async fn profile(State(state): State<AppState>, Path(id): Path<u64>) -> Response {

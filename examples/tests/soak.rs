@@ -118,7 +118,7 @@ fn replica() {
         let upstream = Arc::new(Upstream::new(rate, seed));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("{}", listener.local_addr().unwrap().port());
-        serve(listener, app(upstream, metrics)).await.unwrap();
+        serve(listener, app(upstream, metrics, None)).await.unwrap();
     });
 }
 

@@ -158,7 +158,7 @@
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `metrics` | on | the counters and gauge above, through the `metrics` facade |
-//! | `tower` | off | `recovery::RecoveryLayer`, a tower layer for axum, tonic or any tower stack |
+//! | `tower` | off | `recovery::RecoveryLayer`, a tower layer for axum, tonic or any tower stack; `status::StatusService`, the live status page with manual breaker controls |
 //! | `redis` | off | `fleet`: `shared = true` on `#[stale_cache]` and `#[breaker]` shares stale data and breaker state across replicas over Redis |
 //! | `redis-tls` | off | `rediss://` URLs for the fleet (rustls) |
 //!

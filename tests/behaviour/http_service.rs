@@ -1,6 +1,7 @@
 //! The example HTTP service, served in-process on a free loopback port and
 //! called with a real HTTP client: the recovery headers of each response,
-//! and the `/metrics` the requests produced.
+//! the `/metrics` the requests produced, and the status page's JSON and
+//! controls.
 //!
 //! The metrics recorder is process-wide and the breaker and cache of
 //! `fetch_profile` are too, so one test owns the service and tells its story
@@ -18,6 +19,9 @@ use hyper_util::rt::TokioExecutor;
 use resilience_examples::http_service::{
     BREAKER, FUNCTION, LIVE_FUNCTION, Upstream, app, install_metrics, serve,
 };
+
+/// The token the service's control routes answer to.
+const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 struct Service {
     addr: SocketAddr,
@@ -45,7 +49,10 @@ impl Service {
         let upstream = Arc::new(Upstream::new(failure_rate, 7));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(serve(listener, app(Arc::clone(&upstream), metrics)));
+        tokio::spawn(serve(
+            listener,
+            app(Arc::clone(&upstream), metrics, Some(ADMIN_TOKEN)),
+        ));
         // A connection per request: no idle connection outlives a request.
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(0)
@@ -58,7 +65,25 @@ impl Service {
     }
 
     async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
-        let mut request = Request::get(format!("http://{}{path}", self.addr));
+        self.send(Request::get(format!("http://{}{path}", self.addr)), headers)
+            .await
+    }
+
+    /// `POST path`, with `token` as the bearer token if given.
+    async fn post(&self, path: &str, token: Option<&str>) -> Answer {
+        let bearer = token.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .iter()
+            .map(|bearer| ("authorization", bearer.as_str()))
+            .collect();
+        self.send(
+            Request::post(format!("http://{}{path}", self.addr)),
+            &headers,
+        )
+        .await
+    }
+
+    async fn send(&self, mut request: http::request::Builder, headers: &[(&str, &str)]) -> Answer {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -261,4 +286,62 @@ async fn every_recovery_shows_in_the_headers_and_in_metrics() {
     assert_eq!(live.status, StatusCode::OK, "{}", live.body);
     assert_eq!(live.body, "profile 5: User 5 (upstream)\n");
     assert_eq!(live.header("retry-after"), None);
+
+    // The status page: its JSON shows the breaker closed again ...
+    let page = service.get("/resilience", &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("resilience status"));
+    let status: serde_json::Value =
+        serde_json::from_str(&service.get("/resilience.json", &[]).await.body).unwrap();
+    let row = status["breakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == BREAKER)
+        .expect("the breaker is listed");
+    assert_eq!(
+        (&row["state"], &row["origin"]),
+        (&"closed".into(), &"local".into())
+    );
+    let cache = status["caches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["function"] == FUNCTION)
+        .expect("the cache is listed");
+    assert_eq!(cache["stale"], 2);
+    let oldest = cache["oldest_stale_ms"].as_u64().unwrap();
+    assert!(
+        (6_000..7_000).contains(&oldest),
+        "X-Stale-Age said 6 s: {oldest} ms"
+    );
+    assert_eq!(status["controls"], true);
+
+    // ... only the right token opens it by hand ...
+    let open = format!("/resilience/breakers/{BREAKER}/open");
+    for wrong in [None, Some("guess"), Some("test-admin-token")] {
+        let refused = service.post(&open, wrong).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{wrong:?}");
+    }
+    let (healthy, calls) = service.profile(6, &[]).await;
+    assert_eq!(
+        (calls, healthy.header("x-fallback")),
+        (1, None),
+        "still closed"
+    );
+    let opened = service.post(&open, Some(ADMIN_TOKEN)).await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+
+    // ... and the next request is answered by the fallback, the upstream
+    // healthy as it is ...
+    let (by_hand, calls) = service.profile(7, &[]).await;
+    assert_eq!(calls, 0);
+    assert_eq!(by_hand.header("x-fallback"), Some("true"));
+
+    // ... until it is closed by hand.
+    let close = format!("/resilience/breakers/{BREAKER}/close");
+    let closed = service.post(&close, Some(ADMIN_TOKEN)).await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    let (again, calls) = service.profile(7, &[]).await;
+    assert_eq!((calls, again.header("x-fallback")), (1, None));
 }

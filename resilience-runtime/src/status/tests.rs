@@ -239,3 +239,27 @@ fn a_prefix_cannot_break_out_of_the_script() {
             .contains(r#"const PREFIX = "/x<\/script><script>alert(1)";"#)
     );
 }
+
+#[tokio::test]
+async fn a_change_by_hand_names_the_caller_address() {
+    registry().get_or_register("status-caller", BreakerConfig::new());
+    let status = StatusService::new("/resilience").admin_token("s3cret");
+    test_events::record_events();
+    let mut request = Request::post("/resilience/breakers/status-caller/open")
+        .header("authorization", "Bearer s3cret")
+        .body(())
+        .unwrap();
+    let caller: std::net::SocketAddr = "192.0.2.7:41000".parse().unwrap();
+    request.extensions_mut().insert(caller);
+    let response = status.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let event = test_events::recorded_events()
+        .into_iter()
+        .find(|event| {
+            event.fields.get("breaker").map(String::as_str) == Some("status-caller")
+                && event.fields.contains_key("action")
+        })
+        .expect("an event for the change by hand");
+    assert_eq!(event.level, tracing::Level::WARN);
+    assert_eq!(event.fields["caller"], "192.0.2.7:41000");
+}
