@@ -93,4 +93,4 @@ mod snapshot;
 mod tests;
 
 pub use service::StatusService;
-pub use snapshot::{BreakerRow, BudgetRow, BulkheadRow, CacheRow, Snapshot};
+pub use snapshot::{BreakerRow, BudgetRow, BulkheadRow, Snapshot};

@@ -92,7 +92,12 @@ impl Listing {
 /// Fresh hits are counted per thread and handed over in batches of 256, as
 /// for `stale_cache_requests_total` (see [`crate::flush_metrics`], which
 /// hands over the calling thread's).
+///
+/// With the `tower` feature it is also a row of the status page's JSON,
+/// under the same names (`oldest_stale_served` as `oldest_stale_ms`, in
+/// milliseconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "tower", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct CacheSummary {
     /// The cached function, as events and metrics name it.
@@ -110,7 +115,16 @@ pub struct CacheSummary {
     /// Requests whose load failed with nothing servable cached.
     pub error: u64,
     /// The age of the oldest value served stale so far.
+    #[cfg_attr(
+        feature = "tower",
+        serde(rename = "oldest_stale_ms", serialize_with = "as_millis")
+    )]
     pub oldest_stale_served: Duration,
+}
+
+#[cfg(feature = "tower")]
+fn as_millis<S: serde::Serializer>(age: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(u64::try_from(age.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Every cache of the process that has served a request and is alive, by

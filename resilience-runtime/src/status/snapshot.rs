@@ -32,8 +32,9 @@ pub struct Snapshot {
     /// by key.
     pub breakers: Vec<BreakerRow>,
     /// Every `#[stale_cache]` (and hand-made [`StaleCache`](crate::stale_cache::StaleCache))
-    /// that has served a request, by function.
-    pub caches: Vec<CacheRow>,
+    /// that has served a request, by function: its fields, and
+    /// `oldest_stale_ms` for the oldest value served stale.
+    pub caches: Vec<CacheSummary>,
     /// Every bulkhead, by name.
     pub bulkheads: Vec<BulkheadRow>,
     /// Every retry budget in use, by name.
@@ -66,29 +67,6 @@ pub struct BreakerRow {
     pub failures: u64,
     /// `failures / calls`, or `null` for an empty window.
     pub failure_rate: Option<f64>,
-}
-
-/// One cache in a [`Snapshot`]: counts since it was made (see
-/// [`CacheSummary`]).
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct CacheRow {
-    /// The cached function, as events and metrics name it.
-    pub function: &'static str,
-    /// Entries held now.
-    pub entries: u64,
-    /// Requests answered fresh, without a call.
-    pub fresh: u64,
-    /// Requests that replaced an expired value.
-    pub refreshed: u64,
-    /// Requests answered with a stale value.
-    pub stale: u64,
-    /// Requests that loaded with nothing cached.
-    pub miss: u64,
-    /// Requests that failed with nothing servable.
-    pub error: u64,
-    /// The oldest value served stale so far, in milliseconds.
-    pub oldest_stale_ms: u64,
 }
 
 /// One bulkhead in a [`Snapshot`].
@@ -125,7 +103,7 @@ impl Snapshot {
         }
         Self {
             breakers,
-            caches: stale_cache::caches().into_iter().map(cache_row).collect(),
+            caches: stale_cache::caches(),
             bulkheads: bulkhead::all().into_iter().map(bulkhead_row).collect(),
             retry_budgets: retry::budget::all()
                 .into_iter()
@@ -156,19 +134,6 @@ pub(super) fn breaker_row(breaker: &Arc<Breaker>) -> BreakerRow {
         calls: counts.calls(),
         failures: counts.failures,
         failure_rate: counts.failure_rate(),
-    }
-}
-
-fn cache_row(summary: CacheSummary) -> CacheRow {
-    CacheRow {
-        function: summary.function,
-        entries: summary.entries,
-        fresh: summary.fresh,
-        refreshed: summary.refreshed,
-        stale: summary.stale,
-        miss: summary.miss,
-        error: summary.error,
-        oldest_stale_ms: millis(summary.oldest_stale_served),
     }
 }
 
