@@ -27,7 +27,9 @@
 pub mod attempt;
 pub(crate) mod attempts;
 pub mod budget;
+mod counts;
 mod policy;
 pub(crate) mod sync_loop;
 
+pub use counts::{RetryCount, retries};
 pub use policy::{Backoff, Jitter, RetryPolicy};

@@ -9,7 +9,7 @@
 //!
 //! | route | answer |
 //! | --- | --- |
-//! | `GET <prefix>` | an HTML page, self-contained (no CDN, no font, no external request), that polls the JSON every second: each breaker's state, origin, open time, next probe, failure rate, calls and a chart of its last two minutes; each cache's rates, stale share and oldest value served stale; bulkheads; retry budgets |
+//! | `GET <prefix>` | an HTML page, self-contained (no CDN, no font, no external request), that polls the JSON every second: each breaker's state, origin, open time, next probe, failure rate, calls and a chart of its last two minutes; each cache's rates, stale share and oldest value served stale; retries by function; bulkheads; retry budgets |
 //! | `GET <prefix>.json` | the same as JSON: a [`Snapshot`], documented field by field |
 //! | `POST <prefix>/breakers/{name}/open` | opens the breaker for its `open_for` ([`Breaker::force_open`](crate::breaker::Breaker::force_open)) |
 //! | `POST <prefix>/breakers/{name}/close` | closes it with an empty window ([`Breaker::reset`](crate::breaker::Breaker::reset)) |

@@ -315,6 +315,13 @@ async fn every_recovery_shows_in_the_headers_and_in_metrics() {
         (6_000..7_000).contains(&oldest),
         "X-Stale-Age said 6 s: {oldest} ms"
     );
+    let retried = status["retries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["function"] == LIVE_FUNCTION)
+        .expect("the retried function is listed");
+    assert_eq!(retried["retries"], 6, "as retry_attempts_total counted");
     assert_eq!(status["controls"], true);
 
     // ... only the right token opens it by hand ...

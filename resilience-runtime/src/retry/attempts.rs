@@ -329,6 +329,7 @@ impl<'a> Attempts<'a> {
 
     fn retry_after(&mut self, delay: Duration) -> Duration {
         RETRY_ATTEMPTS_TOTAL.increment(&[("function", self.function)]);
+        super::counts::count(self.function);
         crate::recovery::retried();
         self.attempt += 1;
         self.context.next();

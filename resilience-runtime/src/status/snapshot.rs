@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::breaker::{self, Breaker, State};
+use crate::retry::RetryCount;
 use crate::stale_cache::{self, CacheSummary};
 use crate::{bulkhead, retry};
 
@@ -35,6 +36,9 @@ pub struct Snapshot {
     /// that has served a request, by function: its fields, and
     /// `oldest_stale_ms` for the oldest value served stale.
     pub caches: Vec<CacheSummary>,
+    /// Every function that has retried, by name: `function`, and
+    /// `retries`, its attempts after the first so far.
+    pub retries: Vec<RetryCount>,
     /// Every bulkhead, by name.
     pub bulkheads: Vec<BulkheadRow>,
     /// Every retry budget in use, by name.
@@ -104,6 +108,7 @@ impl Snapshot {
         Self {
             breakers,
             caches: stale_cache::caches(),
+            retries: retry::retries(),
             bulkheads: bulkhead::all().into_iter().map(bulkhead_row).collect(),
             retry_budgets: retry::budget::all()
                 .into_iter()
