@@ -118,6 +118,20 @@ impl Strike {
         CHAOS_INJECTIONS_TOTAL.increment(&[("target", self.target), ("fault", fault)]);
         crate::recovery::chaos_injected();
     }
+
+    /// Errors were asked for, but no maker makes this point's error type.
+    #[cold]
+    fn warn_unmade(&self, error_type: &str) {
+        const MESSAGE: &str = "chaos: no error maker for this error type; the call goes on";
+        match self.site {
+            Site::Function => {
+                tracing::warn!(target: "resilience", function = self.target, error_type, "{MESSAGE}");
+            }
+            Site::Breaker => {
+                tracing::warn!(target: "resilience", breaker = self.target, error_type, "{MESSAGE}");
+            }
+        }
+    }
 }
 
 impl Landed {
@@ -129,12 +143,7 @@ impl Landed {
         let strike = self.strike?;
         let Some(error) = registry::make::<E>(strike.target) else {
             if !strike.injection.warned_unmade.swap(true, Relaxed) {
-                tracing::warn!(
-                    target: "resilience",
-                    function = strike.target,
-                    error_type = std::any::type_name::<E>(),
-                    "chaos: no error maker for this error type; the call goes on"
-                );
+                strike.warn_unmade(std::any::type_name::<E>());
             }
             return None;
         };
@@ -171,6 +180,22 @@ mod tests {
             assert_eq!(event.fields["function"], "strike::events");
             assert_eq!(event.fields["latency_ms"], "1");
         }
+    }
+
+    #[test]
+    fn an_error_type_without_a_maker_goes_on_with_one_warning() {
+        chaos::register_error("strike-unmade", || "a &str, not a u32");
+        chaos::inject("strike-unmade", Fault::new(1).errors(1.0)).unwrap();
+        record_events();
+        for _ in 0..3 {
+            let strike = crate::__private::chaos::breaker_point("strike-unmade").unwrap();
+            assert_eq!(strike.land_blocking().error::<u32>(), None);
+        }
+        chaos::stop("strike-unmade");
+        let events = recorded_events();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].fields["breaker"], "strike-unmade");
+        assert_eq!(events[0].fields["error_type"], "u32");
     }
 
     #[test]
