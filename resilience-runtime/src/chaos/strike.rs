@@ -79,6 +79,11 @@ impl Strike {
     /// sleep, and a hang — which nothing can cut off in sync code — blocks
     /// for the fault's [`blocking_hang`](super::Fault::blocking_hang), then
     /// goes on.
+    ///
+    /// Out of line, as the rest of a struck call: the healthy path inlined
+    /// at every point stays the load and a branch.
+    #[cold]
+    #[inline(never)]
     pub fn land_blocking(self) -> Landed {
         if !self.decision.latency.is_zero() {
             self.tell("latency");
@@ -139,6 +144,7 @@ impl Landed {
     /// the target and `E`; `None` when no error was drawn, or when no maker
     /// makes an `E` (then the call goes on, and a warning says so once per
     /// injection).
+    #[inline(never)]
     pub fn error<E: 'static>(self) -> Option<E> {
         let strike = self.strike?;
         let Some(error) = registry::make::<E>(strike.target) else {
