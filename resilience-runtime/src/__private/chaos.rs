@@ -87,3 +87,7 @@ pub const fn point(_function: &'static str) -> Option<Strike> {
 pub const fn breaker_point(_name: &'static str) -> Option<Strike> {
     None
 }
+
+// Without the feature, proved at compile time: no point ever strikes.
+#[cfg(not(feature = "chaos"))]
+const _: () = assert!(point("any::function").is_none() && breaker_point("any").is_none());
