@@ -15,7 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use resilience_examples::http_service::{
-    BREAKER, LIVE_FUNCTION, ProfileError, Upstream, app, install_metrics, serve,
+    BREAKER, LIVE_FUNCTION, Upstream, app, install_metrics, serve,
 };
 use resilience_runtime::chaos::{self, Fault};
 
@@ -90,8 +90,9 @@ async fn an_injected_outage_opens_the_breaker_and_the_service_still_answers() {
     assert_eq!(healthy.body, "profile 1: User 1 (upstream)\n");
     assert_eq!(healthy.header("x-chaos-faults"), None);
 
-    // The rehearsal: every attempt of the upstream function fails.
-    chaos::register_error(LIVE_FUNCTION, || ProfileError::Unavailable);
+    // The rehearsal: every attempt of the upstream function fails, with
+    // the error the service registered (plain values, as a control route
+    // would send them).
     chaos::inject(LIVE_FUNCTION, Fault::new(27).errors(1.0)).unwrap();
     let calls = service.upstream.calls();
 
