@@ -86,6 +86,7 @@
 //! | `failure_rate` | the failure share of the window that opened a breaker | breaker |
 //! | `origin` | where a breaker's transition came from: `local`, or `fleet` (another instance, feature `redis`) | breaker |
 //! | `fault` | the fault a call met, injected by `chaos` (feature `chaos`): `error`, `latency`, `hang` (with `latency_ms`, the injected wait) | chaos |
+//! | `error_type` | the error type of a function that no registered chaos error maker makes (told once per injection; the call goes on) | chaos |
 //! | `trace_id` | the request's trace id, on the `request` span of `recovery::RecoveryLayer` (feature `tower`) | every event inside a request |
 //!
 //! Levels: a retry is a warning, giving up an error, a recovery or a refused

@@ -258,3 +258,25 @@ fn shares_are_checked() {
     assert!(matches!(sum, Err(ChaosError::SharesAboveOne { .. })));
     assert!(!chaos::stop("chaos::shares"), "nothing was injected");
 }
+
+#[timeout(after = "1s")]
+#[breaker(name = "chaos-hung-breaker", consecutive = 2)]
+async fn behind_a_hung_breaker() -> Result<u32, ApiError> {
+    Ok(10)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hang_injected_at_a_breaker_is_cut_off_and_counted_as_a_failure() {
+    chaos::inject("chaos-hung-breaker", Fault::new(10).hangs(1.0)).unwrap();
+    let start = Instant::now();
+    for _ in 0..2 {
+        assert_eq!(behind_a_hung_breaker().await, Err(ApiError::TimedOut));
+    }
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    let breaker = resilience_runtime::breaker::registry()
+        .get("chaos-hung-breaker")
+        .unwrap();
+    assert_eq!(breaker.state(), State::Open, "two hangs in a row");
+    chaos::stop("chaos-hung-breaker");
+    assert_eq!(behind_a_hung_breaker().await, Err(ApiError::Open));
+}
