@@ -392,6 +392,27 @@ pub fn install_metrics() -> Result<PrometheusHandle, String> {
         .clone()
 }
 
+/// With the `chaos` feature: the error a rehearsal fails the upstream's
+/// calls with, [`ProfileError::Unavailable`] (what a real timeout gives),
+/// registered for [`LIVE_FUNCTION`] and for the breaker [`BREAKER`], so
+/// that an injection into either — from code, or from a control route
+/// with plain values — needs nothing more. [`app`] calls it.
+///
+/// ```
+/// use resilience_examples::http_service::{LIVE_FUNCTION, register_chaos_errors};
+/// use resilience_runtime::chaos::{self, Fault};
+///
+/// register_chaos_errors();
+/// chaos::inject(LIVE_FUNCTION, Fault::new(1).errors(0.5)).unwrap();
+/// chaos::stop(LIVE_FUNCTION);
+/// ```
+#[cfg(feature = "chaos")]
+pub fn register_chaos_errors() {
+    use resilience_runtime::chaos;
+    chaos::register_error(LIVE_FUNCTION, || ProfileError::Unavailable);
+    chaos::register_error(BREAKER, || ProfileError::Unavailable);
+}
+
 #[derive(Clone)]
 struct AppState {
     upstream: Arc<Upstream>,
@@ -419,6 +440,8 @@ pub fn app(
     metrics: PrometheusHandle,
     admin_token: Option<&str>,
 ) -> Router {
+    #[cfg(feature = "chaos")]
+    register_chaos_errors();
     let status = StatusService::new(STATUS_PREFIX)
         .admin_token(admin_token.unwrap_or_default())
         .caller_address(|extensions| {

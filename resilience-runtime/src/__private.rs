@@ -37,6 +37,7 @@ pub use when::{ValidWhen, WhenFn, WhenPredicate};
 
 mod cache_bounds;
 mod cache_calls;
+pub mod chaos;
 mod full;
 mod idioms;
 mod keyed;

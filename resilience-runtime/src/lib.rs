@@ -70,7 +70,7 @@
 //!
 //! | field | meaning | in the events of |
 //! | --- | --- | --- |
-//! | `function` | `module::path::function_name` of the decorated function | retry, fallback, stale cache, timeout |
+//! | `function` | `module::path::function_name` of the decorated function | retry, fallback, stale cache, timeout, chaos |
 //! | `attempt` | the attempt the event is about, from 1 | retry |
 //! | `max_attempts` | the `max` of `#[retry]` | retry |
 //! | `error` | the error, by `Display`, else `Debug`, else its type name | retry, fallback, stale cache |
@@ -80,18 +80,21 @@
 //! | `age_ms` | age of the cached value the event is about: the one replaced (`refreshed`), served (`stale`), or too old to serve (`error`, when there was one) | stale cache |
 //! | `budget` | the name of the [retry budget](retry::budget) that refused a retry | retry |
 //! | `bulkhead` | the name of the [bulkhead](mod@bulkhead) that turned a call away (with `max_concurrent` and `max_wait_ms`) | bulkhead |
-//! | `breaker` | the name of a circuit breaker | breaker |
+//! | `breaker` | the name of a circuit breaker | breaker, chaos |
 //! | `key` | the key of a keyed breaker (`#[breaker(key = ..)]`), as `Debug` prints it | breaker |
 //! | `state` | the state a breaker entered: `closed`, `open`, `half-open` | breaker |
 //! | `failure_rate` | the failure share of the window that opened a breaker | breaker |
 //! | `origin` | where a breaker's transition came from: `local`, or `fleet` (another instance, feature `redis`) | breaker |
+//! | `fault` | the fault a call met, injected by `chaos` (feature `chaos`): `error`, `latency`, `hang` (with `latency_ms`, the injected wait) | chaos |
+//! | `error_type` | the error type of a function that no registered chaos error maker makes (told once per injection; the call goes on) | chaos |
 //! | `trace_id` | the request's trace id, on the `request` span of `recovery::RecoveryLayer` (feature `tower`) | every event inside a request |
 //!
 //! Levels: a retry is a warning, giving up an error, a recovery or a refused
 //! error informational; a fallback is a warning; a breaker opening is a
 //! warning, its other transitions informational; a stale value served is a
 //! warning, a refresh informational, a load with nothing to serve an error;
-//! a call cut off by `#[timeout]` is a warning.
+//! a call cut off by `#[timeout]` is a warning; an injected fault is a
+//! warning.
 //!
 //! # Metrics
 //!
@@ -113,6 +116,7 @@
 //! | `bulkhead_inflight` | gauge | `bulkhead` | calls running through a [bulkhead](mod@bulkhead) |
 //! | `bulkhead_limit` | gauge | `bulkhead` | calls a bulkhead lets run at once |
 //! | `bulkhead_rejected_total` | counter | `bulkhead` | calls a full bulkhead turned away: they did not run |
+//! | `chaos_injections_total` | counter | `target` (a function's path or a breaker's name), `fault` = `error`, `latency`, `hang` | faults injected by `chaos` (feature `chaos`) |
 //!
 //! **Install the recorder before the first decorated call.** To keep the
 //! breaker's closed path and the cache's hit path free of look-ups, a
@@ -151,7 +155,8 @@
 //! retries, fallbacks, stale values and their age, breaker rejections — for
 //! the application to read; with the `tower` feature,
 //! `recovery::RecoveryLayer` writes it on each HTTP response as
-//! `X-Retry-Count`, `X-Fallback`, `X-Stale-Age` and `X-Trace-Id` headers.
+//! `X-Retry-Count`, `X-Fallback`, `X-Stale-Age`, `X-Chaos-Faults` and
+//! `X-Trace-Id` headers.
 //!
 //! # Features
 //!
@@ -161,6 +166,7 @@
 //! | `tower` | off | `recovery::RecoveryLayer`, a tower layer for axum, tonic or any tower stack; `status::StatusService`, the live status page with manual breaker controls |
 //! | `redis` | off | `fleet`: `shared = true` on `#[stale_cache]` and `#[breaker]` shares stale data and breaker state across replicas over Redis |
 //! | `redis-tls` | off | `rediss://` URLs for the fleet (rustls) |
+//! | `chaos` | off | `chaos`: inject errors, latency and hangs into decorated functions and breakers at run time, seeded, to rehearse an outage; off, nothing of it is compiled in |
 //!
 //! # The fleet tier (feature `redis`)
 //!
@@ -227,6 +233,8 @@ pub use resilience_macros::{breaker, bulkhead, fallback, retry, stale_cache, tim
 // lives in the macro namespace beside it).
 pub mod breaker;
 pub mod bulkhead;
+#[cfg(feature = "chaos")]
+pub mod chaos;
 mod fallback;
 pub mod retry;
 pub mod stale_cache;

@@ -46,6 +46,7 @@
 //! | `bulkhead_rejections` | `#[bulkhead]` turns a call away: every slot taken |
 //! | `budget_refusals` | a retry budget refuses a retry (`#[retry(budget = ..)]`) |
 //! | `retry_after` | the longest wait a refusal asked for: an open breaker's time until its next probe |
+//! | `chaos_faults` | a call meets a fault injected by `chaos` (feature `chaos`): an error, a latency or a hang |
 //!
 //! The scope is a tokio task-local: it covers the future handed to
 //! [`scope`], on whatever threads that future is polled, but not tasks it
@@ -63,7 +64,7 @@
 //!
 //! With the `tower` feature, `RecoveryLayer` opens a scope per request and
 //! writes it on the response as headers: `X-Retry-Count`, `X-Fallback`,
-//! `X-Stale-Age` and `X-Trace-Id`.
+//! `X-Stale-Age`, `X-Chaos-Faults` and `X-Trace-Id`.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -119,6 +120,9 @@ pub struct Recovery {
     /// The longest wait a refusal asked for: an open breaker's time until
     /// its next probe. `None` when no refusal named one.
     pub retry_after: Option<Duration>,
+    /// Faults injected by [`chaos`](crate#features) (feature `chaos`) into
+    /// the calls made for the request: the answer met a rehearsed outage.
+    pub chaos_faults: u32,
 }
 
 impl Recovery {
@@ -171,6 +175,7 @@ impl Recovery {
             .saturating_add(other.bulkhead_rejections);
         self.budget_refusals = self.budget_refusals.saturating_add(other.budget_refusals);
         self.retry_after = self.retry_after.max(other.retry_after);
+        self.chaos_faults = self.chaos_faults.saturating_add(other.chaos_faults);
     }
 
     /// Whether a call was refused to protect a dependency or this service
@@ -319,6 +324,12 @@ pub(crate) fn budget_refused() {
     record(|recovery| recovery.budget_refusals = recovery.budget_refusals.saturating_add(1));
 }
 
+/// A call met a fault injected by `chaos`.
+#[cfg_attr(not(feature = "chaos"), allow(dead_code))]
+pub(crate) fn chaos_injected() {
+    record(|recovery| recovery.chaos_faults = recovery.chaos_faults.saturating_add(1));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,6 +366,7 @@ mod tests {
             breaker_rejected(Duration::from_secs(2));
             bulkhead_rejected();
             budget_refused();
+            chaos_injected();
         });
         assert_eq!(
             recovery,
@@ -367,6 +379,7 @@ mod tests {
                 bulkhead_rejections: 1,
                 budget_refusals: 1,
                 retry_after: Some(Duration::from_secs(5)),
+                chaos_faults: 1,
             }
         );
         assert!(recovery.recovered() && recovery.fallback_used() && recovery.shed());

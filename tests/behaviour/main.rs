@@ -3,6 +3,7 @@
 
 mod breaker;
 mod bulkhead;
+mod chaos;
 mod dashboard;
 mod events;
 mod fallback;

@@ -54,16 +54,17 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool, retried: bool) ->
     // The body's statements, not its block: a block of one expression as
     // the tail of another raises `unused_braces` at the user's braces.
     let body = &function.body.stmts;
+    let chaos = chaos_point(context);
     let attempts = super::retry::attempts_local();
     let call = super::retry::call_local();
     let attempt = match (function.is_async(), retried) {
-        (true, false) => quote!(async { #(#bind)* #anchor #(#body)* }.await),
+        (true, false) => quote!(async { #chaos #(#bind)* #anchor #(#body)* }.await),
         (true, true) => quote! {
-            #private::in_attempt(#attempts.context(), async { #(#bind)* #anchor #(#body)* }).await
+            #private::in_attempt(#attempts.context(), async { #chaos #(#bind)* #anchor #(#body)* }).await
         },
-        (false, false) => quote!(#private::attempt(|| { #(#bind)* #anchor #(#body)* })),
+        (false, false) => quote!(#private::attempt(|| { #chaos #(#bind)* #anchor #(#body)* })),
         (false, true) => quote! {
-            #private::in_attempt_blocking(#call, || #private::attempt(|| { #(#bind)* #anchor #(#body)* }))
+            #private::in_attempt_blocking(#call, || #private::attempt(|| { #chaos #(#bind)* #anchor #(#body)* }))
         },
     };
 
@@ -78,6 +79,39 @@ pub(crate) fn expand(context: &Context, fresh_arguments: bool, retried: bool) ->
             #(#prepare)*
             let #outcome = #attempt;
             #private::into_result(#outcome)
+        }
+    }
+}
+
+/// The chaos point where the body would run, once per attempt: with the
+/// runtime's `chaos` feature an injected fault of this function (its
+/// wait, its hang, its error, which ends the attempt as the body's own
+/// would); without it, dead code behind a constant `None`.
+fn chaos_point(context: &Context) -> TokenStream {
+    let function = context.function;
+    let private = &context.private;
+    let name = context.function_name();
+    let strike = Context::local("__resilience_chaos");
+    let landed = Context::local("__resilience_landed");
+    let injected = Context::local("__resilience_injected");
+    let land = if context.function.is_async() {
+        quote!(#strike.land().await)
+    } else {
+        quote!(#strike.land_blocking())
+    };
+    // At the return type, as `#[retry]`'s own `from_result`: a return type
+    // that is not a `Result` is reported there once, not once more here.
+    let output_span = function.output.span();
+    let private_at_output = super::respan(private.clone(), output_span);
+    let failed = quote_spanned! {output_span=>
+        #private_at_output::from_result(::core::result::Result::Err(#injected))
+    };
+    quote! {
+        if let ::core::option::Option::Some(#strike) = #private::chaos::point(#name) {
+            let #landed = #land;
+            if let ::core::option::Option::Some(#injected) = #landed.error() {
+                return #failed;
+            }
         }
     }
 }

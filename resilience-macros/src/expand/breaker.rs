@@ -102,6 +102,8 @@ fn wrap(args: &BreakerArgs, context: &Context, inner: TokenStream) -> TokenStrea
     let open = Context::local("__resilience_open");
     let value = Context::local("__resilience_value");
     let failure = Context::local("__resilience_error");
+    let injected = Context::local("__resilience_injected");
+    let chaos = chaos_point(context, name, &injected);
     let counts_as_failure = predicate(context, args.when.as_ref(), &failure);
     // At the return type: an error type without `From<CircuitOpen>` is
     // reported there, with the impl to write.
@@ -147,17 +149,43 @@ fn wrap(args: &BreakerArgs, context: &Context, inner: TokenStream) -> TokenStrea
             #slot
             match #acquire {
                 ::core::result::Result::Err(#open) => #rejected,
-                ::core::result::Result::Ok(#permit) => match #inner {
-                    ::core::result::Result::Ok(#value) => {
-                        #permit.record(false);
-                        ::core::result::Result::Ok(#value)
+                ::core::result::Result::Ok(#permit) => {
+                    #chaos
+                    match match #injected {
+                        ::core::option::Option::Some(#injected) => ::core::result::Result::Err(#injected),
+                        ::core::option::Option::None => #inner,
+                    } {
+                        ::core::result::Result::Ok(#value) => {
+                            #permit.record(false);
+                            ::core::result::Result::Ok(#value)
+                        }
+                        ::core::result::Result::Err(#failure) => {
+                            #permit.record(#counts_as_failure);
+                            ::core::result::Result::Err(#failure)
+                        }
                     }
-                    ::core::result::Result::Err(#failure) => {
-                        #permit.record(#counts_as_failure);
-                        ::core::result::Result::Err(#failure)
-                    }
-                },
+                }
             }
+        }
+    }
+}
+
+/// `let injected`: the error a chaos injection at the breaker `name`
+/// fails this call with (runtime feature `chaos`), after its wait and
+/// hang; without the feature, a constant `None`. The breaker then counts
+/// it as it counts the body's errors.
+fn chaos_point(context: &Context, name: &syn::LitStr, injected: &syn::Ident) -> TokenStream {
+    let private = &context.private;
+    let strike = Context::local("__resilience_chaos");
+    let land = if context.function.is_async() {
+        quote!(#strike.land().await)
+    } else {
+        quote!(#strike.land_blocking())
+    };
+    quote! {
+        let mut #injected = ::core::option::Option::None;
+        if let ::core::option::Option::Some(#strike) = #private::chaos::breaker_point(#name) {
+            #injected = #land.error();
         }
     }
 }

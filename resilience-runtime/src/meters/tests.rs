@@ -460,3 +460,36 @@ fn a_retry_budget_counts_the_retries_it_refused_by_budget() {
         4
     );
 }
+
+#[cfg(feature = "chaos")]
+#[test]
+fn chaos_injections_are_counted_by_target_and_fault() {
+    use crate::__private::chaos::{breaker_point, point};
+    use crate::chaos::{self, Fault};
+
+    #[derive(Debug, PartialEq)]
+    struct Injected;
+
+    let series = Series::default();
+    chaos::register_error("meters::chaos_fn", || Injected);
+    chaos::register_error("meters-chaos-breaker", || Injected);
+    let slow = Fault::new(1).errors(1.0).latency(Duration::from_millis(1));
+    chaos::inject("meters::chaos_fn", slow).unwrap();
+    chaos::inject("meters-chaos-breaker", Fault::new(2).errors(1.0)).unwrap();
+    metrics::with_local_recorder(&series, || {
+        for _ in 0..3 {
+            let strike = point("meters::chaos_fn").expect("injected");
+            assert_eq!(strike.land_blocking().error::<Injected>(), Some(Injected));
+        }
+        let strike = breaker_point("meters-chaos-breaker").expect("injected");
+        assert_eq!(strike.land_blocking().error::<Injected>(), Some(Injected));
+        assert!(point("meters::not_injected").is_none());
+    });
+    chaos::stop("meters::chaos_fn");
+    chaos::stop("meters-chaos-breaker");
+    let count = |id: &str| series.counter(&format!("chaos_injections_total{{{id}}}"));
+    assert_eq!(count("fault=error,target=meters::chaos_fn"), 3);
+    assert_eq!(count("fault=latency,target=meters::chaos_fn"), 3);
+    assert_eq!(count("fault=error,target=meters-chaos-breaker"), 1);
+    assert_eq!(count("fault=hang,target=meters::chaos_fn"), 0);
+}

@@ -20,6 +20,7 @@ use super::{Recovery, Scope, TraceId, scope};
 const X_RETRY_COUNT: HeaderName = HeaderName::from_static("x-retry-count");
 const X_FALLBACK: HeaderName = HeaderName::from_static("x-fallback");
 const X_STALE_AGE: HeaderName = HeaderName::from_static("x-stale-age");
+const X_CHAOS_FAULTS: HeaderName = HeaderName::from_static("x-chaos-faults");
 
 /// The `Retry-After` of a shed answer when no refusal named a wait.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -32,6 +33,7 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// | `X-Retry-Count` | retries made by `#[retry]` while serving the request | always (`0` when none) |
 /// | `X-Fallback` | `true` | a `#[fallback]` function answered |
 /// | `X-Stale-Age` | age in whole seconds of the oldest stale value served | `#[stale_cache]` served a stale value |
+/// | `X-Chaos-Faults` | faults injected by `chaos` into the calls made for the request (feature `chaos`) | a call met an injected error, latency or hang |
 /// | `X-Trace-Id` | the request's trace id (see [`TraceId`]) | always |
 ///
 /// The request's work runs inside a `tracing` span `request` (target
@@ -284,6 +286,9 @@ fn write_headers(headers: &mut HeaderMap, recovery: &Recovery, trace_id: Option<
     if let Some(age) = recovery.stale_age {
         headers.insert(X_STALE_AGE, HeaderValue::from(age.as_secs()));
     }
+    if recovery.chaos_faults > 0 {
+        headers.insert(X_CHAOS_FAULTS, HeaderValue::from(recovery.chaos_faults));
+    }
     if let Some(trace_id) = trace_id {
         headers.insert(X_TRACE_ID, trace_id.0);
     }
@@ -308,6 +313,8 @@ mod tests {
             crate::recovery::retried();
             crate::recovery::fallback_used();
             crate::recovery::stale_served(Duration::from_millis(12_900));
+            crate::recovery::chaos_injected();
+            crate::recovery::chaos_injected();
             Ok::<_, Infallible>(Response::new(()))
         });
         let request = Request::builder()
@@ -323,6 +330,7 @@ mod tests {
         assert_eq!(headers["x-retry-count"], "2");
         assert_eq!(headers["x-fallback"], "true");
         assert_eq!(headers["x-stale-age"], "12");
+        assert_eq!(headers["x-chaos-faults"], "2");
         assert_eq!(headers["x-trace-id"], "4bf92f3577b34da6a3ce929d0e0e4736");
     }
 
@@ -410,6 +418,7 @@ mod tests {
         assert_eq!(headers["x-retry-count"], "0");
         assert!(headers.get("x-fallback").is_none());
         assert!(headers.get("x-stale-age").is_none());
+        assert!(headers.get("x-chaos-faults").is_none());
         let given = response.body().as_ref().unwrap().as_str();
         assert_eq!(headers["x-trace-id"], given, "the handler saw the same id");
     }

@@ -1,0 +1,143 @@
+//! Rehearsing an outage of the example HTTP service, over real HTTP on a
+//! loopback port (issue 27): 100 % injected errors into its upstream
+//! function, the breaker opening, the stale value and the fallback
+//! answering — each response saying it met injected faults — then the
+//! injection stopped and the next probe closing the breaker. On paused
+//! time: the breaker's 10 s open period passes at once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use resilience_examples::http_service::{
+    BREAKER, LIVE_FUNCTION, Upstream, app, install_metrics, serve,
+};
+use resilience_runtime::chaos::{self, Fault};
+
+struct Service {
+    addr: SocketAddr,
+    client: Client<HttpConnector, String>,
+    upstream: Arc<Upstream>,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .map(|value| value.to_str().expect("a text header"))
+    }
+}
+
+impl Service {
+    async fn start() -> Self {
+        let metrics = install_metrics().expect("no other recorder in this test binary");
+        let upstream = Arc::new(Upstream::new(0.0, 7));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, app(Arc::clone(&upstream), metrics, None)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build_http();
+        Self {
+            addr,
+            client,
+            upstream,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        let request = Request::get(format!("http://{}{path}", self.addr))
+            .body(String::new())
+            .unwrap();
+        let response = self.client.request(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    }
+
+    /// The value of `name{labels}` in `/metrics`, if present.
+    async fn sample(&self, name: &str, labels: &str) -> Option<f64> {
+        let metrics = self.get("/metrics").await.body;
+        let series = format!("{name}{{{labels}}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&series))
+            .map(|value| value.parse().unwrap())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_injected_outage_opens_the_breaker_and_the_service_still_answers() {
+    let service = Service::start().await;
+
+    // Before: 1 is loaded and cached (fresh for 5 s).
+    let healthy = service.get("/profile/1").await;
+    assert_eq!(healthy.body, "profile 1: User 1 (upstream)\n");
+    assert_eq!(healthy.header("x-chaos-faults"), None);
+
+    // The rehearsal: every attempt of the upstream function fails, with
+    // the error the service registered (plain values, as a control route
+    // would send them).
+    chaos::inject(LIVE_FUNCTION, Fault::new(27).errors(1.0)).unwrap();
+    let calls = service.upstream.calls();
+
+    // 1 has expired: its refresh fails 3 times, the stale value answers.
+    tokio::time::advance(Duration::from_secs(6)).await;
+    let stale = service.get("/profile/1").await;
+    assert_eq!(stale.status, StatusCode::OK);
+    assert_eq!(stale.body, "profile 1: User 1 (upstream)\n");
+    assert_eq!(stale.header("x-stale-age"), Some("6"));
+    assert_eq!(stale.header("x-retry-count"), Some("2"));
+    assert_eq!(stale.header("x-chaos-faults"), Some("3"), "3 attempts");
+
+    // Nothing cached for 2 and 3: the fallback answers; the third failed
+    // call of four opens the breaker.
+    for id in [2, 3] {
+        let fallback = service.get(&format!("/profile/{id}")).await;
+        assert_eq!(
+            fallback.body,
+            format!("profile {id}: Guest {id} (placeholder)\n")
+        );
+        assert_eq!(fallback.header("x-fallback"), Some("true"));
+        assert_eq!(fallback.header("x-chaos-faults"), Some("3"));
+    }
+    let state = format!("breaker=\"{BREAKER}\"");
+    let open = service.sample("breakers_state", &state).await;
+    assert_eq!(open, Some(1.0), "open");
+    let injected = format!("target=\"{LIVE_FUNCTION}\",fault=\"error\"");
+    let count = service.sample("chaos_injections_total", &injected).await;
+    assert_eq!(count, Some(9.0));
+
+    // Open: answered without a call, so without a fault met.
+    let rejected = service.get("/profile/4").await;
+    assert_eq!(rejected.header("x-fallback"), Some("true"));
+    assert_eq!(rejected.header("x-chaos-faults"), None);
+    let live = service.get("/profile/5/live").await;
+    assert_eq!(live.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(service.upstream.calls(), calls, "the body never ran");
+
+    // The rehearsal ends: after open_for, the probe closes the breaker.
+    assert!(chaos::stop(LIVE_FUNCTION));
+    tokio::time::advance(Duration::from_secs(10)).await;
+    let probe = service.get("/profile/5/live").await;
+    assert_eq!(probe.status, StatusCode::OK, "{}", probe.body);
+    assert_eq!(probe.header("x-chaos-faults"), None);
+    let closed = service.sample("breakers_state", &state).await;
+    assert_eq!(closed, Some(0.0), "closed");
+    assert_eq!(service.upstream.calls(), calls + 1);
+}
