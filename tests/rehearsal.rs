@@ -2,14 +2,16 @@
 //! loopback port (issue 27): 100 % injected errors into its upstream
 //! function, the breaker opening, the stale value and the fallback
 //! answering — each response saying it met injected faults — then the
-//! injection stopped and the next probe closing the breaker. On paused
-//! time: the breaker's 10 s open period passes at once.
+//! injection stopped and the next probe closing the breaker. The
+//! injection is switched on and off as an operator does, through the
+//! status page's control routes with the admin token. On paused time: the
+//! breaker's 10 s open period passes at once.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, Request, StatusCode};
+use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt as _;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -17,7 +19,9 @@ use hyper_util::rt::TokioExecutor;
 use resilience_examples::http_service::{
     BREAKER, LIVE_FUNCTION, Upstream, app, install_metrics, serve,
 };
-use resilience_runtime::chaos::{self, Fault};
+
+/// The admin token of the service's control routes.
+const TOKEN: &str = "rehearsal-admin-token-7c1e9a";
 
 struct Service {
     addr: SocketAddr,
@@ -45,7 +49,10 @@ impl Service {
         let upstream = Arc::new(Upstream::new(0.0, 7));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(serve(listener, app(Arc::clone(&upstream), metrics, None)));
+        tokio::spawn(serve(
+            listener,
+            app(Arc::clone(&upstream), metrics, Some(TOKEN)),
+        ));
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(0)
             .build_http();
@@ -57,9 +64,21 @@ impl Service {
     }
 
     async fn get(&self, path: &str) -> Answer {
-        let request = Request::get(format!("http://{}{path}", self.addr))
-            .body(String::new())
-            .unwrap();
+        self.send(Request::get(format!("http://{}{path}", self.addr)))
+            .await
+    }
+
+    /// `method path` with the admin token, as an operator's control.
+    async fn control(&self, method: Method, path: &str) -> Answer {
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr))
+            .header("authorization", format!("Bearer {TOKEN}"));
+        self.send(request).await
+    }
+
+    async fn send(&self, request: http::request::Builder) -> Answer {
+        let request = request.body(String::new()).unwrap();
         let response = self.client.request(request).await.unwrap();
         let (parts, body) = response.into_parts();
         let body = body.collect().await.unwrap().to_bytes();
@@ -90,10 +109,20 @@ async fn an_injected_outage_opens_the_breaker_and_the_service_still_answers() {
     assert_eq!(healthy.body, "profile 1: User 1 (upstream)\n");
     assert_eq!(healthy.header("x-chaos-faults"), None);
 
-    // The rehearsal: every attempt of the upstream function fails, with
-    // the error the service registered (plain values, as a control route
-    // would send them).
-    chaos::inject(LIVE_FUNCTION, Fault::new(27).errors(1.0)).unwrap();
+    // The rehearsal, started by hand: every attempt of the upstream
+    // function fails, with the error the service registered.
+    let chaos = format!("/resilience/chaos/{LIVE_FUNCTION}");
+    let started = service
+        .control(Method::POST, &format!("{chaos}?errors=1&seed=27"))
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let status = service.get("/resilience.json").await.body;
+    assert!(
+        status.contains(&format!(
+            "\"chaos\":[{{\"target\":\"{LIVE_FUNCTION}\",\"errors\":1.0"
+        )),
+        "{status}"
+    );
     let calls = service.upstream.calls();
 
     // 1 has expired: its refresh fails 3 times, the stale value answers.
@@ -131,8 +160,11 @@ async fn an_injected_outage_opens_the_breaker_and_the_service_still_answers() {
     assert_eq!(live.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(service.upstream.calls(), calls, "the body never ran");
 
-    // The rehearsal ends: after open_for, the probe closes the breaker.
-    assert!(chaos::stop(LIVE_FUNCTION));
+    // The rehearsal ends by hand: after open_for, the probe closes the
+    // breaker.
+    let stopped = service.control(Method::DELETE, &chaos).await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
+    assert_eq!(stopped.body, "[]", "no injection left");
     tokio::time::advance(Duration::from_secs(10)).await;
     let probe = service.get("/profile/5/live").await;
     assert_eq!(probe.status, StatusCode::OK, "{}", probe.body);
@@ -140,4 +172,13 @@ async fn an_injected_outage_opens_the_breaker_and_the_service_still_answers() {
     let closed = service.sample("breakers_state", &state).await;
     assert_eq!(closed, Some(0.0), "closed");
     assert_eq!(service.upstream.calls(), calls + 1);
+
+    // Every injection at once: a latency into the breaker, then all stopped.
+    let slow = format!("/resilience/chaos/{BREAKER}?latency_ms=50");
+    assert_eq!(
+        service.control(Method::POST, &slow).await.status,
+        StatusCode::OK
+    );
+    let all = service.control(Method::DELETE, "/resilience/chaos").await;
+    assert_eq!((all.status, all.body.as_str()), (StatusCode::OK, "[]"));
 }

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use resilience_examples::http_service::{BREAKER, Upstream, app, install_metrics, serve};
+use resilience_examples::http_service::{
+    BREAKER, LIVE_FUNCTION, Upstream, app, install_metrics, serve,
+};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -114,6 +116,10 @@ async fn the_page_shows_a_breaker_opened_by_hand() {
     )
     .await;
     assert!(opened.starts_with("HTTP/1.1 200"), "{opened}");
+    // A rehearsal in progress, started by hand too.
+    let rehearsal = format!("/resilience/chaos/{LIVE_FUNCTION}?errors=0.5&latency_ms=200&seed=3");
+    let injected = request(addr, "POST", &rehearsal, TOKEN).await;
+    assert!(injected.starts_with("HTTP/1.1 200"), "{injected}");
 
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
     let _ = std::fs::remove_file(&shot);
@@ -124,7 +130,9 @@ async fn the_page_shows_a_breaker_opened_by_hand() {
             chromium(
                 &profile,
                 &[
-                    "--window-size=1280,860",
+                    "--window-size=1280,1000",
+                    // Runs the page's first polls before the shot.
+                    "--virtual-time-budget=3000",
                     &format!("--screenshot={}", shot.display()),
                     &url,
                 ],
@@ -140,6 +148,10 @@ async fn the_page_shows_a_breaker_opened_by_hand() {
         row.contains(">open</span>"),
         "the state is written out: {row}"
     );
+    assert!(
+        page.contains(&format!("<tr data-chaos=\"{LIVE_FUNCTION}\">")),
+        "the injection is listed:\n{page}"
+    );
     let png = std::fs::read(&shot).expect("a screenshot");
     assert!(
         png.starts_with(b"\x89PNG") && png.len() > 10_000,
@@ -148,6 +160,14 @@ async fn the_page_shows_a_breaker_opened_by_hand() {
     );
     println!("screenshot: {}", shot.display());
 
+    let stopped = request(
+        addr,
+        "DELETE",
+        &format!("/resilience/chaos/{LIVE_FUNCTION}"),
+        TOKEN,
+    )
+    .await;
+    assert!(stopped.starts_with("HTTP/1.1 200"), "{stopped}");
     let closed = request(
         addr,
         "POST",

@@ -14,10 +14,14 @@
 //! | `POST <prefix>/breakers/{name}/open` | opens the breaker for its `open_for` ([`Breaker::force_open`](crate::breaker::Breaker::force_open)) |
 //! | `POST <prefix>/breakers/{name}/close` | closes it with an empty window ([`Breaker::reset`](crate::breaker::Breaker::reset)) |
 //! | `POST <prefix>/breakers/{name}/reset` | the same; on a keyed name without `?key=`, every key of it |
+//! | `POST <prefix>/chaos/{target}?errors=0.5&hangs=0&latency_ms=200&seed=7` | starts (or replaces) a chaos injection into a function path or breaker name, with [`chaos::inject`](https://docs.rs/resilience-runtime/latest/resilience_runtime/chaos/fn.inject.html) (feature `chaos`; each value optional, 0 by default); `400` with the reason when refused |
+//! | `DELETE <prefix>/chaos/{target}` | stops it (`404` when there was none) |
+//! | `DELETE <prefix>/chaos` | stops every injection |
 //!
 //! A keyed breaker is named by `?key=<key>`, the key as the JSON lists it
-//! (`Debug`: a string key in quotes), percent-encoded. A control route
-//! answers with the JSON rows of the breakers it changed.
+//! (`Debug`: a string key in quotes), percent-encoded. A breaker's control
+//! route answers with the JSON rows of the breakers it changed; a chaos
+//! route with the injection started, or the injections left.
 //!
 //! # Security
 //!
@@ -33,8 +37,8 @@
 //!   value, a cache key or an error text (error texts can hold secrets).
 //!   A keyed breaker's key is shown, since it names the breaker.
 //! - Every manual change is a `WARN` event (target `resilience`) with
-//!   `breaker`, `key`, `action` and the caller's address (see
-//!   [`caller_address`](StatusService::caller_address)).
+//!   `breaker` and `key` (or `chaos_target`), `action` and the caller's
+//!   address (see [`caller_address`](StatusService::caller_address)).
 //! - The page is served with a content security policy that allows only
 //!   its own inline code and requests to its own origin.
 //!
@@ -87,10 +91,12 @@
 //! ```
 
 mod control;
+mod rehearsal;
 mod service;
 mod snapshot;
 #[cfg(test)]
 mod tests;
 
+pub use rehearsal::InjectionRow;
 pub use service::StatusService;
 pub use snapshot::{BreakerRow, BudgetRow, BulkheadRow, Snapshot};

@@ -16,6 +16,7 @@ use percent_encoding::percent_decode_str;
 use tower_service::Service;
 
 use super::control::{self, Action, Refusal};
+use super::rehearsal;
 use super::snapshot::{Snapshot, breaker_row};
 
 /// The page: self-contained (styles and script inline), filled with its
@@ -157,10 +158,26 @@ impl StatusService {
         match rest {
             "" | "/" => read_only(request, || page(&self.config.prefix)),
             ".json" => read_only(request, || self.json()),
-            _ => match rest.strip_prefix("/breakers/") {
-                Some(route) if self.config.token.is_some() => self.control(request, route),
-                _ => not_found(),
-            },
+            // Without a token there are no control routes at all.
+            _ if self.config.token.is_none() => not_found(),
+            "/chaos" => self.guarded(request, &[Method::DELETE], |caller| {
+                rehearsal::stop_all();
+                changed_by_hand("chaos", "stop_all", caller);
+                json(StatusCode::OK, &rehearsal::rows())
+            }),
+            _ => {
+                if let Some(route) = rest.strip_prefix("/breakers/") {
+                    self.guarded(request, &[Method::POST], |caller| {
+                        breaker_control(request, route, caller)
+                    })
+                } else if let Some(target) = rest.strip_prefix("/chaos/") {
+                    self.guarded(request, &[Method::POST, Method::DELETE], |caller| {
+                        chaos_control(request, target, caller)
+                    })
+                } else {
+                    not_found()
+                }
+            }
         }
     }
 
@@ -170,16 +187,23 @@ impl StatusService {
         json(StatusCode::OK, &snapshot)
     }
 
-    /// `POST <prefix>/breakers/{name}/{action}[?key=..]`.
-    fn control<B>(&self, request: &Request<B>, route: &str) -> Response<String> {
-        let token = self.config.token.as_deref().unwrap_or_default();
-        if request.method() != Method::POST {
-            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "use POST");
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("POST"));
+    /// A control route's gate: one of `methods`, and the admin token. Runs
+    /// `control` with the caller's address once both are right.
+    fn guarded<B>(
+        &self,
+        request: &Request<B>,
+        methods: &[Method],
+        control: impl FnOnce(Option<SocketAddr>) -> Response<String>,
+    ) -> Response<String> {
+        if !methods.contains(request.method()) {
+            let allowed: Vec<&str> = methods.iter().map(Method::as_str).collect();
+            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+            if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
+                response.headers_mut().insert(ALLOW, allow);
+            }
             return response;
         }
+        let token = self.config.token.as_deref().unwrap_or_default();
         if !control::authorised(request.headers(), token) {
             let mut response = plain(
                 StatusCode::UNAUTHORIZED,
@@ -190,44 +214,97 @@ impl StatusService {
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return response;
         }
-        let Some((name, action)) = route.rsplit_once('/') else {
-            return not_found();
-        };
-        let Some(action) = Action::parse(action) else {
-            return plain(
-                StatusCode::NOT_FOUND,
-                "the actions are open, close and reset",
-            );
-        };
-        let name = percent_decode_str(name).decode_utf8_lossy();
-        let key = request.uri().query().and_then(|query| {
-            form_urlencoded::parse(query.as_bytes())
-                .find(|(field, _)| field == "key")
-                .map(|(_, key)| key.into_owned())
-        });
-        let caller = (self.config.caller)(request.extensions());
-        match control::apply(&name, key.as_deref(), action) {
-            Ok(changed) => {
-                for breaker in &changed {
-                    tracing::warn!(
-                        target: "resilience",
-                        breaker = breaker.name(),
-                        key = breaker.key(),
-                        action = action.as_str(),
-                        caller = caller.map(tracing::field::display),
-                        "circuit breaker changed by hand through the status page"
-                    );
-                }
-                let rows: Vec<_> = changed.iter().map(breaker_row).collect();
-                json(StatusCode::OK, &rows)
-            }
-            Err(Refusal::Unknown) => plain(StatusCode::NOT_FOUND, "no such breaker"),
-            Err(Refusal::NeedsKey) => plain(
-                StatusCode::BAD_REQUEST,
-                "this name has keyed breakers: add ?key=<key as the JSON lists it> (reset may omit it to reset every key)",
-            ),
-        }
+        control((self.config.caller)(request.extensions()))
     }
+}
+
+/// `POST <prefix>/breakers/{name}/{action}[?key=..]`.
+fn breaker_control<B>(
+    request: &Request<B>,
+    route: &str,
+    caller: Option<SocketAddr>,
+) -> Response<String> {
+    let Some((name, action)) = route.rsplit_once('/') else {
+        return not_found();
+    };
+    let Some(action) = Action::parse(action) else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "the actions are open, close and reset",
+        );
+    };
+    let name = percent_decode_str(name).decode_utf8_lossy();
+    let key = request.uri().query().and_then(|query| {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(field, _)| field == "key")
+            .map(|(_, key)| key.into_owned())
+    });
+    match control::apply(&name, key.as_deref(), action) {
+        Ok(changed) => {
+            for breaker in &changed {
+                tracing::warn!(
+                    target: "resilience",
+                    breaker = breaker.name(),
+                    key = breaker.key(),
+                    action = action.as_str(),
+                    caller = caller.map(tracing::field::display),
+                    "circuit breaker changed by hand through the status page"
+                );
+            }
+            let rows: Vec<_> = changed.iter().map(breaker_row).collect();
+            json(StatusCode::OK, &rows)
+        }
+        Err(Refusal::Unknown) => plain(StatusCode::NOT_FOUND, "no such breaker"),
+        Err(Refusal::NeedsKey) => plain(
+            StatusCode::BAD_REQUEST,
+            "this name has keyed breakers: add ?key=<key as the JSON lists it> (reset may omit it to reset every key)",
+        ),
+    }
+}
+
+/// `POST <prefix>/chaos/{target}?errors=..` starts an injection;
+/// `DELETE <prefix>/chaos/{target}` stops it.
+fn chaos_control<B>(
+    request: &Request<B>,
+    target: &str,
+    caller: Option<SocketAddr>,
+) -> Response<String> {
+    let target = percent_decode_str(target).decode_utf8_lossy();
+    if request.method() == Method::DELETE {
+        if !rehearsal::stop(&target) {
+            return plain(StatusCode::NOT_FOUND, "no injection into that target");
+        }
+        changed_by_hand(&target, "stop", caller);
+        return json(StatusCode::OK, &rehearsal::rows());
+    }
+    match rehearsal::start(&target, request.uri().query()) {
+        Ok(row) => {
+            tracing::warn!(
+                target: "resilience",
+                chaos_target = &*target,
+                action = "inject",
+                errors = row.errors,
+                hangs = row.hangs,
+                latency_ms = row.latency_ms,
+                seed = row.seed,
+                caller = caller.map(tracing::field::display),
+                "chaos injection started by hand through the status page"
+            );
+            json(StatusCode::OK, &row)
+        }
+        Err(refusal) => plain(StatusCode::BAD_REQUEST, &refusal),
+    }
+}
+
+/// The event of an injection stopped by hand.
+fn changed_by_hand(target: &str, action: &'static str, caller: Option<SocketAddr>) {
+    tracing::warn!(
+        target: "resilience",
+        chaos_target = target,
+        action,
+        caller = caller.map(tracing::field::display),
+        "chaos injection stopped by hand through the status page"
+    );
 }
 
 impl<B> Service<Request<B>> for StatusService {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::rehearsal::InjectionRow;
 use crate::breaker::{self, Breaker, State};
 use crate::retry::RetryCount;
 use crate::stale_cache::{self, CacheSummary};
@@ -43,6 +44,9 @@ pub struct Snapshot {
     pub bulkheads: Vec<BulkheadRow>,
     /// Every retry budget in use, by name.
     pub retry_budgets: Vec<BudgetRow>,
+    /// Every chaos injection in force, by target (always empty without the
+    /// `chaos` feature).
+    pub chaos: Vec<InjectionRow>,
     /// Whether the control routes answer (an admin token is configured).
     pub controls: bool,
 }
@@ -117,6 +121,7 @@ impl Snapshot {
                     remaining: budget.remaining(),
                 })
                 .collect(),
+            chaos: super::rehearsal::rows(),
             controls: false,
         }
     }

@@ -263,3 +263,97 @@ async fn a_change_by_hand_names_the_caller_address() {
     assert_eq!(event.level, tracing::Level::WARN);
     assert_eq!(event.fields["caller"], "192.0.2.7:41000");
 }
+
+#[cfg(feature = "chaos")]
+#[tokio::test]
+async fn chaos_is_switched_on_and_off_by_hand_with_the_token() {
+    use crate::chaos;
+
+    chaos::register_error("status::tests::upstream", || "injected");
+    let status = StatusService::new("/resilience").admin_token("s3cret");
+    let route = "/resilience/chaos/status::tests::upstream";
+    let start = format!("{route}?errors=0.5&latency_ms=20&seed=9");
+
+    let refused = send(&status, Method::POST, &start, Some("guess")).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let listed = |target: &str| chaos::injections().iter().any(|(t, _)| t == target);
+    assert!(!listed("status::tests::upstream"));
+
+    let started = send(&status, Method::POST, &start, Some("s3cret")).await;
+    assert_eq!(started.status(), StatusCode::OK, "{}", started.body());
+    assert_eq!(json(&started)["latency_ms"], 20);
+    let snapshot = json(&send(&status, Method::GET, "/resilience.json", None).await);
+    let row = snapshot["chaos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["target"] == "status::tests::upstream")
+        .expect("listed in the JSON");
+    assert_eq!(
+        (row["errors"].as_f64(), row["seed"].as_u64()),
+        (Some(0.5), Some(9))
+    );
+
+    let stopped = send(&status, Method::DELETE, route, Some("s3cret")).await;
+    assert_eq!(stopped.status(), StatusCode::OK);
+    assert!(!listed("status::tests::upstream"));
+    let again = send(&status, Method::DELETE, route, Some("s3cret")).await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    let get = send(&status, Method::GET, route, Some("s3cret")).await;
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(get.headers()["allow"], "POST, DELETE");
+}
+
+#[cfg(feature = "chaos")]
+#[tokio::test]
+async fn a_chaos_route_refuses_what_inject_refuses_and_says_why() {
+    let status = StatusService::new("/resilience").admin_token("s3cret");
+    for (query, reason) in [
+        (
+            "/resilience/chaos/status::tests::unregistered?errors=1",
+            "register",
+        ),
+        ("/resilience/chaos/status::tests::any?hangs=2", "hangs"),
+        (
+            "/resilience/chaos/status::tests::any?errors=lots",
+            "`errors` must be a number",
+        ),
+        (
+            "/resilience/chaos/status::tests::any?latency=5",
+            "unknown field `latency`",
+        ),
+    ] {
+        let refused = send(&status, Method::POST, query, Some("s3cret")).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert!(
+            refused.body().contains(reason),
+            "{query}: {}",
+            refused.body()
+        );
+    }
+    // Stopping every injection is guarded as the rest (it is not run here:
+    // it would stop the injections of the tests running beside this one).
+    let unauthorised = send(&status, Method::DELETE, "/resilience/chaos", Some("guess")).await;
+    assert_eq!(unauthorised.status(), StatusCode::UNAUTHORIZED);
+    let post = send(&status, Method::POST, "/resilience/chaos", Some("s3cret")).await;
+    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[cfg(not(feature = "chaos"))]
+#[tokio::test]
+async fn without_the_chaos_feature_a_chaos_route_says_how_to_turn_it_on() {
+    let status = StatusService::new("/resilience").admin_token("s3cret");
+    let refused = send(
+        &status,
+        Method::POST,
+        "/resilience/chaos/app::f?errors=1",
+        Some("s3cret"),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body().contains("`chaos` feature"),
+        "{}",
+        refused.body()
+    );
+}
