@@ -143,6 +143,11 @@ fn expand(
             .map(|name| quote!(#[allow(unused_mut)] let mut #name = #name;));
         body = quote!({ #(#rebind)* #body });
     }
+    // Whether a chaos injection is in force, read once for the whole call
+    // (feature `chaos` of the runtime; else a constant `false`).
+    let armed = Context::local(CHAOS_ARMED);
+    let private = &context.private;
+    body = quote!({ let #armed = #private::chaos::armed(); #body });
     let Function {
         outer_attrs,
         inner_attrs,
@@ -158,6 +163,10 @@ fn expand(
         }
     })
 }
+
+/// The local that holds, for the whole call, whether a chaos injection is
+/// in force: read once at its start, handed to each chaos point.
+pub(crate) const CHAOS_ARMED: &str = "__resilience_chaos_armed";
 
 /// Whether a layer under `above` (the layers above it, outermost first)
 /// runs inside a retry loop of the same call: the nearest layer with a

@@ -82,7 +82,10 @@
 //! # Cost
 //!
 //! Without the feature, the points compile to nothing. With it and no
-//! injection, each point is one relaxed atomic load. A call of an
+//! injection, a call costs one relaxed atomic load, at its start, whatever
+//! its points and attempts: each of its points reads what the call read
+//! then (so an injection started during a call meets the calls that start
+//! after it). A call of an
 //! injected target takes a read lock and the target's generator lock.
 
 mod dice;

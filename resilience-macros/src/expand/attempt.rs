@@ -92,6 +92,7 @@ fn chaos_point(context: &Context) -> TokenStream {
     let private = &context.private;
     let name = context.function_name();
     let strike = Context::local("__resilience_chaos");
+    let armed = Context::local(super::CHAOS_ARMED);
     let landed = Context::local("__resilience_landed");
     let injected = Context::local("__resilience_injected");
     let land = if context.function.is_async() {
@@ -107,7 +108,7 @@ fn chaos_point(context: &Context) -> TokenStream {
         #private_at_output::from_result(::core::result::Result::Err(#injected))
     };
     quote! {
-        if let ::core::option::Option::Some(#strike) = #private::chaos::point(#name) {
+        if let ::core::option::Option::Some(#strike) = #private::chaos::point(#armed, #name) {
             let #landed = #land;
             if let ::core::option::Option::Some(#injected) = #landed.error() {
                 return #failed;

@@ -177,6 +177,7 @@ fn wrap(args: &BreakerArgs, context: &Context, inner: TokenStream) -> TokenStrea
 fn chaos_point(context: &Context, name: &syn::LitStr, injected: &syn::Ident) -> TokenStream {
     let private = &context.private;
     let strike = Context::local("__resilience_chaos");
+    let armed = Context::local(super::CHAOS_ARMED);
     let land = if context.function.is_async() {
         quote!(#strike.land().await)
     } else {
@@ -184,7 +185,7 @@ fn chaos_point(context: &Context, name: &syn::LitStr, injected: &syn::Ident) -> 
     };
     quote! {
         let mut #injected = ::core::option::Option::None;
-        if let ::core::option::Option::Some(#strike) = #private::chaos::breaker_point(#name) {
+        if let ::core::option::Option::Some(#strike) = #private::chaos::breaker_point(#armed, #name) {
             #injected = #land.error();
         }
     }

@@ -1,10 +1,15 @@
 //! The chaos points generated code calls (feature `chaos`): one in each
 //! attempt, where the body would run, and one at each breaker, after its
-//! permit. Without the feature a point is a constant `None` of an empty
-//! type, and the code behind it is dead: nothing is compiled in.
+//! permit. A call reads whether anything is injected once, at its start
+//! ([`armed`]: one relaxed load), and hands that to each of its points, so
+//! an idle call costs one load however many points and attempts it has
+//! (an injection started during a call meets the calls that start after
+//! it). Without the feature a point is a constant `None` of an empty type,
+//! and the code behind it is dead: nothing is compiled in.
 //!
 //! ```text
-//! if let Some(strike) = chaos::point(FUNCTION) {
+//! let armed = chaos::armed();
+//! if let Some(strike) = chaos::point(armed, FUNCTION) {
 //!     let landed = strike.land().await; // or .land_blocking()
 //!     if let Some(error) = landed.error() {
 //!         return from_result(Err(error));
@@ -16,24 +21,32 @@
 pub use crate::chaos::strike::{Landed, Strike};
 
 #[cfg(feature = "chaos")]
-use crate::chaos::strike::{Site, armed, strike};
+use crate::chaos::strike::{self, Site, strike};
 
-/// The point in a decorated function's attempt: `function` is its
-/// `module::path::name`. Idle, one relaxed load.
+/// Whether anything is injected: read once per call, at its start.
 #[cfg(feature = "chaos")]
 #[inline(always)]
-pub fn point(function: &'static str) -> Option<Strike> {
-    if !armed() {
+pub fn armed() -> bool {
+    strike::armed()
+}
+
+/// The point in a decorated function's attempt: `function` is its
+/// `module::path::name`; `armed`, what the call read at its start.
+#[cfg(feature = "chaos")]
+#[inline(always)]
+pub fn point(armed: bool, function: &'static str) -> Option<Strike> {
+    if !armed {
         return None;
     }
     strike(function, Site::Function)
 }
 
-/// The point at the breaker `name`, after its permit. Idle, one relaxed load.
+/// The point at the breaker `name`, after its permit; `armed`, what the
+/// call read at its start.
 #[cfg(feature = "chaos")]
 #[inline(always)]
-pub fn breaker_point(name: &'static str) -> Option<Strike> {
-    if !armed() {
+pub fn breaker_point(armed: bool, name: &'static str) -> Option<Strike> {
+    if !armed {
         return None;
     }
     strike(name, Site::Breaker)
@@ -74,20 +87,29 @@ impl Landed {
     }
 }
 
+/// Without the feature: never armed.
+#[cfg(not(feature = "chaos"))]
+#[inline(always)]
+pub const fn armed() -> bool {
+    false
+}
+
 /// Without the feature: never a strike.
 #[cfg(not(feature = "chaos"))]
 #[inline(always)]
-pub const fn point(_function: &'static str) -> Option<Strike> {
+pub const fn point(_armed: bool, _function: &'static str) -> Option<Strike> {
     None
 }
 
 /// Without the feature: never a strike.
 #[cfg(not(feature = "chaos"))]
 #[inline(always)]
-pub const fn breaker_point(_name: &'static str) -> Option<Strike> {
+pub const fn breaker_point(_armed: bool, _name: &'static str) -> Option<Strike> {
     None
 }
 
 // Without the feature, proved at compile time: no point ever strikes.
 #[cfg(not(feature = "chaos"))]
-const _: () = assert!(point("any::function").is_none() && breaker_point("any").is_none());
+const _: () = assert!(
+    !armed() && point(true, "any::function").is_none() && breaker_point(true, "any").is_none()
+);

@@ -171,7 +171,9 @@ mod tests {
         let fault = Fault::new(1).errors(1.0).latency(Duration::from_millis(1));
         chaos::inject("strike::events", fault).unwrap();
         record_events();
-        let strike = crate::__private::chaos::point("strike::events").unwrap();
+        let strike =
+            crate::__private::chaos::point(crate::__private::chaos::armed(), "strike::events")
+                .unwrap();
         assert_eq!(strike.land_blocking().error::<&str>(), Some("injected"));
         chaos::stop("strike::events");
         let events = recorded_events();
@@ -194,7 +196,11 @@ mod tests {
         chaos::inject("strike-unmade", Fault::new(1).errors(1.0)).unwrap();
         record_events();
         for _ in 0..3 {
-            let strike = crate::__private::chaos::breaker_point("strike-unmade").unwrap();
+            let strike = crate::__private::chaos::breaker_point(
+                crate::__private::chaos::armed(),
+                "strike-unmade",
+            )
+            .unwrap();
             assert_eq!(strike.land_blocking().error::<u32>(), None);
         }
         chaos::stop("strike-unmade");
@@ -206,7 +212,19 @@ mod tests {
 
     #[test]
     fn idle_points_strike_nothing() {
-        assert!(crate::__private::chaos::point("strike::never_injected").is_none());
-        assert!(crate::__private::chaos::breaker_point("strike-never-injected").is_none());
+        assert!(
+            crate::__private::chaos::point(
+                crate::__private::chaos::armed(),
+                "strike::never_injected"
+            )
+            .is_none()
+        );
+        assert!(
+            crate::__private::chaos::breaker_point(
+                crate::__private::chaos::armed(),
+                "strike-never-injected"
+            )
+            .is_none()
+        );
     }
 }

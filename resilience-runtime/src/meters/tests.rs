@@ -478,12 +478,14 @@ fn chaos_injections_are_counted_by_target_and_fault() {
     chaos::inject("meters-chaos-breaker", Fault::new(2).errors(1.0)).unwrap();
     metrics::with_local_recorder(&series, || {
         for _ in 0..3 {
-            let strike = point("meters::chaos_fn").expect("injected");
+            let strike =
+                point(crate::__private::chaos::armed(), "meters::chaos_fn").expect("injected");
             assert_eq!(strike.land_blocking().error::<Injected>(), Some(Injected));
         }
-        let strike = breaker_point("meters-chaos-breaker").expect("injected");
+        let strike = breaker_point(crate::__private::chaos::armed(), "meters-chaos-breaker")
+            .expect("injected");
         assert_eq!(strike.land_blocking().error::<Injected>(), Some(Injected));
-        assert!(point("meters::not_injected").is_none());
+        assert!(point(crate::__private::chaos::armed(), "meters::not_injected").is_none());
     });
     chaos::stop("meters::chaos_fn");
     chaos::stop("meters-chaos-breaker");
