@@ -375,9 +375,8 @@ impl<K, V, H> Request<'_, K, V, H, Revalidate, Local> {
         match cache.lookup(&key, function) {
             Ok(value) => Ok(value),
             Err(seen) => {
-                let revalidation =
-                    cache.revalidate_through(Alone, seen, key, function, load, errors);
-                revalidation.await
+                let request = LoadLoop::new(cache, Alone, key, function, errors);
+                request.revalidate(seen, load).await
             }
         }
     }
@@ -404,7 +403,7 @@ impl<K, V, H> Request<'_, K, V, H, Revalidate, Local> {
         match cache.lookup_blocking(&key, function) {
             Ok(value) => Ok(value),
             Err(seen) => {
-                cache.revalidate_through_blocking(Alone, seen, key, function, load, errors)
+                LoadLoop::new(cache, Alone, key, function, errors).revalidate_blocking(seen, load)
             }
         }
     }
@@ -502,9 +501,8 @@ impl<K, V, H> Request<'_, K, V, H, Revalidate, Shared<'static>> {
             Ok(value) => Ok(value),
             Err(seen) => {
                 let tier = Through::new(given, function);
-                let revalidation =
-                    cache.revalidate_through(tier, seen, key, function, load, errors);
-                revalidation.await
+                let request = LoadLoop::new(cache, tier, key, function, errors);
+                request.revalidate(seen, load).await
             }
         }
     }
@@ -535,7 +533,7 @@ impl<K, V, H> Request<'_, K, V, H, Revalidate, Shared<'static>> {
             Ok(value) => Ok(value),
             Err(seen) => {
                 let tier = Through::new(given, function);
-                cache.revalidate_through_blocking(tier, seen, key, function, load, errors)
+                LoadLoop::new(cache, tier, key, function, errors).revalidate_blocking(seen, load)
             }
         }
     }
