@@ -178,6 +178,7 @@ mod options;
 #[cfg(feature = "redis-tls")]
 mod tls;
 mod wall;
+mod watch;
 
 use std::sync::{Arc, OnceLock};
 
