@@ -50,26 +50,33 @@ pub(super) trait Tier<K: Hash + Eq, V> {
     /// Acts on the tier's answer to a flight (leading it if `lead` is
     /// given, with `seen` as its stale fallback). For a background refresh
     /// (`background`) no outcome is reported: the request was answered.
+    /// By default the answer is not read: the flight loads, and writes
+    /// nothing back.
     #[allow(clippy::too_many_arguments)]
     fn settle(
         &self,
-        cache: &StaleCache<K, V>,
-        plan: Self::Plan,
-        answer: Self::Answer,
+        _cache: &StaleCache<K, V>,
+        _plan: Self::Plan,
+        _answer: Self::Answer,
         lead: Option<Lead<K, V>>,
-        key: &K,
+        _key: &K,
         seen: Option<Stored<V>>,
-        function: &'static str,
-        background: bool,
-    ) -> Settle<K, V, Self::Plan>;
+        _function: &'static str,
+        _background: bool,
+    ) -> Settle<K, V, Self::Plan> {
+        Settle::Load(lead, seen, None)
+    }
 
-    /// What to write back after a load: a success only.
+    /// What to write back after a load: a success only. By default,
+    /// nothing.
     fn write_back<E>(
         &self,
-        cache: &StaleCache<K, V>,
-        plan: Option<Self::Plan>,
-        result: &Result<V, E>,
-    ) -> Option<(Self::Plan, Self::Entry)>;
+        _cache: &StaleCache<K, V>,
+        _plan: Option<Self::Plan>,
+        _result: &Result<V, E>,
+    ) -> Option<(Self::Plan, Self::Entry)> {
+        None
+    }
 
     /// Asks the tier for the key.
     fn ask(&self, plan: &Self::Plan) -> impl Future<Output = Self::Answer> + Send;
@@ -89,8 +96,8 @@ pub(super) trait Tier<K: Hash + Eq, V> {
     fn publish_blocking(&self, plan: Self::Plan, entry: Self::Entry, ttl: Duration);
 }
 
-/// No second tier: the process's own cache only. It never plans, so
-/// nothing else of it runs.
+/// No second tier: the process's own cache only. It never plans, so it
+/// never asks, settles or writes back (the last two: the trait's defaults).
 pub(super) struct Alone;
 
 /// What [`Alone`] never has: a plan, an answer, an entry.
@@ -102,30 +109,6 @@ impl<K: Hash + Eq, V> Tier<K, V> for Alone {
     type Entry = Never;
 
     fn plan(&self, _: &StaleCache<K, V>, _: &K, _: &'static str) -> Option<Never> {
-        None
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn settle(
-        &self,
-        _: &StaleCache<K, V>,
-        plan: Never,
-        _: Never,
-        _: Option<Lead<K, V>>,
-        _: &K,
-        _: Option<Stored<V>>,
-        _: &'static str,
-        _: bool,
-    ) -> Settle<K, V, Never> {
-        match plan {}
-    }
-
-    fn write_back<E>(
-        &self,
-        _: &StaleCache<K, V>,
-        _: Option<Never>,
-        _: &Result<V, E>,
-    ) -> Option<(Never, Never)> {
         None
     }
 

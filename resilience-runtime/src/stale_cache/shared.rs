@@ -93,7 +93,6 @@ where
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn settle(
         &self,
         cache: &StaleCache<K, V>,
