@@ -283,48 +283,13 @@ async fn herd(
 #[tokio::test(start_paused = true)]
 async fn tasks_on_one_key_share_its_load() {
     // (case, v1 cached 6 s before, tasks, load, each answer, loads run,
-    // each outcome, time taken)
+    // each outcome, seconds taken)
+    #[rustfmt::skip]
     let cases = [
-        (
-            "an expired key",
-            true,
-            1_000,
-            Load::Ok("v2"),
-            Ok("v2"),
-            1,
-            Some(Outcome::Refreshed),
-            1,
-        ),
-        (
-            "a missing key",
-            false,
-            1_000,
-            Load::Ok("v1"),
-            Ok("v1"),
-            1,
-            Some(Outcome::Miss),
-            1,
-        ),
-        (
-            "a failed refresh",
-            true,
-            100,
-            Load::Fail,
-            Ok("v1"),
-            1,
-            Some(Outcome::Stale),
-            1,
-        ),
-        (
-            "a failed first load",
-            false,
-            10,
-            Load::Fail,
-            Err("upstream down"),
-            10,
-            None,
-            2,
-        ),
+        ("an expired key", true, 1_000, Load::Ok("v2"), Ok("v2"), 1, Some(Outcome::Refreshed), 1),
+        ("a missing key", false, 1_000, Load::Ok("v1"), Ok("v1"), 1, Some(Outcome::Miss), 1),
+        ("a failed refresh", true, 100, Load::Fail, Ok("v1"), 1, Some(Outcome::Stale), 1),
+        ("a failed first load", false, 10, Load::Fail, Err("upstream down"), 10, None, 2),
     ];
     for (case, cached, tasks, load, answer, loads, outcome, took) in cases {
         let cache = Arc::new(cache());
