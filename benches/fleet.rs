@@ -12,11 +12,19 @@
 //!   Redis, served from Redis (one bounded round trip on the fleet thread,
 //!   decoding, keeping it locally), against a bare redis-rs `GET` of the
 //!   same entry on a multiplexed connection: the least a read can cost.
+//!
+//! With `-- --ratio`, only the local miss against the bare `GET`, in
+//! alternating rounds, so that both are measured under the same load (on a
+//! shared machine criterion's rows, measured seconds apart, swing apart):
+//!
+//! ```text
+//! cargo bench -p resilience-benches --features redis --bench fleet -- --ratio
+//! ```
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group};
 use resilience_runtime::fleet::{self, Fleet};
 use resilience_runtime::stale_cache;
 use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
@@ -90,32 +98,9 @@ fn benches(c: &mut Criterion) {
     });
     group.finish();
 
-    // A profile loaded "by another replica": in Redis, fresh.
-    let replica = runtime.block_on(Fleet::connect(server.url(), &ns)).unwrap();
-    let config = CacheConfig::new().maxage(Duration::from_secs(3600));
-    let describe = |_: &Error, f: &mut std::fmt::Formatter<'_>| f.write_str("down");
-    let loader: StaleCache<u64, Profile> = StaleCache::new(config);
-    runtime
-        .block_on(
-            loader
-                .request(42, "bench::profile")
-                .describe(describe)
-                .on(&replica)
-                .load(async { Ok(profile(42)) }),
-        )
-        .unwrap();
-    let client = redis::Client::open(server.url()).unwrap();
-    let mut conn = runtime
-        .block_on(client.get_multiplexed_async_connection())
-        .unwrap();
-    let keys: Vec<String> = runtime
-        .block_on(
-            redis::cmd("KEYS")
-                .arg(format!("resilience:{ns}:cache:bench::profile:*"))
-                .query_async(&mut conn),
-        )
-        .unwrap();
-    let entry = keys.into_iter().next().expect("the entry the loader wrote");
+    let miss = Miss::new(&server, &runtime, &ns);
+    let (replica, config, describe) = (&miss.replica, miss.config, miss.describe);
+    let (entry, mut conn) = (&miss.entry, miss.conn.clone());
 
     let mut group = c.benchmark_group("fleet/local miss");
     group.bench_function("served from Redis", |b| {
@@ -124,7 +109,7 @@ fn benches(c: &mut Criterion) {
             |cache| {
                 let load = async { Err::<Profile, _>(Error) };
                 let request = cache.request(42, "bench::profile").describe(describe);
-                let served = runtime.block_on(request.on(&replica).load(load));
+                let served = runtime.block_on(request.on(replica).load(load));
                 assert_eq!(served.unwrap().id, 42, "served from Redis, not loaded");
             },
             BatchSize::SmallInput,
@@ -136,7 +121,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("bare redis-rs GET", |b| {
         b.iter(|| {
             let bytes: Vec<u8> = runtime
-                .block_on(redis::cmd("GET").arg(&entry).query_async(&mut conn))
+                .block_on(redis::cmd("GET").arg(entry).query_async(&mut conn))
                 .unwrap();
             black_box(bytes)
         })
@@ -144,5 +129,108 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
+type Describe = fn(&Error, &mut std::fmt::Formatter<'_>) -> std::fmt::Result;
+
+/// A profile loaded "by another replica": in Redis, fresh; the replica's
+/// fleet, and a bare connection with the entry's key.
+struct Miss {
+    replica: Fleet,
+    config: CacheConfig,
+    describe: Describe,
+    entry: String,
+    conn: redis::aio::MultiplexedConnection,
+}
+
+impl Miss {
+    fn new(server: &server::RedisServer, runtime: &tokio::runtime::Runtime, ns: &str) -> Self {
+        let replica = runtime.block_on(Fleet::connect(server.url(), ns)).unwrap();
+        let config = CacheConfig::new().maxage(Duration::from_secs(3600));
+        let describe: Describe = |_, f| f.write_str("down");
+        let loader: StaleCache<u64, Profile> = StaleCache::new(config);
+        let request = loader.request(42, "bench::profile").describe(describe);
+        let load = request.on(&replica).load(async { Ok(profile(42)) });
+        runtime.block_on(load).unwrap();
+        let client = redis::Client::open(server.url()).unwrap();
+        let mut conn = runtime
+            .block_on(client.get_multiplexed_async_connection())
+            .unwrap();
+        let pattern = format!("resilience:{ns}:cache:bench::profile:*");
+        let keys: Vec<String> = runtime
+            .block_on(redis::cmd("KEYS").arg(pattern).query_async(&mut conn))
+            .unwrap();
+        let entry = keys.into_iter().next().expect("the entry the loader wrote");
+        Self {
+            replica,
+            config,
+            describe,
+            entry,
+            conn,
+        }
+    }
+}
+
+/// `--ratio`: rounds of 200 local misses, 200 fleet `PING`s and 200 bare
+/// `GET`s, in turn; prints each one's median over all rounds, and the
+/// ratio of the miss to the `GET`.
+fn ratio() {
+    const ROUNDS: usize = 50;
+    const EACH: usize = 200;
+    let server = server::RedisServer::any();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ns = server::namespace("ratio");
+    let miss = Miss::new(&server, &runtime, &ns);
+    let mut conn = miss.conn.clone();
+    let (mut misses, mut pings, mut gets) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        for _ in 0..EACH {
+            let cache = StaleCache::<u64, Profile>::new(miss.config);
+            let started = std::time::Instant::now();
+            let request = cache.request(42, "bench::profile").describe(miss.describe);
+            let load = async { Err::<Profile, _>(Error) };
+            let served = runtime.block_on(request.on(&miss.replica).load(load));
+            misses.push(started.elapsed());
+            assert_eq!(served.unwrap().id, 42, "served from Redis, not loaded");
+        }
+        for _ in 0..EACH {
+            let started = std::time::Instant::now();
+            assert!(runtime.block_on(miss.replica.ping()));
+            pings.push(started.elapsed());
+        }
+        for _ in 0..EACH {
+            let started = std::time::Instant::now();
+            let mut get = redis::cmd("GET");
+            let get = get.arg(&miss.entry).query_async(&mut conn);
+            let bytes: Vec<u8> = runtime.block_on(get).unwrap();
+            gets.push(started.elapsed());
+            black_box(bytes);
+        }
+    }
+    let median = |samples: &mut Vec<Duration>| {
+        samples.sort();
+        samples[samples.len() / 2]
+    };
+    let (miss, get) = (median(&mut misses), median(&mut gets));
+    println!(
+        "local miss served from Redis: {miss:?} (median of {})",
+        misses.len()
+    );
+    println!(
+        "fleet PING (one bounded operation): {:?}",
+        median(&mut pings)
+    );
+    println!("bare redis-rs GET: {get:?} (median of {})", gets.len());
+    println!("ratio: {:.2}", miss.as_secs_f64() / get.as_secs_f64());
+}
+
 criterion_group!(fleet_benches, benches);
-criterion_main!(fleet_benches);
+
+fn main() {
+    if std::env::args().any(|arg| arg == "--ratio") {
+        return ratio();
+    }
+    fleet_benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -81,8 +81,9 @@
 //!
 //! Every Redis operation has a bound, [`FleetOptions::operation_timeout`]
 //! (50 ms), measured on the fleet's own thread in real time; a caller's wait
-//! for that thread's answer is bounded too (in real time, on any executor),
-//! so even a stalled fleet thread holds no call past the bound. On a timeout
+//! for that thread's answer is bounded too (in real time, on any executor:
+//! an async caller's by one watchdog thread for the process), so even a
+//! stalled fleet thread holds no call past the bound. On a timeout
 //! or an error the call goes on with local state — never an error, never a
 //! wait past the bound — the failure is counted in
 //! `fleet_errors_total{kind}` (feature `metrics`), and the first failure of
@@ -178,6 +179,7 @@ mod options;
 #[cfg(feature = "redis-tls")]
 mod tls;
 mod wall;
+mod watch;
 
 use std::sync::{Arc, OnceLock};
 

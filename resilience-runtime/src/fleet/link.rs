@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 use tokio::time::error::Elapsed;
 
 use super::health::{Failure, Health};
+use super::watch::Deadline;
 
 /// How often an outage is probed (`PING`) until Redis answers again.
 const PING_EVERY: Duration = Duration::from_millis(250);
@@ -157,7 +158,7 @@ impl Link {
         // The fleet thread applies the bound; the caller bounds its own wait
         // too, in real time, in case that thread is stalled (as a sync
         // caller does with `recv_timeout`).
-        let late = futures_timer::Delay::new(budget + SLACK);
+        let late = Deadline::after(budget + SLACK);
         match futures_util::future::select(handle, late).await {
             Either::Left((Ok(answer), _)) => self.settle(operation, answer),
             Either::Left((Err(_), _)) => self.settle(operation, Ok(Err(stopped()))),

@@ -25,16 +25,8 @@ use crate::clock;
 /// and falls back on a stale value when a refresh fails.
 ///
 /// What `#[stale_cache]` keeps for each decorated function; usable by hand
-/// too. See the [module docs](super) for the rules. At most `capacity`
-/// entries are kept, each evicted once older than `tolerance`, as a
-/// [`moka::sync::Cache`] decides; ages are measured on the crate's one
-/// clock (`tokio::time::Instant`), so a paused tokio runtime drives them.
-/// Each value is held once, in a lock-free index that a fresh hit reads
-/// without going through moka (hits on several threads write no shared
-/// memory); moka holds each key's load id, and its eviction listener takes
-/// out of the index whatever it lets go. Every request tells moka's policy
-/// that its key was used: a miss by reading moka, a fresh hit with a chance
-/// of one in 64 (see `popularity.rs`).
+/// too. The [module docs](super) give the rules, and how values are held
+/// and evicted ([`moka::sync::Cache`] decides, on the crate's one clock).
 ///
 /// ```
 /// use std::time::Duration;

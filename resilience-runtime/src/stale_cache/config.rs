@@ -6,6 +6,21 @@ use std::time::Duration;
 /// time to live. Longer `maxage` or `tolerance` values are treated as this.
 const LONGEST: Duration = Duration::from_secs(1000 * 365 * 24 * 3600);
 
+/// Writes the builder's setters, each with its docs: `name(value)` sets
+/// the field `name` and hands the configuration back, in `const` contexts
+/// too.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $type:ty,)*) => {
+        $(
+            $(#[$doc])*
+            pub const fn $name(mut self, $name: $type) -> Self {
+                self.$name = $name;
+                self
+            }
+        )*
+    };
+}
+
 /// When an expired value that is still within tolerance gets refreshed.
 ///
 /// Chosen with `#[stale_cache(refresh = "inline" | "background")]`.
@@ -90,104 +105,91 @@ impl CacheConfig {
         }
     }
 
-    /// Age under which a cached value is served without a call.
-    /// `Duration::ZERO` makes every call load (still one load per key at a
-    /// time, and still with the stale value as a fallback).
-    ///
-    /// A sync call outside a tokio runtime judges the age on its thread's
-    /// last reading of the clock while the coarse clock has not ticked since,
-    /// to spare a clock read per hit: it may serve a value up to one tick
-    /// past `maxage` (4 ms on a Linux kernel at 250 Hz, 10 to 16 ms on
-    /// Windows; none on macOS, where the clock is read exactly: each
-    /// platform's tick is in [the crate docs](crate#time)). Async calls, and
-    /// sync calls inside a runtime (where tokio's clock may be paused), read
-    /// the clock exactly.
-    ///
-    /// ```
-    /// # use resilience_runtime::stale_cache::CacheConfig;
-    /// # use std::time::Duration;
-    /// let config = CacheConfig::new().maxage(Duration::from_millis(250));
-    /// assert_eq!(config.maxage_value(), Duration::from_millis(250));
-    /// ```
-    pub const fn maxage(mut self, maxage: Duration) -> Self {
-        self.maxage = maxage;
-        self
-    }
+    setters! {
+        /// Age under which a cached value is served without a call.
+        /// `Duration::ZERO` makes every call load (still one load per key at a
+        /// time, and still with the stale value as a fallback).
+        ///
+        /// A sync call outside a tokio runtime judges the age on its thread's
+        /// last reading of the clock while the coarse clock has not ticked since,
+        /// to spare a clock read per hit: it may serve a value up to one tick
+        /// past `maxage` (4 ms on a Linux kernel at 250 Hz, 10 to 16 ms on
+        /// Windows; none on macOS, where the clock is read exactly: each
+        /// platform's tick is in [the crate docs](crate#time)). Async calls, and
+        /// sync calls inside a runtime (where tokio's clock may be paused), read
+        /// the clock exactly.
+        ///
+        /// ```
+        /// # use resilience_runtime::stale_cache::CacheConfig;
+        /// # use std::time::Duration;
+        /// let config = CacheConfig::new().maxage(Duration::from_millis(250));
+        /// assert_eq!(config.maxage_value(), Duration::from_millis(250));
+        /// ```
+        maxage: Duration,
 
-    /// Oldest age, counted from the load, that may still be served when a
-    /// refresh fails; entries older than this are evicted. A tolerance below
-    /// `maxage` is treated as `maxage` (the attribute rejects it at compile
-    /// time).
-    ///
-    /// ```
-    /// # use resilience_runtime::stale_cache::CacheConfig;
-    /// # use std::time::Duration;
-    /// let config = CacheConfig::new().tolerance(Duration::from_secs(60));
-    /// assert_eq!(config.tolerance_value(), Duration::from_secs(60));
-    ///
-    /// let below = CacheConfig::new().maxage(Duration::from_secs(9)).tolerance(Duration::from_secs(1));
-    /// assert_eq!(below.tolerance_value(), Duration::from_secs(9));
-    /// ```
-    pub const fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
-        self
-    }
+        /// Oldest age, counted from the load, that may still be served when a
+        /// refresh fails; entries older than this are evicted. A tolerance below
+        /// `maxage` is treated as `maxage` (the attribute rejects it at compile
+        /// time).
+        ///
+        /// ```
+        /// # use resilience_runtime::stale_cache::CacheConfig;
+        /// # use std::time::Duration;
+        /// let config = CacheConfig::new().tolerance(Duration::from_secs(60));
+        /// assert_eq!(config.tolerance_value(), Duration::from_secs(60));
+        ///
+        /// let below = CacheConfig::new().maxage(Duration::from_secs(9)).tolerance(Duration::from_secs(1));
+        /// assert_eq!(below.tolerance_value(), Duration::from_secs(9));
+        /// ```
+        tolerance: Duration,
 
-    /// Most entries kept. When it is reached, moka's TinyLFU policy decides
-    /// which entries stay, by how often each key was requested; a value it
-    /// turns away is still returned to its caller, just not kept.
-    ///
-    /// It bounds the values alive too: the cache holds one copy of each
-    /// value it keeps, and a value it replaced or let go is freed as soon as
-    /// no thread is reading the cache at that instant; a thread that
-    /// removed one while others were reading keeps it until its next
-    /// removal (at most one per thread then reading). With `capacity(1)`
-    /// and four threads refreshing one key, 1 or 2 values are alive.
-    ///
-    /// ```
-    /// # use resilience_runtime::stale_cache::CacheConfig;
-    /// assert_eq!(CacheConfig::new().capacity(64).capacity_value(), 64);
-    /// ```
-    pub const fn capacity(mut self, capacity: u64) -> Self {
-        self.capacity = capacity;
-        self
-    }
+        /// Most entries kept. When it is reached, moka's TinyLFU policy decides
+        /// which entries stay, by how often each key was requested; a value it
+        /// turns away is still returned to its caller, just not kept.
+        ///
+        /// It bounds the values alive too: the cache holds one copy of each
+        /// value it keeps, and a value it replaced or let go is freed as soon as
+        /// no thread is reading the cache at that instant; a thread that
+        /// removed one while others were reading keeps it until its next
+        /// removal (at most one per thread then reading). With `capacity(1)`
+        /// and four threads refreshing one key, 1 or 2 values are alive.
+        ///
+        /// ```
+        /// # use resilience_runtime::stale_cache::CacheConfig;
+        /// assert_eq!(CacheConfig::new().capacity(64).capacity_value(), 64);
+        /// ```
+        capacity: u64,
 
-    /// Most bytes the kept values may weigh together, as their weigher
-    /// says: [`Weigh`](super::Weigh) with `#[stale_cache(max_bytes = ..)]`,
-    /// the one given to [`StaleCache::with_weigher`](super::StaleCache::with_weigher),
-    /// else each value's inline size. For caches whose values differ
-    /// widely in size (a few large configuration blobs among small ones).
-    /// `0`: no bound in bytes (the default).
-    ///
-    /// `capacity` still bounds the entries: each entry counts at least
-    /// `max_bytes / capacity` toward `max_bytes`, so that at most
-    /// `capacity` entries fit. A value heavier than `max_bytes` is returned
-    /// to its caller but not kept (a warning event, once per cache), so the
-    /// next request loads it again.
-    ///
-    /// ```
-    /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache, Weigh};
-    ///
-    /// let config = CacheConfig::new().max_bytes(1_000_000);
-    /// assert_eq!(config.max_bytes_value(), Some(1_000_000));
-    /// let blobs: StaleCache<String, Vec<u8>> = StaleCache::with_weigher(config, Weigh::weigh);
-    /// # let _ = blobs;
-    /// ```
-    pub const fn max_bytes(mut self, max_bytes: u64) -> Self {
-        self.max_bytes = max_bytes;
-        self
-    }
+        /// Most bytes the kept values may weigh together, as their weigher
+        /// says: [`Weigh`](super::Weigh) with `#[stale_cache(max_bytes = ..)]`,
+        /// the one given to [`StaleCache::with_weigher`](super::StaleCache::with_weigher),
+        /// else each value's inline size. For caches whose values differ
+        /// widely in size (a few large configuration blobs among small ones).
+        /// `0`: no bound in bytes (the default).
+        ///
+        /// `capacity` still bounds the entries: each entry counts at least
+        /// `max_bytes / capacity` toward `max_bytes`, so that at most
+        /// `capacity` entries fit. A value heavier than `max_bytes` is returned
+        /// to its caller but not kept (a warning event, once per cache), so the
+        /// next request loads it again.
+        ///
+        /// ```
+        /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache, Weigh};
+        ///
+        /// let config = CacheConfig::new().max_bytes(1_000_000);
+        /// assert_eq!(config.max_bytes_value(), Some(1_000_000));
+        /// let blobs: StaleCache<String, Vec<u8>> = StaleCache::with_weigher(config, Weigh::weigh);
+        /// # let _ = blobs;
+        /// ```
+        max_bytes: u64,
 
-    /// When an expired value is refreshed.
-    ///
-    /// ```
-    /// # use resilience_runtime::stale_cache::{CacheConfig, Refresh};
-    /// assert_eq!(CacheConfig::new().refresh_value(), Refresh::Inline);
-    /// ```
-    pub const fn refresh(mut self, refresh: Refresh) -> Self {
-        self.refresh = refresh;
-        self
+        /// When an expired value is refreshed.
+        ///
+        /// ```
+        /// # use resilience_runtime::stale_cache::{CacheConfig, Refresh};
+        /// assert_eq!(CacheConfig::new().refresh_value(), Refresh::Inline);
+        /// ```
+        refresh: Refresh,
     }
 
     /// Age under which a value is fresh, at most 1000 years.

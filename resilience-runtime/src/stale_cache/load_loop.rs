@@ -27,6 +27,8 @@ use crate::clock;
 pub(super) enum Settle<K: Hash + Eq, V, P> {
     /// Answered without a load.
     Served(V),
+    /// Left to another instance: a background refresh ends, its lead dropped.
+    Left,
     /// Load, with this fallback; write the value back if a plan is given.
     Load(Option<Lead<K, V>>, Option<Stored<V>>, Option<P>),
 }
@@ -45,40 +47,36 @@ pub(super) trait Tier<K: Hash + Eq, V> {
     fn plan(&self, cache: &StaleCache<K, V>, key: &K, function: &'static str)
     -> Option<Self::Plan>;
 
-    /// Acts on the tier's answer.
+    /// Acts on the tier's answer to a flight (leading it if `lead` is
+    /// given, with `seen` as its stale fallback). For a background refresh
+    /// (`background`) no outcome is reported: the request was answered.
+    /// By default the answer is not read: the flight loads, and writes
+    /// nothing back.
     #[allow(clippy::too_many_arguments)]
     fn settle(
         &self,
-        cache: &StaleCache<K, V>,
-        plan: Self::Plan,
-        answer: Self::Answer,
+        _cache: &StaleCache<K, V>,
+        _plan: Self::Plan,
+        _answer: Self::Answer,
         lead: Option<Lead<K, V>>,
-        key: &K,
+        _key: &K,
         seen: Option<Stored<V>>,
-        function: &'static str,
-    ) -> Settle<K, V, Self::Plan>;
+        _function: &'static str,
+        _background: bool,
+    ) -> Settle<K, V, Self::Plan> {
+        Settle::Load(lead, seen, None)
+    }
 
-    /// Acts on the tier's answer for a background refresh: `None` when it
-    /// settled the refresh, else the lead to load with and the plan to
-    /// write back with.
-    #[allow(clippy::type_complexity)]
-    fn settle_background(
-        &self,
-        cache: &StaleCache<K, V>,
-        plan: Self::Plan,
-        answer: Self::Answer,
-        lead: Lead<K, V>,
-        key: &K,
-        function: &'static str,
-    ) -> Option<(Lead<K, V>, Option<Self::Plan>)>;
-
-    /// What to write back after a load: a success only.
+    /// What to write back after a load: a success only. By default,
+    /// nothing.
     fn write_back<E>(
         &self,
-        cache: &StaleCache<K, V>,
-        plan: Option<Self::Plan>,
-        result: &Result<V, E>,
-    ) -> Option<(Self::Plan, Self::Entry)>;
+        _cache: &StaleCache<K, V>,
+        _plan: Option<Self::Plan>,
+        _result: &Result<V, E>,
+    ) -> Option<(Self::Plan, Self::Entry)> {
+        None
+    }
 
     /// Asks the tier for the key.
     fn ask(&self, plan: &Self::Plan) -> impl Future<Output = Self::Answer> + Send;
@@ -98,7 +96,8 @@ pub(super) trait Tier<K: Hash + Eq, V> {
     fn publish_blocking(&self, plan: Self::Plan, entry: Self::Entry, ttl: Duration);
 }
 
-/// No second tier: the process's own cache only.
+/// No second tier: the process's own cache only. It never plans, so it
+/// never asks, settles or writes back (the last two: the trait's defaults).
 pub(super) struct Alone;
 
 /// What [`Alone`] never has: a plan, an answer, an entry.
@@ -110,40 +109,6 @@ impl<K: Hash + Eq, V> Tier<K, V> for Alone {
     type Entry = Never;
 
     fn plan(&self, _: &StaleCache<K, V>, _: &K, _: &'static str) -> Option<Never> {
-        None
-    }
-
-    fn settle(
-        &self,
-        _: &StaleCache<K, V>,
-        plan: Never,
-        _: Never,
-        _: Option<Lead<K, V>>,
-        _: &K,
-        _: Option<Stored<V>>,
-        _: &'static str,
-    ) -> Settle<K, V, Never> {
-        match plan {}
-    }
-
-    fn settle_background(
-        &self,
-        _: &StaleCache<K, V>,
-        plan: Never,
-        _: Never,
-        _: Lead<K, V>,
-        _: &K,
-        _: &'static str,
-    ) -> Option<(Lead<K, V>, Option<Never>)> {
-        match plan {}
-    }
-
-    fn write_back<E>(
-        &self,
-        _: &StaleCache<K, V>,
-        _: Option<Never>,
-        _: &Result<V, E>,
-    ) -> Option<(Never, Never)> {
         None
     }
 
@@ -266,13 +231,15 @@ where
                 };
                 let settled = self
                     .tier
-                    .settle(cache, plan, answer, lead, key, seen, function);
+                    .settle(cache, plan, answer, lead, key, seen, function, false);
                 return match settled {
                     Settle::Served(value) => Action::Return(Ok(value)),
                     Settle::Load(lead, seen, plan) => {
                         self.pending = Pending::new(lead, seen, plan);
                         Action::Load
                     }
+                    // Only a background refresh is left: not reached.
+                    Settle::Left => Action::Load,
                 };
             }
         };
@@ -382,42 +349,36 @@ where
 /// A request that revalidates ([`Refresh::Background`]): past the hit
 /// path, an expired value within tolerance is returned at once and one
 /// refresh runs behind it, which asks the second tier first; anything else
-/// goes through the load loop. Written once for both drivers and both
-/// tiers.
-impl<K, V> StaleCache<K, V>
+/// goes through the load loop. Written once for both tiers.
+impl<K, V, T, H> LoadLoop<'_, K, V, T, H>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
+    T: Tier<K, V> + Send + Sync + 'static,
+    T::Plan: Send,
+    T::Entry: Send,
+    H: Send + 'static,
 {
     /// The async revalidation: the refresh is spawned on the current tokio
     /// runtime (inline outside one).
-    pub(super) async fn revalidate_through<E, F, H, T>(
-        &self,
-        tier: T,
+    pub(super) async fn revalidate<E: 'static, F>(
+        self,
         seen: Option<Stored<V>>,
-        key: K,
-        function: &'static str,
         load: F,
-        errors: H,
     ) -> Result<V, E>
     where
-        E: 'static,
         F: Future<Output = Result<V, E>> + Send + 'static,
-        H: LoadErrors<E> + Send + 'static,
-        T: Tier<K, V> + Send + Sync + 'static,
-        T::Plan: Send,
-        T::Entry: Send,
+        H: LoadErrors<E>,
     {
-        let background = self.config.refresh_value() == Refresh::Background;
-        let runtime = tokio::runtime::Handle::try_current().ok();
-        let revalidation = runtime.filter(|_| background).map(|runtime| {
-            let revalidation = self.revalidate(&key, seen, function);
-            (runtime, revalidation)
-        });
-        match revalidation {
-            Some((_, Revalidation::Served(value))) => Ok(value),
-            Some((runtime, Revalidation::Refresh(value, lead, stale))) => {
-                let cache = self.share();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return self.run(load).await;
+        };
+        match self.behind(seen) {
+            Some(Revalidation::Served(value)) => Ok(value),
+            Some(Revalidation::Refresh(value, lead, stale)) => {
+                let Some((cache, tier, key, function, errors)) = self.into_refresh() else {
+                    return Ok(value);
+                };
                 runtime.spawn(async move {
                     let asked = match tier.plan(&cache, &key, function) {
                         Some(plan) => Some((tier.ask(&plan).await, plan)),
@@ -442,43 +403,34 @@ where
                         &errors,
                     );
                     if let Some((plan, entry)) = entry {
-                        tier.publish(plan, entry, cache.config.tolerance_value())
-                            .await;
+                        let ttl = cache.config.tolerance_value();
+                        tier.publish(plan, entry, ttl).await;
                     }
                 });
                 Ok(value)
             }
-            _ => {
-                LoadLoop::new(self, tier, key, function, errors)
-                    .run(load)
-                    .await
-            }
+            _ => self.run(load).await,
         }
     }
 
     /// The sync revalidation: the refresh runs on one of the few shared
     /// refresher threads; a refresh the queue does not take is dropped with
     /// its lead, which lands the flight as abandoned: nothing stays wedged.
-    pub(super) fn revalidate_through_blocking<E, L, H, T>(
-        &self,
-        tier: T,
+    pub(super) fn revalidate_blocking<E: 'static, L>(
+        self,
         seen: Option<Stored<V>>,
-        key: K,
-        function: &'static str,
         load: L,
-        errors: H,
     ) -> Result<V, E>
     where
-        E: 'static,
         L: FnOnce() -> Result<V, E> + Send + 'static,
-        H: LoadErrors<E> + Send + 'static,
-        T: Tier<K, V> + Send + 'static,
+        H: LoadErrors<E>,
     {
-        let background = self.config.refresh_value() == Refresh::Background;
-        match background.then(|| self.revalidate(&key, seen, function)) {
+        match self.behind(seen) {
             Some(Revalidation::Served(value)) => Ok(value),
             Some(Revalidation::Refresh(value, lead, stale)) => {
-                let cache = self.share();
+                let Some((cache, tier, key, function, errors)) = self.into_refresh() else {
+                    return Ok(value);
+                };
                 let _not_taken = refresher::offer(Box::new(move || {
                     let plan = tier.plan(&cache, &key, function);
                     let asked = plan.map(|plan| (tier.ask_blocking(&plan), plan));
@@ -497,8 +449,31 @@ where
                 }));
                 Ok(value)
             }
-            _ => LoadLoop::new(self, tier, key, function, errors).run_blocking(load),
+            _ => self.run_blocking(load),
         }
+    }
+
+    /// With [`Refresh::Background`] configured, what to do with `seen`;
+    /// `None` otherwise (the loop runs).
+    fn behind(&self, seen: Option<Stored<V>>) -> Option<Revalidation<K, V>> {
+        let background = self.cache.config.refresh_value() == Refresh::Background;
+        let key = self.key.as_ref().filter(|_| background)?;
+        Some(self.cache.revalidate(key, seen, self.function))
+    }
+
+    /// What a background refresh owns: a handle on the cache, the tier, the
+    /// key (`None` once `finish` took it: not here), the function and the
+    /// errors' handling.
+    #[allow(clippy::type_complexity)]
+    fn into_refresh(self) -> Option<(StaleCache<K, V>, T, K, &'static str, H)> {
+        let key = self.key?;
+        Some((
+            self.cache.share(),
+            self.tier,
+            key,
+            self.function,
+            self.errors,
+        ))
     }
 }
 
@@ -518,9 +493,13 @@ where
     K: Hash + Eq,
     T: Tier<K, V>,
 {
-    match asked {
-        Some((answer, plan)) => tier.settle_background(cache, plan, answer, lead, key, function),
-        None => Some((lead, None)),
+    let Some((answer, plan)) = asked else {
+        return Some((lead, None));
+    };
+    match tier.settle(cache, plan, answer, Some(lead), key, None, function, true) {
+        Settle::Load(Some(lead), _, plan) => Some((lead, plan)),
+        // Settled: a fresh entry, or another instance at it.
+        _ => None,
     }
 }
 

@@ -35,9 +35,10 @@ use std::marker::PhantomData;
 
 use super::cache::StaleCache;
 use super::errors::{DescribeOnly, LoadErrors, SharedError};
-use super::load_loop::{Alone, LoadLoop};
+use super::load_loop::{Alone, LoadLoop, Tier};
 #[cfg(feature = "redis")]
 use super::shared::Through;
+use super::stored::Stored;
 use crate::__private::{CacheKey, CacheValue};
 #[cfg(feature = "redis")]
 use crate::__private::{SharedCacheKey, SharedCacheValue};
@@ -275,9 +276,27 @@ impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
         self.with_tier(Shared(Some(fleet)))
     }
 
-    /// The request, taken apart to be run.
-    fn into_parts(self) -> (&'c StaleCache<K, V>, K, &'static str, H, T) {
-        (self.cache, self.key, self.function, self.errors, self.tier)
+    /// Runs the hit path with `lookup`; past it, the request's load loop
+    /// with the tier `tier` makes of `T`, and what the lookup saw.
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    fn past_hit<Ti: Tier<K, V>>(
+        self,
+        lookup: impl FnOnce(&StaleCache<K, V>, &K, &'static str) -> Result<V, Option<Stored<V>>>,
+        tier: impl FnOnce(T, &'static str) -> Ti,
+    ) -> Result<V, (Option<Stored<V>>, LoadLoop<'c, K, V, Ti, H>)>
+    where
+        K: CacheKey,
+        V: CacheValue,
+    {
+        let (cache, key, function) = (self.cache, self.key, self.function);
+        match lookup(cache, &key, function) {
+            Ok(value) => Ok(value),
+            Err(seen) => {
+                let tier = tier(self.tier, function);
+                Err((seen, LoadLoop::new(cache, tier, key, function, self.errors)))
+            }
+        }
     }
 
     #[cfg(feature = "redis")]
@@ -293,10 +312,103 @@ impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
     }
 }
 
-// The bounds of each `load` are the method's, stated by the traits
-// `#[stale_cache]` checks at the return type (`CacheKey`, `CacheValue`):
-// a value type that fails them is one error there, not a second here.
-impl<K, V, H> Request<'_, K, V, H, Inline, Local> {
+/// Writes a tier's four ways to run a request: inline or revalidating,
+/// each awaited or blocking, with the bounds its keys and values need. Past
+/// a fresh hit each runs the load loop with the tier's [`Tier`](super::load_loop::Tier).
+///
+/// The bounds of each `load` are the method's, stated by the traits
+/// `#[stale_cache]` checks at the return type (`CacheKey`, `CacheValue`,
+/// or the shared ones): a value type that fails them is one error there,
+/// not a second here.
+macro_rules! runs {
+    (
+        $inline:ty, $revalidating:ty, $key:path, $value:path;
+        $(#[$load:meta])* load;
+        $(#[$blocking:meta])* load_blocking;
+        $(#[$revalidate:meta])* revalidate load;
+        $(#[$revalidate_blocking:meta])* revalidate load_blocking;
+    ) => {
+        impl<K, V, H> Request<'_, K, V, H, Inline, $inline> {
+            $(#[$load])*
+            pub async fn load<E, F>(self, load: F) -> Result<V, E>
+            where
+                K: $key,
+                V: $value,
+                F: Future<Output = Result<V, E>>,
+                H: LoadErrors<E>,
+            {
+                match self.past_hit(StaleCache::lookup, <$inline>::tier) {
+                    Ok(value) => Ok(value),
+                    Err((_, request)) => request.run(load).await,
+                }
+            }
+
+            $(#[$blocking])*
+            pub fn load_blocking<E>(self, load: impl FnOnce() -> Result<V, E>) -> Result<V, E>
+            where
+                K: $key,
+                V: $value,
+                H: LoadErrors<E>,
+            {
+                match self.past_hit(StaleCache::lookup_blocking, <$inline>::tier) {
+                    Ok(value) => Ok(value),
+                    Err((_, request)) => request.run_blocking(load),
+                }
+            }
+        }
+
+        impl<K, V, H> Request<'_, K, V, H, Revalidate, $revalidating> {
+            $(#[$revalidate])*
+            pub async fn load<E, F>(self, load: F) -> Result<V, E>
+            where
+                K: $key,
+                V: $value,
+                E: 'static,
+                F: Future<Output = Result<V, E>> + Send + 'static,
+                H: LoadErrors<E> + Send + 'static,
+            {
+                match self.past_hit(StaleCache::lookup, <$revalidating>::tier) {
+                    Ok(value) => Ok(value),
+                    Err((seen, request)) => request.revalidate(seen, load).await,
+                }
+            }
+
+            $(#[$revalidate_blocking])*
+            pub fn load_blocking<E, L>(self, load: L) -> Result<V, E>
+            where
+                K: $key,
+                V: $value,
+                E: 'static,
+                L: FnOnce() -> Result<V, E> + Send + 'static,
+                H: LoadErrors<E> + Send + 'static,
+            {
+                match self.past_hit(StaleCache::lookup_blocking, <$revalidating>::tier) {
+                    Ok(value) => Ok(value),
+                    Err((seen, request)) => request.revalidate_blocking(seen, load),
+                }
+            }
+        }
+    };
+}
+
+impl Local {
+    /// The load loop's tier for a local request: none.
+    fn tier(self, _: &'static str) -> Alone {
+        Alone
+    }
+}
+
+#[cfg(feature = "redis")]
+impl<'f> Shared<'f> {
+    /// The load loop's tier for a shared request for `function`, past its
+    /// hit path (where the process's fleet is looked up, not before).
+    fn tier(self, function: &'static str) -> Through<'f> {
+        Through::new(self.0, function)
+    }
+}
+
+runs! {
+    Local, Local, CacheKey, CacheValue;
     /// Runs the request: the fresh value, else `load` polled by one caller
     /// per key at a time (the others wait for its value), and on failure
     /// the stale value within tolerance, else the error. The returned
@@ -309,24 +421,7 @@ impl<K, V, H> Request<'_, K, V, H, Inline, Local> {
     /// assert_eq!(cache.request("a", "doc").load(async { Ok::<_, ()>(1) }).await, Ok(1));
     /// # }
     /// ```
-    pub async fn load<E, F>(self, load: F) -> Result<V, E>
-    where
-        K: CacheKey,
-        V: CacheValue,
-        F: Future<Output = Result<V, E>>,
-        H: LoadErrors<E>,
-    {
-        let (cache, key, function, errors, _) = self.into_parts();
-        match cache.lookup(&key, function) {
-            Ok(value) => Ok(value),
-            Err(_) => {
-                LoadLoop::new(cache, Alone, key, function, errors)
-                    .run(load)
-                    .await
-            }
-        }
-    }
-
+    load;
     /// The sync twin of [`load`](Self::load): callers of a key being loaded
     /// block until the load lands. Do not mix it with async requests on one
     /// cache from a single-threaded runtime: a blocked thread cannot drive
@@ -337,21 +432,7 @@ impl<K, V, H> Request<'_, K, V, H, Inline, Local> {
     /// let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
     /// assert_eq!(cache.request("a", "doc").load_blocking(|| Ok::<_, ()>(1)), Ok(1));
     /// ```
-    pub fn load_blocking<E>(self, load: impl FnOnce() -> Result<V, E>) -> Result<V, E>
-    where
-        K: CacheKey,
-        V: CacheValue,
-        H: LoadErrors<E>,
-    {
-        let (cache, key, function, errors, _) = self.into_parts();
-        match cache.lookup_blocking(&key, function) {
-            Ok(value) => Ok(value),
-            Err(_) => LoadLoop::new(cache, Alone, key, function, errors).run_blocking(load),
-        }
-    }
-}
-
-impl<K, V, H> Request<'_, K, V, H, Revalidate, Local> {
+    load_blocking;
     /// Runs the request, revalidating in the background on the current
     /// tokio runtime (inline outside one); see [`Revalidate`].
     ///
@@ -363,25 +444,7 @@ impl<K, V, H> Request<'_, K, V, H, Revalidate, Local> {
     /// assert_eq!(value, Ok(1));
     /// # }
     /// ```
-    pub async fn load<E, F>(self, load: F) -> Result<V, E>
-    where
-        K: CacheKey,
-        V: CacheValue,
-        E: 'static,
-        F: Future<Output = Result<V, E>> + Send + 'static,
-        H: LoadErrors<E> + Send + 'static,
-    {
-        let (cache, key, function, errors, _) = self.into_parts();
-        match cache.lookup(&key, function) {
-            Ok(value) => Ok(value),
-            Err(seen) => {
-                let revalidation =
-                    cache.revalidate_through(Alone, seen, key, function, load, errors);
-                revalidation.await
-            }
-        }
-    }
-
+    revalidate load;
     /// The sync twin: the refresh runs on one of a few refresher threads
     /// shared by every cache (at most 4 at once, up to 1 024 waiting; a
     /// refresh offered to a full queue is left to the key's next caller).
@@ -392,26 +455,12 @@ impl<K, V, H> Request<'_, K, V, H, Revalidate, Local> {
     /// let value = cache.request("a", "doc").revalidate().load_blocking(|| Ok::<_, ()>(1));
     /// assert_eq!(value, Ok(1));
     /// ```
-    pub fn load_blocking<E, L>(self, load: L) -> Result<V, E>
-    where
-        K: CacheKey,
-        V: CacheValue,
-        E: 'static,
-        L: FnOnce() -> Result<V, E> + Send + 'static,
-        H: LoadErrors<E> + Send + 'static,
-    {
-        let (cache, key, function, errors, _) = self.into_parts();
-        match cache.lookup_blocking(&key, function) {
-            Ok(value) => Ok(value),
-            Err(seen) => {
-                cache.revalidate_through_blocking(Alone, seen, key, function, load, errors)
-            }
-        }
-    }
+    revalidate load_blocking;
 }
 
 #[cfg(feature = "redis")]
-impl<K, V, H> Request<'_, K, V, H, Inline, Shared<'_>> {
+runs! {
+    Shared<'_>, Shared<'static>, SharedCacheKey, SharedCacheValue;
     /// Runs the request with Redis as the second tier: past a fresh local
     /// hit, the key's one local flight asks the fleet before it loads (see
     /// the fleet tier's rules in [`fleet`](crate::fleet)).
@@ -424,25 +473,7 @@ impl<K, V, H> Request<'_, K, V, H, Inline, Shared<'_>> {
     /// assert_eq!(value, Ok(7));
     /// # }
     /// ```
-    pub async fn load<E, F>(self, load: F) -> Result<V, E>
-    where
-        K: SharedCacheKey,
-        V: SharedCacheValue,
-        F: Future<Output = Result<V, E>>,
-        H: LoadErrors<E>,
-    {
-        let (cache, key, function, errors, Shared(given)) = self.into_parts();
-        match cache.lookup(&key, function) {
-            Ok(value) => Ok(value),
-            Err(_) => {
-                let tier = Through::new(given, function);
-                LoadLoop::new(cache, tier, key, function, errors)
-                    .run(load)
-                    .await
-            }
-        }
-    }
-
+    load;
     /// The sync twin of [`load`](Self::load): each Redis operation blocks
     /// the thread, at most the fleet's bound.
     ///
@@ -452,25 +483,7 @@ impl<K, V, H> Request<'_, K, V, H, Inline, Shared<'_>> {
     /// let value = cache.request("k".into(), "doc").shared().load_blocking(|| Ok::<_, ()>(7));
     /// assert_eq!(value, Ok(7));
     /// ```
-    pub fn load_blocking<E>(self, load: impl FnOnce() -> Result<V, E>) -> Result<V, E>
-    where
-        K: SharedCacheKey,
-        V: SharedCacheValue,
-        H: LoadErrors<E>,
-    {
-        let (cache, key, function, errors, Shared(given)) = self.into_parts();
-        match cache.lookup_blocking(&key, function) {
-            Ok(value) => Ok(value),
-            Err(_) => {
-                let tier = Through::new(given, function);
-                LoadLoop::new(cache, tier, key, function, errors).run_blocking(load)
-            }
-        }
-    }
-}
-
-#[cfg(feature = "redis")]
-impl<K, V, H> Request<'_, K, V, H, Revalidate, Shared<'static>> {
+    load_blocking;
     /// Runs the request with Redis as the second tier, revalidating in the
     /// background: the refresh behind the stale answer asks the fleet first
     /// (a fresh entry there, or another instance refreshing, ends it
@@ -489,26 +502,7 @@ impl<K, V, H> Request<'_, K, V, H, Revalidate, Shared<'static>> {
     /// assert_eq!(value.unwrap(), "v");
     /// # }
     /// ```
-    pub async fn load<E, F>(self, load: F) -> Result<V, E>
-    where
-        K: SharedCacheKey,
-        V: SharedCacheValue,
-        E: 'static,
-        F: Future<Output = Result<V, E>> + Send + 'static,
-        H: LoadErrors<E> + Send + 'static,
-    {
-        let (cache, key, function, errors, Shared(given)) = self.into_parts();
-        match cache.lookup(&key, function) {
-            Ok(value) => Ok(value),
-            Err(seen) => {
-                let tier = Through::new(given, function);
-                let revalidation =
-                    cache.revalidate_through(tier, seen, key, function, load, errors);
-                revalidation.await
-            }
-        }
-    }
-
+    revalidate load;
     /// The sync twin of [`load`](Self::load): the refresh runs on a
     /// refresher thread.
     ///
@@ -522,21 +516,5 @@ impl<K, V, H> Request<'_, K, V, H, Revalidate, Shared<'static>> {
     ///     .load_blocking(|| Ok::<_, ()>("v".to_string()));
     /// assert_eq!(value.unwrap(), "v");
     /// ```
-    pub fn load_blocking<E, L>(self, load: L) -> Result<V, E>
-    where
-        K: SharedCacheKey,
-        V: SharedCacheValue,
-        E: 'static,
-        L: FnOnce() -> Result<V, E> + Send + 'static,
-        H: LoadErrors<E> + Send + 'static,
-    {
-        let (cache, key, function, errors, Shared(given)) = self.into_parts();
-        match cache.lookup_blocking(&key, function) {
-            Ok(value) => Ok(value),
-            Err(seen) => {
-                let tier = Through::new(given, function);
-                cache.revalidate_through_blocking(tier, seen, key, function, load, errors)
-            }
-        }
-    }
+    revalidate load_blocking;
 }

@@ -25,14 +25,19 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::cache::StaleCache;
-use super::flight::Lead;
-use super::load_loop::Tier;
+use super::flight::{Landing, Lead};
+use super::load_loop::{Settle, Tier};
+use super::report::{self, Outcome};
 use super::stored::Stored;
-use crate::fleet::{self, Acquired, Fleet};
+use crate::clock::{self, Instant};
+use crate::fleet::{self, Acquired, Address, Fleet, Lease, Seen};
 
-mod steps;
-
-use steps::{Plan, Settled};
+/// How far ahead of Redis's clock an entry's load time may be and count as
+/// loaded then (Redis stamps every value it is given with its own clock, so
+/// only a writer of something else — an older version of this crate, a
+/// hostile one — stamps ahead). Further ahead, the entry is a miss (counted
+/// as malformed): it would pass for fresh until its time to live.
+const MAX_SKEW_MS: u64 = 1_000;
 
 /// The fleet as the load loop's second tier: the one given, else the
 /// process's ([`fleet::connect`](crate::fleet::connect)); with none, the
@@ -47,6 +52,21 @@ impl<'f> Through<'f> {
     }
 }
 
+/// A key's place in the fleet, worked out once per flight.
+pub(super) struct Plan {
+    address: Address,
+    /// The one clock's now: an entry read back is stamped this much before
+    /// it, its age on Redis's clock.
+    now: Instant,
+    /// Entries younger than this (milliseconds, on Redis's clock) are fresh.
+    maxage: u64,
+    limit: usize,
+    /// The key's refresh lease, when this flight holds it: dropped with the
+    /// plan (a failed load, or a flight whose future was dropped), it is
+    /// given back.
+    lease: Option<Lease>,
+}
+
 impl<K, V> Tier<K, V> for Through<'_>
 where
     K: Hash + Eq + Clone + Send + Sync + Serialize + 'static,
@@ -56,49 +76,97 @@ where
     type Answer = Acquired;
     type Entry = Vec<u8>;
 
+    /// Where `key` lives in the fleet, and what counts as fresh now; `None`
+    /// without a fleet, or when the key does not encode (its `Serialize`
+    /// failed): local-only.
     fn plan(&self, cache: &StaleCache<K, V>, key: &K, function: &'static str) -> Option<Plan> {
-        cache.plan(self.0?, key, function)
+        let fleet = self.0?;
+        let digest = fleet::key_digest(key)?;
+        let fingerprint = fleet::type_fingerprint::<V>(cache.fleet_version);
+        let name = cache.fleet_name.unwrap_or(function);
+        Some(Plan {
+            address: fleet.address(name, &fingerprint, &digest),
+            now: clock::now(),
+            maxage: clock::millis(cache.config.maxage_value()),
+            limit: fleet.options().max_entry_bytes_value(),
+            lease: None,
+        })
     }
 
     fn settle(
         &self,
         cache: &StaleCache<K, V>,
         plan: Plan,
-        answer: Acquired,
+        acquired: Acquired,
         lead: Option<Lead<K, V>>,
         key: &K,
         seen: Option<Stored<V>>,
         function: &'static str,
-    ) -> Settled<K, V> {
-        match self.0 {
-            Some(fleet) => cache.settle(fleet, Some(plan), answer, lead, key, seen, function),
+        background: bool,
+    ) -> Settle<K, V, Plan> {
+        let Some(fleet) = self.0 else {
             // A plan comes from a fleet: not reached.
-            None => Settled::Load(lead, seen, None),
+            return Settle::Load(lead, seen, None);
+        };
+        let outcome = |outcome| {
+            if !background {
+                report::request(&cache.meters, function, outcome);
+            }
+        };
+        match acquired {
+            Acquired::Fresh(entry) => match decode(cache, fleet, &plan, &entry) {
+                Some(fresh) => {
+                    let value = fresh.value.clone();
+                    cache.put(key.clone(), fresh, function);
+                    if let Some(lead) = lead {
+                        lead.land(|| Landing::Loaded(value.clone(), Outcome::Fresh));
+                    }
+                    outcome(Outcome::Fresh);
+                    Settle::Served(value)
+                }
+                // Malformed: load, and write a good entry over it.
+                None => Settle::Load(lead, seen, Some(plan)),
+            },
+            Acquired::Lead(stale, lease) => {
+                let stale = stale.filter(|_| !background);
+                let seen = freshest(cache, fleet, &plan, seen, stale);
+                let lease = Some(lease);
+                Settle::Load(lead, seen, Some(Plan { lease, ..plan }))
+            }
+            // Another instance refreshes it (or failed to): the stale value
+            // stays, and dropping the lead lets the next caller try again.
+            Acquired::Alone(_) if background => Settle::Left,
+            Acquired::Alone(stale) => match freshest(cache, fleet, &plan, seen, stale) {
+                // Another instance is at it (or failed at it): serve the
+                // stale value rather than call the upstream too.
+                Some(stale) if stale.stamp.age(plan.now) <= cache.config.tolerance_value() => {
+                    let value = stale.value.clone();
+                    if let Some(lead) = lead {
+                        lead.land(|| Landing::Loaded(value.clone(), Outcome::Stale));
+                    }
+                    report::request_stale(&cache.meters, function, stale.stamp.age(plan.now));
+                    Settle::Served(value)
+                }
+                seen => Settle::Load(lead, seen, Some(plan)),
+            },
+            Acquired::Unavailable => Settle::Load(lead, seen, None),
         }
     }
 
-    fn settle_background(
-        &self,
-        cache: &StaleCache<K, V>,
-        plan: Plan,
-        answer: Acquired,
-        lead: Lead<K, V>,
-        key: &K,
-        function: &'static str,
-    ) -> Option<(Lead<K, V>, Option<Plan>)> {
-        match self.0 {
-            Some(fleet) => cache.settle_background(fleet, plan, answer, lead, key, function),
-            None => Some((lead, None)),
-        }
-    }
-
+    /// The entry to write back after a load: a success, encoded within the
+    /// size limit. Nothing else is ever written: a failure (or a value too
+    /// large to share) drops the plan, which gives the refresh lease back.
     fn write_back<E>(
         &self,
-        cache: &StaleCache<K, V>,
+        _: &StaleCache<K, V>,
         plan: Option<Plan>,
         result: &Result<V, E>,
     ) -> Option<(Plan, Vec<u8>)> {
-        cache.write_back(plan, result)
+        let plan = plan?;
+        let value = result.as_ref().ok()?;
+        let entry = fleet::encode_entry(value, fleet::now_millis())
+            .filter(|entry| entry.len() <= plan.limit)?;
+        Some((plan, entry))
     }
 
     async fn ask(&self, plan: &Plan) -> Acquired {
@@ -116,18 +184,80 @@ where
     }
 
     async fn publish(&self, plan: Plan, entry: Vec<u8>, ttl: Duration) {
-        if let Some(fleet) = self.0
-            && fleet.publish(&plan.address, entry, ttl, plan.lease()).await
-        {
-            plan.published();
+        if let Some(fleet) = self.0 {
+            let lease = plan.lease.as_ref().and_then(Lease::token);
+            if fleet.publish(&plan.address, entry, ttl, lease).await {
+                plan.published();
+            }
         }
     }
 
     fn publish_blocking(&self, plan: Plan, entry: Vec<u8>, ttl: Duration) {
-        if let Some(fleet) = self.0
-            && fleet.publish_blocking(&plan.address, entry, ttl, plan.lease())
-        {
-            plan.published();
+        if let Some(fleet) = self.0 {
+            let lease = plan.lease.as_ref().and_then(Lease::token);
+            if fleet.publish_blocking(&plan.address, entry, ttl, lease) {
+                plan.published();
+            }
         }
+    }
+}
+
+impl Plan {
+    /// The loaded value was written, and the lease released with it.
+    fn published(self) {
+        if let Some(lease) = self.lease {
+            lease.published();
+        }
+    }
+}
+
+/// An entry read back from Redis, as a value stamped with its original
+/// age (on Redis's clock) before now on the one clock; `None` (counted)
+/// when it does not decode.
+fn decode<K, V>(
+    cache: &StaleCache<K, V>,
+    fleet: &Fleet,
+    plan: &Plan,
+    seen: &Seen,
+) -> Option<Stored<V>>
+where
+    V: DeserializeOwned,
+{
+    match fleet::decode_entry::<V>(&seen.bytes, plan.limit) {
+        Ok((_, loaded_at_ms)) if loaded_at_ms > seen.at.saturating_add(MAX_SKEW_MS) => {
+            // Not age 0: fresh until its time to live, or forever.
+            fleet.malformed("the entry's load time is ahead of Redis's clock");
+            None
+        }
+        Ok((value, loaded_at_ms)) => {
+            let age = Duration::from_millis(seen.at.saturating_sub(loaded_at_ms));
+            let loaded_at = plan.now.checked_sub(age)?;
+            let maxage = cache.config.maxage_value();
+            Some(Stored::loaded_at(value, maxage, loaded_at))
+        }
+        Err(malformed) => {
+            fleet.malformed(&malformed.to_string());
+            None
+        }
+    }
+}
+
+/// The fresher of the local value and the one read back from Redis.
+fn freshest<K, V>(
+    cache: &StaleCache<K, V>,
+    fleet: &Fleet,
+    plan: &Plan,
+    local: Option<Stored<V>>,
+    remote: Option<Seen>,
+) -> Option<Stored<V>>
+where
+    V: DeserializeOwned,
+{
+    let remote = remote.and_then(|entry| decode(cache, fleet, plan, &entry));
+    match (local, remote) {
+        (Some(local), Some(remote)) if remote.stamp.age(plan.now) < local.stamp.age(plan.now) => {
+            Some(remote)
+        }
+        (local, remote) => local.or(remote),
     }
 }

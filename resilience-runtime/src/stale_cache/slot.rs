@@ -3,9 +3,9 @@
 //! naming the key or value type.
 
 use std::any::{Any, TypeId};
-use std::hash::Hash;
 use std::sync::OnceLock;
 
+use crate::__private::{CacheKey, CacheValue};
 use crate::stale_cache::{CacheConfig, StaleCache};
 
 /// A lazily created, type-erased [`StaleCache`] for a `static`, one per
@@ -112,11 +112,7 @@ impl CacheSlot {
 
     /// The cache of the instantiation `instance`, for keys `K` and values `V`.
     #[inline]
-    pub fn cache<K, V>(&self, instance: TypeId) -> &StaleCache<K, V>
-    where
-        K: Hash + Eq + Clone + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
+    pub fn cache<K: CacheKey, V: CacheValue>(&self, instance: TypeId) -> &StaleCache<K, V> {
         self.cache_named(instance, None, inline_size::<V>)
     }
 
@@ -133,15 +129,11 @@ impl CacheSlot {
     /// assert_eq!(cache.config().max_bytes_value(), Some(1 << 20));
     /// ```
     #[inline]
-    pub fn weighed_cache<K, V>(
+    pub fn weighed_cache<K: CacheKey, V: CacheValue>(
         &self,
         instance: TypeId,
         weigher: fn(&V) -> usize,
-    ) -> &StaleCache<K, V>
-    where
-        K: Hash + Eq + Clone + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
+    ) -> &StaleCache<K, V> {
         self.cache_named(instance, None, weigher)
     }
 
@@ -151,76 +143,36 @@ impl CacheSlot {
     /// [`fleet_identity`]).
     #[cfg(feature = "redis")]
     #[inline]
-    pub(crate) fn shared_cache<K, V>(
+    pub(crate) fn shared_cache<K: CacheKey, V: CacheValue>(
         &self,
         instance: TypeId,
         fleet_name: &'static str,
         version: u32,
         weigher: fn(&V) -> usize,
-    ) -> &StaleCache<K, V>
-    where
-        K: Hash + Eq + Clone + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
+    ) -> &StaleCache<K, V> {
         self.cache_named(instance, Some((fleet_name, version)), weigher)
     }
 
     #[inline(always)]
-    fn cache_named<K, V>(
+    fn cache_named<K: CacheKey, V: CacheValue>(
         &self,
         instance: TypeId,
         fleet_name: Option<FleetName>,
         weigher: fn(&V) -> usize,
-    ) -> &StaleCache<K, V>
-    where
-        K: Hash + Eq + Clone + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
-        let first = self
-            .head
-            .entry
-            .get_or_init(|| self.build::<K, V>(instance, fleet_name, weigher));
-        match first.get(instance) {
+    ) -> &StaleCache<K, V> {
+        let build = || self.build::<K, V>(instance, fleet_name, weigher);
+        match self.head.entry.get_or_init(build).get(instance) {
             Some(cache) => cache,
-            None => self.other::<K, V>(instance, fleet_name, weigher),
+            None => self.head.after(instance, build),
         }
     }
 
-    /// The cache of an instantiation other than the first one created.
-    #[cold]
-    #[inline(never)]
-    fn other<K, V>(
+    fn build<K: CacheKey, V: CacheValue>(
         &self,
         instance: TypeId,
         fleet_name: Option<FleetName>,
         weigher: fn(&V) -> usize,
-    ) -> &StaleCache<K, V>
-    where
-        K: Hash + Eq + Clone + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
-        let mut node = &self.head;
-        loop {
-            node = node.next.get_or_init(|| Box::new(Node::new()));
-            let entry = node
-                .entry
-                .get_or_init(|| self.build::<K, V>(instance, fleet_name, weigher));
-            if let Some(cache) = entry.get(instance) {
-                return cache;
-            }
-        }
-    }
-
-    fn build<K, V>(
-        &self,
-        instance: TypeId,
-        fleet_name: Option<FleetName>,
-        weigher: fn(&V) -> usize,
-    ) -> Entry
-    where
-        K: Hash + Eq + Clone + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
+    ) -> Entry {
         #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
         let mut cache = StaleCache::<K, V>::with_weigher(self.config, weigher);
         #[cfg(feature = "redis")]
@@ -259,6 +211,24 @@ impl Node {
         Self {
             entry: OnceLock::new(),
             next: OnceLock::new(),
+        }
+    }
+
+    /// The cache of an instantiation other than the first one created:
+    /// found past this node, or built by `build` in the first free one.
+    #[cold]
+    #[inline(never)]
+    fn after<K: 'static, V: 'static>(
+        &self,
+        instance: TypeId,
+        build: impl Fn() -> Entry,
+    ) -> &StaleCache<K, V> {
+        let mut node = self;
+        loop {
+            node = node.next.get_or_init(|| Box::new(Node::new()));
+            if let Some(cache) = node.entry.get_or_init(&build).get(instance) {
+                return cache;
+            }
         }
     }
 }

@@ -62,82 +62,113 @@ fn eventually(what: &str, condition: impl Fn() -> bool) {
 
 // ---------------------------------------------------------------- branches
 
-#[tokio::test(start_paused = true)]
-async fn a_fresh_value_is_served_without_polling_the_load() {
-    let cache = cache();
-    outcomes::start();
-    assert_eq!(
-        cache.get_or_load("k", "f", ok("v1"), text).await,
-        Ok("v1".into())
-    );
-    advance(Duration::from_millis(4_999)).await;
-    assert_eq!(
-        cache.get_or_load("k", "f", never_polled(), text).await,
-        Ok("v1".into())
-    );
-    assert_eq!(outcomes::take(), [Outcome::Miss, Outcome::Fresh]);
+/// What a scripted request's load does.
+#[derive(Clone, Copy)]
+enum Load {
+    Ok(&'static str),
+    Fail,
+    /// A fresh value must be served: the load is never polled.
+    Never,
 }
 
-#[tokio::test(start_paused = true)]
-async fn an_expired_value_is_refreshed_when_the_load_succeeds() {
-    let cache = cache();
-    outcomes::start();
-    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
-    advance(secs(5)).await; // age == maxage: expired
-    assert_eq!(
-        cache.get_or_load("k", "f", ok("v2"), text).await,
-        Ok("v2".into())
-    );
-    // Stored aged 0: fresh again for another maxage.
-    advance(Duration::from_millis(4_999)).await;
-    assert_eq!(
-        cache.get_or_load("k", "f", never_polled(), text).await,
-        Ok("v2".into())
-    );
-    assert_eq!(
-        outcomes::take(),
-        [Outcome::Miss, Outcome::Refreshed, Outcome::Fresh]
-    );
+impl Load {
+    async fn answer(self) -> Result<String, Boom> {
+        match self {
+            Load::Ok(value) => ok(value).await,
+            Load::Fail => fail().await,
+            Load::Never => never_polled().await,
+        }
+    }
 }
 
+/// One scripted request for "k": the time that passes before it, its load,
+/// and its answer (an error is `Boom`'s text).
+type Step = (Duration, Load, Result<&'static str, &'static str>);
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Runs `steps` on `cache`, each answer checked.
+async fn run(cache: &StaleCache<&'static str, String>, steps: &[Step]) {
+    for (i, &(wait, load, answer)) in steps.iter().enumerate() {
+        advance(wait).await;
+        let expected = answer.map(String::from).map_err(Boom);
+        assert_eq!(
+            cache.get_or_load("k", "f", load.answer(), text).await,
+            expected,
+            "request {i}"
+        );
+    }
+}
+
+/// Each branch by age, with the outcome of each request: maxage 5 s,
+/// tolerance 30 s.
 #[tokio::test(start_paused = true)]
-async fn a_failed_refresh_serves_the_stale_value_up_to_tolerance_inclusive() {
-    let cache = cache();
-    outcomes::start();
-    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
-    advance(secs(10)).await;
-    assert_eq!(
-        cache.get_or_load("k", "f", fail(), text).await,
-        Ok("v1".into())
-    );
-    advance(secs(20)).await; // age == tolerance: still served
-    assert_eq!(
-        cache.get_or_load("k", "f", fail(), text).await,
-        Ok("v1".into())
-    );
-    assert_eq!(
-        outcomes::take(),
-        [Outcome::Miss, Outcome::Stale, Outcome::Stale]
-    );
+async fn each_branch_by_age() {
+    use Outcome::{Error, Fresh, Miss, Refreshed, Stale};
+    let cases: [(&str, &[Step], &[Outcome]); 4] = [
+        (
+            "a fresh value is served without polling the load",
+            &[
+                (ms(0), Load::Ok("v1"), Ok("v1")),
+                (ms(4_999), Load::Never, Ok("v1")),
+            ],
+            &[Miss, Fresh],
+        ),
+        (
+            // At age == maxage it is expired; stored aged 0, it is fresh
+            // again for another maxage.
+            "an expired value is refreshed when the load succeeds",
+            &[
+                (ms(0), Load::Ok("v1"), Ok("v1")),
+                (secs(5), Load::Ok("v2"), Ok("v2")),
+                (ms(4_999), Load::Never, Ok("v2")),
+            ],
+            &[Miss, Refreshed, Fresh],
+        ),
+        (
+            "a failed refresh serves the stale value up to tolerance inclusive",
+            &[
+                (ms(0), Load::Ok("v1"), Ok("v1")),
+                (secs(10), Load::Fail, Ok("v1")),
+                (secs(20), Load::Fail, Ok("v1")),
+            ],
+            &[Miss, Stale, Stale],
+        ),
+        (
+            // Had the failure refreshed the stamp, v1 would be 11 s old at
+            // the end; it is 31.
+            "only Ok is stored: a failure keeps the old timestamp",
+            &[
+                (ms(0), Load::Ok("v1"), Ok("v1")),
+                (secs(20), Load::Fail, Ok("v1")),
+                (secs(11), Load::Fail, Err("upstream down")),
+            ],
+            &[Miss, Stale, Error],
+        ),
+    ];
+    for (case, steps, expected) in cases {
+        let cache = cache();
+        outcomes::start();
+        run(&cache, steps).await;
+        assert_eq!(outcomes::take(), expected, "{case}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
 async fn beyond_tolerance_the_error_is_returned_even_though_moka_still_holds_it() {
     let cache = cache();
     outcomes::start();
-    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
     // Only the paused clock moves: moka's own clock keeps the entry alive.
-    advance(secs(30) + Duration::from_millis(1)).await;
-    assert_eq!(
-        cache.get_or_load("k", "f", fail(), text).await,
-        Err(Boom("upstream down"))
-    );
+    let steps = [
+        (ms(0), Load::Ok("v1"), Ok("v1")),
+        (ms(30_001), Load::Fail, Err("upstream down")),
+    ];
+    run(&cache, &steps).await;
     assert!(cache.store.contains_key("k"));
     // An entry too old to serve is a miss when its load succeeds.
-    assert_eq!(
-        cache.get_or_load("k", "f", ok("v2"), text).await,
-        Ok("v2".into())
-    );
+    run(&cache, &[(ms(0), Load::Ok("v2"), Ok("v2"))]).await;
     assert_eq!(
         outcomes::take(),
         [Outcome::Miss, Outcome::Error, Outcome::Miss]
@@ -148,32 +179,12 @@ async fn beyond_tolerance_the_error_is_returned_even_though_moka_still_holds_it(
 async fn a_first_call_that_fails_returns_its_error_and_caches_nothing() {
     let cache = cache();
     outcomes::start();
-    assert_eq!(
-        cache.get_or_load("k", "f", fail(), text).await,
-        Err(Boom("upstream down"))
-    );
+    run(&cache, &[(ms(0), Load::Fail, Err("upstream down"))]).await;
     cache.run_pending_tasks();
     assert_eq!(cache.entry_count(), 0);
     // Nothing was cached, so the next call loads.
-    assert_eq!(
-        cache.get_or_load("k", "f", ok("v1"), text).await,
-        Ok("v1".into())
-    );
+    run(&cache, &[(ms(0), Load::Ok("v1"), Ok("v1"))]).await;
     assert_eq!(outcomes::take(), [Outcome::Error, Outcome::Miss]);
-}
-
-#[tokio::test(start_paused = true)]
-async fn only_ok_is_stored_a_failure_keeps_the_old_timestamp() {
-    let cache = cache();
-    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
-    advance(secs(20)).await;
-    assert_eq!(
-        cache.get_or_load("k", "f", fail(), text).await,
-        Ok("v1".into())
-    );
-    // Had the failure refreshed the stamp, v1 would be 11 s old here; it is 31.
-    advance(secs(11)).await;
-    assert!(cache.get_or_load("k", "f", fail(), text).await.is_err());
 }
 
 #[test]
@@ -242,35 +253,68 @@ fn counting(calls: &Arc<AtomicUsize>) -> Arc<AtomicUsize> {
     Arc::clone(calls)
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_thousand_tasks_on_an_expired_key_share_one_load() {
-    let cache = Arc::new(cache());
-    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
-    advance(secs(6)).await;
-    outcomes::start();
-
+/// `n` tasks request "k" at once, each with a load that counts its call,
+/// takes 1 s and then does `load`: their answers, and the loads that ran.
+async fn herd(
+    cache: &Arc<StaleCache<&'static str, String>>,
+    n: usize,
+    load: Load,
+) -> (Vec<Result<String, Boom>>, usize) {
     let calls = Arc::new(AtomicUsize::new(0));
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..1_000 {
-        let (cache, calls) = (Arc::clone(&cache), counting(&calls));
+    for _ in 0..n {
+        let (cache, calls) = (Arc::clone(cache), counting(&calls));
         tasks.spawn(async move {
             let load = async move {
                 calls.fetch_add(1, Ordering::SeqCst);
                 sleep(secs(1)).await;
-                ok("v2").await
+                load.answer().await
             };
             cache.get_or_load("k", "f", load, text).await
         });
     }
-    let results = tasks.join_all().await;
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert!(results.iter().all(|r| r == &Ok("v2".to_string())));
-    let seen = outcomes::take();
-    assert_eq!(seen.len(), 1_000);
-    assert!(seen.iter().all(|o| *o == Outcome::Refreshed), "{seen:?}");
-    assert!(cache.flights.is_empty());
+    (tasks.join_all().await, calls.load(Ordering::SeqCst))
 }
 
+/// Tasks requesting one key at once share its load; if it fails, its
+/// waiters serve the stale value, or where there is none (and the error is
+/// not `Clone`) each loads for itself at once: 2 s, not the 10 s of
+/// queueing each behind the previous failure.
+#[tokio::test(start_paused = true)]
+async fn tasks_on_one_key_share_its_load() {
+    // (case, v1 cached 6 s before, tasks, load, each answer, loads run,
+    // each outcome, seconds taken)
+    #[rustfmt::skip]
+    let cases = [
+        ("an expired key", true, 1_000, Load::Ok("v2"), Ok("v2"), 1, Some(Outcome::Refreshed), 1),
+        ("a missing key", false, 1_000, Load::Ok("v1"), Ok("v1"), 1, Some(Outcome::Miss), 1),
+        ("a failed refresh", true, 100, Load::Fail, Ok("v1"), 1, Some(Outcome::Stale), 1),
+        ("a failed first load", false, 10, Load::Fail, Err("upstream down"), 10, None, 2),
+    ];
+    for (case, cached, tasks, load, answer, loads, outcome, took) in cases {
+        let cache = Arc::new(cache());
+        if cached {
+            cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
+            advance(secs(6)).await;
+        }
+        outcomes::start();
+        let started = Instant::now();
+        let (results, calls) = herd(&cache, tasks, load).await;
+        let expected = answer.map(String::from).map_err(Boom);
+        assert!(
+            results.iter().all(|r| *r == expected),
+            "{case}: {results:?}"
+        );
+        assert_eq!(calls, loads, "{case}");
+        assert_eq!(started.elapsed(), secs(took), "{case}");
+        let seen = outcomes::take();
+        if let Some(outcome) = outcome {
+            assert_eq!(seen.len(), tasks, "{case}");
+            assert!(seen.iter().all(|o| *o == outcome), "{case}: {seen:?}");
+        }
+        assert!(cache.flights.is_empty(), "{case}");
+    }
+}
 /// Waits, yielding to the runtime, until `waiting` tasks wait on `key`'s
 /// flight; on real time, a millisecond at a time (see [`eventually`]).
 async fn until_waiting(
@@ -349,77 +393,6 @@ async fn a_thousand_tasks_on_two_threads_share_one_failed_load_of_a_cold_key() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_thousand_tasks_on_a_missing_key_share_one_load() {
-    let cache = Arc::new(cache());
-    let calls = Arc::new(AtomicUsize::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..1_000 {
-        let (cache, calls) = (Arc::clone(&cache), counting(&calls));
-        tasks.spawn(async move {
-            let load = async move {
-                calls.fetch_add(1, Ordering::SeqCst);
-                sleep(secs(1)).await;
-                ok("v1").await
-            };
-            cache.get_or_load("k", "f", load, text).await
-        });
-    }
-    let results = tasks.join_all().await;
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert!(results.iter().all(|r| r == &Ok("v1".to_string())));
-}
-
-#[tokio::test(start_paused = true)]
-async fn waiters_of_a_failed_refresh_get_the_stale_value_without_a_call() {
-    let cache = Arc::new(cache());
-    cache.get_or_load("k", "f", ok("v1"), text).await.unwrap();
-    advance(secs(6)).await;
-    outcomes::start();
-    let calls = Arc::new(AtomicUsize::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..100 {
-        let (cache, calls) = (Arc::clone(&cache), counting(&calls));
-        tasks.spawn(async move {
-            let load = async move {
-                calls.fetch_add(1, Ordering::SeqCst);
-                sleep(secs(1)).await;
-                fail().await
-            };
-            cache.get_or_load("k", "f", load, text).await
-        });
-    }
-    let results = tasks.join_all().await;
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert!(results.iter().all(|r| r == &Ok("v1".to_string())));
-    assert!(outcomes::take().iter().all(|o| *o == Outcome::Stale));
-}
-
-#[tokio::test(start_paused = true)]
-async fn waiters_of_a_failed_first_load_each_load_for_themselves_at_once() {
-    let cache = Arc::new(cache());
-    let calls = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..10 {
-        let (cache, calls) = (Arc::clone(&cache), counting(&calls));
-        tasks.spawn(async move {
-            let load = async move {
-                calls.fetch_add(1, Ordering::SeqCst);
-                sleep(secs(1)).await;
-                fail().await
-            };
-            cache.get_or_load("k", "f", load, text).await
-        });
-    }
-    let results = tasks.join_all().await;
-    assert!(results.iter().all(|r| r == &Err(Boom("upstream down"))));
-    // One shared load, then the nine waiters' own loads side by side: 2 s,
-    // not the 10 s of queueing each behind the previous failure.
-    assert_eq!(calls.load(Ordering::SeqCst), 10);
-    assert_eq!(started.elapsed(), secs(2));
-}
-
-#[tokio::test(start_paused = true)]
 async fn different_keys_never_wait_for_each_other() {
     let cache = Arc::new(cache());
     let slow = {
@@ -443,82 +416,42 @@ async fn different_keys_never_wait_for_each_other() {
 }
 
 #[test]
-fn a_thousand_threads_on_an_expired_key_share_one_load() {
-    const THREADS: usize = 1_000;
-    // maxage 0: the key is expired again as soon as it is stored.
-    let cache: StaleCache<u8, &str> = StaleCache::new(
-        CacheConfig::new()
-            .maxage(Duration::ZERO)
-            .tolerance(secs(30)),
-    );
-    cache
-        .get_or_load_blocking(1, "f", || Ok::<_, Boom>("v1"), text)
-        .unwrap();
+fn threads_on_an_expired_key_share_one_load() {
+    for threads in [64, 1_000] {
+        // maxage 0: the key is expired again as soon as it is stored.
+        let cache: StaleCache<u8, &str> = StaleCache::new(
+            CacheConfig::new()
+                .maxage(Duration::ZERO)
+                .tolerance(secs(30)),
+        );
+        cache
+            .get_or_load_blocking(1, "f", || Ok::<_, Boom>("v1"), text)
+            .unwrap();
 
-    let calls = AtomicUsize::new(0);
-    let barrier = Barrier::new(THREADS);
-    let results: Vec<_> = std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..THREADS)
-            .map(|_| {
-                scope.spawn(|| {
-                    barrier.wait();
-                    cache.get_or_load_blocking(
-                        1,
-                        "f",
-                        || {
-                            calls.fetch_add(1, Ordering::SeqCst);
-                            // Land only once every other thread waits on this load.
-                            eventually("999 waiters", || cache.flights.waiters(&1) == THREADS - 1);
-                            Ok::<_, Boom>("v2")
-                        },
-                        text,
-                    )
+        let calls = AtomicUsize::new(0);
+        let barrier = Barrier::new(threads);
+        let load = || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            // Land only once every other thread waits on this load.
+            eventually("the others waiting", || {
+                cache.flights.waiters(&1) == threads - 1
+            });
+            Ok::<_, Boom>("v2")
+        };
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        cache.get_or_load_blocking(1, "f", load, text)
+                    })
                 })
-            })
-            .collect();
-        threads.into_iter().map(|t| t.join().unwrap()).collect()
-    });
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert!(results.iter().all(|r| r == &Ok("v2")));
-}
-
-#[test]
-fn sixty_four_threads_on_an_expired_key_share_one_load() {
-    // maxage 0: the key is expired again as soon as it is stored.
-    let cache: StaleCache<u8, &str> = StaleCache::new(
-        CacheConfig::new()
-            .maxage(Duration::ZERO)
-            .tolerance(secs(30)),
-    );
-    cache
-        .get_or_load_blocking(1, "f", || Ok::<_, Boom>("v1"), text)
-        .unwrap();
-
-    let calls = AtomicUsize::new(0);
-    let barrier = Barrier::new(64);
-    let results: Vec<_> = std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..64)
-            .map(|_| {
-                scope.spawn(|| {
-                    barrier.wait();
-                    cache.get_or_load_blocking(
-                        1,
-                        "f",
-                        || {
-                            calls.fetch_add(1, Ordering::SeqCst);
-                            // Land only once every other thread waits on this load.
-                            eventually("63 waiters", || cache.flights.waiters(&1) == 63);
-                            Ok::<_, Boom>("v2")
-                        },
-                        text,
-                    )
-                })
-            })
-            .collect();
-        threads.into_iter().map(|t| t.join().unwrap()).collect()
-    });
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert!(results.iter().all(|r| r == &Ok("v2")));
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "{threads} threads");
+        assert!(results.iter().all(|r| r == &Ok("v2")), "{threads} threads");
+    }
 }
 
 #[test]
