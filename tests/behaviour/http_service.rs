@@ -7,113 +7,28 @@
 //! `fetch_profile` are too, so one test owns the service and tells its story
 //! in order; the other tests of this binary use other names.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, Request, StatusCode};
-use http_body_util::BodyExt as _;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use resilience_examples::http_service::{
-    BREAKER, FUNCTION, LIVE_FUNCTION, Upstream, app, install_metrics, serve,
-};
+use http::{Method, StatusCode};
+use resilience_examples::http_service::{BREAKER, FUNCTION, LIVE_FUNCTION};
+
+use crate::served::{Answer, Served};
 
 /// The token the service's control routes answer to.
 const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
-struct Service {
-    addr: SocketAddr,
-    client: Client<HttpConnector, String>,
-    upstream: Arc<Upstream>,
+/// `GET /profile/{id}`, and the upstream calls it made.
+async fn profile(service: &Served, id: u64, headers: &[(&str, &str)]) -> (Answer, u64) {
+    let before = service.upstream.calls();
+    let answer = service.get(&format!("/profile/{id}"), headers).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    (answer, service.upstream.calls() - before)
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .map(|value| value.to_str().expect("a text header"))
-    }
-}
-
-impl Service {
-    async fn start(failure_rate: f64) -> Self {
-        let metrics = install_metrics().expect("no other recorder in this test binary");
-        let upstream = Arc::new(Upstream::new(failure_rate, 7));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(serve(
-            listener,
-            app(Arc::clone(&upstream), metrics, Some(ADMIN_TOKEN)),
-        ));
-        // A connection per request: no idle connection outlives a request.
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(0)
-            .build_http();
-        Self {
-            addr,
-            client,
-            upstream,
-        }
-    }
-
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
-        self.send(Request::get(format!("http://{}{path}", self.addr)), headers)
-            .await
-    }
-
-    /// `POST path`, with `token` as the bearer token if given.
-    async fn post(&self, path: &str, token: Option<&str>) -> Answer {
-        let bearer = token.map(|token| format!("Bearer {token}"));
-        let headers: Vec<(&str, &str)> = bearer
-            .iter()
-            .map(|bearer| ("authorization", bearer.as_str()))
-            .collect();
-        self.send(
-            Request::post(format!("http://{}{path}", self.addr)),
-            &headers,
-        )
-        .await
-    }
-
-    async fn send(&self, mut request: http::request::Builder, headers: &[(&str, &str)]) -> Answer {
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = self
-            .client
-            .request(request.body(String::new()).unwrap())
-            .await
-            .unwrap();
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.unwrap().to_bytes();
-        Answer {
-            status: parts.status,
-            headers: parts.headers,
-            body: String::from_utf8(body.to_vec()).unwrap(),
-        }
-    }
-
-    /// `GET /profile/{id}`, and the upstream calls it made.
-    async fn profile(&self, id: u64, headers: &[(&str, &str)]) -> (Answer, u64) {
-        let before = self.upstream.calls();
-        let answer = self.get(&format!("/profile/{id}"), headers).await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        (answer, self.upstream.calls() - before)
-    }
-
-    async fn metrics(&self) -> String {
-        let answer = self.get("/metrics", &[]).await;
-        assert_eq!(answer.status, StatusCode::OK);
-        answer.body
-    }
+async fn rendered_metrics(service: &Served) -> String {
+    let answer = service.get("/metrics", &[]).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    answer.body
 }
 
 /// The value of the series `name{labels}` (exactly those labels), if present.
@@ -155,10 +70,10 @@ fn breaker_calls(metrics: &str, outcome: &str) -> Option<f64> {
 
 #[tokio::test(start_paused = true)]
 async fn every_recovery_shows_in_the_headers_and_in_metrics() {
-    let service = Service::start(0.0).await;
+    let service = Served::start(0.0, ADMIN_TOKEN).await;
 
     // Healthy: one upstream call, no retry, no fallback, a new trace id.
-    let (healthy, calls) = service.profile(1, &[]).await;
+    let (healthy, calls) = profile(&service, 1, &[]).await;
     assert_eq!(calls, 1);
     assert_eq!(healthy.body, "profile 1: User 1 (upstream)\n");
     assert_eq!(healthy.header("x-retry-count"), Some("0"));
@@ -168,7 +83,7 @@ async fn every_recovery_shows_in_the_headers_and_in_metrics() {
     assert_eq!(generated.len(), 32, "{generated}");
 
     // The breaker's state exists from its first call on, before any transition.
-    let metrics = service.metrics().await;
+    let metrics = rendered_metrics(&service).await;
     assert_eq!(
         sample(&metrics, "breakers_state", &[("breaker", BREAKER)]),
         Some(0.0),
@@ -176,22 +91,22 @@ async fn every_recovery_shows_in_the_headers_and_in_metrics() {
     );
 
     // A fresh cache hit; the caller's trace id comes back unchanged.
-    let (fresh, calls) = service.profile(1, &[("x-trace-id", "checkout-7f3a")]).await;
+    let (fresh, calls) = profile(&service, 1, &[("x-trace-id", "checkout-7f3a")]).await;
     assert_eq!(calls, 0);
     assert_eq!(fresh.header("x-trace-id"), Some("checkout-7f3a"));
     assert_eq!(fresh.header("x-retry-count"), Some("0"));
     assert_eq!(fresh.header("x-fallback"), None);
 
     // ... and so does the trace id of a W3C traceparent.
-    let (traced, _) = service
-        .profile(
-            1,
-            &[(
-                "traceparent",
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            )],
-        )
-        .await;
+    let (traced, _) = profile(
+        &service,
+        1,
+        &[(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )],
+    )
+    .await;
     assert_eq!(
         traced.header("x-trace-id"),
         Some("4bf92f3577b34da6a3ce929d0e0e4736")
@@ -201,7 +116,7 @@ async fn every_recovery_shows_in_the_headers_and_in_metrics() {
     service.upstream.set_failure_rate(1.0);
 
     // Nothing cached for 2: three attempts, then the fallback.
-    let (fallback, calls) = service.profile(2, &[]).await;
+    let (fallback, calls) = profile(&service, 2, &[]).await;
     assert_eq!(calls, 3);
     assert_eq!(fallback.body, "profile 2: Guest 2 (placeholder)\n");
     assert_eq!(fallback.header("x-retry-count"), Some("2"), "retries made");
@@ -210,7 +125,7 @@ async fn every_recovery_shows_in_the_headers_and_in_metrics() {
 
     // 1 has expired (maxage 5 s): the refresh fails, the stale value answers.
     tokio::time::advance(Duration::from_secs(6)).await;
-    let (stale, calls) = service.profile(1, &[]).await;
+    let (stale, calls) = profile(&service, 1, &[]).await;
     assert_eq!(calls, 3);
     assert_eq!(stale.body, "profile 1: User 1 (upstream)\n");
     assert_eq!(stale.header("x-retry-count"), Some("2"));
@@ -218,23 +133,23 @@ async fn every_recovery_shows_in_the_headers_and_in_metrics() {
     assert_eq!(stale.header("x-stale-age"), Some("6"), "whole seconds");
 
     // A third failed call of four in the window opens the breaker.
-    let (opening, calls) = service.profile(3, &[]).await;
+    let (opening, calls) = profile(&service, 3, &[]).await;
     assert_eq!(calls, 3);
     assert_eq!(opening.header("x-retry-count"), Some("2"));
     assert_eq!(opening.header("x-fallback"), Some("true"));
 
     // Open: no upstream call, no retry; the fallback answers ...
-    let (rejected, calls) = service.profile(4, &[]).await;
+    let (rejected, calls) = profile(&service, 4, &[]).await;
     assert_eq!(calls, 0);
     assert_eq!(rejected.header("x-retry-count"), Some("0"));
     assert_eq!(rejected.header("x-fallback"), Some("true"));
     // ... or the stale value, where there is one.
-    let (stale_while_open, calls) = service.profile(1, &[]).await;
+    let (stale_while_open, calls) = profile(&service, 1, &[]).await;
     assert_eq!(calls, 0);
     assert_eq!(stale_while_open.header("x-fallback"), None);
     assert_eq!(stale_while_open.header("x-stale-age"), Some("6"));
 
-    let metrics = service.metrics().await;
+    let metrics = rendered_metrics(&service).await;
     let retries = sample(
         &metrics,
         "retry_attempts_total",
@@ -327,28 +242,32 @@ async fn every_recovery_shows_in_the_headers_and_in_metrics() {
     // ... only the right token opens it by hand ...
     let open = format!("/resilience/breakers/{BREAKER}/open");
     for wrong in [None, Some("guess"), Some("test-admin-token")] {
-        let refused = service.post(&open, wrong).await;
+        let refused = service.control(Method::POST, &open, wrong).await;
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{wrong:?}");
     }
-    let (healthy, calls) = service.profile(6, &[]).await;
+    let (healthy, calls) = profile(&service, 6, &[]).await;
     assert_eq!(
         (calls, healthy.header("x-fallback")),
         (1, None),
         "still closed"
     );
-    let opened = service.post(&open, Some(ADMIN_TOKEN)).await;
+    let opened = service
+        .control(Method::POST, &open, Some(ADMIN_TOKEN))
+        .await;
     assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
 
     // ... and the next request is answered by the fallback, the upstream
     // healthy as it is ...
-    let (by_hand, calls) = service.profile(7, &[]).await;
+    let (by_hand, calls) = profile(&service, 7, &[]).await;
     assert_eq!(calls, 0);
     assert_eq!(by_hand.header("x-fallback"), Some("true"));
 
     // ... until it is closed by hand.
     let close = format!("/resilience/breakers/{BREAKER}/close");
-    let closed = service.post(&close, Some(ADMIN_TOKEN)).await;
+    let closed = service
+        .control(Method::POST, &close, Some(ADMIN_TOKEN))
+        .await;
     assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
-    let (again, calls) = service.profile(7, &[]).await;
+    let (again, calls) = profile(&service, 7, &[]).await;
     assert_eq!((calls, again.header("x-fallback")), (1, None));
 }

@@ -16,6 +16,8 @@ mod retry;
 mod retry_budget;
 mod retry_shapes;
 mod retry_storm;
+#[path = "../served.rs"]
+mod served;
 mod stack;
 mod stale_cache;
 mod timeout;
