@@ -447,6 +447,16 @@ impl Drop for Waiting<'_> {
 
 /// A running call's slot: given back when it is dropped — when the call
 /// ends, panics, or its future is dropped.
+///
+/// ```
+/// use resilience_runtime::bulkhead::{Bulkhead, BulkheadConfig};
+///
+/// let bulkhead = Bulkhead::new("permit-docs", BulkheadConfig::new(1));
+/// let permit = bulkhead.try_acquire().expect("a free slot");
+/// assert!(bulkhead.try_acquire().is_err(), "the one slot is taken");
+/// drop(permit);
+/// assert!(bulkhead.try_acquire().is_ok());
+/// ```
 #[must_use = "the slot is given back when the permit is dropped"]
 pub struct BulkheadPermit<'a> {
     bulkhead: &'a Bulkhead,

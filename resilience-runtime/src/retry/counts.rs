@@ -15,6 +15,13 @@ pub(super) fn count(function: &'static str) {
 }
 
 /// Retries made so far by one function, as [`retries`] lists them.
+///
+/// ```
+/// use resilience_runtime::retry::{self, RetryCount};
+///
+/// let counted: Vec<RetryCount> = retry::retries();
+/// assert!(counted.iter().all(|count| count.retries > 0));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "tower", derive(serde::Serialize))]
 #[non_exhaustive]

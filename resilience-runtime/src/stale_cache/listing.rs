@@ -96,6 +96,15 @@ impl Listing {
 /// With the `tower` feature it is also a row of the status page's JSON,
 /// under the same names (`oldest_stale_served` as `oldest_stale_ms`, in
 /// milliseconds).
+///
+/// ```
+/// use resilience_runtime::stale_cache::{self, CacheConfig, StaleCache};
+///
+/// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
+/// let _ = cache.request(1, "docs::summary").load_blocking(|| Err::<u8, _>("down"));
+/// let summary = stale_cache::caches().into_iter().find(|c| c.function == "docs::summary").unwrap();
+/// assert_eq!((summary.error, summary.entries), (1, 0));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "tower", derive(serde::Serialize))]
 #[non_exhaustive]

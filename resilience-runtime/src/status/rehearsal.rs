@@ -6,7 +6,16 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// One injection in force, as the status JSON lists it under `chaos`.
+/// One injection in force, as the status JSON lists it under `chaos`
+/// (feature `chaos`: see `chaos::inject`; without it the list is empty).
+///
+/// ```
+/// use resilience_runtime::status::Snapshot;
+///
+/// for injection in Snapshot::now().chaos {
+///     println!("{}: {} errors, {} ms late", injection.target, injection.errors, injection.latency_ms);
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct InjectionRow {

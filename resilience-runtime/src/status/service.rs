@@ -254,7 +254,15 @@ fn breaker_control<B>(
             let rows: Vec<_> = changed.iter().map(breaker_row).collect();
             json(StatusCode::OK, &rows)
         }
-        Err(Refusal::Unknown) => plain(StatusCode::NOT_FOUND, "no such breaker"),
+        Err(Refusal::Unknown) => {
+            let key = key.map(|key| format!(" and key {key}")).unwrap_or_default();
+            plain(
+                StatusCode::NOT_FOUND,
+                &format!(
+                    "no breaker named `{name}`{key}: the status JSON lists every breaker, a keyed one with its key as `?key=` takes it"
+                ),
+            )
+        }
         Err(Refusal::NeedsKey) => plain(
             StatusCode::BAD_REQUEST,
             "this name has keyed breakers: add ?key=<key as the JSON lists it> (reset may omit it to reset every key)",
@@ -272,7 +280,12 @@ fn chaos_control<B>(
     let target = percent_decode_str(target).decode_utf8_lossy();
     if request.method() == Method::DELETE {
         if !rehearsal::stop(&target) {
-            return plain(StatusCode::NOT_FOUND, "no injection into that target");
+            return plain(
+                StatusCode::NOT_FOUND,
+                &format!(
+                    "no chaos injection into `{target}`: the status JSON lists those in force"
+                ),
+            );
         }
         changed_by_hand(&target, "stop", caller);
         return json(StatusCode::OK, &rehearsal::rows());

@@ -52,6 +52,16 @@ pub struct Snapshot {
 }
 
 /// One breaker in a [`Snapshot`].
+///
+/// ```
+/// use resilience_runtime::breaker::{registry, BreakerConfig};
+/// use resilience_runtime::status::Snapshot;
+///
+/// registry().get_or_register("row-docs", BreakerConfig::new());
+/// let snapshot = Snapshot::now();
+/// let row = snapshot.breakers.iter().find(|row| row.name == "row-docs").unwrap();
+/// assert_eq!((row.state, row.key.as_deref(), row.open_ms), ("closed", None, None));
+/// ```
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct BreakerRow {
@@ -78,6 +88,17 @@ pub struct BreakerRow {
 }
 
 /// One bulkhead in a [`Snapshot`].
+///
+/// ```
+/// use resilience_runtime::bulkhead::{BulkheadConfig, BulkheadSlot};
+/// use resilience_runtime::status::Snapshot;
+///
+/// static SLOT: BulkheadSlot = BulkheadSlot::new("row-docs", BulkheadConfig::new(4));
+/// SLOT.bulkhead();
+/// let snapshot = Snapshot::now();
+/// let row = snapshot.bulkheads.iter().find(|row| row.name == "row-docs").unwrap();
+/// assert_eq!((row.inflight, row.limit), (0, 4));
+/// ```
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct BulkheadRow {
@@ -91,6 +112,16 @@ pub struct BulkheadRow {
 }
 
 /// One retry budget in a [`Snapshot`].
+///
+/// ```
+/// use resilience_runtime::retry::budget;
+/// use resilience_runtime::status::Snapshot;
+///
+/// budget::get("row-docs");
+/// let snapshot = Snapshot::now();
+/// let row = snapshot.retry_budgets.iter().find(|row| row.name == "row-docs").unwrap();
+/// assert!(row.remaining > 0, "a new budget grants its minimum");
+/// ```
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct BudgetRow {
@@ -103,6 +134,14 @@ pub struct BudgetRow {
 impl Snapshot {
     /// Reads every registry now. The control routes are reported off; the
     /// status service says whether its own are on.
+    ///
+    /// ```
+    /// use resilience_runtime::status::Snapshot;
+    ///
+    /// let snapshot = Snapshot::now();
+    /// assert!(!snapshot.controls);
+    /// println!("{} breakers, {} caches", snapshot.breakers.len(), snapshot.caches.len());
+    /// ```
     pub fn now() -> Self {
         let registry = breaker::registry();
         let mut breakers: Vec<BreakerRow> = registry.breakers().iter().map(breaker_row).collect();
