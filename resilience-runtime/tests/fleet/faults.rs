@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
+use resilience_runtime::breaker::{Breaker, BreakerConfig};
 use resilience_runtime::fleet::Fleet;
 use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
 
@@ -49,6 +50,22 @@ impl Replica {
     fn calls(&self) -> usize {
         self.calls.load(SeqCst)
     }
+}
+
+/// The breaker the breaker tests share: it opens after 2 failed calls,
+/// for 30 s, on one replica's word (a quorum of one).
+fn payments() -> BreakerConfig {
+    BreakerConfig::new()
+        .min_calls(2)
+        .open_for(Duration::from_secs(30))
+        .quorum(1)
+}
+
+/// A replica's `payments` breaker, shared on its `fleet`.
+fn payments_on(fleet: &Fleet) -> Arc<Breaker> {
+    let breaker = Arc::new(Breaker::new("payments", payments()));
+    breaker.share_on(fleet);
+    breaker
 }
 
 /// Waits (real time) at most `limit` until `done`.
@@ -140,21 +157,15 @@ async fn a_readonly_answer_makes_the_replica_reconnect() {
 /// again (and reads the open keys) when the ping goes unanswered.
 #[tokio::test]
 async fn a_silent_listener_subscribes_again_and_hears_the_fleet() {
-    use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+    use resilience_runtime::breaker::State;
 
     let server = RedisServer::any();
     let proxy = Proxy::to(server.url());
     let ns = namespace("silent");
-    let config = BreakerConfig::new()
-        .min_calls(2)
-        .open_for(Duration::from_secs(30))
-        .quorum(1);
     let a_fleet = Fleet::connect(&proxy.url(), &ns).await.unwrap();
-    let a = Arc::new(Breaker::new("payments", config));
-    a.share_on(&a_fleet);
+    let a = payments_on(&a_fleet);
     let b_fleet = Fleet::connect(server.url(), &ns).await.unwrap();
-    let b = Arc::new(Breaker::new("payments", config));
-    b.share_on(&b_fleet);
+    let b = payments_on(&b_fleet);
     tokio::time::sleep(Duration::from_millis(100)).await; // subscriptions land
 
     proxy.hang_existing();
@@ -223,21 +234,16 @@ async fn waiters_in_the_process_are_answered_before_the_write_to_redis() {
 /// fleet, so a slow listener held up every Redis operation of the process.
 #[tokio::test]
 async fn a_slow_state_change_listener_delays_no_redis_operation() {
-    use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+    use resilience_runtime::breaker::State;
 
     let server = RedisServer::any();
     let ns = namespace("slow-listener");
-    let config = BreakerConfig::new()
-        .min_calls(2)
-        .open_for(Duration::from_secs(30))
-        .quorum(1);
     let a = Replica::start(server.url(), &ns).await;
-    let here = Arc::new(Breaker::new("payments", config));
+    let here = Arc::new(Breaker::new("payments", payments()));
     here.on_state_change(|_| std::thread::sleep(Duration::from_secs(2)));
     here.share_on(&a.fleet);
     let b_fleet = Fleet::connect(server.url(), &ns).await.unwrap();
-    let there = Arc::new(Breaker::new("payments", config));
-    there.share_on(&b_fleet);
+    let there = payments_on(&b_fleet);
     tokio::time::sleep(Duration::from_millis(100)).await; // subscriptions land
 
     for _ in 0..2 {
@@ -265,7 +271,7 @@ async fn a_slow_state_change_listener_delays_no_redis_operation() {
 /// on a one-thread runtime another task keeps running meanwhile.
 #[tokio::test(flavor = "current_thread")]
 async fn an_async_probe_lease_leaves_the_runtime_s_thread_free() {
-    use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+    use resilience_runtime::breaker::State;
 
     let server = RedisServer::any();
     let proxy = Proxy::to(server.url());
@@ -327,19 +333,14 @@ async fn an_async_probe_lease_leaves_the_runtime_s_thread_free() {
 /// now subscribes again when the fleet's connection is replaced.
 #[tokio::test]
 async fn after_a_failover_the_listener_hears_the_new_primary() {
-    use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+    use resilience_runtime::breaker::State;
 
     let old = RedisServer::spawn();
     let new = RedisServer::spawn();
     let proxy = Proxy::to(old.url());
     let ns = namespace("failover-news");
-    let config = BreakerConfig::new()
-        .min_calls(2)
-        .open_for(Duration::from_secs(30))
-        .quorum(1);
     let a = Replica::start(&proxy.url(), &ns).await;
-    let here = Arc::new(Breaker::new("payments", config));
-    here.share_on(&a.fleet);
+    let here = payments_on(&a.fleet);
     tokio::time::sleep(Duration::from_millis(100)).await; // subscriptions land
 
     let client = redis::Client::open(old.url()).unwrap();
@@ -356,8 +357,7 @@ async fn after_a_failover_the_listener_hears_the_new_primary() {
     a.get("k").await;
 
     let b_fleet = Fleet::connect(new.url(), &ns).await.unwrap();
-    let there = Arc::new(Breaker::new("payments", config));
-    there.share_on(&b_fleet);
+    let there = payments_on(&b_fleet);
     for _ in 0..2 {
         there.try_acquire().unwrap().record(true);
     }
@@ -377,18 +377,13 @@ async fn after_a_failover_the_listener_hears_the_new_primary() {
 /// news comes back.
 #[tokio::test]
 async fn a_listener_that_subscribes_into_a_blackhole_tries_again_when_it_heals() {
-    use resilience_runtime::breaker::{Breaker, BreakerConfig, State};
+    use resilience_runtime::breaker::State;
 
     let server = RedisServer::any();
     let proxy = Proxy::to(server.url());
     let ns = namespace("blackhole-news");
-    let config = BreakerConfig::new()
-        .min_calls(2)
-        .open_for(Duration::from_secs(30))
-        .quorum(1);
     let a_fleet = Fleet::connect(&proxy.url(), &ns).await.unwrap();
-    let a = Arc::new(Breaker::new("payments", config));
-    a.share_on(&a_fleet);
+    let a = payments_on(&a_fleet);
     tokio::time::sleep(Duration::from_millis(100)).await; // subscriptions land
 
     // Long enough for the listener to notice the silence (1.5 s) and
@@ -398,8 +393,7 @@ async fn a_listener_that_subscribes_into_a_blackhole_tries_again_when_it_heals()
     proxy.heal();
 
     let b_fleet = Fleet::connect(server.url(), &ns).await.unwrap();
-    let b = Arc::new(Breaker::new("payments", config));
-    b.share_on(&b_fleet);
+    let b = payments_on(&b_fleet);
     for _ in 0..2 {
         b.try_acquire().unwrap().record(true);
     }
