@@ -83,9 +83,10 @@
 //! (50 ms), measured on the fleet's own thread in real time; a caller's wait
 //! for that thread's answer is bounded too (in real time, on any executor:
 //! an async caller's by one watchdog thread for the process), so even a
-//! stalled fleet thread holds no call past the bound. On a timeout
-//! or an error the call goes on with local state — never an error, never a
-//! wait past the bound — the failure is counted in
+//! stalled fleet thread holds no call past the bound and 50 ms of slack for
+//! the hand-over. On a timeout or an error the call goes on with local
+//! state — never an error, never a wait past the bound and its slack — the
+//! failure is counted in
 //! `fleet_errors_total{kind}` (feature `metrics`), and the first failure of
 //! an outage is one warning. During the outage operations skip Redis at
 //! once while a background ping (every 250 ms) waits for it; when it

@@ -26,8 +26,8 @@ use super::watch::Deadline;
 /// How often an outage is probed (`PING`) until Redis answers again.
 const PING_EVERY: Duration = Duration::from_millis(250);
 
-/// A sync caller waits this much past the bound for the answer to arrive
-/// from the fleet thread, which applies the bound itself.
+/// A caller, sync or async, waits this much past the bound for the answer
+/// to arrive from the fleet thread, which applies the bound itself.
 const SLACK: Duration = Duration::from_millis(50);
 
 /// One connection to Redis and the thread that drives it.
@@ -59,6 +59,8 @@ impl Link {
         namespace: String,
         bound: Duration,
     ) -> std::io::Result<Arc<Self>> {
+        // The bound of async callers' waits, before any caller waits.
+        super::watch::start()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .thread_name("resilience-fleet")
@@ -357,9 +359,34 @@ mod tests {
         let waited = started.elapsed();
         drop(stalled);
         assert_eq!(answer, None);
-        // 50 ms and the slack; far below the 10 s the thread stalls.
-        assert!(waited < Duration::from_secs(3), "waited {waited:?}");
+        // 50 ms and the 50 ms slack, and the scheduling of a busy machine;
+        // far below the 10 s the thread stalls.
+        assert!(waited < Duration::from_millis(600), "waited {waited:?}");
         assert!(link.health.is_down(), "a timeout counts as a failure");
+    }
+
+    /// The same on a paused tokio clock: the caller's wait is bounded in
+    /// real time, by the watchdog, though the caller's clock stands still.
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_caller_waits_no_longer_than_the_bound_on_a_stalled_fleet_thread() {
+        let client = redis::Client::open("redis://127.0.0.1:1").unwrap();
+        let link = Link::open(client, "stalled-paused".into(), Duration::from_millis(50)).unwrap();
+        let (stalled, stalls) = std::sync::mpsc::channel::<()>();
+        link.runtime.spawn(async move {
+            let _ = stalls.recv_timeout(Duration::from_secs(10));
+        });
+        let started = Instant::now();
+        let answer = link
+            .run("stalled", Duration::from_millis(50), |_, _| async { Ok(1) })
+            .await;
+        let waited = started.elapsed();
+        drop(stalled);
+        assert_eq!(answer, None);
+        assert!(
+            waited >= Duration::from_millis(100),
+            "the bound and the slack: {waited:?}"
+        );
+        assert!(waited < Duration::from_millis(600), "waited {waited:?}");
     }
 
     /// The same under a paused tokio clock (the caller's tests): the

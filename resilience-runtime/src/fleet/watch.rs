@@ -2,18 +2,21 @@
 //! answer: one watchdog thread for the process, not a timer a wait.
 //!
 //! A wait ([`Deadline`]) registers its deadline and waker; the watchdog
-//! wakes every [`TICK`] while any wait is registered (and for [`LINGER`]
-//! after the last), and wakes those past their deadline. Registering takes
-//! a lock and an insert, and no system call while the watchdog ticks: under
-//! steady traffic the only thread an operation wakes is the fleet's. (A
-//! timer of `futures-timer`, which this replaces, woke its helper thread
-//! twice per operation, once armed and once dropped.)
+//! sleeps until the earliest deadline registered (parked while there is
+//! none) and wakes the waits past theirs. Deadlines are "now plus the
+//! bound", so a new wait is almost never earlier than the one the watchdog
+//! sleeps toward: registering takes a lock and an insert, and wakes no
+//! thread. Under steady traffic the watchdog wakes about once per bound
+//! (to find the wait it slept toward answered and gone), and never while
+//! idle. (A timer of `futures-timer`, which this replaces, woke its helper
+//! thread twice per operation, once armed and once dropped.)
 //!
 //! The watchdog only matters when the fleet thread is stalled: a healthy
-//! one answers within the bound it applies itself. A wait is woken at most
-//! one tick past its deadline.
+//! one answers within the bound it applies itself. A wait is woken once
+//! its deadline has passed and the watchdog thread is scheduled.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
@@ -22,13 +25,6 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-/// How often the watchdog looks while waits are registered.
-const TICK: Duration = Duration::from_millis(10);
-
-/// How long it keeps looking after the last wait ended, so that steady
-/// traffic never has to wake it.
-const LINGER: Duration = Duration::from_secs(1);
-
 struct Watchdog {
     state: Mutex<State>,
     thread: Thread,
@@ -36,63 +32,70 @@ struct Watchdog {
 
 #[derive(Default)]
 struct State {
-    waits: HashMap<u64, (Instant, Waker)>,
+    /// By deadline, then registration order.
+    waits: BTreeMap<(Instant, u64), Waker>,
     next: u64,
-    /// Parked until a wait is registered.
-    asleep: bool,
+    /// The deadline the watchdog sleeps toward; `None` while it is parked
+    /// with no wait registered.
+    wakes_at: Option<Instant>,
 }
 
-/// The watchdog, started on first use; `None` if its thread could not be
-/// started (then a wait is bounded only by the fleet thread's own bound).
-fn watchdog() -> Option<&'static Watchdog> {
-    static WATCHDOG: OnceLock<Option<Watchdog>> = OnceLock::new();
-    WATCHDOG
-        .get_or_init(|| {
-            let thread = std::thread::Builder::new()
-                .name("resilience-fleet-watch".into())
-                .spawn(|| {
-                    // The cell is set as soon as this spawn returns.
-                    while WATCHDOG.get().is_none() {
-                        std::thread::park_timeout(TICK);
-                    }
-                    if let Some(Some(watchdog)) = WATCHDOG.get() {
-                        watchdog.run();
-                    }
-                })
-                .ok()?;
-            Some(Watchdog {
-                state: Mutex::new(State::default()),
-                thread: thread.thread().clone(),
-            })
-        })
-        .as_ref()
+static WATCHDOG: OnceLock<Watchdog> = OnceLock::new();
+
+/// Starts the watchdog if it is not running: [`Link::open`](super::link::Link::open)
+/// calls it, so that a thread that cannot start fails the connect, as the
+/// fleet thread's does, rather than leaving a wait unbounded. A later call
+/// tries again after a failure.
+pub(crate) fn start() -> std::io::Result<()> {
+    static STARTING: Mutex<()> = Mutex::new(());
+    if WATCHDOG.get().is_some() {
+        return Ok(());
+    }
+    let _one_at_a_time = STARTING.lock();
+    if WATCHDOG.get().is_some() {
+        return Ok(());
+    }
+    let thread = std::thread::Builder::new()
+        .name("resilience-fleet-watch".into())
+        .spawn(|| {
+            // The cell is set as soon as this spawn returns.
+            loop {
+                if let Some(watchdog) = WATCHDOG.get() {
+                    watchdog.run();
+                }
+                std::thread::park_timeout(Duration::from_millis(1));
+            }
+        })?;
+    let _ = WATCHDOG.set(Watchdog {
+        state: Mutex::new(State::default()),
+        thread: thread.thread().clone(),
+    });
+    Ok(())
 }
 
 impl Watchdog {
-    fn run(&self) {
-        let mut busy = Instant::now();
+    fn run(&self) -> ! {
         loop {
             let now = Instant::now();
             let mut due = Vec::new();
             let mut state = self.state.lock();
-            state.waits.retain(|_, (at, waker)| {
-                let late = *at <= now;
-                if late {
-                    due.push(waker.clone());
+            while let Some(entry) = state.waits.first_entry() {
+                if entry.key().0 > now {
+                    break;
                 }
-                !late
-            });
-            if !state.waits.is_empty() {
-                busy = now;
+                due.push(entry.remove());
             }
-            state.asleep = state.waits.is_empty() && now.duration_since(busy) >= LINGER;
-            let asleep = state.asleep;
+            let wakes_at = state.waits.first_key_value().map(|((at, _), _)| *at);
+            state.wakes_at = wakes_at;
             drop(state);
-            due.into_iter().for_each(Waker::wake);
-            if asleep {
-                std::thread::park();
-            } else {
-                std::thread::park_timeout(TICK);
+            for waker in due {
+                // Another executor's waker: one that panics must not end
+                // the thread every bound relies on.
+                let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
+            }
+            match wakes_at {
+                Some(at) => std::thread::park_timeout(at.saturating_duration_since(Instant::now())),
+                None => std::thread::park(),
             }
         }
     }
@@ -122,23 +125,25 @@ impl Future for Deadline {
         if Instant::now() >= self.at {
             return Poll::Ready(());
         }
-        let Some(watchdog) = watchdog() else {
-            return Poll::Pending;
+        // Started by `Link::open`; should it not be, a wait that nothing
+        // would wake ends now (a timeout) rather than never.
+        let Some(watchdog) = WATCHDOG.get() else {
+            return Poll::Ready(());
         };
         let mut state = watchdog.state.lock();
+        let at = self.at;
         let id = *self.id.get_or_insert_with(|| {
             state.next += 1;
             state.next
         });
-        let at = self.at;
-        match state.waits.get_mut(&id) {
-            Some((_, waker)) => waker.clone_from(cx.waker()),
+        match state.waits.get_mut(&(at, id)) {
+            Some(waker) => waker.clone_from(cx.waker()),
             None => {
-                state.waits.insert(id, (at, cx.waker().clone()));
+                state.waits.insert((at, id), cx.waker().clone());
             }
         }
-        if state.asleep {
-            state.asleep = false;
+        if state.wakes_at.is_none_or(|wakes_at| at < wakes_at) {
+            state.wakes_at = Some(at);
             watchdog.thread.unpark();
         }
         Poll::Pending
@@ -147,8 +152,8 @@ impl Future for Deadline {
 
 impl Drop for Deadline {
     fn drop(&mut self) {
-        if let (Some(id), Some(watchdog)) = (self.id, watchdog()) {
-            watchdog.state.lock().waits.remove(&id);
+        if let (Some(id), Some(watchdog)) = (self.id, WATCHDOG.get()) {
+            watchdog.state.lock().waits.remove(&(self.at, id));
         }
     }
 }
@@ -160,26 +165,65 @@ mod tests {
     /// On a paused clock too: it is real time that has to pass.
     #[tokio::test(start_paused = true)]
     async fn a_deadline_is_ready_once_it_has_passed_in_real_time() {
+        start().unwrap();
         let started = Instant::now();
         Deadline::after(Duration::from_millis(30)).await;
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(30), "{waited:?}");
-        assert!(waited < Duration::from_secs(3), "{waited:?}");
+        assert!(waited < Duration::from_millis(500), "{waited:?}");
+    }
+
+    /// A later deadline registered first does not hold back an earlier one
+    /// registered after it: the watchdog is woken to sleep toward it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_earlier_deadline_is_kept_though_a_later_one_came_first() {
+        start().unwrap();
+        let late = tokio::spawn(Deadline::after(Duration::from_secs(30)));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let started = Instant::now();
+        Deadline::after(Duration::from_millis(20)).await;
+        let waited = started.elapsed();
+        late.abort();
+        assert!(waited < Duration::from_millis(500), "{waited:?}");
     }
 
     #[test]
     fn a_dropped_deadline_leaves_nothing_registered() {
+        start().unwrap();
         let mut deadline = Box::pin(Deadline::after(Duration::from_secs(60)));
-        let waker = futures_util::task::noop_waker();
         assert!(
             deadline
                 .as_mut()
-                .poll(&mut Context::from_waker(&waker))
+                .poll(&mut Context::from_waker(Waker::noop()))
                 .is_pending()
         );
-        let id = deadline.id.unwrap();
-        assert!(watchdog().unwrap().state.lock().waits.contains_key(&id));
+        let key = (deadline.at, deadline.id.unwrap());
+        let watchdog = WATCHDOG.get().unwrap();
+        assert!(watchdog.state.lock().waits.contains_key(&key));
         drop(deadline);
-        assert!(!watchdog().unwrap().state.lock().waits.contains_key(&id));
+        assert!(!watchdog.state.lock().waits.contains_key(&key));
+    }
+
+    /// A waker that panics is the executor's bug; the watchdog goes on
+    /// bounding every other wait.
+    #[tokio::test]
+    async fn a_panicking_waker_does_not_stop_the_watchdog() {
+        use std::sync::Arc;
+        use std::task::Wake;
+
+        struct Panics;
+        impl Wake for Panics {
+            fn wake(self: Arc<Self>) {
+                panic!("a broken executor");
+            }
+        }
+        start().unwrap();
+        let mut broken = Box::pin(Deadline::after(Duration::from_millis(1)));
+        let waker = Waker::from(Arc::new(Panics));
+        let _ = broken.as_mut().poll(&mut Context::from_waker(&waker));
+        std::thread::sleep(Duration::from_millis(20));
+        let started = Instant::now();
+        Deadline::after(Duration::from_millis(20)).await;
+        assert!(started.elapsed() < Duration::from_millis(500));
     }
 }
