@@ -279,6 +279,7 @@ async fn chaos_is_switched_on_and_off_by_hand_with_the_token() {
     let listed = |target: &str| chaos::injections().iter().any(|(t, _)| t == target);
     assert!(!listed("status::tests::upstream"));
 
+    test_events::record_events();
     let started = send(&status, Method::POST, &start, Some("s3cret")).await;
     assert_eq!(started.status(), StatusCode::OK, "{}", started.body());
     assert_eq!(json(&started)["latency_ms"], 20);
@@ -297,6 +298,18 @@ async fn chaos_is_switched_on_and_off_by_hand_with_the_token() {
     let stopped = send(&status, Method::DELETE, route, Some("s3cret")).await;
     assert_eq!(stopped.status(), StatusCode::OK);
     assert!(!listed("status::tests::upstream"));
+    let changes: Vec<_> = test_events::recorded_events()
+        .into_iter()
+        .filter(|event| {
+            event.fields.get("chaos_target").map(String::as_str) == Some("status::tests::upstream")
+        })
+        .map(|event| event.fields["action"].clone())
+        .collect();
+    assert_eq!(
+        changes,
+        ["inject", "stop"],
+        "each change by hand is an event"
+    );
     let again = send(&status, Method::DELETE, route, Some("s3cret")).await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
     let get = send(&status, Method::GET, route, Some("s3cret")).await;
