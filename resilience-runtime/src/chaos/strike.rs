@@ -103,7 +103,7 @@ impl Strike {
     }
 
     fn tell(&self, fault: &'static str) {
-        let latency_ms = u64::try_from(self.decision.latency.as_millis()).unwrap_or(u64::MAX);
+        let latency_ms = crate::clock::millis(self.decision.latency);
         match self.site {
             Site::Function => tracing::warn!(
                 target: "resilience",

@@ -375,7 +375,7 @@ impl Fleet {
     ) -> impl FnOnce(ConnectionManager, Duration) -> TakeProbe + Send + 'static {
         let key = self.inner.keys.breaker_probe(name);
         let token = self.inner.instance.clone();
-        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let ttl = crate::clock::millis(ttl).max(1);
         move |mut conn, bound| -> TakeProbe {
             Box::pin(async move {
                 let mut take = redis::cmd("EVAL");

@@ -17,6 +17,7 @@ use redis::aio::ConnectionManager;
 use super::Fleet;
 use super::codec;
 use super::link::{self, bounded};
+use crate::clock::millis;
 
 /// A Redis operation in progress on the fleet thread.
 type Pending<T> = std::pin::Pin<Box<dyn Future<Output = redis::RedisResult<T>> + Send>>;
@@ -393,8 +394,4 @@ fn is_fresh(seen: &Seen, maxage: u64) -> bool {
 /// `TIME`'s seconds and microseconds as Unix milliseconds.
 fn redis_millis((seconds, micros): (u64, u64)) -> u64 {
     seconds.saturating_mul(1000).saturating_add(micros / 1000)
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -52,7 +52,7 @@ impl Listing {
 
     /// A value `age` old was served stale.
     pub(super) fn served_stale(&self, age: Duration) {
-        let age_ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX);
+        let age_ms = crate::clock::millis(age);
         self.oldest_stale_ms.fetch_max(age_ms, Relaxed);
     }
 
@@ -133,7 +133,7 @@ pub struct CacheSummary {
 
 #[cfg(feature = "tower")]
 fn as_millis<S: serde::Serializer>(age: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_u64(u64::try_from(age.as_millis()).unwrap_or(u64::MAX))
+    serializer.serialize_u64(crate::clock::millis(*age))
 }
 
 /// Every cache of the process that has served a request and is alive, by

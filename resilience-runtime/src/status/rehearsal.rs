@@ -50,7 +50,7 @@ fn row(target: String, fault: &crate::chaos::Fault) -> InjectionRow {
         target,
         errors: fault.error_share(),
         hangs: fault.hang_share(),
-        latency_ms: u64::try_from(fault.latency_value().as_millis()).unwrap_or(u64::MAX),
+        latency_ms: crate::clock::millis(fault.latency_value()),
         seed: fault.seed_value(),
     }
 }

@@ -2,12 +2,12 @@
 //! the JSON of `GET <prefix>.json`, field by field.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 
 use super::rehearsal::InjectionRow;
 use crate::breaker::{self, Breaker, State};
+use crate::clock::millis;
 use crate::retry::RetryCount;
 use crate::stale_cache::{self, CacheSummary};
 use crate::{bulkhead, retry};
@@ -192,8 +192,4 @@ fn bulkhead_row(bulkhead: &'static bulkhead::Bulkhead) -> BulkheadRow {
         inflight: bulkhead.inflight(),
         limit: bulkhead.limit(),
     }
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
