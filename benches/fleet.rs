@@ -184,6 +184,7 @@ fn ratio() {
     let miss = Miss::new(&server, &runtime, &ns);
     let mut conn = miss.conn.clone();
     let (mut misses, mut pings, mut gets) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut local, mut piped) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         for _ in 0..EACH {
             let cache = StaleCache::<u64, Profile>::new(miss.config);
@@ -193,6 +194,15 @@ fn ratio() {
             let served = runtime.block_on(request.on(&miss.replica).load(load));
             misses.push(started.elapsed());
             assert_eq!(served.unwrap().id, 42, "served from Redis, not loaded");
+        }
+        for _ in 0..EACH {
+            let cache = StaleCache::<u64, Profile>::new(miss.config);
+            let started = std::time::Instant::now();
+            let request = cache.request(42, "bench::profile").describe(miss.describe);
+            let load = async { Ok(profile(42)) };
+            let loaded = runtime.block_on(request.load(load));
+            local.push(started.elapsed());
+            assert_eq!(loaded.unwrap().id, 42);
         }
         for _ in 0..EACH {
             let started = std::time::Instant::now();
@@ -207,6 +217,19 @@ fn ratio() {
             gets.push(started.elapsed());
             black_box(bytes);
         }
+        for _ in 0..EACH {
+            let started = std::time::Instant::now();
+            let mut pipe = redis::pipe();
+            pipe.cmd("GETRANGE")
+                .arg(&miss.entry)
+                .arg(0)
+                .arg(65536)
+                .cmd("TIME");
+            let get = pipe.query_async(&mut conn);
+            let answer: (Vec<u8>, (u64, u64)) = runtime.block_on(get).unwrap();
+            piped.push(started.elapsed());
+            black_box(answer);
+        }
     }
     let median = |samples: &mut Vec<Duration>| {
         samples.sort();
@@ -218,10 +241,15 @@ fn ratio() {
         misses.len()
     );
     println!(
+        "the same miss, local only, loaded: {:?}",
+        median(&mut local)
+    );
+    println!(
         "fleet PING (one bounded operation): {:?}",
         median(&mut pings)
     );
     println!("bare redis-rs GET: {get:?} (median of {})", gets.len());
+    println!("bare GETRANGE + TIME: {:?}", median(&mut piped));
     println!("ratio: {:.2}", miss.as_secs_f64() / get.as_secs_f64());
 }
 

@@ -34,7 +34,12 @@
 //! - **Stale cache**: moka stays the first tier, Redis is the second. A
 //!   fresh local hit touches no Redis. A local miss or expiry reads Redis
 //!   (within the one in-process flight per key): an entry younger than
-//!   `maxage` is served and kept locally *with its original age*. Otherwise
+//!   `maxage` is served and kept locally *with its original age*. An
+//!   async caller on a tokio runtime reads it over a connection of its own
+//!   thread, driven by its own runtime (made in the background on the
+//!   thread's first miss), so the read costs what a bare redis-rs `GET`
+//!   does, with no hand-over to the fleet thread (leases, writes and a
+//!   sync caller's reads run on that thread). Otherwise
 //!   one instance across the fleet refreshes the key at a time (a lease);
 //!   the others wait for its value at most [`FleetOptions::refresh_wait`],
 //!   then serve their stale value or call the upstream themselves. A
@@ -80,7 +85,9 @@
 //! # When Redis is slow, down or lost
 //!
 //! Every Redis operation has a bound, [`FleetOptions::operation_timeout`]
-//! (50 ms), measured on the fleet's own thread in real time; a caller's wait
+//! (50 ms), measured in real time on the fleet's own thread (or, for an
+//! async caller's cache read on its own runtime, by the watchdog below:
+//! no timer on a runtime whose clock may be paused); a caller's wait
 //! for that thread's answer is bounded too (in real time, on any executor:
 //! an async caller's by one watchdog thread for the process), so even a
 //! stalled fleet thread holds no call past the bound and 50 ms of slack for
@@ -176,6 +183,7 @@ mod guard;
 mod health;
 mod keys;
 mod link;
+mod near;
 mod options;
 #[cfg(feature = "redis-tls")]
 mod tls;
@@ -559,5 +567,7 @@ fn check_namespace(namespace: &str) -> Result<(), FleetError> {
     }
 }
 
+#[cfg(test)]
+mod near_tests;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,9 @@
 //! The shared-cache operations: read an entry, take or follow a key's
 //! refresh lease, write a loaded value.
 //!
-//! Each runs on the fleet thread, each command within the operation bound.
+//! Each runs on the fleet thread, each command within the operation bound;
+//! an async caller's first read of an entry runs on its own runtime
+//! ([`near`](super::near)).
 //!
 //! Ages come from one clock every replica agrees on: Redis's. A value is
 //! written stamped with Redis's `TIME` (by the write's script, not the
@@ -17,6 +19,7 @@ use redis::aio::ConnectionManager;
 use super::Fleet;
 use super::codec;
 use super::link::{self, bounded};
+use super::near::Read;
 use crate::clock::millis;
 
 /// A Redis operation in progress on the fleet thread.
@@ -112,9 +115,23 @@ impl Fleet {
     /// Reads the key: an entry younger than `maxage` (milliseconds, on
     /// Redis's clock) is served; else takes the refresh lease, or waits (at
     /// most `refresh_wait`) for the instance that holds it.
+    ///
+    /// The first read runs on the caller's runtime when it can (see
+    /// [`near`](super::near)): a fresh entry is then served with no
+    /// hand-over to the fleet thread.
     pub(crate) async fn acquire(&self, address: &Address, maxage: u64) -> Acquired {
-        let (op, budget) = self.acquire_op(address, maxage);
         let link = &self.inner.link;
+        let limit = self.inner.options.max_entry_bytes_value();
+        let pipe = read_pipe(&address.entry, limit);
+        let read = match link.read_near("cache read", &pipe).await {
+            Read::Down => return Acquired::Unavailable,
+            Read::Far => None,
+            Read::Answered(answer) => match seen_of(answer) {
+                Some(seen) if is_fresh(&seen, maxage) => return Acquired::Fresh(seen),
+                seen => Some(seen),
+            },
+        };
+        let (op, budget) = self.acquire_op(address, maxage, read);
         link.run("cache read", budget, op)
             .await
             .unwrap_or(Acquired::Unavailable)
@@ -122,7 +139,7 @@ impl Fleet {
 
     /// [`acquire`](Self::acquire) for a sync caller.
     pub(crate) fn acquire_blocking(&self, address: &Address, maxage: u64) -> Acquired {
-        let (op, budget) = self.acquire_op(address, maxage);
+        let (op, budget) = self.acquire_op(address, maxage, None);
         let link = &self.inner.link;
         link.run_blocking("cache read", budget, op)
             .unwrap_or(Acquired::Unavailable)
@@ -182,7 +199,14 @@ impl Fleet {
         self.inner.link.malformed("cache decode", detail);
     }
 
-    fn acquire_op(&self, address: &Address, maxage: u64) -> (Op<Acquired>, Duration) {
+    /// The operation of [`acquire`](Self::acquire): past the entry's read,
+    /// or from `read` when the caller read it already.
+    fn acquire_op(
+        &self,
+        address: &Address,
+        maxage: u64,
+        read: Option<Option<Seen>>,
+    ) -> (Op<Acquired>, Duration) {
         let address = address.clone();
         let options = &self.inner.options;
         let limit = options.max_entry_bytes_value();
@@ -194,10 +218,14 @@ impl Fleet {
         // Read, take the lease, then follow for at most `wait`: its last
         // poll may start just before the wait ends, and the entry is read
         // once more when it turns fresh or changed.
-        let budget = bound * 5 + wait;
+        let budget = bound * (4 + u32::from(read.is_none())) + wait;
         let op = move |mut conn: ConnectionManager, bound: Duration| -> Pending<Acquired> {
             Box::pin(async move {
-                let seen = match read(&mut conn, bound, &address.entry, limit).await {
+                let entry = match read {
+                    Some(seen) => Ok(seen),
+                    None => self::read(&mut conn, bound, &address.entry, limit).await,
+                };
+                let seen = match entry {
                     Ok(seen) => seen,
                     // Not a string (someone else's list, say): no entry,
                     // and the loaded value is written over it.
@@ -313,21 +341,28 @@ async fn read(
     entry: &str,
     limit: usize,
 ) -> redis::RedisResult<Option<Seen>> {
-    let (bytes, time): (Vec<u8>, (u64, u64)) = bounded(
-        bound,
-        redis::pipe()
-            .cmd("GETRANGE")
-            .arg(entry)
-            .arg(0)
-            .arg(limit)
-            .cmd("TIME")
-            .query_async(conn),
-    )
-    .await?;
-    Ok((!bytes.is_empty()).then(|| Seen {
+    let answer = bounded(bound, read_pipe(entry, limit).query_async(conn)).await?;
+    Ok(seen_of(answer))
+}
+
+/// The pipeline of [`read`]: the entry's first `limit + 1` bytes, and
+/// Redis's `TIME`.
+fn read_pipe(entry: &str, limit: usize) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.cmd("GETRANGE")
+        .arg(entry)
+        .arg(0)
+        .arg(limit)
+        .cmd("TIME");
+    pipe
+}
+
+/// The entry [`read_pipe`]'s answer holds, if any.
+fn seen_of((bytes, time): (Vec<u8>, (u64, u64))) -> Option<Seen> {
+    (!bytes.is_empty()).then(|| Seen {
         bytes,
         at: redis_millis(time),
-    }))
+    })
 }
 
 /// Waits for the lease holder's value: polls the entry's load time (its

@@ -1,7 +1,8 @@
 //! The connection to Redis: a tokio runtime of its own on one thread, the
 //! redis-rs connection manager on it, and every operation bounded.
 //!
-//! Redis I/O never runs on the caller's runtime. Callers hand an operation
+//! Redis I/O runs here, not on the caller's runtime (the one exception, an
+//! async caller's cache read, is [`near`](super::near)'s). Callers hand an operation
 //! to the fleet's thread and wait for its answer (awaiting, or blocking a
 //! sync caller's thread), which comes within the operation bound: the bound
 //! is measured there, on real time. So a caller on a paused tokio runtime
@@ -255,7 +256,7 @@ impl Link {
 
     /// Counts a failure; the first of an outage starts the background ping
     /// that ends it.
-    fn fail(self: &Arc<Self>, operation: &'static str, failure: Failure, detail: &str) {
+    pub(super) fn fail(self: &Arc<Self>, operation: &'static str, failure: Failure, detail: &str) {
         if self
             .health
             .failed(&self.namespace, operation, failure, detail)

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use super::*;
 
 #[path = "../../tests/fleet/server.rs"]
-mod server;
+pub(super) mod server;
 
 use server::{RedisServer, namespace};
 
