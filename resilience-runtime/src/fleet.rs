@@ -37,7 +37,8 @@
 //!   `maxage` is served and kept locally *with its original age*. An
 //!   async caller on a tokio runtime reads it over a connection of its own
 //!   thread, driven by its own runtime (made in the background on the
-//!   thread's first miss), so the read costs what a bare redis-rs `GET`
+//!   thread's first miss: count one Redis connection per runtime thread
+//!   that misses, beside the fleet's two), so the read costs what a bare redis-rs `GET`
 //!   does, with no hand-over to the fleet thread (leases, writes and a
 //!   sync caller's reads run on that thread). Otherwise
 //!   one instance across the fleet refreshes the key at a time (a lease);
