@@ -93,8 +93,6 @@ pub(super) enum Step<K: Hash + Eq, V, E> {
     Load(Option<Lead<K, V>>, Option<Stored<V>>),
     /// Wait for the key's flight to land.
     Wait(Waiting<V>),
-    /// Board the key's flight again.
-    Retry,
 }
 
 /// What a `Refresh::Background` request does with an expired value.
@@ -245,31 +243,14 @@ where
         }
     }
 
-    /// The hit path: the fresh value, or what is stored (expired, or too old)
-    /// if anything. A hit reads the index: no lock, no allocation, no
-    /// formatting, no write to memory another thread reads; one clock read.
+    /// The hit path: the value if `is_fresh` judges it fresh, else what is
+    /// stored (expired, or too old) if anything. A hit reads the index: no
+    /// lock, no allocation, no formatting, no write to memory another
+    /// thread reads. Either way the request counts toward its key's
+    /// popularity: a fresh hit with a chance of one in
+    /// [`popularity::SAMPLE`], anything else at once.
     #[inline]
-    pub(super) fn lookup(&self, key: &K, function: &'static str) -> Result<V, Option<Stored<V>>> {
-        self.lookup_judged(key, function, |stamp| stamp.is_fresh(clock::now()))
-    }
-
-    /// [`lookup`](Self::lookup) for sync callers: freshness judged on this
-    /// thread's tick reading of the clock, less than a coarse tick old
-    /// outside a tokio runtime (see [`clock::within_tick`]).
-    #[inline]
-    pub(super) fn lookup_blocking(
-        &self,
-        key: &K,
-        function: &'static str,
-    ) -> Result<V, Option<Stored<V>>> {
-        self.lookup_judged(key, function, Stamp::is_fresh_this_tick)
-    }
-
-    /// The hit path, with freshness judged by `is_fresh`. Either way the
-    /// request counts toward its key's popularity: a fresh hit with a
-    /// chance of one in [`popularity::SAMPLE`], anything else at once.
-    #[inline]
-    fn lookup_judged(
+    pub(super) fn lookup(
         &self,
         key: &K,
         function: &'static str,
@@ -335,19 +316,33 @@ where
         Ok(u32::try_from(bytes.max(least)).unwrap_or(u32::MAX))
     }
 
-    /// Boards `key`'s flight. A new leader looks once more, since a flight
-    /// may have landed between the caller's lookup and now.
+    /// Boards `key`'s flight.
     pub(super) fn board<E>(&self, key: &K, function: &'static str) -> Step<K, V, E> {
         match self.flights.board(key) {
             Boarding::Wait(waiting) => Step::Wait(waiting),
-            Boarding::Lead(lead) => match self.index.get(key) {
-                Some(stored) if stored.is_fresh(clock::now()) => {
-                    lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
-                    report::request(&self.meters, function, Outcome::Fresh);
-                    Step::Served(stored.value)
-                }
-                seen => Step::Load(Some(lead), seen),
+            Boarding::Lead(lead) => match self.look_again(key, lead, function) {
+                Ok(value) => Step::Served(value),
+                Err((lead, seen)) => Step::Load(Some(lead), seen),
             },
+        }
+    }
+
+    /// A new leader looks once more, since a flight may have landed since
+    /// the caller's lookup: a fresh value lands the flight and is served.
+    #[allow(clippy::type_complexity)]
+    fn look_again(
+        &self,
+        key: &K,
+        lead: Lead<K, V>,
+        function: &'static str,
+    ) -> Result<V, (Lead<K, V>, Option<Stored<V>>)> {
+        match self.index.get(key) {
+            Some(stored) if stored.stamp.is_fresh(clock::now()) => {
+                lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
+                report::request(&self.meters, function, Outcome::Fresh);
+                Ok(stored.value)
+            }
+            seen => Err((lead, seen)),
         }
     }
 
@@ -371,7 +366,7 @@ where
         }
         let now = clock::now();
         match (landing, self.index.get(key)) {
-            (_, Some(stored)) if stored.is_fresh(now) => {
+            (_, Some(stored)) if stored.stamp.is_fresh(now) => {
                 report::request(&self.meters, function, Outcome::Fresh);
                 Step::Served(stored.value)
             }
@@ -388,7 +383,7 @@ where
                     None => Step::Load(None, seen),
                 }
             }
-            _ => Step::Retry,
+            _ => self.board(key, function),
         }
     }
 
@@ -455,14 +450,10 @@ where
             report::request_stale(&self.meters, function, stale.stamp.age(now));
             return Revalidation::Served(stale.value);
         };
-        match self.index.get(key) {
+        match self.look_again(key, lead, function) {
             // A refresh landed since the lookup: nothing to revalidate.
-            Some(stored) if stored.is_fresh(clock::now()) => {
-                lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
-                report::request(&self.meters, function, Outcome::Fresh);
-                Revalidation::Served(stored.value)
-            }
-            _ => {
+            Ok(value) => Revalidation::Served(value),
+            Err((lead, _)) => {
                 report::request_stale(&self.meters, function, stale.stamp.age(now));
                 Revalidation::Refresh(stale.value, lead, stale.stamp)
             }
