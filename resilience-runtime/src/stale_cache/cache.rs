@@ -44,14 +44,12 @@ use crate::clock;
 /// assert_eq!(again.unwrap(), "seven");
 /// ```
 pub struct StaleCache<K, V> {
-    /// What is kept: each key's load id and weight, under moka's eviction
-    /// policy.
+    /// What is kept: each key's load id and weight, under moka's policy.
     pub(super) store: moka::sync::Cache<K, Held, RandomState>,
-    /// The values of the loads `store` keeps, kept in step by its eviction
-    /// listener: what every lookup reads.
+    /// The values of the loads `store` keeps: what every lookup reads.
     pub(super) index: Arc<Index<K, V>>,
-    /// Taken to put a value in the index and its id in `store`, so that two
-    /// loads of one key land in both in the same order.
+    /// Taken to put a value in the index and its id in `store`: two loads
+    /// of one key land in both in the same order.
     pub(super) writes: Arc<Mutex<()>>,
     /// What a value weighs toward `max_bytes`.
     pub(super) weigher: fn(&V) -> usize,
@@ -63,13 +61,11 @@ pub struct StaleCache<K, V> {
     pub(super) meters: CacheMeters,
     /// Where each thread counts this cache's fresh hits.
     pub(super) tally: Tally,
-    /// The identity of its entries in Redis, when its slot gave one (a
-    /// `shared = true` function): used in place of the `function` a call
-    /// passes, which stays the name in events and metrics.
+    /// The identity of its entries in Redis, when its slot gave one, in
+    /// place of the `function` a call passes (still the name in events).
     #[cfg(feature = "redis")]
     pub(super) fleet_name: Option<&'static str>,
-    /// The version of its value type (`version = n`; 0: none), part of
-    /// every address in Redis.
+    /// The version of its value type (`version = n`; 0: none) in Redis.
     #[cfg(feature = "redis")]
     pub(super) fleet_version: u32,
 }
@@ -271,8 +267,8 @@ where
         }
     }
 
-    /// Tells moka's eviction policy that `key` was requested: a read, which
-    /// its TinyLFU sketch counts (see `popularity.rs`).
+    /// Tells moka's eviction policy that `key` was requested (see
+    /// `popularity.rs`).
     #[cold]
     #[inline(never)]
     fn used(&self, key: &K) {
@@ -280,9 +276,8 @@ where
     }
 
     /// Keeps `stored` under `key`: its value in the index, then its id in
-    /// moka, whose listener takes the value out of the index again if moka
-    /// turns it away or lets it go later (see `index.rs`). A value heavier
-    /// than `max_bytes` is not kept (reported once per cache).
+    /// moka (see `index.rs`); not a value heavier than `max_bytes`
+    /// (reported once per cache).
     pub(super) fn put(&self, key: K, stored: Stored<V>, function: &'static str) {
         let held = match self.weight(&stored.value) {
             Ok(weight) => Held {
@@ -346,13 +341,10 @@ where
         }
     }
 
-    /// What a waiter does once its flight landed.
-    ///
-    /// After a failed load the waiters serve the stale value if one is within
-    /// tolerance, else return their copy of the leader's error when `errors`
-    /// shares it (one upstream call for all of them), else each runs its own
-    /// load, unshared, at once — the gate is already open, so a failing
-    /// upstream never makes callers queue behind each other's failures.
+    /// What a waiter does once its flight landed. After a failed load: the
+    /// stale value within tolerance, else its copy of the leader's error if
+    /// `errors` shares it, else a load of its own at once (never queueing
+    /// behind the others' failures).
     pub(super) fn landed<E, H: LoadErrors<E>>(
         &self,
         key: &K,
@@ -387,9 +379,8 @@ where
         }
     }
 
-    /// Stores a load's value, or falls back on the stale one, and lands the
-    /// leader's flight (first thing on failure: the gate is held no longer
-    /// than the load).
+    /// Stores a load's value or falls back on the stale one, and lands the
+    /// leader's flight (first thing on failure: held no longer than the load).
     pub(super) fn finish<E, H: LoadErrors<E>>(
         &self,
         lead: Option<Lead<K, V>>,
