@@ -17,33 +17,20 @@
 //!   counts from expiry: see [`CacheConfig`].
 //! - Single flight: concurrent callers of one expired or missing key share
 //!   one load, in sync code (blocking) and async code (awaiting); different
-//!   keys never wait for each other. Waiters get the loaded value; if the
-//!   load failed they get the stale value within tolerance, and where there
-//!   is none each runs its own load at once (the error type need not be
-//!   `Clone`, so one error cannot be handed to many callers).
-//!   `#[stale_cache]` does better when its error type is `Clone + Send +
-//!   Sync + 'static`: the waiters then get a clone of the leader's error,
-//!   so a cold key during an outage costs one upstream call. A load that
-//!   panics, or whose future is dropped, releases the key: the next caller
-//!   loads again.
+//!   keys never wait for each other. If the load fails its waiters serve the
+//!   stale value within tolerance, else get a copy of its error when
+//!   `#[stale_cache]`'s error type is `Clone + Send + Sync + 'static` (a cold
+//!   key during an outage costs one upstream call), else each loads at once
+//!   (see [`errors`]). A load that panics, or whose future is dropped,
+//!   releases the key: the next caller loads again.
 //! - With [`Refresh::Background`], an expired value within tolerance is
 //!   returned at once and one refresh runs behind it (RFC 5861
 //!   stale-while-revalidate); see [`Request::revalidate`](request::Request::revalidate).
-//! - At most `capacity` entries are kept; entries older than `tolerance` are
-//!   evicted. Ages are read on the crate's one clock, `tokio::time::Instant`;
-//!   a sync hit outside a tokio runtime may reuse its thread's reading from
-//!   the same coarse clock tick (a value served at most one tick past
-//!   `maxage`, 4 ms on Linux at 250 Hz: see [`CacheConfig::maxage`], and
-//!   [the crate docs](crate#time) for each platform's tick).
-//! - Each value is held once, in a lock-free index that a fresh hit reads:
-//!   threads hitting one cache write no memory in common. moka decides what
-//!   is kept (W-TinyLFU) and holds each key's load id, not its value; its
-//!   eviction listener takes out of the index what it lets go. Values alive
-//!   are at most `capacity`, plus at most one a thread waiting to be freed
-//!   (see [`CacheConfig::capacity`]). Every request counts toward its key's
-//!   popularity: a miss reads moka, and a fresh hit does too with a chance
-//!   of one in 64, so keys requested once never evict the keys hit all the
-//!   time.
+//! - At most `capacity` entries are kept, chosen by moka (W-TinyLFU, which
+//!   hears of every request), and entries older than `tolerance` are
+//!   evicted; see [`CacheConfig::capacity`]. Ages are read on the crate's
+//!   one clock, `tokio::time::Instant`, a sync hit outside a runtime within a
+//!   coarse tick (see [`CacheConfig::maxage`]).
 //! - Retries are not done here: `#[stale_cache(retries = ..)]` wraps them
 //!   around the load it hands in.
 //!

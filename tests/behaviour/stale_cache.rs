@@ -69,9 +69,16 @@ async fn fresh_then_refreshed_then_stale_then_error() {
         Ok("ada#2".into()),
         "expired: refreshed"
     );
+    advance(Duration::from_millis(2_999)).await;
+    assert_eq!(
+        profile("ada".into()).await,
+        Ok("ada#2".into()),
+        "the refreshed value is fresh for another maxage"
+    );
+    assert_eq!(UPSTREAM.calls(), 2);
 
     UPSTREAM.set_down(true);
-    advance(Duration::from_secs(10)).await;
+    advance(Duration::from_millis(7_001)).await;
     let before = UPSTREAM.calls();
     assert_eq!(
         profile("ada".into()).await,
@@ -80,11 +87,17 @@ async fn fresh_then_refreshed_then_stale_then_error() {
     );
     assert_eq!(UPSTREAM.calls() - before, 3, "the refresh got two retries");
 
-    advance(Duration::from_secs(5)).await; // age 15.3 s (the retries waited 0.3 s)
+    // Judged once the retries (0.3 s) failed: age 10.3 + 4.4 + 0.3 = 15 s.
+    advance(Duration::from_millis(4_400)).await;
     assert_eq!(
         profile("ada".into()).await,
-        Err(ApiError::Unavailable(8)),
-        "too old to serve"
+        Ok("ada#2".into()),
+        "age 15 s = tolerance: still stale, and the failures kept its stamp"
+    );
+    assert_eq!(
+        profile("ada".into()).await,
+        Err(ApiError::Unavailable(11)),
+        "age 15.3 s: too old to serve"
     );
 }
 
@@ -410,6 +423,7 @@ async fn refreshed_stale_and_failed_are_three_distinct_events() {
     profile("ev".into()).await.unwrap(); // stale, age 2 s
     advance(Duration::from_secs(4)).await;
     profile("ev".into()).await.unwrap_err(); // too old: error
+    profile("new".into()).await.unwrap_err(); // nothing cached: error
 
     let events = recorder.events();
     let outcomes: Vec<_> = events
@@ -422,10 +436,23 @@ async fn refreshed_stale_and_failed_are_three_distinct_events() {
             (tracing::Level::INFO, "refreshed".to_string()),
             (tracing::Level::WARN, "stale".to_string()),
             (tracing::Level::ERROR, "error".to_string()),
+            (tracing::Level::ERROR, "error".to_string()),
         ],
         "{events:?}"
     );
-    assert_eq!(events[1].field("age_ms"), Some("2000"));
+    let field = |name| events.iter().map(|e| e.field(name)).collect::<Vec<_>>();
+    // The age of the value replaced, served stale, too old; none cached.
+    assert_eq!(
+        field("age_ms"),
+        [Some("1000"), Some("2000"), Some("6000"), None]
+    );
+    let error = field("error");
+    assert_eq!(error[0], None);
+    assert!(
+        error[1..]
+            .iter()
+            .all(|e| e.is_some_and(|e| e.starts_with("503")))
+    );
     assert!(events[1].field("function").unwrap().ends_with("::profile"));
 }
 

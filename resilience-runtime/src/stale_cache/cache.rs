@@ -44,14 +44,12 @@ use crate::clock;
 /// assert_eq!(again.unwrap(), "seven");
 /// ```
 pub struct StaleCache<K, V> {
-    /// What is kept: each key's load id and weight, under moka's eviction
-    /// policy.
+    /// What is kept: each key's load id and weight, under moka's policy.
     pub(super) store: moka::sync::Cache<K, Held, RandomState>,
-    /// The values of the loads `store` keeps, kept in step by its eviction
-    /// listener: what every lookup reads.
+    /// The values of the loads `store` keeps: what every lookup reads.
     pub(super) index: Arc<Index<K, V>>,
-    /// Taken to put a value in the index and its id in `store`, so that two
-    /// loads of one key land in both in the same order.
+    /// Taken to put a value in the index and its id in `store`: two loads
+    /// of one key land in both in the same order.
     pub(super) writes: Arc<Mutex<()>>,
     /// What a value weighs toward `max_bytes`.
     pub(super) weigher: fn(&V) -> usize,
@@ -63,13 +61,11 @@ pub struct StaleCache<K, V> {
     pub(super) meters: CacheMeters,
     /// Where each thread counts this cache's fresh hits.
     pub(super) tally: Tally,
-    /// The identity of its entries in Redis, when its slot gave one (a
-    /// `shared = true` function): used in place of the `function` a call
-    /// passes, which stays the name in events and metrics.
+    /// The identity of its entries in Redis, when its slot gave one, in
+    /// place of the `function` a call passes (still the name in events).
     #[cfg(feature = "redis")]
     pub(super) fleet_name: Option<&'static str>,
-    /// The version of its value type (`version = n`; 0: none), part of
-    /// every address in Redis.
+    /// The version of its value type (`version = n`; 0: none) in Redis.
     #[cfg(feature = "redis")]
     pub(super) fleet_version: u32,
 }
@@ -93,8 +89,6 @@ pub(super) enum Step<K: Hash + Eq, V, E> {
     Load(Option<Lead<K, V>>, Option<Stored<V>>),
     /// Wait for the key's flight to land.
     Wait(Waiting<V>),
-    /// Board the key's flight again.
-    Retry,
 }
 
 /// What a `Refresh::Background` request does with an expired value.
@@ -245,31 +239,14 @@ where
         }
     }
 
-    /// The hit path: the fresh value, or what is stored (expired, or too old)
-    /// if anything. A hit reads the index: no lock, no allocation, no
-    /// formatting, no write to memory another thread reads; one clock read.
+    /// The hit path: the value if `is_fresh` judges it fresh, else what is
+    /// stored (expired, or too old) if anything. A hit reads the index: no
+    /// lock, no allocation, no formatting, no write to memory another
+    /// thread reads. Either way the request counts toward its key's
+    /// popularity: a fresh hit with a chance of one in
+    /// [`popularity::SAMPLE`], anything else at once.
     #[inline]
-    pub(super) fn lookup(&self, key: &K, function: &'static str) -> Result<V, Option<Stored<V>>> {
-        self.lookup_judged(key, function, |stamp| stamp.is_fresh(clock::now()))
-    }
-
-    /// [`lookup`](Self::lookup) for sync callers: freshness judged on this
-    /// thread's tick reading of the clock, less than a coarse tick old
-    /// outside a tokio runtime (see [`clock::within_tick`]).
-    #[inline]
-    pub(super) fn lookup_blocking(
-        &self,
-        key: &K,
-        function: &'static str,
-    ) -> Result<V, Option<Stored<V>>> {
-        self.lookup_judged(key, function, Stamp::is_fresh_this_tick)
-    }
-
-    /// The hit path, with freshness judged by `is_fresh`. Either way the
-    /// request counts toward its key's popularity: a fresh hit with a
-    /// chance of one in [`popularity::SAMPLE`], anything else at once.
-    #[inline]
-    fn lookup_judged(
+    pub(super) fn lookup(
         &self,
         key: &K,
         function: &'static str,
@@ -290,8 +267,8 @@ where
         }
     }
 
-    /// Tells moka's eviction policy that `key` was requested: a read, which
-    /// its TinyLFU sketch counts (see `popularity.rs`).
+    /// Tells moka's eviction policy that `key` was requested (see
+    /// `popularity.rs`).
     #[cold]
     #[inline(never)]
     fn used(&self, key: &K) {
@@ -299,9 +276,8 @@ where
     }
 
     /// Keeps `stored` under `key`: its value in the index, then its id in
-    /// moka, whose listener takes the value out of the index again if moka
-    /// turns it away or lets it go later (see `index.rs`). A value heavier
-    /// than `max_bytes` is not kept (reported once per cache).
+    /// moka (see `index.rs`); not a value heavier than `max_bytes`
+    /// (reported once per cache).
     pub(super) fn put(&self, key: K, stored: Stored<V>, function: &'static str) {
         let held = match self.weight(&stored.value) {
             Ok(weight) => Held {
@@ -335,29 +311,40 @@ where
         Ok(u32::try_from(bytes.max(least)).unwrap_or(u32::MAX))
     }
 
-    /// Boards `key`'s flight. A new leader looks once more, since a flight
-    /// may have landed between the caller's lookup and now.
+    /// Boards `key`'s flight.
     pub(super) fn board<E>(&self, key: &K, function: &'static str) -> Step<K, V, E> {
         match self.flights.board(key) {
             Boarding::Wait(waiting) => Step::Wait(waiting),
-            Boarding::Lead(lead) => match self.index.get(key) {
-                Some(stored) if stored.is_fresh(clock::now()) => {
-                    lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
-                    report::request(&self.meters, function, Outcome::Fresh);
-                    Step::Served(stored.value)
-                }
-                seen => Step::Load(Some(lead), seen),
+            Boarding::Lead(lead) => match self.look_again(key, lead, function) {
+                Ok(value) => Step::Served(value),
+                Err((lead, seen)) => Step::Load(Some(lead), seen),
             },
         }
     }
 
-    /// What a waiter does once its flight landed.
-    ///
-    /// After a failed load the waiters serve the stale value if one is within
-    /// tolerance, else return their copy of the leader's error when `errors`
-    /// shares it (one upstream call for all of them), else each runs its own
-    /// load, unshared, at once — the gate is already open, so a failing
-    /// upstream never makes callers queue behind each other's failures.
+    /// A new leader looks once more, since a flight may have landed since
+    /// the caller's lookup: a fresh value lands the flight and is served.
+    #[allow(clippy::type_complexity)]
+    fn look_again(
+        &self,
+        key: &K,
+        lead: Lead<K, V>,
+        function: &'static str,
+    ) -> Result<V, (Lead<K, V>, Option<Stored<V>>)> {
+        match self.index.get(key) {
+            Some(stored) if stored.stamp.is_fresh(clock::now()) => {
+                lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
+                report::request(&self.meters, function, Outcome::Fresh);
+                Ok(stored.value)
+            }
+            seen => Err((lead, seen)),
+        }
+    }
+
+    /// What a waiter does once its flight landed. After a failed load: the
+    /// stale value within tolerance, else its copy of the leader's error if
+    /// `errors` shares it, else a load of its own at once (never queueing
+    /// behind the others' failures).
     pub(super) fn landed<E, H: LoadErrors<E>>(
         &self,
         key: &K,
@@ -371,7 +358,7 @@ where
         }
         let now = clock::now();
         match (landing, self.index.get(key)) {
-            (_, Some(stored)) if stored.is_fresh(now) => {
+            (_, Some(stored)) if stored.stamp.is_fresh(now) => {
                 report::request(&self.meters, function, Outcome::Fresh);
                 Step::Served(stored.value)
             }
@@ -388,13 +375,12 @@ where
                     None => Step::Load(None, seen),
                 }
             }
-            _ => Step::Retry,
+            _ => self.board(key, function),
         }
     }
 
-    /// Stores a load's value, or falls back on the stale one, and lands the
-    /// leader's flight (first thing on failure: the gate is held no longer
-    /// than the load).
+    /// Stores a load's value or falls back on the stale one, and lands the
+    /// leader's flight (first thing on failure: held no longer than the load).
     pub(super) fn finish<E, H: LoadErrors<E>>(
         &self,
         lead: Option<Lead<K, V>>,
@@ -455,14 +441,10 @@ where
             report::request_stale(&self.meters, function, stale.stamp.age(now));
             return Revalidation::Served(stale.value);
         };
-        match self.index.get(key) {
+        match self.look_again(key, lead, function) {
             // A refresh landed since the lookup: nothing to revalidate.
-            Some(stored) if stored.is_fresh(clock::now()) => {
-                lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
-                report::request(&self.meters, function, Outcome::Fresh);
-                Revalidation::Served(stored.value)
-            }
-            _ => {
+            Ok(value) => Revalidation::Served(value),
+            Err((lead, _)) => {
                 report::request_stale(&self.meters, function, stale.stamp.age(now));
                 Revalidation::Refresh(stale.value, lead, stale.stamp)
             }

@@ -6,9 +6,7 @@ use std::time::Duration;
 /// time to live. Longer `maxage` or `tolerance` values are treated as this.
 const LONGEST: Duration = Duration::from_secs(1000 * 365 * 24 * 3600);
 
-/// Writes the builder's setters, each with its docs: `name(value)` sets
-/// the field `name` and hands the configuration back, in `const` contexts
-/// too.
+/// Writes the builder's `const` setters: `name(value)` sets the field `name`.
 macro_rules! setters {
     ($($(#[$doc:meta])* $name:ident: $type:ty,)*) => {
         $(
@@ -110,14 +108,11 @@ impl CacheConfig {
         /// `Duration::ZERO` makes every call load (still one load per key at a
         /// time, and still with the stale value as a fallback).
         ///
-        /// A sync call outside a tokio runtime judges the age on its thread's
-        /// last reading of the clock while the coarse clock has not ticked since,
-        /// to spare a clock read per hit: it may serve a value up to one tick
-        /// past `maxage` (4 ms on a Linux kernel at 250 Hz, 10 to 16 ms on
-        /// Windows; none on macOS, where the clock is read exactly: each
-        /// platform's tick is in [the crate docs](crate#time)). Async calls, and
-        /// sync calls inside a runtime (where tokio's clock may be paused), read
-        /// the clock exactly.
+        /// A sync call outside a tokio runtime reuses its thread's reading of
+        /// the clock until the coarse clock ticks, to spare a clock read per
+        /// hit: it may serve a value up to one tick past `maxage` (4 ms on
+        /// Linux at 250 Hz, none on macOS: each platform's tick is in [the
+        /// crate docs](crate#time)). Other calls read the clock exactly.
         ///
         /// ```
         /// # use resilience_runtime::stale_cache::CacheConfig;
@@ -147,12 +142,9 @@ impl CacheConfig {
         /// which entries stay, by how often each key was requested; a value it
         /// turns away is still returned to its caller, just not kept.
         ///
-        /// It bounds the values alive too: the cache holds one copy of each
-        /// value it keeps, and a value it replaced or let go is freed as soon as
-        /// no thread is reading the cache at that instant; a thread that
-        /// removed one while others were reading keeps it until its next
-        /// removal (at most one per thread then reading). With `capacity(1)`
-        /// and four threads refreshing one key, 1 or 2 values are alive.
+        /// It bounds the values alive too: one copy of each value kept, plus
+        /// at most one replaced value per thread that was reading the cache
+        /// when it was replaced, freed by that thread's next removal.
         ///
         /// ```
         /// # use resilience_runtime::stale_cache::CacheConfig;
@@ -163,15 +155,11 @@ impl CacheConfig {
         /// Most bytes the kept values may weigh together, as their weigher
         /// says: [`Weigh`](super::Weigh) with `#[stale_cache(max_bytes = ..)]`,
         /// the one given to [`StaleCache::with_weigher`](super::StaleCache::with_weigher),
-        /// else each value's inline size. For caches whose values differ
-        /// widely in size (a few large configuration blobs among small ones).
-        /// `0`: no bound in bytes (the default).
+        /// else each value's inline size. `0`: no bound in bytes (the default).
         ///
-        /// `capacity` still bounds the entries: each entry counts at least
-        /// `max_bytes / capacity` toward `max_bytes`, so that at most
-        /// `capacity` entries fit. A value heavier than `max_bytes` is returned
-        /// to its caller but not kept (a warning event, once per cache), so the
-        /// next request loads it again.
+        /// `capacity` still bounds the entries: each counts at least
+        /// `max_bytes / capacity`. A value heavier than `max_bytes` is returned
+        /// to its caller but not kept (a warning event, once per cache).
         ///
         /// ```
         /// use resilience_runtime::stale_cache::{CacheConfig, StaleCache, Weigh};

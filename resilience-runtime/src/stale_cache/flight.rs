@@ -82,30 +82,23 @@ impl<K: Hash + Eq + Clone, V> Flights<K, V> {
         if let Some(flight) = map.get(key) {
             return Boarding::Wait(Waiting(Arc::clone(flight)));
         }
-        Boarding::Lead(self.start(&mut map, key))
+        // Both copies of the key first: a `Clone` that panics leaves no
+        // flight behind that nobody leads.
+        let (lead_key, map_key) = (key.clone(), key.clone());
+        let flight = Arc::new(Flight::new());
+        map.insert(map_key, Arc::clone(&flight));
+        Boarding::Lead(Lead {
+            flights: Arc::clone(self),
+            key: lead_key,
+            flight: Some(flight),
+        })
     }
 
     /// Starts a flight for `key` unless one is in progress.
     pub(super) fn try_lead(self: &Arc<Self>, key: &K) -> Option<Lead<K, V>> {
-        let mut map = self.map.lock();
-        if map.contains_key(key) {
-            return None;
-        }
-        Some(self.start(&mut map, key))
-    }
-
-    /// Puts a new flight on the map and returns its lead. Both copies of the
-    /// key are made first: a `Clone` that panics leaves no flight behind
-    /// that nobody leads (the lock is released as the panic unwinds).
-    fn start(self: &Arc<Self>, map: &mut HashMap<K, Arc<Flight<V>>>, key: &K) -> Lead<K, V> {
-        let lead_key = key.clone();
-        let map_key = key.clone();
-        let flight = Arc::new(Flight::new());
-        map.insert(map_key, Arc::clone(&flight));
-        Lead {
-            flights: Arc::clone(self),
-            key: lead_key,
-            flight: Some(flight),
+        match self.board(key) {
+            Boarding::Lead(lead) => Some(lead),
+            Boarding::Wait(_) => None,
         }
     }
 
@@ -126,16 +119,6 @@ impl<K: Hash + Eq + Clone, V> Flights<K, V> {
             .lock()
             .get(key)
             .map_or(0, |flight| Arc::strong_count(flight) - 2)
-    }
-}
-
-impl<V> Flight<V> {
-    fn new() -> Self {
-        Self {
-            landing: Mutex::new(None),
-            landed: Condvar::new(),
-            notify: Notify::new(),
-        }
     }
 }
 
@@ -184,6 +167,14 @@ impl<V> Drop for Abandon<'_, V> {
 }
 
 impl<V> Flight<V> {
+    fn new() -> Self {
+        Self {
+            landing: Mutex::new(None),
+            landed: Condvar::new(),
+            notify: Notify::new(),
+        }
+    }
+
     /// Records how the flight landed and wakes every waiter.
     fn land(&self, landing: Landing<V>) {
         *self.landing.lock() = Some(landing);

@@ -1,37 +1,31 @@
-//! Where the cache keeps its values: every stored value and its stamp,
-//! by key, read by a fresh hit without a lock; the only copy of each value.
+//! Where the cache keeps its values: the only copy of each, with its stamp,
+//! read by a fresh hit without a lock.
 //!
-//! moka's `get` records every read for its eviction policy (a shared queue
-//! and the entry's access time), which costs more than a whole hit of a
-//! plain hash map and does not scale across threads. So a hit reads this
-//! index instead: a [`papaya::HashMap`], whose reads take no lock and write
-//! no memory another thread reads, hashed once with foldhash.
+//! moka's `get` records every read for its eviction policy, which costs
+//! more than a whole hit of a plain hash map and does not scale across
+//! threads. So a hit reads this [`papaya::HashMap`] instead, whose reads
+//! take no lock and write no memory another thread reads.
 //!
-//! moka decides what is kept, but holds no value: only each key's load id
-//! (and its weight, with `max_bytes`). Every value is put here and then
-//! its id in moka, under the cache's write lock, so the two agree on the
-//! load each key holds; whenever moka lets an id go (evicted for size,
-//! expired, replaced, turned away), its eviction listener takes the entry
-//! of that same load out of the index, recognised by its [`Stored::id`],
-//! so that a newer value put under the same key meanwhile stays. The
-//! index so holds exactly the entries moka holds, plus the one being put.
+//! moka decides what is kept, but holds only each key's load id (and
+//! weight). A value is put here, then its id in moka, under the cache's
+//! write lock; whenever moka lets an id go (evicted, expired, replaced,
+//! turned away), its eviction listener takes that same load out of the
+//! index, recognised by its [`Stored::id`], so a newer value put under the
+//! key meanwhile stays. The index holds what moka holds, plus the one
+//! being put.
 //!
 //! # Memory: `capacity`, plus a few values per thread
 //!
-//! A value taken out of a lock-free map cannot be freed at once: a reader
-//! on another thread may still be cloning it. papaya hands it to its
-//! reclaimer (`seize`), which by default frees removed values in batches of
-//! 32 per thread; a cache refreshed from a few threads then kept dozens of
-//! replaced values alive. This index reclaims in batches of one: a removed
-//! value is freed as soon as no thread is inside a read of the map, and
-//! otherwise by the last reader to leave. A thread keeps a removed value
-//! only while it cannot yet pass the threads reading at that instant, at
-//! most one per such reader, until its next removal. Values alive are so
-//! at most `capacity`, plus the few being put, plus at most one per thread
-//! reading at the last removal of each thread (the test
+//! A value taken out of a lock-free map cannot be freed while a reader on
+//! another thread may still clone it. papaya's reclaimer (`seize`) frees
+//! removed values in batches of 32 per thread by default, which kept
+//! dozens of replaced values alive; this index reclaims in batches of one:
+//! a removed value is freed once no thread is inside a read of the map, or
+//! by the last reader to leave, so a thread holds at most one per reader
+//! until its next removal (the test
 //! `values_alive_are_bounded_by_capacity_while_the_threads_live`). A
-//! removal then costs a memory barrier across the process (a few
-//! microseconds): removals happen on loads and evictions, never on a hit.
+//! removal costs a process-wide memory barrier, a few microseconds: on
+//! loads and evictions, never on a hit.
 
 use std::hash::Hash;
 

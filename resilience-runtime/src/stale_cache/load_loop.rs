@@ -1,11 +1,9 @@
-//! The load loop, written once: past the hit path, a request boards its
-//! key's flight, waits for it or leads it, asks the second tier (if any)
-//! before it loads, loads, serves a stale value within tolerance when the
-//! load fails, and writes a success back. The rules are a state machine
-//! ([`LoadLoop::step`]) that says what to do next and never waits; two
-//! drivers do it, one awaiting ([`LoadLoop::run`]) and one blocking
-//! ([`LoadLoop::run_blocking`]) — the sans-I/O shape of `quinn-proto` and
-//! `rustls`. The second tier is a [`Tier`]: none ([`Alone`]), or the fleet
+//! The load loop, written once: past the hit path a request boards its
+//! key's flight, waits for it or leads it, asks the second tier (if any),
+//! loads, falls back on a stale value, and writes a success back. The rules
+//! are a state machine that never waits ([`LoadLoop::step`]); one driver
+//! awaits, one blocks (the sans-I/O shape of `quinn-proto` and `rustls`).
+//! The second tier is a [`Tier`]: none ([`Alone`]), or the fleet
 //! (`Through`, feature `redis`).
 
 use std::future::Future;
@@ -47,11 +45,9 @@ pub(super) trait Tier<K: Hash + Eq, V> {
     fn plan(&self, cache: &StaleCache<K, V>, key: &K, function: &'static str)
     -> Option<Self::Plan>;
 
-    /// Acts on the tier's answer to a flight (leading it if `lead` is
-    /// given, with `seen` as its stale fallback). For a background refresh
-    /// (`background`) no outcome is reported: the request was answered.
-    /// By default the answer is not read: the flight loads, and writes
-    /// nothing back.
+    /// Acts on the tier's answer to a flight (led if `lead` is given, `seen`
+    /// its stale fallback); a `background` refresh reports no outcome. By
+    /// default: load, and write nothing back.
     #[allow(clippy::too_many_arguments)]
     fn settle(
         &self,
@@ -67,8 +63,7 @@ pub(super) trait Tier<K: Hash + Eq, V> {
         Settle::Load(lead, seen, None)
     }
 
-    /// What to write back after a load: a success only. By default,
-    /// nothing.
+    /// What to write back after a load: a success only (by default, nothing).
     fn write_back<E>(
         &self,
         _cache: &StaleCache<K, V>,
@@ -96,8 +91,7 @@ pub(super) trait Tier<K: Hash + Eq, V> {
     fn publish_blocking(&self, plan: Self::Plan, entry: Self::Entry, ttl: Duration);
 }
 
-/// No second tier: the process's own cache only. It never plans, so it
-/// never asks, settles or writes back (the last two: the trait's defaults).
+/// No second tier. It never plans, so it never asks, settles or writes back.
 pub(super) struct Alone;
 
 /// What [`Alone`] never has: a plan, an answer, an entry.
@@ -143,12 +137,14 @@ pub(super) enum Action<V, E, P> {
     Load,
 }
 
-/// What the loop does once the load ran.
-pub(super) enum Finished<V, E, P, N> {
-    /// Answer the request.
-    Return(Result<V, E>),
-    /// Write this entry back, then answer with the value.
-    Publish(P, N, V),
+/// What the loop is handed back after an action.
+pub(super) enum Input<V, P, A> {
+    /// The first step.
+    Start,
+    /// The key's flight landed.
+    Landed(Landing<V>),
+    /// The second tier answered, for this plan.
+    Answered(P, A),
 }
 
 /// One request past the hit path.
@@ -159,32 +155,11 @@ pub(super) struct LoadLoop<'c, K: Hash + Eq, V, T: Tier<K, V>, H> {
     key: Option<K>,
     function: &'static str,
     errors: H,
-    /// Between the decision to load and the load's end.
-    pending: Option<Pending<K, V, T::Plan>>,
-}
-
-/// The flight led (if any), the stale fallback and the write-back plan of
-/// a load about to run.
-struct Pending<K: Hash + Eq, V, P> {
+    /// From the decision to load to the load's end: the flight led (if
+    /// any), the stale fallback, and the plan to write back with.
     lead: Option<Lead<K, V>>,
     seen: Option<Stored<V>>,
-    plan: Option<P>,
-}
-
-impl<K: Hash + Eq, V, P> Pending<K, V, P> {
-    fn new(lead: Option<Lead<K, V>>, seen: Option<Stored<V>>, plan: Option<P>) -> Option<Self> {
-        Some(Self { lead, seen, plan })
-    }
-}
-
-/// What the loop is handed back after an action.
-pub(super) enum Input<V, P, A> {
-    /// The first step.
-    Start,
-    /// The key's flight landed.
-    Landed(super::flight::Landing<V>),
-    /// The second tier answered, for this plan.
-    Answered(P, A),
+    plan: Option<T::Plan>,
 }
 
 impl<'c, K, V, T, H> LoadLoop<'c, K, V, T, H>
@@ -207,7 +182,9 @@ where
             key: Some(key),
             function,
             errors,
-            pending: None,
+            lead: None,
+            seen: None,
+            plan: None,
         }
     }
 
@@ -221,21 +198,17 @@ where
             // Only `finish` takes the key, and nothing steps after it.
             return Action::Load;
         };
-        let mut step = match input {
+        let step = match input {
             Input::Start => cache.board(key, function),
             Input::Landed(landing) => cache.landed(key, landing, function, &self.errors),
             Input::Answered(plan, answer) => {
-                let (lead, seen) = match self.pending.take() {
-                    Some(pending) => (pending.lead, pending.seen),
-                    None => (None, None),
-                };
-                let settled = self
-                    .tier
-                    .settle(cache, plan, answer, lead, key, seen, function, false);
+                let (lead, seen) = (self.lead.take(), self.seen.take());
+                let settled =
+                    (self.tier).settle(cache, plan, answer, lead, key, seen, function, false);
                 return match settled {
                     Settle::Served(value) => Action::Return(Ok(value)),
                     Settle::Load(lead, seen, plan) => {
-                        self.pending = Pending::new(lead, seen, plan);
+                        (self.lead, self.seen, self.plan) = (lead, seen, plan);
                         Action::Load
                     }
                     // Only a background refresh is left: not reached.
@@ -243,52 +216,43 @@ where
                 };
             }
         };
-        loop {
-            step = match step {
-                Step::Served(value) => return Action::Return(Ok(value)),
-                Step::Failed(error) => return Action::Return(Err(error)),
-                Step::Wait(waiting) => return Action::Wait(waiting),
-                Step::Retry => cache.board(key, function),
-                Step::Load(lead, seen) => {
-                    let plan = self.tier.plan(cache, key, function);
-                    self.pending = Pending::new(lead, seen, None);
-                    return match plan {
-                        Some(plan) => Action::Ask(plan),
-                        None => Action::Load,
-                    };
+        match step {
+            Step::Served(value) => Action::Return(Ok(value)),
+            Step::Failed(error) => Action::Return(Err(error)),
+            Step::Wait(waiting) => Action::Wait(waiting),
+            Step::Load(lead, seen) => {
+                (self.lead, self.seen) = (lead, seen);
+                match self.tier.plan(cache, key, function) {
+                    Some(plan) => Action::Ask(plan),
+                    None => Action::Load,
                 }
             }
         }
     }
 
     /// After the load: store it or fall back on the stale value, land the
-    /// flight, and say whether to write the value back. Judged on the
-    /// load's own result: a failure turned into a stale answer is never
-    /// written back as if loaded now.
-    pub(super) fn finish<E>(&mut self, result: Result<V, E>) -> Finished<V, E, T::Plan, T::Entry>
+    /// flight, and say what to write back, judged on the load's own result
+    /// (a stale answer is never written back as if loaded now).
+    #[allow(clippy::type_complexity)]
+    pub(super) fn finish<E>(
+        &mut self,
+        result: Result<V, E>,
+    ) -> Result<(V, Option<(T::Plan, T::Entry)>), E>
     where
         H: LoadErrors<E>,
     {
-        let (lead, seen, plan) = match self.pending.take() {
-            Some(pending) => (pending.lead, pending.seen, pending.plan),
-            None => (None, None, None),
-        };
-        let entry = self.tier.write_back(self.cache, plan, &result);
+        let entry = self.tier.write_back(self.cache, self.plan.take(), &result);
         let Some(key) = self.key.take() else {
-            return Finished::Return(result);
+            return result.map(|value| (value, None));
         };
-        let answer = self
-            .cache
-            .finish(lead, key, seen, result, self.function, &self.errors);
-        match (answer, entry) {
-            (Ok(value), Some((plan, entry))) => Finished::Publish(plan, entry, value),
-            (answer, _) => Finished::Return(answer),
-        }
+        let (lead, seen) = (self.lead.take(), self.seen.take());
+        let value = (self.cache).finish(lead, key, seen, result, self.function, &self.errors)?;
+        Ok((value, entry))
     }
 
-    /// The async driver. The flight lands, answering the callers waiting
-    /// in this process and keeping the value, before the write-back; only
-    /// the value waits on it, so `E` need not be `Send` for the future to be.
+    /// The async driver. The flight lands, answering this process's waiters,
+    /// before the write-back, which only the value waits for: `E` need not
+    /// be `Send` for the future to be.
     pub(super) async fn run<E, F>(mut self, load: F) -> Result<V, E>
     where
         F: Future<Output = Result<V, E>>,
@@ -304,13 +268,11 @@ where
                     Input::Answered(plan, answer)
                 }
                 Action::Load => {
-                    let result = load.await;
-                    let (plan, entry, value) = match self.finish(result) {
-                        Finished::Return(answer) => return answer,
-                        Finished::Publish(plan, entry, value) => (plan, entry, value),
-                    };
-                    let ttl = self.cache.config.tolerance_value();
-                    self.tier.publish(plan, entry, ttl).await;
+                    let (value, entry) = self.finish(load.await)?;
+                    if let Some((plan, entry)) = entry {
+                        let ttl = self.cache.config.tolerance_value();
+                        self.tier.publish(plan, entry, ttl).await;
+                    }
                     return Ok(value);
                 }
             }
@@ -332,13 +294,11 @@ where
                     Input::Answered(plan, answer)
                 }
                 Action::Load => {
-                    let result = load();
-                    let (plan, entry, value) = match self.finish(result) {
-                        Finished::Return(answer) => return answer,
-                        Finished::Publish(plan, entry, value) => (plan, entry, value),
-                    };
-                    let ttl = self.cache.config.tolerance_value();
-                    self.tier.publish_blocking(plan, entry, ttl);
+                    let (value, entry) = self.finish(load())?;
+                    if let Some((plan, entry)) = entry {
+                        let ttl = self.cache.config.tolerance_value();
+                        self.tier.publish_blocking(plan, entry, ttl);
+                    }
                     return Ok(value);
                 }
             }
@@ -346,10 +306,9 @@ where
     }
 }
 
-/// A request that revalidates ([`Refresh::Background`]): past the hit
-/// path, an expired value within tolerance is returned at once and one
-/// refresh runs behind it, which asks the second tier first; anything else
-/// goes through the load loop. Written once for both tiers.
+/// A request that revalidates ([`Refresh::Background`]): an expired value
+/// within tolerance is returned at once and one refresh runs behind it;
+/// anything else goes through the load loop.
 impl<K, V, T, H> LoadLoop<'_, K, V, T, H>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -374,48 +333,30 @@ where
             return self.run(load).await;
         };
         match self.behind(seen) {
-            Some(Revalidation::Served(value)) => Ok(value),
-            Some(Revalidation::Refresh(value, lead, stale)) => {
-                let Some((cache, tier, key, function, errors)) = self.into_refresh() else {
-                    return Ok(value);
-                };
+            Err(inline) => inline.run(load).await,
+            Ok((value, None)) => Ok(value),
+            Ok((value, Some(behind))) => {
                 runtime.spawn(async move {
-                    let asked = match tier.plan(&cache, &key, function) {
-                        Some(plan) => Some((tier.ask(&plan).await, plan)),
+                    let asked = match behind.plan() {
+                        Some(plan) => Some((behind.tier.ask(&plan).await, plan)),
                         None => None,
                     };
-                    let Some((lead, plan)) =
-                        settle_refresh(&tier, &cache, asked, lead, &key, function)
-                    else {
+                    let Some((behind, plan)) = behind.settle(asked) else {
                         return;
                     };
                     // `E` need not be `Send`: the result is gone before the
                     // write-back awaits.
-                    let entry = land_refresh(
-                        &tier,
-                        &cache,
-                        plan,
-                        lead,
-                        key,
-                        stale,
-                        load.await,
-                        function,
-                        &errors,
-                    );
-                    if let Some((plan, entry)) = entry {
-                        let ttl = cache.config.tolerance_value();
+                    if let Some((tier, plan, entry, ttl)) = behind.land(plan, load.await) {
                         tier.publish(plan, entry, ttl).await;
                     }
                 });
                 Ok(value)
             }
-            _ => self.run(load).await,
         }
     }
 
-    /// The sync revalidation: the refresh runs on one of the few shared
-    /// refresher threads; a refresh the queue does not take is dropped with
-    /// its lead, which lands the flight as abandoned: nothing stays wedged.
+    /// The sync revalidation, the refresh on a refresher thread; one the
+    /// queue does not take drops its lead, landing the flight as abandoned.
     pub(super) fn revalidate_blocking<E: 'static, L>(
         self,
         seen: Option<Stored<V>>,
@@ -426,115 +367,120 @@ where
         H: LoadErrors<E>,
     {
         match self.behind(seen) {
-            Some(Revalidation::Served(value)) => Ok(value),
-            Some(Revalidation::Refresh(value, lead, stale)) => {
-                let Some((cache, tier, key, function, errors)) = self.into_refresh() else {
-                    return Ok(value);
-                };
+            Err(inline) => inline.run_blocking(load),
+            Ok((value, None)) => Ok(value),
+            Ok((value, Some(behind))) => {
                 let _not_taken = refresher::offer(Box::new(move || {
-                    let plan = tier.plan(&cache, &key, function);
-                    let asked = plan.map(|plan| (tier.ask_blocking(&plan), plan));
-                    let Some((lead, plan)) =
-                        settle_refresh(&tier, &cache, asked, lead, &key, function)
-                    else {
+                    let asked = behind
+                        .plan()
+                        .map(|plan| (behind.tier.ask_blocking(&plan), plan));
+                    let Some((behind, plan)) = behind.settle(asked) else {
                         return;
                     };
-                    let result = load();
-                    let entry = land_refresh(
-                        &tier, &cache, plan, lead, key, stale, result, function, &errors,
-                    );
-                    if let Some((plan, entry)) = entry {
-                        tier.publish_blocking(plan, entry, cache.config.tolerance_value());
+                    if let Some((tier, plan, entry, ttl)) = behind.land(plan, load()) {
+                        tier.publish_blocking(plan, entry, ttl);
                     }
                 }));
                 Ok(value)
             }
-            _ => self.run_blocking(load),
         }
     }
 
-    /// With [`Refresh::Background`] configured, what to do with `seen`;
-    /// `None` otherwise (the loop runs).
-    fn behind(&self, seen: Option<Stored<V>>) -> Option<Revalidation<K, V>> {
-        let background = self.cache.config.refresh_value() == Refresh::Background;
-        let key = self.key.as_ref().filter(|_| background)?;
-        Some(self.cache.revalidate(key, seen, self.function))
-    }
-
-    /// What a background refresh owns: a handle on the cache, the tier, the
-    /// key (`None` once `finish` took it: not here), the function and the
-    /// errors' handling.
+    /// With [`Refresh::Background`] configured and `seen` within tolerance:
+    /// the stale value to answer with, and the refresh to run behind it
+    /// unless one runs already. Otherwise the loop, to run.
     #[allow(clippy::type_complexity)]
-    fn into_refresh(self) -> Option<(StaleCache<K, V>, T, K, &'static str, H)> {
-        let key = self.key?;
-        Some((
-            self.cache.share(),
-            self.tier,
-            key,
-            self.function,
-            self.errors,
-        ))
+    fn behind(self, seen: Option<Stored<V>>) -> Result<(V, Option<Behind<K, V, T, H>>), Self> {
+        let background = self.cache.config.refresh_value() == Refresh::Background;
+        let revalidation = match &self.key {
+            Some(key) if background => self.cache.revalidate(key, seen, self.function),
+            _ => Revalidation::Inline,
+        };
+        match (revalidation, self.key) {
+            (Revalidation::Served(value), _) => Ok((value, None)),
+            (Revalidation::Refresh(value, lead, stale), Some(key)) => {
+                let behind = Behind {
+                    cache: self.cache.share(),
+                    tier: self.tier,
+                    key,
+                    function: self.function,
+                    errors: self.errors,
+                    lead,
+                    stale,
+                };
+                Ok((value, Some(behind)))
+            }
+            (_, key) => Err(Self { key, ..self }),
+        }
     }
 }
 
-/// A background refresh past the tier's answer, if it was asked: `None`
-/// when that settled it (a fresh entry, another instance at it), else the
-/// lead to load with and the plan to write back with.
-#[allow(clippy::type_complexity)]
-fn settle_refresh<K, V, T>(
-    tier: &T,
-    cache: &StaleCache<K, V>,
-    asked: Option<(T::Answer, T::Plan)>,
-    lead: Lead<K, V>,
-    key: &K,
-    function: &'static str,
-) -> Option<(Lead<K, V>, Option<T::Plan>)>
-where
-    K: Hash + Eq,
-    T: Tier<K, V>,
-{
-    let Some((answer, plan)) = asked else {
-        return Some((lead, None));
-    };
-    match tier.settle(cache, plan, answer, Some(lead), key, None, function, true) {
-        Settle::Load(Some(lead), _, plan) => Some((lead, plan)),
-        // Settled: a fresh entry, or another instance at it.
-        _ => None,
-    }
-}
-
-/// Lands a background refresh with its load's result: a success is stored,
-/// a failure leaves the stale value in place (a warning). The request was
-/// already answered, so no outcome is reported. Returns what to write back.
-#[allow(clippy::too_many_arguments)]
-fn land_refresh<K, V, T, E, H>(
-    tier: &T,
-    cache: &StaleCache<K, V>,
-    plan: Option<T::Plan>,
-    lead: Lead<K, V>,
+/// A refresh behind a stale answer: what it needs once the request returned.
+struct Behind<K: Hash + Eq, V, T, H> {
+    cache: StaleCache<K, V>,
+    tier: T,
     key: K,
-    stale: Stamp,
-    result: Result<V, E>,
     function: &'static str,
-    errors: &H,
-) -> Option<(T::Plan, T::Entry)>
+    errors: H,
+    lead: Lead<K, V>,
+    stale: Stamp,
+}
+
+impl<K, V, T, H> Behind<K, V, T, H>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
     T: Tier<K, V>,
-    H: LoadErrors<E>,
 {
-    let entry = tier.write_back(cache, plan, &result);
-    match result {
-        Ok(value) => {
-            let outcome = cache.keep(key, &value, Some(stale), function);
-            lead.land(|| Landing::Loaded(value, outcome));
-        }
-        Err(error) => {
-            lead.land(|| Landing::Failed(errors.share(&error)));
-            let age_ms = stale.age_ms(clock::now());
-            report::background_failed(function, &Described(&error, errors), age_ms);
+    /// Where the key lives in the second tier, if it is in this refresh.
+    fn plan(&self) -> Option<T::Plan> {
+        self.tier.plan(&self.cache, &self.key, self.function)
+    }
+
+    /// Past the tier's answer, if it was asked: `None` when that settled
+    /// the refresh (a fresh entry, another instance at it), else the
+    /// refresh to load, and the plan to write back with.
+    fn settle(mut self, asked: Option<(T::Answer, T::Plan)>) -> Option<(Self, Option<T::Plan>)> {
+        let Some((answer, plan)) = asked else {
+            return Some((self, None));
+        };
+        let (cache, key, function) = (&self.cache, &self.key, self.function);
+        let lead = Some(self.lead);
+        match (self.tier).settle(cache, plan, answer, lead, key, None, function, true) {
+            Settle::Load(Some(lead), _, plan) => {
+                self.lead = lead;
+                Some((self, plan))
+            }
+            _ => None,
         }
     }
-    entry
+
+    /// Lands the refresh: a success is stored, a failure leaves the stale
+    /// value in place (a warning); no outcome, the request was answered.
+    /// Returns what to write back, where and for how long.
+    #[allow(clippy::type_complexity)]
+    fn land<E>(
+        self,
+        plan: Option<T::Plan>,
+        result: Result<V, E>,
+    ) -> Option<(T, T::Plan, T::Entry, Duration)>
+    where
+        H: LoadErrors<E>,
+    {
+        let entry = self.tier.write_back(&self.cache, plan, &result);
+        match result {
+            Ok(value) => {
+                let outcome = (self.cache).keep(self.key, &value, Some(self.stale), self.function);
+                self.lead.land(|| Landing::Loaded(value, outcome));
+            }
+            Err(error) => {
+                self.lead
+                    .land(|| Landing::Failed(self.errors.share(&error)));
+                let age_ms = self.stale.age_ms(clock::now());
+                report::background_failed(self.function, &Described(&error, &self.errors), age_ms);
+            }
+        }
+        let (plan, entry) = entry?;
+        Some((self.tier, plan, entry, self.cache.config.tolerance_value()))
+    }
 }

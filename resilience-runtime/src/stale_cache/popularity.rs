@@ -1,23 +1,17 @@
 //! Fresh hits told to moka's eviction policy, sampled at random.
 //!
-//! moka judges which entry to evict, and whether to admit a new one, by how
-//! often each key is *read* (a TinyLFU frequency sketch fed by its `get`;
-//! its writes count nothing). A fresh hit reads the index, not moka; a
-//! moka read costs 130–250 ns, several hits' worth. So each fresh hit
-//! reads moka too with a chance of one in [`SAMPLE`], and every other
-//! request (a miss, an expired value) reads it once: a key's count in the
-//! sketch follows its share of the requests, a warm key hit 100 times
-//! counting about one and a half times for a one-off key's once, and
-//! accruing over the rounds: what TinyLFU needs to keep it (the test
-//! `one_off_keys_do_not_evict_the_warm_ones`; one in 128 still kept the
-//! working set, but lost more of it while moka warmed up).
+//! moka evicts and admits by how often each key is *read* (a TinyLFU
+//! sketch fed by its `get`). A fresh hit reads the index, not moka, whose
+//! read costs 130–250 ns, several hits' worth. So a fresh hit reads moka
+//! too with a chance of one in [`SAMPLE`], and every other request once:
+//! a key's count follows its share of the requests, what TinyLFU needs to
+//! keep the warm keys (the test `one_off_keys_do_not_evict_the_warm_ones`).
 //!
-//! The chance is drawn per hit from a generator of the thread's own, not
-//! from a per-thread countdown: a countdown of 256 sampled one key only
-//! when a thread cycled through a number of keys dividing 256, and let one
-//! cache's hits use up another's samples. The draw is a few instructions
-//! on a thread-local word; the sampled hits' moka reads add
-//! 130–250 ns / 64, about 2–4 ns, to the average hit (BENCHMARKS.md).
+//! The chance is drawn per hit from the thread's own generator: a
+//! per-thread countdown sampled one key only when a thread cycled through
+//! a number of keys dividing it, and let one cache's hits use up another's
+//! samples. The sampled reads add about 2–4 ns to the average hit
+//! (BENCHMARKS.md).
 
 use std::cell::Cell;
 

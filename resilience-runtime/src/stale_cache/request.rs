@@ -2,30 +2,6 @@
 //! for which function, and what to do past a fresh hit (load inline or
 //! revalidate; locally, with the process's fleet or with a given one),
 //! then `.load(future).await` or `.load_blocking(closure)`.
-//!
-//! ```
-//! use std::time::Duration;
-//! use resilience_runtime::stale_cache::{CacheConfig, Refresh, StaleCache};
-//!
-//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-//! let cache: StaleCache<u32, String> = StaleCache::new(
-//!     CacheConfig::new().maxage(Duration::from_secs(5)).refresh(Refresh::Background),
-//! );
-//! let profile = cache
-//!     .request(42, "app::profile")
-//!     .describe(|error: &std::io::Error, f| write!(f, "{error}"))
-//!     .revalidate()
-//!     .load(async { Ok("Ada".to_string()) })
-//!     .await;
-//! assert_eq!(profile.unwrap(), "Ada");
-//!
-//! // The same request from sync code.
-//! let again = cache
-//!     .request(42, "app::profile")
-//!     .load_blocking(|| Err::<String, std::io::Error>(std::io::Error::other("not called: fresh")));
-//! assert_eq!(again.unwrap(), "Ada");
-//! # }
-//! ```
 
 use std::any::type_name;
 use std::fmt;
@@ -38,7 +14,7 @@ use super::errors::{DescribeOnly, LoadErrors, SharedError};
 use super::load_loop::{Alone, LoadLoop, Tier};
 #[cfg(feature = "redis")]
 use super::shared::Through;
-use super::stored::Stored;
+use super::stored::{Stamp, Stored};
 use crate::__private::{CacheKey, CacheValue};
 #[cfg(feature = "redis")]
 use crate::__private::{SharedCacheKey, SharedCacheValue};
@@ -76,9 +52,7 @@ pub struct Request<'c, K, V, H = Undescribed, M = Inline, T = Local> {
 /// An expired value is refreshed while the caller waits (the default).
 ///
 /// ```
-/// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache, request::{Inline, Request}};
-/// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
-/// let _inline: Request<'_, u8, u8, _, Inline> = cache.request(1, "doc");
+/// let _ = resilience_runtime::stale_cache::request::Inline;
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Inline;
@@ -88,9 +62,7 @@ pub struct Inline;
 /// behind it (stale-while-revalidate); otherwise as [`Inline`].
 ///
 /// ```
-/// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache, request::{Revalidate, Request}};
-/// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
-/// let _behind: Request<'_, u8, u8, _, Revalidate> = cache.request(1, "doc").revalidate();
+/// let _ = resilience_runtime::stale_cache::request::Revalidate;
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Revalidate;
@@ -98,9 +70,7 @@ pub struct Revalidate;
 /// No second tier: the process's own cache only (the default).
 ///
 /// ```
-/// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache, request::{Local, Request}};
-/// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
-/// let _local: Request<'_, u8, u8, _, _, Local> = cache.request(1, "doc");
+/// let _ = resilience_runtime::stale_cache::request::Local;
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Local;
@@ -110,9 +80,7 @@ pub struct Local;
 /// [`on`](Request::on).
 ///
 /// ```
-/// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache, request::{Request, Shared}};
-/// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
-/// let _shared: Request<'_, u8, u8, _, _, Shared<'_>> = cache.request(1, "doc").shared();
+/// let _: Option<resilience_runtime::stale_cache::request::Shared<'static>> = None;
 /// ```
 #[cfg(feature = "redis")]
 #[derive(Debug, Clone, Copy)]
@@ -122,9 +90,7 @@ pub struct Shared<'f>(Option<&'f Fleet>);
 /// [`describe`](Request::describe) says better; never handed to waiters.
 ///
 /// ```
-/// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache, request::{Request, Undescribed}};
-/// let cache: StaleCache<u8, u8> = StaleCache::new(CacheConfig::new());
-/// let _plain: Request<'_, u8, u8, Undescribed> = cache.request(1, "doc");
+/// let _ = resilience_runtime::stale_cache::request::Undescribed;
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Undescribed;
@@ -200,14 +166,7 @@ impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
     /// The request with `errors` deciding how a failed load's error is
     /// described and whether its waiters share it (generated code).
     pub(crate) fn with_errors<H2>(self, errors: H2) -> Request<'c, K, V, H2, M, T> {
-        Request {
-            cache: self.cache,
-            key: self.key,
-            function: self.function,
-            errors,
-            tier: self.tier,
-            mode: PhantomData,
-        }
+        self.retype(|_, tier| (errors, tier))
     }
 
     /// Serve an expired value within tolerance at once and refresh it
@@ -228,14 +187,7 @@ impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
     /// assert_eq!(second, Ok("old"));
     /// ```
     pub fn revalidate(self) -> Request<'c, K, V, H, Revalidate, T> {
-        Request {
-            cache: self.cache,
-            key: self.key,
-            function: self.function,
-            errors: self.errors,
-            tier: self.tier,
-            mode: PhantomData,
-        }
+        self.retype(|errors, tier| (errors, tier))
     }
 
     /// With Redis as the second tier: the process's fleet
@@ -251,7 +203,7 @@ impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
     /// ```
     #[cfg(feature = "redis")]
     pub fn shared(self) -> Request<'c, K, V, H, M, Shared<'static>> {
-        self.with_tier(Shared(None))
+        self.retype(|errors, _| (errors, Shared(None)))
     }
 
     /// With `fleet` as the second tier: for a cache built by hand, or tests
@@ -273,16 +225,17 @@ impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
     /// ```
     #[cfg(feature = "redis")]
     pub fn on<'f>(self, fleet: &'f Fleet) -> Request<'c, K, V, H, M, Shared<'f>> {
-        self.with_tier(Shared(Some(fleet)))
+        self.retype(|errors, _| (errors, Shared(Some(fleet))))
     }
 
-    /// Runs the hit path with `lookup`; past it, the request's load loop
-    /// with the tier `tier` makes of `T`, and what the lookup saw.
+    /// Runs the hit path, freshness judged by `is_fresh`; past it, the
+    /// request's load loop with the tier `tier` makes of `T`, and what the
+    /// lookup saw.
     #[inline]
     #[allow(clippy::type_complexity)]
     fn past_hit<Ti: Tier<K, V>>(
         self,
-        lookup: impl FnOnce(&StaleCache<K, V>, &K, &'static str) -> Result<V, Option<Stored<V>>>,
+        is_fresh: impl FnOnce(Stamp) -> bool,
         tier: impl FnOnce(T, &'static str) -> Ti,
     ) -> Result<V, (Option<Stored<V>>, LoadLoop<'c, K, V, Ti, H>)>
     where
@@ -290,7 +243,7 @@ impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
         V: CacheValue,
     {
         let (cache, key, function) = (self.cache, self.key, self.function);
-        match lookup(cache, &key, function) {
+        match cache.lookup(&key, function, is_fresh) {
             Ok(value) => Ok(value),
             Err(seen) => {
                 let tier = tier(self.tier, function);
@@ -299,13 +252,18 @@ impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
         }
     }
 
-    #[cfg(feature = "redis")]
-    fn with_tier<T2>(self, tier: T2) -> Request<'c, K, V, H, M, T2> {
+    /// The same request, its errors' handling and tier changed by `change`,
+    /// its mode `M2`.
+    fn retype<H2, M2, T2>(
+        self,
+        change: impl FnOnce(H, T) -> (H2, T2),
+    ) -> Request<'c, K, V, H2, M2, T2> {
+        let (errors, tier) = change(self.errors, self.tier);
         Request {
             cache: self.cache,
             key: self.key,
             function: self.function,
-            errors: self.errors,
+            errors,
             tier,
             mode: PhantomData,
         }
@@ -313,12 +271,9 @@ impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
 }
 
 /// Writes a tier's four ways to run a request: inline or revalidating,
-/// each awaited or blocking, with the bounds its keys and values need. Past
-/// a fresh hit each runs the load loop with the tier's [`Tier`](super::load_loop::Tier).
-///
-/// The bounds of each `load` are the method's, stated by the traits
+/// each awaited or blocking. The bounds on keys and values are the traits
 /// `#[stale_cache]` checks at the return type (`CacheKey`, `CacheValue`,
-/// or the shared ones): a value type that fails them is one error there,
+/// or the shared ones), so a value type that fails them is one error there,
 /// not a second here.
 macro_rules! runs {
     (
@@ -337,7 +292,7 @@ macro_rules! runs {
                 F: Future<Output = Result<V, E>>,
                 H: LoadErrors<E>,
             {
-                match self.past_hit(StaleCache::lookup, <$inline>::tier) {
+                match self.past_hit(Stamp::is_fresh_now, <$inline>::tier) {
                     Ok(value) => Ok(value),
                     Err((_, request)) => request.run(load).await,
                 }
@@ -350,7 +305,7 @@ macro_rules! runs {
                 V: $value,
                 H: LoadErrors<E>,
             {
-                match self.past_hit(StaleCache::lookup_blocking, <$inline>::tier) {
+                match self.past_hit(Stamp::is_fresh_this_tick, <$inline>::tier) {
                     Ok(value) => Ok(value),
                     Err((_, request)) => request.run_blocking(load),
                 }
@@ -367,7 +322,7 @@ macro_rules! runs {
                 F: Future<Output = Result<V, E>> + Send + 'static,
                 H: LoadErrors<E> + Send + 'static,
             {
-                match self.past_hit(StaleCache::lookup, <$revalidating>::tier) {
+                match self.past_hit(Stamp::is_fresh_now, <$revalidating>::tier) {
                     Ok(value) => Ok(value),
                     Err((seen, request)) => request.revalidate(seen, load).await,
                 }
@@ -382,7 +337,7 @@ macro_rules! runs {
                 L: FnOnce() -> Result<V, E> + Send + 'static,
                 H: LoadErrors<E> + Send + 'static,
             {
-                match self.past_hit(StaleCache::lookup_blocking, <$revalidating>::tier) {
+                match self.past_hit(Stamp::is_fresh_this_tick, <$revalidating>::tier) {
                     Ok(value) => Ok(value),
                     Err((seen, request)) => request.revalidate_blocking(seen, load),
                 }
@@ -392,7 +347,6 @@ macro_rules! runs {
 }
 
 impl Local {
-    /// The load loop's tier for a local request: none.
     fn tier(self, _: &'static str) -> Alone {
         Alone
     }
@@ -400,8 +354,8 @@ impl Local {
 
 #[cfg(feature = "redis")]
 impl<'f> Shared<'f> {
-    /// The load loop's tier for a shared request for `function`, past its
-    /// hit path (where the process's fleet is looked up, not before).
+    /// The tier of a shared request, past its hit path (where the process's
+    /// fleet is looked up, not before).
     fn tier(self, function: &'static str) -> Through<'f> {
         Through::new(self.0, function)
     }
@@ -492,14 +446,9 @@ runs! {
     /// ```
     /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let cache: StaleCache<u8, String> = StaleCache::new(CacheConfig::new());
-    /// let value = cache
-    ///     .request(1, "doc")
-    ///     .revalidate()
-    ///     .shared()
-    ///     .load(async { Ok::<_, ()>("v".to_string()) })
-    ///     .await;
-    /// assert_eq!(value.unwrap(), "v");
+    /// let cache: StaleCache<u8, u64> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request(1, "doc").revalidate().shared().load(async { Ok::<_, ()>(7) }).await;
+    /// assert_eq!(value, Ok(7));
     /// # }
     /// ```
     revalidate load;
@@ -508,13 +457,9 @@ runs! {
     ///
     /// ```
     /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// let cache: StaleCache<u8, String> = StaleCache::new(CacheConfig::new());
-    /// let value = cache
-    ///     .request(1, "doc")
-    ///     .revalidate()
-    ///     .shared()
-    ///     .load_blocking(|| Ok::<_, ()>("v".to_string()));
-    /// assert_eq!(value.unwrap(), "v");
+    /// let cache: StaleCache<u8, u64> = StaleCache::new(CacheConfig::new());
+    /// let value = cache.request(1, "doc").revalidate().shared().load_blocking(|| Ok::<_, ()>(7));
+    /// assert_eq!(value, Ok(7));
     /// ```
     revalidate load_blocking;
 }

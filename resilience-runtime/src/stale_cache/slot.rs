@@ -113,7 +113,7 @@ impl CacheSlot {
     /// The cache of the instantiation `instance`, for keys `K` and values `V`.
     #[inline]
     pub fn cache<K: CacheKey, V: CacheValue>(&self, instance: TypeId) -> &StaleCache<K, V> {
-        self.cache_named(instance, None, inline_size::<V>)
+        self.cache_named(instance, None, |_| size_of::<V>())
     }
 
     /// The cache of the instantiation `instance`, its values weighed by
@@ -189,11 +189,6 @@ impl CacheSlot {
     }
 }
 
-/// A value's inline size: what it weighs without a weigher of its own.
-fn inline_size<V>(_: &V) -> usize {
-    size_of::<V>()
-}
-
 impl Entry {
     /// The cache, if it is `instance`'s (and so of `K` and `V`).
     #[inline]
@@ -246,59 +241,5 @@ mod tests {
         let b: &StaleCache<u32, String> = SLOT.cache(instance);
         assert!(std::ptr::eq(a, b));
         assert_eq!(a.config().capacity_value(), 8);
-    }
-
-    /// What generated code in a method of a generic `impl` amounts to: the
-    /// key and value types are the same for every instantiation.
-    struct Client<B>(B);
-
-    trait Backend: Send + Sync + 'static {
-        const NAME: &'static str;
-    }
-    struct Mock;
-    struct Prod;
-    impl Backend for Mock {
-        const NAME: &'static str = "mock";
-    }
-    impl Backend for Prod {
-        const NAME: &'static str = "prod";
-    }
-
-    impl<B: Backend> Client<B> {
-        fn fetch(&self, id: u32) -> Result<String, ()> {
-            static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
-            SLOT.cache(instance_of(&|| ()))
-                .request(id, "fetch")
-                .load_blocking(|| Ok(format!("{} {id}", B::NAME)))
-        }
-    }
-
-    #[test]
-    fn each_instantiation_of_a_generic_impl_has_its_own_cache() {
-        assert_eq!(Client(Prod).fetch(1).unwrap(), "prod 1");
-        assert_eq!(Client(Mock).fetch(1).unwrap(), "mock 1");
-        assert_eq!(Client(Prod).fetch(1).unwrap(), "prod 1");
-        assert_eq!(Client(Mock).fetch(1).unwrap(), "mock 1");
-    }
-
-    /// A generic function whose value type changes with its parameter.
-    fn generic<T: Clone + Send + Sync + 'static>(value: T) -> T {
-        static SLOT: CacheSlot = CacheSlot::new(CacheConfig::new());
-        SLOT.cache::<u8, T>(instance_of(&|| ()))
-            .request(0, "generic")
-            .load_blocking(|| Ok::<_, ()>(value))
-            .unwrap()
-    }
-
-    #[test]
-    fn each_instantiation_of_a_generic_function_has_its_own_cache() {
-        assert_eq!(generic(1_u64), 1);
-        assert_eq!(generic("one"), "one");
-        assert_eq!(generic(2_u64), 1, "fresh value of the u64 instantiation");
-        assert_eq!(
-            generic("two"),
-            "one",
-            "fresh value of the &str instantiation"
-        );
     }
 }

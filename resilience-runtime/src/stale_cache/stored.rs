@@ -46,12 +46,6 @@ impl<V> Stored<V> {
         let id = LOADS.fetch_add(1, Relaxed);
         Self { value, stamp, id }
     }
-
-    /// Whether the value is younger than `maxage` at `now`.
-    #[inline]
-    pub(super) fn is_fresh(&self, now: Instant) -> bool {
-        self.stamp.is_fresh(now)
-    }
 }
 
 impl Stamp {
@@ -59,6 +53,13 @@ impl Stamp {
     #[inline]
     pub(super) fn is_fresh(self, now: Instant) -> bool {
         now < self.fresh_until
+    }
+
+    /// Whether the value is younger than `maxage` now, on the clock read
+    /// exactly: what an async hit judges.
+    #[inline]
+    pub(super) fn is_fresh_now(self) -> bool {
+        self.is_fresh(clock::now())
     }
 
     /// Whether the value is younger than `maxage` now, judged for a sync

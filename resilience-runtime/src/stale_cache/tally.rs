@@ -1,18 +1,12 @@
 //! Fresh hits counted per thread, handed to the metrics counter in batches.
 //!
-//! A metrics counter is one atomic that every thread adds to: counted on
-//! each hit, it would be the one cache line that two threads hitting the
-//! same cache both write. So each thread keeps its own count of each
-//! cache's fresh hits (a plain integer in a thread-local) and adds it to
-//! `stale_cache_requests_total{outcome = "fresh"}` every 256 hits (`BATCH`),
-//! when the thread finishes a load through that cache, when
-//! [`StaleCache::run_pending_tasks`](super::StaleCache::run_pending_tasks)
-//! runs on it, and when it exits. The counter so lags the hits by fewer than
-//! `BATCH` per thread and cache, and loses none. Every other outcome is
-//! counted at once.
-//!
-//! The same batches feed the cache's listing (`listing.rs`), with or
-//! without the `metrics` feature.
+//! A counter added to on each hit would be the one cache line that threads
+//! hitting one cache all write. So each thread counts each cache's fresh
+//! hits in a thread-local and hands them to the counter (and the cache's
+//! listing) every `BATCH` hits, when it finishes a load through that cache,
+//! on [`StaleCache::run_pending_tasks`](super::StaleCache::run_pending_tasks),
+//! and when it exits: fewer than `BATCH` behind per thread and cache, none
+//! lost. Every other outcome is counted at once.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};

@@ -82,12 +82,6 @@ impl<T: Weigh> Weigh for Vec<T> {
     }
 }
 
-impl<T: Weigh + ?Sized> Weigh for Box<T> {
-    fn weigh(&self) -> usize {
-        size_of::<Self>() + T::weigh(self)
-    }
-}
-
 impl Weigh for str {
     fn weigh(&self) -> usize {
         self.len()
@@ -100,19 +94,19 @@ impl<T: Weigh> Weigh for [T] {
     }
 }
 
-/// The whole pointee: the cache's copy keeps it alive, however many other
-/// handles share it.
-impl<T: Weigh + ?Sized> Weigh for Arc<T> {
-    fn weigh(&self) -> usize {
-        size_of::<Self>() + T::weigh(self)
-    }
+/// A pointer weighs its whole pointee: the cache's copy keeps it alive,
+/// however many other handles share it.
+macro_rules! pointers {
+    ($($pointer:ident),*) => {$(
+        impl<T: Weigh + ?Sized> Weigh for $pointer<T> {
+            fn weigh(&self) -> usize {
+                size_of::<Self>() + T::weigh(self)
+            }
+        }
+    )*};
 }
 
-impl<T: Weigh + ?Sized> Weigh for Rc<T> {
-    fn weigh(&self) -> usize {
-        size_of::<Self>() + T::weigh(self)
-    }
-}
+pointers!(Box, Arc, Rc);
 
 impl<T: Weigh> Weigh for Option<T> {
     fn weigh(&self) -> usize {
