@@ -14,16 +14,17 @@ use super::cache::StaleCache;
 #[cfg(feature = "redis")]
 use crate::fleet::Fleet;
 
-/// Writes forwarders, each with its docs and note, the signature of its
-/// kind (`load`, `revalidate`, each async or `blocking`, after an optional
-/// fleet), and one body: the request with `describe`, the steps given,
-/// then the load.
+/// Writes forwarders: the signature of each kind (`load`, `revalidate`,
+/// each async or `blocking`), with a `&Fleet` before the key if a step
+/// names one; one body, the request with `describe`, the steps given, then
+/// the load; and a doc that names that call and runs an example of it.
 macro_rules! forwarders {
-    ($($(#[$attr:meta])* $kind:ident $name:ident($($fleet:ident)?) $(.$step:ident($($arg:ident)?))*;)*) => {
-        $(forwarders!(@$kind [$(#[$attr])*] $name ($($fleet)?) [$(.$step($($arg)?))*]);)*
+    ($($kind:ident $name:ident $(.$step:tt($($fleet:ident)?))*;)*) => {
+        $(forwarders!(@$kind $name [$(.$step($($fleet)?))*] [$($($fleet)?)*]);)*
     };
-    (@load [$($attr:tt)*] $name:ident ($($fleet:ident)?) [$($steps:tt)*]) => {
-        $($attr)*
+    (@load $name:ident [$($steps:tt)*] [$($fleet:ident)?]) => {
+        #[doc = forwarders!(@doc async [$($fleet)?] [$($steps)*.load(load).await])]
+        #[deprecated = forwarders!(@note [$($steps)*.load(load).await])]
         pub async fn $name<E, F, D>(&self, $($fleet: &Fleet,)? key: K, function: &'static str, load: F, describe: D) -> Result<V, E>
         where
             F: Future<Output = Result<V, E>>,
@@ -32,8 +33,9 @@ macro_rules! forwarders {
             self.request(key, function).describe(describe)$($steps)*.load(load).await
         }
     };
-    (@revalidate [$($attr:tt)*] $name:ident () [$($steps:tt)*]) => {
-        $($attr)*
+    (@revalidate $name:ident [$($steps:tt)*] []) => {
+        #[doc = forwarders!(@doc async [] [.revalidate()$($steps)*.load(load).await])]
+        #[deprecated = forwarders!(@note [.revalidate()$($steps)*.load(load).await])]
         pub async fn $name<E, F, D>(&self, key: K, function: &'static str, load: F, describe: D) -> Result<V, E>
         where
             E: 'static,
@@ -43,8 +45,9 @@ macro_rules! forwarders {
             self.request(key, function).describe(describe).revalidate()$($steps)*.load(load).await
         }
     };
-    (@blocking [$($attr:tt)*] $name:ident ($($fleet:ident)?) [$($steps:tt)*]) => {
-        $($attr)*
+    (@blocking $name:ident [$($steps:tt)*] [$($fleet:ident)?]) => {
+        #[doc = forwarders!(@doc blocking [$($fleet)?] [$($steps)*.load_blocking(load)])]
+        #[deprecated = forwarders!(@note [$($steps)*.load_blocking(load)])]
         pub fn $name<E, D>(&self, $($fleet: &Fleet,)? key: K, function: &'static str, load: impl FnOnce() -> Result<V, E>, describe: D) -> Result<V, E>
         where
             D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
@@ -52,8 +55,9 @@ macro_rules! forwarders {
             self.request(key, function).describe(describe)$($steps)*.load_blocking(load)
         }
     };
-    (@revalidate_blocking [$($attr:tt)*] $name:ident () [$($steps:tt)*]) => {
-        $($attr)*
+    (@revalidate_blocking $name:ident [$($steps:tt)*] []) => {
+        #[doc = forwarders!(@doc blocking [] [.revalidate()$($steps)*.load_blocking(load)])]
+        #[deprecated = forwarders!(@note [.revalidate()$($steps)*.load_blocking(load)])]
         pub fn $name<E, L, D>(&self, key: K, function: &'static str, load: L, describe: D) -> Result<V, E>
         where
             E: 'static,
@@ -63,6 +67,33 @@ macro_rules! forwarders {
             self.request(key, function).describe(describe).revalidate()$($steps)*.load_blocking(load)
         }
     };
+    (@note [$($call:tt)*]) => {
+        concat!("use `cache.request(key, function).describe(describe)", stringify!($($call)*), "`")
+    };
+    // The example: the call of the note, its names bound in hidden lines
+    // (a fleet only if one is connected: in doc tests, none is).
+    (@doc $mode:ident [$($fleet:ident)?] [$($call:tt)*]) => {
+        concat!(
+            "Deprecated: ", forwarders!(@note [$($call)*]), ".\n\n```\n",
+            "# use resilience_runtime::stale_cache::{CacheConfig, StaleCache};\n",
+            forwarders!(@$mode main),
+            $("# let Some(", stringify!($fleet), ") = resilience_runtime::fleet::connected() else { return };\n",)?
+            "# let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());\n",
+            "# let (key, function) = (\"k\".to_string(), \"doc\");\n",
+            "# let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str(\"down\");\n",
+            "# let load = ", forwarders!(@$mode load), ";\n",
+            "let value = cache.request(key, function).describe(describe)", stringify!($($call)*), ";\n",
+            "assert_eq!(value, Ok(7));\n",
+            forwarders!(@$mode end),
+            "```",
+        )
+    };
+    (@async main) => { "# #[tokio::main(flavor = \"current_thread\")] async fn main() {\n" };
+    (@async load) => { "async { Ok(7) }" };
+    (@async end) => { "# }\n" };
+    (@blocking main) => { "" };
+    (@blocking load) => { "|| Ok(7)" };
+    (@blocking end) => { "" };
 }
 
 impl<K, V> StaleCache<K, V>
@@ -71,53 +102,10 @@ where
     V: Clone + Send + Sync + 'static,
 {
     forwarders! {
-        /// Deprecated: the request API says the same.
-        ///
-        /// ```
-        /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-        /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-        /// # let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
-        /// let value = cache.request("k", "doc").describe(|_: &(), f| f.write_str("down")).load(async { Ok::<_, ()>(1) }).await;
-        /// # assert_eq!(value, Ok(1));
-        /// # }
-        /// ```
-        #[deprecated(note = "use `cache.request(key, function).describe(describe).load(load).await`")]
-        load get_or_load();
-
-        /// Deprecated: the request API says the same.
-        ///
-        /// ```
-        /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-        /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-        /// # let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
-        /// let value = cache.request("k", "doc").revalidate().load(async { Ok::<_, ()>(1) }).await;
-        /// # assert_eq!(value, Ok(1));
-        /// # }
-        /// ```
-        #[deprecated(note = "use `cache.request(key, function).describe(describe).revalidate().load(load).await`")]
-        revalidate get_or_revalidate();
-
-        /// Deprecated: the request API says the same.
-        ///
-        /// ```
-        /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-        /// # let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
-        /// let value = cache.request("k", "doc").describe(|_: &(), f| f.write_str("down")).load_blocking(|| Ok::<_, ()>(1));
-        /// # assert_eq!(value, Ok(1));
-        /// ```
-        #[deprecated(note = "use `cache.request(key, function).describe(describe).load_blocking(load)`")]
-        blocking get_or_load_blocking();
-
-        /// Deprecated: the request API says the same.
-        ///
-        /// ```
-        /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-        /// # let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
-        /// let value = cache.request("k", "doc").revalidate().load_blocking(|| Ok::<_, ()>(1));
-        /// # assert_eq!(value, Ok(1));
-        /// ```
-        #[deprecated(note = "use `cache.request(key, function).describe(describe).revalidate().load_blocking(load)`")]
-        revalidate_blocking get_or_revalidate_blocking();
+        load get_or_load;
+        revalidate get_or_revalidate;
+        blocking get_or_load_blocking;
+        revalidate_blocking get_or_revalidate_blocking;
     }
 }
 
@@ -128,76 +116,11 @@ where
     V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
 {
     forwarders! {
-        /// Deprecated: the request API says the same, `.shared()`.
-        ///
-        /// ```
-        /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-        /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-        /// # let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
-        /// let value = cache.request("k".into(), "doc").shared().load(async { Ok::<_, ()>(7) }).await;
-        /// # assert_eq!(value, Ok(7));
-        /// # }
-        /// ```
-        #[deprecated(note = "use `cache.request(key, function).describe(describe).shared().load(load).await`")]
-        load get_or_load_shared().shared();
-
-        /// Deprecated: the request API says the same, `.on(fleet)`.
-        ///
-        /// ```no_run
-        /// # use resilience_runtime::{fleet::Fleet, stale_cache::{CacheConfig, StaleCache}};
-        /// # async fn run(fleet: &Fleet) {
-        /// # let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
-        /// let value = cache.request("k".into(), "doc").on(fleet).load(async { Ok::<_, ()>(7) }).await;
-        /// # }
-        /// ```
-        #[deprecated(note = "use `cache.request(key, function).describe(describe).on(fleet).load(load).await`")]
-        load get_or_load_on(fleet).on(fleet);
-
-        /// Deprecated: the request API says the same, `.shared()`.
-        ///
-        /// ```
-        /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-        /// # let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
-        /// let value = cache.request("k".into(), "doc").shared().load_blocking(|| Ok::<_, ()>(7));
-        /// # assert_eq!(value, Ok(7));
-        /// ```
-        #[deprecated(note = "use `cache.request(key, function).describe(describe).shared().load_blocking(load)`")]
-        blocking get_or_load_shared_blocking().shared();
-
-        /// Deprecated: the request API says the same, `.on(fleet)`.
-        ///
-        /// ```no_run
-        /// # use resilience_runtime::{fleet::Fleet, stale_cache::{CacheConfig, StaleCache}};
-        /// # fn run(fleet: &Fleet) {
-        /// # let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
-        /// let value = cache.request("k".into(), "doc").on(fleet).load_blocking(|| Ok::<_, ()>(7));
-        /// # }
-        /// ```
-        #[deprecated(note = "use `cache.request(key, function).describe(describe).on(fleet).load_blocking(load)`")]
-        blocking get_or_load_on_blocking(fleet).on(fleet);
-
-        /// Deprecated: the request API says the same, `.revalidate().shared()`.
-        ///
-        /// ```
-        /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-        /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-        /// # let cache: StaleCache<u8, u64> = StaleCache::new(CacheConfig::new());
-        /// let value = cache.request(1, "doc").revalidate().shared().load(async { Ok::<_, ()>(7) }).await;
-        /// # assert_eq!(value, Ok(7));
-        /// # }
-        /// ```
-        #[deprecated(note = "use `cache.request(key, function).describe(describe).revalidate().shared().load(load).await`")]
-        revalidate get_or_revalidate_shared().shared();
-
-        /// Deprecated: the request API says the same, `.revalidate().shared()`.
-        ///
-        /// ```
-        /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-        /// # let cache: StaleCache<u8, u64> = StaleCache::new(CacheConfig::new());
-        /// let value = cache.request(1, "doc").revalidate().shared().load_blocking(|| Ok::<_, ()>(7));
-        /// # assert_eq!(value, Ok(7));
-        /// ```
-        #[deprecated(note = "use `cache.request(key, function).describe(describe).revalidate().shared().load_blocking(load)`")]
-        revalidate_blocking get_or_revalidate_shared_blocking().shared();
+        load get_or_load_shared.shared();
+        load get_or_load_on.on(fleet);
+        blocking get_or_load_shared_blocking.shared();
+        blocking get_or_load_on_blocking.on(fleet);
+        revalidate get_or_revalidate_shared.shared();
+        revalidate_blocking get_or_revalidate_shared_blocking.shared();
     }
 }
