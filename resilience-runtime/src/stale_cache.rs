@@ -107,7 +107,6 @@ pub use crate::__private::{CacheKey, CacheValue};
 pub use crate::__private::{SharedCacheKey, SharedCacheValue};
 
 pub(crate) use errors::{DescribeOnly, ShareClones};
-pub(crate) use report::Outcome;
 pub(crate) use tally::flush_thread;
 
 #[cfg(test)]

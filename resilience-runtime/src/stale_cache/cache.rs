@@ -18,7 +18,6 @@ use super::meters::CacheMeters;
 use super::popularity;
 use super::report::{self, Outcome};
 use super::stored::{Stamp, Stored};
-use super::tally::Tally;
 use crate::clock;
 
 /// A cache that serves fresh values without a call, refreshes expired ones,
@@ -57,10 +56,8 @@ pub struct StaleCache<K, V> {
     pub(super) too_big_reported: Arc<AtomicBool>,
     pub(super) flights: Arc<Flights<K, V>>,
     pub(super) config: CacheConfig,
-    /// Metric handles, registered on the first request.
+    /// How its requests were answered.
     pub(super) meters: CacheMeters,
-    /// Where each thread counts this cache's fresh hits.
-    pub(super) tally: Tally,
     /// The identity of its entries in Redis, when its slot gave one, in
     /// place of the `function` a call passes (still the name in events).
     #[cfg(feature = "redis")]
@@ -167,7 +164,6 @@ where
             flights: Arc::new(Flights::new()),
             config,
             meters,
-            tally: Tally::new(),
             #[cfg(feature = "redis")]
             fleet_name: None,
             #[cfg(feature = "redis")]
@@ -215,7 +211,7 @@ where
     /// assert_eq!(cache.entry_count(), 1);
     /// ```
     pub fn run_pending_tasks(&self) {
-        self.tally.flush();
+        self.meters.tally.flush();
         self.store.run_pending_tasks();
     }
 
@@ -231,7 +227,6 @@ where
             flights: Arc::clone(&self.flights),
             config: self.config,
             meters: self.meters.clone(),
-            tally: self.tally,
             #[cfg(feature = "redis")]
             fleet_name: self.fleet_name,
             #[cfg(feature = "redis")]
@@ -254,7 +249,7 @@ where
     ) -> Result<V, Option<Stored<V>>> {
         match self.index.lookup(key, is_fresh) {
             Ok(value) => {
-                report::fresh_hit(&self.meters, self.tally, function);
+                self.meters.fresh_hit(function);
                 if popularity::sampled_hit() {
                     self.used(key);
                 }
@@ -334,7 +329,7 @@ where
         match self.index.get(key) {
             Some(stored) if stored.stamp.is_fresh(clock::now()) => {
                 lead.land(|| Landing::Loaded(stored.value.clone(), Outcome::Fresh));
-                report::request(&self.meters, function, Outcome::Fresh);
+                self.meters.request(function, Outcome::Fresh);
                 Ok(stored.value)
             }
             seen => Err((lead, seen)),
@@ -353,23 +348,23 @@ where
         errors: &H,
     ) -> Step<K, V, E> {
         if let Landing::Loaded(value, outcome) = landing {
-            report::request(&self.meters, function, outcome);
+            self.meters.request(function, outcome);
             return Step::Served(value);
         }
         let now = clock::now();
         match (landing, self.index.get(key)) {
             (_, Some(stored)) if stored.stamp.is_fresh(now) => {
-                report::request(&self.meters, function, Outcome::Fresh);
+                self.meters.request(function, Outcome::Fresh);
                 Step::Served(stored.value)
             }
             (Landing::Failed(_), Some(stored)) if self.servable(stored.stamp, now) => {
-                report::request_stale(&self.meters, function, stored.stamp.age(now));
+                self.meters.stale(function, stored.stamp.age(now));
                 Step::Served(stored.value)
             }
             (Landing::Failed(shared), seen) => {
                 match shared.and_then(|shared| errors.unshare(&shared)) {
                     Some(error) => {
-                        report::request(&self.meters, function, Outcome::Error);
+                        self.meters.request(function, Outcome::Error);
                         Step::Failed(error)
                     }
                     None => Step::Load(None, seen),
@@ -391,14 +386,14 @@ where
         errors: &H,
     ) -> Result<V, E> {
         // A load is rare next to hits: this thread's hits are counted now.
-        self.tally.flush();
+        self.meters.tally.flush();
         match result {
             Ok(value) => {
                 let outcome = self.keep(key, &value, seen.map(|seen| seen.stamp), function);
                 if let Some(lead) = lead {
                     lead.land(|| Landing::Loaded(value.clone(), outcome));
                 }
-                report::request(&self.meters, function, outcome);
+                self.meters.request(function, outcome);
                 Ok(value)
             }
             Err(error) => {
@@ -410,13 +405,13 @@ where
                 match seen {
                     Some(stale) if self.servable(stale.stamp, now) => {
                         report::stale_served(function, &error_text, stale.stamp.age_ms(now));
-                        report::request_stale(&self.meters, function, stale.stamp.age(now));
+                        self.meters.stale(function, stale.stamp.age(now));
                         Ok(stale.value)
                     }
                     too_old => {
                         let too_old_ms = too_old.map(|stored| stored.stamp.age_ms(now));
                         report::failed(function, &error_text, too_old_ms);
-                        report::request(&self.meters, function, Outcome::Error);
+                        self.meters.request(function, Outcome::Error);
                         Err(error)
                     }
                 }
@@ -438,14 +433,14 @@ where
         };
         let Some(lead) = self.flights.try_lead(key) else {
             // A refresh is already running: serve the stale value, start none.
-            report::request_stale(&self.meters, function, stale.stamp.age(now));
+            self.meters.stale(function, stale.stamp.age(now));
             return Revalidation::Served(stale.value);
         };
         match self.look_again(key, lead, function) {
             // A refresh landed since the lookup: nothing to revalidate.
             Ok(value) => Revalidation::Served(value),
             Err((lead, _)) => {
-                report::request_stale(&self.meters, function, stale.stamp.age(now));
+                self.meters.stale(function, stale.stamp.age(now));
                 Revalidation::Refresh(stale.value, lead, stale.stamp)
             }
         }

@@ -3,76 +3,39 @@
 //! stale. What [`caches`] returns and the status page shows.
 //!
 //! A cache is listed from its first request (which names its function)
-//! until it is dropped. Its counts are plain atomics beside its metric
-//! handles, counted with them (fresh hits in the same per-thread batches),
-//! so they need no metrics recorder and cost the hit path nothing more.
+//! until it is dropped, with the counts of `meters.rs`.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use super::Outcome;
+use super::meters::Counts;
+use super::report::Outcome;
 
 /// What a cache's summary reads of its index.
 pub(super) trait Entries: Send + Sync {
     fn entries(&self) -> u64;
 }
 
-/// One cache's counts, shared by every handle on it.
-pub(super) struct Listing {
-    function: OnceLock<&'static str>,
-    outcomes: [AtomicU64; 5],
-    oldest_stale_ms: AtomicU64,
-    entries: Weak<dyn Entries>,
+/// The caches listed so far; a dropped cache's entry is pruned when read.
+static LISTED: Mutex<Vec<Weak<Counts>>> = Mutex::new(Vec::new());
+
+/// Lists a cache, on its first request.
+pub(super) fn list(counts: &Arc<Counts>) {
+    let mut listed = LISTED.lock().unwrap_or_else(PoisonError::into_inner);
+    listed.retain(|counts| {
+        counts
+            .upgrade()
+            .is_some_and(|counts| counts.entries.strong_count() > 0)
+    });
+    listed.push(Arc::downgrade(counts));
 }
 
-/// The caches listed so far; a dropped cache's entry is pruned when read.
-static LISTED: Mutex<Vec<Weak<Listing>>> = Mutex::new(Vec::new());
-
-impl Listing {
-    /// The counts of a cache whose entries `entries` counts.
-    pub(super) fn new(entries: Weak<dyn Entries>) -> Arc<Self> {
-        Arc::new(Self {
-            function: OnceLock::new(),
-            outcomes: Default::default(),
-            oldest_stale_ms: AtomicU64::new(0),
-            entries,
-        })
-    }
-
-    /// `requests` requests of `function` answered with `outcome`; the first
-    /// lists the cache under `function`.
-    #[inline]
-    pub(super) fn count(self: &Arc<Self>, function: &'static str, outcome: Outcome, requests: u64) {
-        if self.function.get().is_none() {
-            self.list(function);
-        }
-        self.outcomes[outcome as usize].fetch_add(requests, Relaxed);
-    }
-
-    /// A value `age` old was served stale.
-    pub(super) fn served_stale(&self, age: Duration) {
-        let age_ms = crate::clock::millis(age);
-        self.oldest_stale_ms.fetch_max(age_ms, Relaxed);
-    }
-
-    #[cold]
-    fn list(self: &Arc<Self>, function: &'static str) {
-        if self.function.set(function).is_ok() {
-            let mut listed = LISTED.lock().unwrap_or_else(PoisonError::into_inner);
-            listed.retain(|listing| {
-                listing
-                    .upgrade()
-                    .is_some_and(|listing| listing.entries.strong_count() > 0)
-            });
-            listed.push(Arc::downgrade(self));
-        }
-    }
-
+impl Counts {
     fn summary(&self) -> Option<CacheSummary> {
         let count = |outcome: Outcome| self.outcomes[outcome as usize].load(Relaxed);
         Some(CacheSummary {
-            function: self.function.get()?,
+            function: self.first.get()?.0,
             // A dropped cache's index is gone (a thread's batch of fresh
             // hits may still hold its counts).
             entries: self.entries.upgrade()?.entries(),
@@ -149,14 +112,11 @@ fn as_millis<S: serde::Serializer>(age: &Duration, serializer: S) -> Result<S::O
 /// assert_eq!((summary.entries, summary.miss), (1, 1));
 /// ```
 pub fn caches() -> Vec<CacheSummary> {
-    let alive: Vec<Arc<Listing>> = {
+    let alive: Vec<Arc<Counts>> = {
         let listed = LISTED.lock().unwrap_or_else(PoisonError::into_inner);
         listed.iter().filter_map(Weak::upgrade).collect()
     };
-    let mut caches: Vec<_> = alive
-        .iter()
-        .filter_map(|listing| listing.summary())
-        .collect();
+    let mut caches: Vec<_> = alive.iter().filter_map(|counts| counts.summary()).collect();
     caches.sort_by_key(|summary| summary.function);
     caches
 }

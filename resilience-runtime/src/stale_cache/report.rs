@@ -1,22 +1,14 @@
-//! What the cache tells the world: one outcome per request through one hook,
-//! and one event per load that refreshed, fell back on a stale value, or
-//! failed outright.
-//!
-//! Events are emitted once per load, by the caller that ran it (only it holds
-//! the error); every request, the waiters of a shared load included, goes
-//! through [`request`] (or [`request_stale`], which adds the stale value's
-//! age for the recovery scope).
+//! What the cache tells the world: an outcome per request (counted in
+//! `meters.rs`), and one event per load that refreshed, fell back on a
+//! stale value, or failed outright, emitted by the caller that ran it (only
+//! it holds the error).
 
 use std::fmt;
-use std::time::Duration;
-
-use super::meters::CacheMeters;
-use super::tally::Tally;
 
 /// How one request was answered: the `outcome` label of
 /// `stale_cache_requests_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub(super) enum Outcome {
     /// A fresh cached value, no call.
     Fresh = 0,
     /// An expired value replaced by a successful load.
@@ -31,8 +23,7 @@ pub(crate) enum Outcome {
 
 impl Outcome {
     /// Every outcome, in discriminant order.
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    pub(crate) const ALL: [Self; 5] = [
+    pub(super) const ALL: [Self; 5] = [
         Self::Fresh,
         Self::Refreshed,
         Self::Stale,
@@ -40,7 +31,7 @@ impl Outcome {
         Self::Error,
     ];
 
-    pub(crate) const fn as_str(self) -> &'static str {
+    pub(super) const fn as_str(self) -> &'static str {
         match self {
             Self::Fresh => "fresh",
             Self::Refreshed => "refreshed",
@@ -49,35 +40,6 @@ impl Outcome {
             Self::Error => "error",
         }
     }
-}
-
-/// The one place every request's outcome goes through: the
-/// `stale_cache_requests_total{function, outcome}` counter, through the
-/// cache's own handles. Called on the fresh path, so it must stay free of
-/// locks, allocation and formatting.
-#[inline(always)]
-pub(super) fn request(meters: &CacheMeters, function: &'static str, outcome: Outcome) {
-    meters.count(function, outcome);
-    #[cfg(test)]
-    tests::record(function, outcome);
-}
-
-/// A fresh hit: [`request`] with `Outcome::Fresh`, counted per thread in
-/// batches (see [`Tally`]) so that threads hitting one cache write no
-/// counter in common.
-#[inline(always)]
-pub(super) fn fresh_hit(meters: &CacheMeters, tally: Tally, function: &'static str) {
-    tally.fresh_hit(meters, function);
-    #[cfg(test)]
-    tests::record(function, Outcome::Fresh);
-}
-
-/// A request answered with a stale value `age` old: its outcome, and the
-/// stale age for the recovery scope (see [`crate::recovery`]).
-pub(super) fn request_stale(meters: &CacheMeters, function: &'static str, age: Duration) {
-    crate::recovery::stale_served(age);
-    meters.served_stale(age);
-    request(meters, function, Outcome::Stale);
 }
 
 /// An expired value was replaced (info).
@@ -134,7 +96,7 @@ pub(super) mod tests {
         static OUTCOMES: RefCell<Option<Vec<Outcome>>> = const { RefCell::new(None) };
     }
 
-    pub(in crate::stale_cache) fn record(_function: &'static str, outcome: Outcome) {
+    pub(in crate::stale_cache) fn record(outcome: Outcome) {
         OUTCOMES.with_borrow_mut(|outcomes| {
             if let Some(outcomes) = outcomes {
                 outcomes.push(outcome);

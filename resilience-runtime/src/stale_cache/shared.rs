@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use super::cache::StaleCache;
 use super::flight::{Landing, Lead};
 use super::load_loop::{Settle, Tier};
-use super::report::{self, Outcome};
+use super::report::Outcome;
 use super::stored::Stored;
 use crate::clock::{self, Instant};
 use crate::fleet::{self, Acquired, Address, Fleet, Lease, Seen};
@@ -110,7 +110,7 @@ where
         };
         let outcome = |outcome| {
             if !background {
-                report::request(&cache.meters, function, outcome);
+                cache.meters.request(function, outcome);
             }
         };
         match acquired {
@@ -144,7 +144,7 @@ where
                     if let Some(lead) = lead {
                         lead.land(|| Landing::Loaded(value.clone(), Outcome::Stale));
                     }
-                    report::request_stale(&cache.meters, function, stale.stamp.age(plan.now));
+                    cache.meters.stale(function, stale.stamp.age(plan.now));
                     Settle::Served(value)
                 }
                 seen => Settle::Load(lead, seen, Some(plan)),

@@ -42,7 +42,7 @@ impl Pending {
         if let Some((meters, function)) = &self.to
             && self.hits > 0
         {
-            meters.count_many(function, Outcome::Fresh, u64::from(self.hits));
+            meters.count(function, Outcome::Fresh, u64::from(self.hits));
         }
         self.hits = 0;
     }
@@ -90,7 +90,7 @@ impl Tally {
                 })
                 .unwrap_or(false);
         if !counted {
-            meters.count(function, Outcome::Fresh);
+            meters.count(function, Outcome::Fresh, 1);
         }
     }
 
