@@ -74,6 +74,35 @@
 //! # }
 //! ```
 
+/// A doc test of a request, `cache.request(key, function)` then `call`, its
+/// names bound in hidden lines (a fleet only if one is connected: in doc
+/// tests, none is), run `async` or `blocking`: for the request API's runs
+/// and the forwarders to them.
+macro_rules! request_example {
+    ($mode:ident [$($fleet:ident)?] $($call:tt)*) => {
+        concat!(
+            "```\n",
+            "# use resilience_runtime::stale_cache::{CacheConfig, StaleCache};\n",
+            request_example!(@$mode main),
+            $("# let Some(", stringify!($fleet), ") = resilience_runtime::fleet::connected() else { return };\n",)?
+            "# let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());\n",
+            "# let (key, function) = (\"k\".to_string(), \"doc\");\n",
+            "# let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str(\"down\");\n",
+            "# let load = ", request_example!(@$mode load), ";\n",
+            "let value = cache.request(key, function)", stringify!($($call)*), ";\n",
+            "assert_eq!(value, Ok(7));\n",
+            request_example!(@$mode end),
+            "```",
+        )
+    };
+    (@async main) => { "# #[tokio::main(flavor = \"current_thread\")] async fn main() {\n" };
+    (@async load) => { "async { Ok::<_, ()>(7) }" };
+    (@async end) => { "# }\n" };
+    (@blocking main) => { "" };
+    (@blocking load) => { "|| Ok::<_, ()>(7)" };
+    (@blocking end) => { "" };
+}
+
 mod cache;
 mod config;
 mod deprecated;

@@ -23,8 +23,8 @@ macro_rules! forwarders {
         $(forwarders!(@$kind $name [$(.$step($($fleet)?))*] [$($($fleet)?)*]);)*
     };
     (@load $name:ident [$($steps:tt)*] [$($fleet:ident)?]) => {
-        #[doc = forwarders!(@doc async [$($fleet)?] [$($steps)*.load(load).await])]
-        #[deprecated = forwarders!(@note [$($steps)*.load(load).await])]
+        #[doc = forwarders!(@doc async [$($fleet)?] [.describe(describe)$($steps)*.load(load).await])]
+        #[deprecated = forwarders!(@note [.describe(describe)$($steps)*.load(load).await])]
         pub async fn $name<E, F, D>(&self, $($fleet: &Fleet,)? key: K, function: &'static str, load: F, describe: D) -> Result<V, E>
         where
             F: Future<Output = Result<V, E>>,
@@ -34,8 +34,8 @@ macro_rules! forwarders {
         }
     };
     (@revalidate $name:ident [$($steps:tt)*] []) => {
-        #[doc = forwarders!(@doc async [] [.revalidate()$($steps)*.load(load).await])]
-        #[deprecated = forwarders!(@note [.revalidate()$($steps)*.load(load).await])]
+        #[doc = forwarders!(@doc async [] [.describe(describe).revalidate()$($steps)*.load(load).await])]
+        #[deprecated = forwarders!(@note [.describe(describe).revalidate()$($steps)*.load(load).await])]
         pub async fn $name<E, F, D>(&self, key: K, function: &'static str, load: F, describe: D) -> Result<V, E>
         where
             E: 'static,
@@ -46,8 +46,8 @@ macro_rules! forwarders {
         }
     };
     (@blocking $name:ident [$($steps:tt)*] [$($fleet:ident)?]) => {
-        #[doc = forwarders!(@doc blocking [$($fleet)?] [$($steps)*.load_blocking(load)])]
-        #[deprecated = forwarders!(@note [$($steps)*.load_blocking(load)])]
+        #[doc = forwarders!(@doc blocking [$($fleet)?] [.describe(describe)$($steps)*.load_blocking(load)])]
+        #[deprecated = forwarders!(@note [.describe(describe)$($steps)*.load_blocking(load)])]
         pub fn $name<E, D>(&self, $($fleet: &Fleet,)? key: K, function: &'static str, load: impl FnOnce() -> Result<V, E>, describe: D) -> Result<V, E>
         where
             D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result,
@@ -56,8 +56,8 @@ macro_rules! forwarders {
         }
     };
     (@revalidate_blocking $name:ident [$($steps:tt)*] []) => {
-        #[doc = forwarders!(@doc blocking [] [.revalidate()$($steps)*.load_blocking(load)])]
-        #[deprecated = forwarders!(@note [.revalidate()$($steps)*.load_blocking(load)])]
+        #[doc = forwarders!(@doc blocking [] [.describe(describe).revalidate()$($steps)*.load_blocking(load)])]
+        #[deprecated = forwarders!(@note [.describe(describe).revalidate()$($steps)*.load_blocking(load)])]
         pub fn $name<E, L, D>(&self, key: K, function: &'static str, load: L, describe: D) -> Result<V, E>
         where
             E: 'static,
@@ -68,32 +68,14 @@ macro_rules! forwarders {
         }
     };
     (@note [$($call:tt)*]) => {
-        concat!("use `cache.request(key, function).describe(describe)", stringify!($($call)*), "`")
+        concat!("use `cache.request(key, function)", stringify!($($call)*), "`")
     };
-    // The example: the call of the note, its names bound in hidden lines
-    // (a fleet only if one is connected: in doc tests, none is).
     (@doc $mode:ident [$($fleet:ident)?] [$($call:tt)*]) => {
         concat!(
-            "Deprecated: ", forwarders!(@note [$($call)*]), ".\n\n```\n",
-            "# use resilience_runtime::stale_cache::{CacheConfig, StaleCache};\n",
-            forwarders!(@$mode main),
-            $("# let Some(", stringify!($fleet), ") = resilience_runtime::fleet::connected() else { return };\n",)?
-            "# let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());\n",
-            "# let (key, function) = (\"k\".to_string(), \"doc\");\n",
-            "# let describe = |_: &(), f: &mut std::fmt::Formatter<'_>| f.write_str(\"down\");\n",
-            "# let load = ", forwarders!(@$mode load), ";\n",
-            "let value = cache.request(key, function).describe(describe)", stringify!($($call)*), ";\n",
-            "assert_eq!(value, Ok(7));\n",
-            forwarders!(@$mode end),
-            "```",
+            "Deprecated: ", forwarders!(@note [$($call)*]), ".\n\n",
+            request_example!($mode [$($fleet)?] $($call)*),
         )
     };
-    (@async main) => { "# #[tokio::main(flavor = \"current_thread\")] async fn main() {\n" };
-    (@async load) => { "async { Ok(7) }" };
-    (@async end) => { "# }\n" };
-    (@blocking main) => { "" };
-    (@blocking load) => { "|| Ok(7)" };
-    (@blocking end) => { "" };
 }
 
 impl<K, V> StaleCache<K, V>

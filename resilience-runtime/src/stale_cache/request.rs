@@ -271,13 +271,14 @@ impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
 }
 
 /// Writes a tier's four ways to run a request: inline or revalidating,
-/// each awaited or blocking. The bounds on keys and values are the traits
+/// each awaited or blocking, each with an example of its call (`tier`: the
+/// steps that choose the tier). The bounds on keys and values are the traits
 /// `#[stale_cache]` checks at the return type (`CacheKey`, `CacheValue`,
 /// or the shared ones), so a value type that fails them is one error there,
 /// not a second here.
 macro_rules! runs {
     (
-        $inline:ty, $revalidating:ty, $key:path, $value:path;
+        $inline:ty, $revalidating:ty, $key:path, $value:path, [$($tier:tt)*];
         $(#[$load:meta])* load;
         $(#[$blocking:meta])* load_blocking;
         $(#[$revalidate:meta])* revalidate load;
@@ -285,6 +286,7 @@ macro_rules! runs {
     ) => {
         impl<K, V, H> Request<'_, K, V, H, Inline, $inline> {
             $(#[$load])*
+            #[doc = concat!("\n", request_example!(async [] $($tier)*.load(load).await))]
             pub async fn load<E, F>(self, load: F) -> Result<V, E>
             where
                 K: $key,
@@ -299,6 +301,7 @@ macro_rules! runs {
             }
 
             $(#[$blocking])*
+            #[doc = concat!("\n", request_example!(blocking [] $($tier)*.load_blocking(load)))]
             pub fn load_blocking<E>(self, load: impl FnOnce() -> Result<V, E>) -> Result<V, E>
             where
                 K: $key,
@@ -314,6 +317,7 @@ macro_rules! runs {
 
         impl<K, V, H> Request<'_, K, V, H, Revalidate, $revalidating> {
             $(#[$revalidate])*
+            #[doc = concat!("\n", request_example!(async [] .revalidate()$($tier)*.load(load).await))]
             pub async fn load<E, F>(self, load: F) -> Result<V, E>
             where
                 K: $key,
@@ -329,6 +333,7 @@ macro_rules! runs {
             }
 
             $(#[$revalidate_blocking])*
+            #[doc = concat!("\n", request_example!(blocking [] .revalidate()$($tier)*.load_blocking(load)))]
             pub fn load_blocking<E, L>(self, load: L) -> Result<V, E>
             where
                 K: $key,
@@ -362,104 +367,42 @@ impl<'f> Shared<'f> {
 }
 
 runs! {
-    Local, Local, CacheKey, CacheValue;
+    Local, Local, CacheKey, CacheValue, [];
     /// Runs the request: the fresh value, else `load` polled by one caller
     /// per key at a time (the others wait for its value), and on failure
     /// the stale value within tolerance, else the error. The returned
     /// future is `Send` when `load` and the describer are.
-    ///
-    /// ```
-    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
-    /// assert_eq!(cache.request("a", "doc").load(async { Ok::<_, ()>(1) }).await, Ok(1));
-    /// # }
-    /// ```
     load;
     /// The sync twin of [`load`](Self::load): callers of a key being loaded
     /// block until the load lands. Do not mix it with async requests on one
     /// cache from a single-threaded runtime: a blocked thread cannot drive
     /// the task it waits for.
-    ///
-    /// ```
-    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
-    /// assert_eq!(cache.request("a", "doc").load_blocking(|| Ok::<_, ()>(1)), Ok(1));
-    /// ```
     load_blocking;
     /// Runs the request, revalidating in the background on the current
     /// tokio runtime (inline outside one); see [`Revalidate`].
-    ///
-    /// ```
-    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
-    /// let value = cache.request("a", "doc").revalidate().load(async { Ok::<_, ()>(1) }).await;
-    /// assert_eq!(value, Ok(1));
-    /// # }
-    /// ```
     revalidate load;
     /// The sync twin: the refresh runs on one of a few refresher threads
     /// shared by every cache (at most 4 at once, up to 1 024 waiting; a
     /// refresh offered to a full queue is left to the key's next caller).
-    ///
-    /// ```
-    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// let cache: StaleCache<&str, u32> = StaleCache::new(CacheConfig::new());
-    /// let value = cache.request("a", "doc").revalidate().load_blocking(|| Ok::<_, ()>(1));
-    /// assert_eq!(value, Ok(1));
-    /// ```
     revalidate load_blocking;
 }
 
 #[cfg(feature = "redis")]
 runs! {
-    Shared<'_>, Shared<'static>, SharedCacheKey, SharedCacheValue;
+    Shared<'_>, Shared<'static>, SharedCacheKey, SharedCacheValue, [.shared()];
     /// Runs the request with Redis as the second tier: past a fresh local
     /// hit, the key's one local flight asks the fleet before it loads (see
     /// the fleet tier's rules in [`fleet`](crate::fleet)).
-    ///
-    /// ```
-    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
-    /// let value = cache.request("k".into(), "doc").shared().load(async { Ok::<_, ()>(7) }).await;
-    /// assert_eq!(value, Ok(7));
-    /// # }
-    /// ```
     load;
     /// The sync twin of [`load`](Self::load): each Redis operation blocks
     /// the thread, at most the fleet's bound.
-    ///
-    /// ```
-    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// let cache: StaleCache<String, u64> = StaleCache::new(CacheConfig::new());
-    /// let value = cache.request("k".into(), "doc").shared().load_blocking(|| Ok::<_, ()>(7));
-    /// assert_eq!(value, Ok(7));
-    /// ```
     load_blocking;
     /// Runs the request with Redis as the second tier, revalidating in the
     /// background: the refresh behind the stale answer asks the fleet first
     /// (a fresh entry there, or another instance refreshing, ends it
     /// without a load).
-    ///
-    /// ```
-    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let cache: StaleCache<u8, u64> = StaleCache::new(CacheConfig::new());
-    /// let value = cache.request(1, "doc").revalidate().shared().load(async { Ok::<_, ()>(7) }).await;
-    /// assert_eq!(value, Ok(7));
-    /// # }
-    /// ```
     revalidate load;
     /// The sync twin of [`load`](Self::load): the refresh runs on a
     /// refresher thread.
-    ///
-    /// ```
-    /// # use resilience_runtime::stale_cache::{CacheConfig, StaleCache};
-    /// let cache: StaleCache<u8, u64> = StaleCache::new(CacheConfig::new());
-    /// let value = cache.request(1, "doc").revalidate().shared().load_blocking(|| Ok::<_, ()>(7));
-    /// assert_eq!(value, Ok(7));
-    /// ```
     revalidate load_blocking;
 }
