@@ -271,39 +271,31 @@ where
     }
 
     /// Keeps `stored` under `key`: its value in the index, then its id in
-    /// moka (see `index.rs`); not a value heavier than `max_bytes`
-    /// (reported once per cache).
+    /// moka (see `index.rs`), weighing toward `max_bytes` its bytes, but at
+    /// least `max_bytes / capacity` (so that `capacity` still bounds the
+    /// entries); not a value heavier than `max_bytes` (reported once).
     pub(super) fn put(&self, key: K, stored: Stored<V>, function: &'static str) {
-        let held = match self.weight(&stored.value) {
-            Ok(weight) => Held {
-                id: stored.id,
-                weight,
-            },
-            Err((bytes, max_bytes)) => {
-                if !self.too_big_reported.swap(true, Relaxed) {
-                    report::too_big(function, bytes, max_bytes);
+        let weight = match self.config.max_bytes_value() {
+            None => 1,
+            Some(max_bytes) => {
+                let bytes = u64::try_from((self.weigher)(&stored.value)).unwrap_or(u64::MAX);
+                if bytes > max_bytes {
+                    if !self.too_big_reported.swap(true, Relaxed) {
+                        report::too_big(function, bytes, max_bytes);
+                    }
+                    return;
                 }
-                return;
+                let least = max_bytes.div_ceil(self.config.capacity_value().max(1));
+                u32::try_from(bytes.max(least)).unwrap_or(u32::MAX)
             }
+        };
+        let held = Held {
+            id: stored.id,
+            weight,
         };
         let _writing = self.writes.lock();
         self.index.put(key.clone(), stored);
         self.store.insert(key, held);
-    }
-
-    /// What `value` weighs toward `max_bytes`: its bytes, but at least
-    /// `max_bytes / capacity` (so that `capacity` still bounds the
-    /// entries), or its bytes and `max_bytes` if it is heavier than that.
-    fn weight(&self, value: &V) -> Result<u32, (u64, u64)> {
-        let Some(max_bytes) = self.config.max_bytes_value() else {
-            return Ok(1);
-        };
-        let bytes = u64::try_from((self.weigher)(value)).unwrap_or(u64::MAX);
-        if bytes > max_bytes {
-            return Err((bytes, max_bytes));
-        }
-        let least = max_bytes.div_ceil(self.config.capacity_value().max(1));
-        Ok(u32::try_from(bytes.max(least)).unwrap_or(u32::MAX))
     }
 
     /// Boards `key`'s flight.

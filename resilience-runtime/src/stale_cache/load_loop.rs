@@ -8,7 +8,6 @@
 
 use std::future::Future;
 use std::hash::Hash;
-use std::time::Duration;
 
 use super::cache::{Revalidation, StaleCache, Step};
 use super::config::Refresh;
@@ -34,12 +33,11 @@ pub(super) enum Settle<K: Hash + Eq, V, P> {
 /// The second tier, as the load loop sees it: its rules, and its two
 /// kinds of I/O (each awaited or blocking).
 pub(super) trait Tier<K: Hash + Eq, V> {
-    /// Where a key lives in the tier, worked out once per flight.
+    /// Where a key lives in the tier, worked out once per flight, and
+    /// what to write back there after a load.
     type Plan;
     /// What the tier answered for a key.
     type Answer;
-    /// What is written back after a load.
-    type Entry;
 
     /// The key's plan; `None`: the tier is out of this load.
     fn plan(&self, cache: &StaleCache<K, V>, key: &K, function: &'static str)
@@ -63,13 +61,13 @@ pub(super) trait Tier<K: Hash + Eq, V> {
         Settle::Load(lead, seen, None)
     }
 
-    /// What to write back after a load: a success only (by default, nothing).
+    /// The plan to write a load back with: a success only (by default,
+    /// nothing is written back).
     fn write_back<E>(
         &self,
-        _cache: &StaleCache<K, V>,
         _plan: Option<Self::Plan>,
         _result: &Result<V, E>,
-    ) -> Option<(Self::Plan, Self::Entry)> {
+    ) -> Option<Self::Plan> {
         None
     }
 
@@ -79,28 +77,22 @@ pub(super) trait Tier<K: Hash + Eq, V> {
     /// [`ask`](Self::ask), blocking.
     fn ask_blocking(&self, plan: &Self::Plan) -> Self::Answer;
 
-    /// Writes a loaded value back, to live `ttl`.
-    fn publish(
-        &self,
-        plan: Self::Plan,
-        entry: Self::Entry,
-        ttl: Duration,
-    ) -> impl Future<Output = ()> + Send;
+    /// Writes a loaded value back.
+    fn publish(&self, plan: Self::Plan) -> impl Future<Output = ()> + Send;
 
     /// [`publish`](Self::publish), blocking.
-    fn publish_blocking(&self, plan: Self::Plan, entry: Self::Entry, ttl: Duration);
+    fn publish_blocking(&self, plan: Self::Plan);
 }
 
 /// No second tier. It never plans, so it never asks, settles or writes back.
 pub(super) struct Alone;
 
-/// What [`Alone`] never has: a plan, an answer, an entry.
+/// What [`Alone`] never has: a plan, an answer.
 pub(super) enum Never {}
 
 impl<K: Hash + Eq, V> Tier<K, V> for Alone {
     type Plan = Never;
     type Answer = Never;
-    type Entry = Never;
 
     fn plan(&self, _: &StaleCache<K, V>, _: &K, _: &'static str) -> Option<Never> {
         None
@@ -116,11 +108,11 @@ impl<K: Hash + Eq, V> Tier<K, V> for Alone {
     }
 
     #[allow(clippy::manual_async_fn)]
-    fn publish(&self, plan: Never, _: Never, _: Duration) -> impl Future<Output = ()> + Send {
+    fn publish(&self, plan: Never) -> impl Future<Output = ()> + Send {
         async move { match plan {} }
     }
 
-    fn publish_blocking(&self, plan: Never, _: Never, _: Duration) {
+    fn publish_blocking(&self, plan: Never) {
         match plan {}
     }
 }
@@ -233,21 +225,17 @@ where
     /// After the load: store it or fall back on the stale value, land the
     /// flight, and say what to write back, judged on the load's own result
     /// (a stale answer is never written back as if loaded now).
-    #[allow(clippy::type_complexity)]
-    pub(super) fn finish<E>(
-        &mut self,
-        result: Result<V, E>,
-    ) -> Result<(V, Option<(T::Plan, T::Entry)>), E>
+    pub(super) fn finish<E>(&mut self, result: Result<V, E>) -> Result<(V, Option<T::Plan>), E>
     where
         H: LoadErrors<E>,
     {
-        let entry = self.tier.write_back(self.cache, self.plan.take(), &result);
+        let written = self.tier.write_back(self.plan.take(), &result);
         let Some(key) = self.key.take() else {
             return result.map(|value| (value, None));
         };
         let (lead, seen) = (self.lead.take(), self.seen.take());
         let value = (self.cache).finish(lead, key, seen, result, self.function, &self.errors)?;
-        Ok((value, entry))
+        Ok((value, written))
     }
 
     /// The async driver. The flight lands, answering this process's waiters,
@@ -268,10 +256,9 @@ where
                     Input::Answered(plan, answer)
                 }
                 Action::Load => {
-                    let (value, entry) = self.finish(load.await)?;
-                    if let Some((plan, entry)) = entry {
-                        let ttl = self.cache.config.tolerance_value();
-                        self.tier.publish(plan, entry, ttl).await;
+                    let (value, written) = self.finish(load.await)?;
+                    if let Some(plan) = written {
+                        self.tier.publish(plan).await;
                     }
                     return Ok(value);
                 }
@@ -294,10 +281,9 @@ where
                     Input::Answered(plan, answer)
                 }
                 Action::Load => {
-                    let (value, entry) = self.finish(load())?;
-                    if let Some((plan, entry)) = entry {
-                        let ttl = self.cache.config.tolerance_value();
-                        self.tier.publish_blocking(plan, entry, ttl);
+                    let (value, written) = self.finish(load())?;
+                    if let Some(plan) = written {
+                        self.tier.publish_blocking(plan);
                     }
                     return Ok(value);
                 }
@@ -315,7 +301,6 @@ where
     V: Clone + Send + Sync + 'static,
     T: Tier<K, V> + Send + Sync + 'static,
     T::Plan: Send,
-    T::Entry: Send,
     H: Send + 'static,
 {
     /// The async revalidation: the refresh is spawned on the current tokio
@@ -346,8 +331,8 @@ where
                     };
                     // `E` need not be `Send`: the result is gone before the
                     // write-back awaits.
-                    if let Some((tier, plan, entry, ttl)) = behind.land(plan, load.await) {
-                        tier.publish(plan, entry, ttl).await;
+                    if let Some((tier, plan)) = behind.land(plan, load.await) {
+                        tier.publish(plan).await;
                     }
                 });
                 Ok(value)
@@ -377,8 +362,8 @@ where
                     let Some((behind, plan)) = behind.settle(asked) else {
                         return;
                     };
-                    if let Some((tier, plan, entry, ttl)) = behind.land(plan, load()) {
-                        tier.publish_blocking(plan, entry, ttl);
+                    if let Some((tier, plan)) = behind.land(plan, load()) {
+                        tier.publish_blocking(plan);
                     }
                 }));
                 Ok(value)
@@ -457,17 +442,12 @@ where
 
     /// Lands the refresh: a success is stored, a failure leaves the stale
     /// value in place (a warning); no outcome, the request was answered.
-    /// Returns what to write back, where and for how long.
-    #[allow(clippy::type_complexity)]
-    fn land<E>(
-        self,
-        plan: Option<T::Plan>,
-        result: Result<V, E>,
-    ) -> Option<(T, T::Plan, T::Entry, Duration)>
+    /// Returns the tier and the plan to write back with.
+    fn land<E>(self, plan: Option<T::Plan>, result: Result<V, E>) -> Option<(T, T::Plan)>
     where
         H: LoadErrors<E>,
     {
-        let entry = self.tier.write_back(&self.cache, plan, &result);
+        let written = self.tier.write_back(plan, &result);
         match result {
             Ok(value) => {
                 let outcome = (self.cache).keep(self.key, &value, Some(self.stale), self.function);
@@ -480,7 +460,6 @@ where
                 report::background_failed(self.function, &Described(&error, &self.errors), age_ms);
             }
         }
-        let (plan, entry) = entry?;
-        Some((self.tier, plan, entry, self.cache.config.tolerance_value()))
+        Some((self.tier, written?))
     }
 }

@@ -60,11 +60,15 @@ pub(super) struct Plan {
     now: Instant,
     /// Entries younger than this (milliseconds, on Redis's clock) are fresh.
     maxage: u64,
+    /// How long an entry written back lives: the tolerance.
+    ttl: Duration,
     limit: usize,
     /// The key's refresh lease, when this flight holds it: dropped with the
     /// plan (a failed load, or a flight whose future was dropped), it is
     /// given back.
     lease: Option<Lease>,
+    /// The loaded value, encoded, once there is one to write back.
+    entry: Vec<u8>,
 }
 
 impl<K, V> Tier<K, V> for Through<'_>
@@ -74,7 +78,6 @@ where
 {
     type Plan = Plan;
     type Answer = Acquired;
-    type Entry = Vec<u8>;
 
     /// Where `key` lives in the fleet, and what counts as fresh now; `None`
     /// without a fleet, or when the key does not encode (its `Serialize`
@@ -88,8 +91,10 @@ where
             address: fleet.address(name, &fingerprint, &digest),
             now: clock::now(),
             maxage: clock::millis(cache.config.maxage_value()),
+            ttl: cache.config.tolerance_value(),
             limit: fleet.options().max_entry_bytes_value(),
             lease: None,
+            entry: Vec::new(),
         })
     }
 
@@ -153,20 +158,16 @@ where
         }
     }
 
-    /// The entry to write back after a load: a success, encoded within the
-    /// size limit. Nothing else is ever written: a failure (or a value too
-    /// large to share) drops the plan, which gives the refresh lease back.
-    fn write_back<E>(
-        &self,
-        _: &StaleCache<K, V>,
-        plan: Option<Plan>,
-        result: &Result<V, E>,
-    ) -> Option<(Plan, Vec<u8>)> {
+    /// The plan with the entry to write back after a load: a success,
+    /// encoded within the size limit. Nothing else is ever written: a
+    /// failure (or a value too large to share) drops the plan, which gives
+    /// the refresh lease back.
+    fn write_back<E>(&self, plan: Option<Plan>, result: &Result<V, E>) -> Option<Plan> {
         let plan = plan?;
         let value = result.as_ref().ok()?;
         let entry = fleet::encode_entry(value, fleet::now_millis())
             .filter(|entry| entry.len() <= plan.limit)?;
-        Some((plan, entry))
+        Some(Plan { entry, ..plan })
     }
 
     async fn ask(&self, plan: &Plan) -> Acquired {
@@ -183,29 +184,25 @@ where
         }
     }
 
-    async fn publish(&self, plan: Plan, entry: Vec<u8>, ttl: Duration) {
-        if let Some(fleet) = self.0 {
-            let lease = plan.lease.as_ref().and_then(Lease::token);
-            if fleet.publish(&plan.address, entry, ttl, lease).await {
-                plan.published();
-            }
+    /// Writes the entry back; the lease is released with it.
+    async fn publish(&self, plan: Plan) {
+        let token = plan.lease.as_ref().and_then(Lease::token);
+        if let Some(fleet) = self.0
+            && fleet
+                .publish(&plan.address, plan.entry, plan.ttl, token)
+                .await
+            && let Some(lease) = plan.lease
+        {
+            lease.published();
         }
     }
 
-    fn publish_blocking(&self, plan: Plan, entry: Vec<u8>, ttl: Duration) {
-        if let Some(fleet) = self.0 {
-            let lease = plan.lease.as_ref().and_then(Lease::token);
-            if fleet.publish_blocking(&plan.address, entry, ttl, lease) {
-                plan.published();
-            }
-        }
-    }
-}
-
-impl Plan {
-    /// The loaded value was written, and the lease released with it.
-    fn published(self) {
-        if let Some(lease) = self.lease {
+    fn publish_blocking(&self, plan: Plan) {
+        let token = plan.lease.as_ref().and_then(Lease::token);
+        if let Some(fleet) = self.0
+            && fleet.publish_blocking(&plan.address, plan.entry, plan.ttl, token)
+            && let Some(lease) = plan.lease
+        {
             lease.published();
         }
     }

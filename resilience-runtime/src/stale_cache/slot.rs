@@ -88,19 +88,6 @@ pub fn fleet_identity<T: ?Sized>(_: &T) -> &'static str {
     std::any::type_name::<T>()
 }
 
-/// A shared cache's identity in Redis, and the version of its value type.
-type FleetName = (&'static str, u32);
-
-/// A [`fleet_identity`] without the closures it was read in.
-#[cfg(feature = "redis")]
-fn fleet_identity_of(name: &'static str) -> &'static str {
-    let mut name = name;
-    while let Some(outer) = name.strip_suffix("::{{closure}}") {
-        name = outer;
-    }
-    name
-}
-
 impl CacheSlot {
     /// An empty slot; each cache is built with `config` on first use.
     pub const fn new(config: CacheConfig) -> Self {
@@ -153,38 +140,34 @@ impl CacheSlot {
         self.cache_named(instance, Some((fleet_name, version)), weigher)
     }
 
+    /// The cache of the instantiation `instance`, built on first use; a
+    /// `fleet_name` is its identity in Redis and its value type's version.
     #[inline(always)]
     fn cache_named<K: CacheKey, V: CacheValue>(
         &self,
         instance: TypeId,
-        fleet_name: Option<FleetName>,
+        fleet_name: Option<(&'static str, u32)>,
         weigher: fn(&V) -> usize,
     ) -> &StaleCache<K, V> {
-        let build = || self.build::<K, V>(instance, fleet_name, weigher);
+        let build = || {
+            #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
+            let mut cache = StaleCache::<K, V>::with_weigher(self.config, weigher);
+            #[cfg(feature = "redis")]
+            if let Some((name, version)) = fleet_name {
+                // A `fleet_identity` without the closures it was read in.
+                cache.fleet_name = Some(name.trim_end_matches("::{{closure}}"));
+                cache.fleet_version = version;
+            }
+            #[cfg(not(feature = "redis"))]
+            let _ = fleet_name;
+            Entry {
+                instance,
+                cache: Box::new(cache),
+            }
+        };
         match self.head.entry.get_or_init(build).get(instance) {
             Some(cache) => cache,
             None => self.head.after(instance, build),
-        }
-    }
-
-    fn build<K: CacheKey, V: CacheValue>(
-        &self,
-        instance: TypeId,
-        fleet_name: Option<FleetName>,
-        weigher: fn(&V) -> usize,
-    ) -> Entry {
-        #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
-        let mut cache = StaleCache::<K, V>::with_weigher(self.config, weigher);
-        #[cfg(feature = "redis")]
-        if let Some((name, version)) = fleet_name {
-            cache.fleet_name = Some(fleet_identity_of(name));
-            cache.fleet_version = version;
-        }
-        #[cfg(not(feature = "redis"))]
-        let _ = fleet_name;
-        Entry {
-            instance,
-            cache: Box::new(cache),
         }
     }
 }
