@@ -3,8 +3,8 @@
 //! loads, falls back on a stale value, and writes a success back. The rules
 //! are a state machine that never waits ([`LoadLoop::step`]); one driver
 //! awaits, one blocks (the sans-I/O shape of `quinn-proto` and `rustls`).
-//! The second tier is a [`Tier`]: none ([`Alone`]), or the fleet
-//! (`Through`, feature `redis`).
+//! The second tier is a [`Tier`]: none ([`Local`]), or the fleet
+//! (`Shared`, feature `redis`).
 
 use std::future::Future;
 use std::hash::Hash;
@@ -15,6 +15,7 @@ use super::errors::{Described, LoadErrors};
 use super::flight::{Landing, Lead, Waiting};
 use super::refresher;
 use super::report;
+use super::request::Local;
 use super::stored::{Stamp, Stored};
 use crate::clock;
 
@@ -38,6 +39,15 @@ pub(super) trait Tier<K: Hash + Eq, V> {
     type Plan;
     /// What the tier answered for a key.
     type Answer;
+
+    /// The tier of a request past its hit path (where the fleet is looked
+    /// up, not before).
+    fn resolved(self, _function: &'static str) -> Self
+    where
+        Self: Sized,
+    {
+        self
+    }
 
     /// The key's plan; `None`: the tier is out of this load.
     fn plan(&self, cache: &StaleCache<K, V>, key: &K, function: &'static str)
@@ -84,13 +94,11 @@ pub(super) trait Tier<K: Hash + Eq, V> {
     fn publish_blocking(&self, plan: Self::Plan);
 }
 
-/// No second tier. It never plans, so it never asks, settles or writes back.
-pub(super) struct Alone;
-
-/// What [`Alone`] never has: a plan, an answer.
+/// What [`Local`] never has: a plan, an answer.
 pub(super) enum Never {}
 
-impl<K: Hash + Eq, V> Tier<K, V> for Alone {
+/// No second tier. It never plans, so it never asks, settles or writes back.
+impl<K: Hash + Eq, V> Tier<K, V> for Local {
     type Plan = Never;
     type Answer = Never;
 

@@ -11,9 +11,7 @@ use std::marker::PhantomData;
 
 use super::cache::StaleCache;
 use super::errors::{DescribeOnly, LoadErrors, SharedError};
-use super::load_loop::{Alone, LoadLoop, Tier};
-#[cfg(feature = "redis")]
-use super::shared::Through;
+use super::load_loop::{LoadLoop, Tier};
 use super::stored::{Stamp, Stored};
 use crate::__private::{CacheKey, CacheValue};
 #[cfg(feature = "redis")]
@@ -84,7 +82,7 @@ pub struct Local;
 /// ```
 #[cfg(feature = "redis")]
 #[derive(Debug, Clone, Copy)]
-pub struct Shared<'f>(Option<&'f Fleet>);
+pub struct Shared<'f>(pub(super) Option<&'f Fleet>);
 
 /// A failed load's error, described in events by its type's name until
 /// [`describe`](Request::describe) says better; never handed to waiters.
@@ -229,24 +227,23 @@ impl<'c, K, V, H, M, T> Request<'c, K, V, H, M, T> {
     }
 
     /// Runs the hit path, freshness judged by `is_fresh`; past it, the
-    /// request's load loop with the tier `tier` makes of `T`, and what the
-    /// lookup saw.
+    /// request's load loop, and what the lookup saw.
     #[inline]
     #[allow(clippy::type_complexity)]
-    fn past_hit<Ti: Tier<K, V>>(
+    fn past_hit(
         self,
         is_fresh: impl FnOnce(Stamp) -> bool,
-        tier: impl FnOnce(T, &'static str) -> Ti,
-    ) -> Result<V, (Option<Stored<V>>, LoadLoop<'c, K, V, Ti, H>)>
+    ) -> Result<V, (Option<Stored<V>>, LoadLoop<'c, K, V, T, H>)>
     where
         K: CacheKey,
         V: CacheValue,
+        T: Tier<K, V>,
     {
         let (cache, key, function) = (self.cache, self.key, self.function);
         match cache.lookup(&key, function, is_fresh) {
             Ok(value) => Ok(value),
             Err(seen) => {
-                let tier = tier(self.tier, function);
+                let tier = self.tier.resolved(function);
                 Err((seen, LoadLoop::new(cache, tier, key, function, self.errors)))
             }
         }
@@ -294,7 +291,7 @@ macro_rules! runs {
                 F: Future<Output = Result<V, E>>,
                 H: LoadErrors<E>,
             {
-                match self.past_hit(Stamp::is_fresh_now, <$inline>::tier) {
+                match self.past_hit(Stamp::is_fresh_now) {
                     Ok(value) => Ok(value),
                     Err((_, request)) => request.run(load).await,
                 }
@@ -308,7 +305,7 @@ macro_rules! runs {
                 V: $value,
                 H: LoadErrors<E>,
             {
-                match self.past_hit(Stamp::is_fresh_this_tick, <$inline>::tier) {
+                match self.past_hit(Stamp::is_fresh_this_tick) {
                     Ok(value) => Ok(value),
                     Err((_, request)) => request.run_blocking(load),
                 }
@@ -326,7 +323,7 @@ macro_rules! runs {
                 F: Future<Output = Result<V, E>> + Send + 'static,
                 H: LoadErrors<E> + Send + 'static,
             {
-                match self.past_hit(Stamp::is_fresh_now, <$revalidating>::tier) {
+                match self.past_hit(Stamp::is_fresh_now) {
                     Ok(value) => Ok(value),
                     Err((seen, request)) => request.revalidate(seen, load).await,
                 }
@@ -342,28 +339,13 @@ macro_rules! runs {
                 L: FnOnce() -> Result<V, E> + Send + 'static,
                 H: LoadErrors<E> + Send + 'static,
             {
-                match self.past_hit(Stamp::is_fresh_this_tick, <$revalidating>::tier) {
+                match self.past_hit(Stamp::is_fresh_this_tick) {
                     Ok(value) => Ok(value),
                     Err((seen, request)) => request.revalidate_blocking(seen, load),
                 }
             }
         }
     };
-}
-
-impl Local {
-    fn tier(self, _: &'static str) -> Alone {
-        Alone
-    }
-}
-
-#[cfg(feature = "redis")]
-impl<'f> Shared<'f> {
-    /// The tier of a shared request, past its hit path (where the process's
-    /// fleet is looked up, not before).
-    fn tier(self, function: &'static str) -> Through<'f> {
-        Through::new(self.0, function)
-    }
 }
 
 runs! {

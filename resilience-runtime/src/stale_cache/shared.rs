@@ -28,6 +28,7 @@ use super::cache::StaleCache;
 use super::flight::{Landing, Lead};
 use super::load_loop::{Settle, Tier};
 use super::report::Outcome;
+use super::request::Shared;
 use super::stored::Stored;
 use crate::clock::{self, Instant};
 use crate::fleet::{self, Acquired, Address, Fleet, Lease, Seen};
@@ -38,19 +39,6 @@ use crate::fleet::{self, Acquired, Address, Fleet, Lease, Seen};
 /// hostile one — stamps ahead). Further ahead, the entry is a miss (counted
 /// as malformed): it would pass for fresh until its time to live.
 const MAX_SKEW_MS: u64 = 1_000;
-
-/// The fleet as the load loop's second tier: the one given, else the
-/// process's ([`fleet::connect`](crate::fleet::connect)); with none, the
-/// load is local (and says so once, a warning).
-pub(super) struct Through<'f>(Option<&'f Fleet>);
-
-impl<'f> Through<'f> {
-    /// The tier of a request for `function`, past its hit path (where the
-    /// process's fleet is looked up, not before).
-    pub(super) fn new(given: Option<&'f Fleet>, function: &'static str) -> Self {
-        Self(given.or_else(|| fleet::for_shared(function)))
-    }
-}
 
 /// A key's place in the fleet, worked out once per flight.
 pub(super) struct Plan {
@@ -71,13 +59,19 @@ pub(super) struct Plan {
     entry: Vec<u8>,
 }
 
-impl<K, V> Tier<K, V> for Through<'_>
+impl<K, V> Tier<K, V> for Shared<'_>
 where
     K: Hash + Eq + Clone + Send + Sync + Serialize + 'static,
     V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
 {
     type Plan = Plan;
     type Answer = Acquired;
+
+    /// The fleet given, else the process's ([`fleet::connect`](crate::fleet::connect));
+    /// with none, the load is local (and says so once, a warning).
+    fn resolved(self, function: &'static str) -> Self {
+        Self(self.0.or_else(|| fleet::for_shared(function)))
+    }
 
     /// Where `key` lives in the fleet, and what counts as fresh now; `None`
     /// without a fleet, or when the key does not encode (its `Serialize`
