@@ -423,7 +423,7 @@ where
         let Some(stale) = seen.filter(|seen| self.servable(seen.stamp, now)) else {
             return Revalidation::Inline;
         };
-        let Some(lead) = self.flights.try_lead(key) else {
+        let Boarding::Lead(lead) = self.flights.board(key) else {
             // A refresh is already running: serve the stale value, start none.
             self.meters.stale(function, stale.stamp.age(now));
             return Revalidation::Served(stale.value);

@@ -85,21 +85,17 @@ impl<K: Hash + Eq + Clone, V> Flights<K, V> {
         // Both copies of the key first: a `Clone` that panics leaves no
         // flight behind that nobody leads.
         let (lead_key, map_key) = (key.clone(), key.clone());
-        let flight = Arc::new(Flight::new());
+        let flight = Arc::new(Flight {
+            landing: Mutex::new(None),
+            landed: Condvar::new(),
+            notify: Notify::new(),
+        });
         map.insert(map_key, Arc::clone(&flight));
         Boarding::Lead(Lead {
             flights: Arc::clone(self),
             key: lead_key,
             flight: Some(flight),
         })
-    }
-
-    /// Starts a flight for `key` unless one is in progress.
-    pub(super) fn try_lead(self: &Arc<Self>, key: &K) -> Option<Lead<K, V>> {
-        match self.board(key) {
-            Boarding::Lead(lead) => Some(lead),
-            Boarding::Wait(_) => None,
-        }
     }
 
     #[cfg(test)]
@@ -167,14 +163,6 @@ impl<V> Drop for Abandon<'_, V> {
 }
 
 impl<V> Flight<V> {
-    fn new() -> Self {
-        Self {
-            landing: Mutex::new(None),
-            landed: Condvar::new(),
-            notify: Notify::new(),
-        }
-    }
-
     /// Records how the flight landed and wakes every waiter.
     fn land(&self, landing: Landing<V>) {
         *self.landing.lock() = Some(landing);
