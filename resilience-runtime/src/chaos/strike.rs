@@ -104,21 +104,22 @@ impl Strike {
 
     fn tell(&self, fault: &'static str) {
         let latency_ms = crate::clock::millis(self.decision.latency);
+        // One event, whose target field is named for the site (a field's
+        // name must be written out for `tracing`).
+        macro_rules! injected {
+            ($site:ident) => {
+                tracing::warn!(
+                    target: "resilience",
+                    $site = self.target,
+                    fault,
+                    latency_ms,
+                    "chaos: injected a fault"
+                )
+            };
+        }
         match self.site {
-            Site::Function => tracing::warn!(
-                target: "resilience",
-                function = self.target,
-                fault,
-                latency_ms,
-                "chaos: injected a fault"
-            ),
-            Site::Breaker => tracing::warn!(
-                target: "resilience",
-                breaker = self.target,
-                fault,
-                latency_ms,
-                "chaos: injected a fault"
-            ),
+            Site::Function => injected!(function),
+            Site::Breaker => injected!(breaker),
         }
         CHAOS_INJECTIONS_TOTAL.increment(&[("target", self.target), ("fault", fault)]);
         crate::recovery::chaos_injected();

@@ -332,6 +332,19 @@ pub(crate) async fn bounded<T>(
     }
 }
 
+/// Blocks the fleet's one thread until the returned sender is dropped (at
+/// most 10 s): a fleet thread that something stalled.
+#[cfg(test)]
+impl Link {
+    pub(super) fn stall(&self) -> std::sync::mpsc::Sender<()> {
+        let (stalled, stalls) = std::sync::mpsc::channel::<()>();
+        self.runtime.spawn(async move {
+            let _ = stalls.recv_timeout(Duration::from_secs(10));
+        });
+        stalled
+    }
+}
+
 fn stopped() -> redis::RedisError {
     redis::RedisError::from(std::io::Error::other("the fleet thread has stopped"))
 }
@@ -343,39 +356,12 @@ mod tests {
     use super::*;
 
     /// A fleet thread that stalls (something blocked it) must not hold an
-    /// async caller past the bound: the caller's own wait is bounded too.
-    #[tokio::test]
-    async fn an_async_caller_waits_no_longer_than_the_bound_on_a_stalled_fleet_thread() {
+    /// async caller past the bound and its slack: the caller's own wait is
+    /// bounded too, in real time, by the watchdog.
+    async fn waits_at_most_the_bound_on_a_stalled_fleet_thread(namespace: &str) {
         let client = redis::Client::open("redis://127.0.0.1:1").unwrap();
-        let link = Link::open(client, "stalled".into(), Duration::from_millis(50)).unwrap();
-        let (stalled, stalls) = std::sync::mpsc::channel::<()>();
-        link.runtime.spawn(async move {
-            // Blocks the fleet's one thread (until the test ends).
-            let _ = stalls.recv_timeout(Duration::from_secs(10));
-        });
-        let started = Instant::now();
-        let answer = link
-            .run("stalled", Duration::from_millis(50), |_, _| async { Ok(1) })
-            .await;
-        let waited = started.elapsed();
-        drop(stalled);
-        assert_eq!(answer, None);
-        // 50 ms and the 50 ms slack, and the scheduling of a busy machine;
-        // far below the 10 s the thread stalls.
-        assert!(waited < Duration::from_millis(600), "waited {waited:?}");
-        assert!(link.health.is_down(), "a timeout counts as a failure");
-    }
-
-    /// The same on a paused tokio clock: the caller's wait is bounded in
-    /// real time, by the watchdog, though the caller's clock stands still.
-    #[tokio::test(start_paused = true)]
-    async fn a_paused_caller_waits_no_longer_than_the_bound_on_a_stalled_fleet_thread() {
-        let client = redis::Client::open("redis://127.0.0.1:1").unwrap();
-        let link = Link::open(client, "stalled-paused".into(), Duration::from_millis(50)).unwrap();
-        let (stalled, stalls) = std::sync::mpsc::channel::<()>();
-        link.runtime.spawn(async move {
-            let _ = stalls.recv_timeout(Duration::from_secs(10));
-        });
+        let link = Link::open(client, namespace.into(), Duration::from_millis(50)).unwrap();
+        let stalled = link.stall();
         let started = Instant::now();
         let answer = link
             .run("stalled", Duration::from_millis(50), |_, _| async { Ok(1) })
@@ -387,7 +373,21 @@ mod tests {
             waited >= Duration::from_millis(100),
             "the bound and the slack: {waited:?}"
         );
+        // The scheduling of a busy machine; far below the 10 s the thread
+        // stalls.
         assert!(waited < Duration::from_millis(600), "waited {waited:?}");
+        assert!(link.health.is_down(), "a timeout counts as a failure");
+    }
+
+    #[tokio::test]
+    async fn an_async_caller_waits_no_longer_than_the_bound_on_a_stalled_fleet_thread() {
+        waits_at_most_the_bound_on_a_stalled_fleet_thread("stalled").await;
+    }
+
+    /// The same on a paused tokio clock, which stands still meanwhile.
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_caller_waits_no_longer_than_the_bound_on_a_stalled_fleet_thread() {
+        waits_at_most_the_bound_on_a_stalled_fleet_thread("stalled-paused").await;
     }
 
     /// The same under a paused tokio clock (the caller's tests): the

@@ -11,6 +11,7 @@ use super::*;
 
 #[path = "../../tests/fleet/proxy.rs"]
 mod proxy;
+use super::tests::lead_and_publish;
 use super::tests::server::{RedisServer, namespace};
 use proxy::Proxy;
 
@@ -34,15 +35,7 @@ async fn published(
         .unwrap();
     let b = Fleet::connect_with(url, &namespace, b).await.unwrap();
     let address = a.address("app::profile", &type_fingerprint::<String>(0), "k");
-    let Acquired::Lead(None, lease) = a.acquire(&address, 60_000).await else {
-        panic!("the first instance leads an empty key");
-    };
-    let entry = encode_entry(&"Ada".to_string(), 0).unwrap();
-    assert!(
-        a.publish(&address, entry, Duration::from_secs(30), lease.token())
-            .await
-    );
-    lease.published();
+    lead_and_publish(&a, &address, encode_entry(&"Ada".to_string(), 0).unwrap()).await;
     (b, address)
 }
 
@@ -67,16 +60,6 @@ async fn until_near(fleet: &Fleet, address: &Address, limit: Duration) {
     }
 }
 
-/// Blocks the fleet's one thread until the returned sender is dropped (at
-/// most 10 s).
-fn stall(fleet: &Fleet) -> std::sync::mpsc::Sender<()> {
-    let (stalled, stalls) = std::sync::mpsc::channel::<()>();
-    fleet.inner.link.runtime.spawn(async move {
-        let _ = stalls.recv_timeout(Duration::from_secs(10));
-    });
-    stalled
-}
-
 /// The fleet thread stalled, a fresh entry is still served: the read ran
 /// on the caller's runtime. (Through the fleet thread the caller would get
 /// nothing, past the bound and its slack.)
@@ -86,7 +69,7 @@ async fn a_fresh_entry_is_read_on_the_callers_runtime_not_the_fleet_thread() {
     let (b, address) = published(&server, server.url(), "near-fresh", patient()).await;
     until_near(&b, &address, Duration::from_secs(2)).await;
 
-    let stalled = stall(&b);
+    let stalled = b.inner.link.stall();
     let answer = b.acquire(&address, 60_000).await;
     drop(stalled);
     let Acquired::Fresh(seen) = answer else {
@@ -139,6 +122,48 @@ async fn a_hung_read_ends_at_the_bound_and_starts_an_outage() {
         "the bound, not more: {waited:?}"
     );
     assert!(b.inner.link.health.is_down(), "counted: an outage");
+}
+
+/// The connection closed under the caller (a restart, a proxy that drops
+/// it): no read fails a call or waits past its bound, the closed
+/// connection is let go, and the thread makes a new one that serves reads
+/// again, the fleet thread stalled.
+#[tokio::test]
+async fn a_closed_connection_is_let_go_and_made_again() {
+    let server = RedisServer::any();
+    let proxy = Proxy::to(server.url());
+    let (b, address) = published(&server, &proxy.url(), "near-closed", patient()).await;
+    until_near(&b, &address, Duration::from_secs(2)).await;
+
+    proxy.close_existing();
+    tokio::time::sleep(Duration::from_millis(20)).await; // the proxy's poll
+    let started = Instant::now();
+    loop {
+        let read = Instant::now();
+        let answer = b.acquire(&address, 60_000).await;
+        // The bound (500 ms) once on this thread, once on the fleet's.
+        assert!(
+            read.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            read.elapsed()
+        );
+        match answer {
+            Acquired::Fresh(_) | Acquired::Unavailable => {}
+            other => panic!("a fresh entry or nothing: {other:?}"),
+        }
+        if has_near(&b.inner.link) && matches!(answer, Acquired::Fresh(_)) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "not made again");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stalled = b.inner.link.stall();
+    let answer = b.acquire(&address, 60_000).await;
+    drop(stalled);
+    assert!(
+        matches!(answer, Acquired::Fresh(_)),
+        "read on the new connection: {answer:?}"
+    );
 }
 
 /// A thread that ran one runtime and now runs another (tests one after

@@ -40,6 +40,20 @@ async fn pair_with(server: &RedisServer, test: &str, options: FleetOptions) -> (
     (a, b)
 }
 
+/// `fleet` leads the empty key at `address` and publishes `entry` there
+/// (time to live 30 s), as a replica that loaded it does.
+pub(super) async fn lead_and_publish(fleet: &Fleet, address: &Address, entry: Vec<u8>) {
+    let Acquired::Lead(None, lease) = fleet.acquire(address, A_MINUTE).await else {
+        panic!("the first instance leads an empty key");
+    };
+    assert!(
+        fleet
+            .publish(address, entry, Duration::from_secs(30), lease.token())
+            .await
+    );
+    lease.published();
+}
+
 /// Writes raw bytes under a key, as a hostile or buggy writer would.
 async fn poke(server: &RedisServer, key: &str, bytes: &[u8]) {
     let client = redis::Client::open(server.url()).unwrap();
@@ -65,15 +79,12 @@ async fn a_value_published_by_one_instance_is_fresh_for_another_on_redis_s_clock
     let (a, b) = pair(&server, "publish").await;
     let address = a.address("app::profile", &type_fingerprint::<String>(0), "k1");
 
-    let Acquired::Lead(None, lease) = a.acquire(&address, A_MINUTE).await else {
-        panic!("the first instance leads an empty key");
-    };
-    let entry = encode_entry(&"Ada".to_string(), 5_000).unwrap();
-    assert!(
-        a.publish(&address, entry, Duration::from_secs(30), lease.token())
-            .await
-    );
-    lease.published();
+    lead_and_publish(
+        &a,
+        &address,
+        encode_entry(&"Ada".to_string(), 5_000).unwrap(),
+    )
+    .await;
 
     let Acquired::Fresh(seen) = b.acquire(&address, A_MINUTE).await else {
         panic!("an entry younger than maxage is fresh, whatever the writer's clock said");
