@@ -197,7 +197,11 @@ impl StatusService {
     ) -> Response<String> {
         if !methods.contains(request.method()) {
             let allowed: Vec<&str> = methods.iter().map(Method::as_str).collect();
-            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+            let mut response = respond(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "text/plain; charset=utf-8",
+                format!("this route takes {}", allowed.join(" or ")),
+            );
             if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
                 response.headers_mut().insert(ALLOW, allow);
             }

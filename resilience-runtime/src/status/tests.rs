@@ -82,6 +82,11 @@ async fn a_missing_or_wrong_token_is_refused_and_changes_nothing() {
     )
     .await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        response.body(),
+        "this route takes POST",
+        "says what to send"
+    );
     assert_eq!(breaker.state(), State::Closed);
 }
 
