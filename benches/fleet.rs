@@ -172,9 +172,11 @@ impl Miss {
 /// `--ratio`: rounds of 200 local misses, 200 fleet `PING`s and 200 bare
 /// `GET`s, in turn; prints each one's median over all rounds, and the
 /// ratio of the miss to the `GET`.
+/// Samples of each row per round.
+const EACH: usize = 200;
+
 fn ratio() {
     const ROUNDS: usize = 50;
-    const EACH: usize = 200;
     let server = server::RedisServer::any();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -185,51 +187,51 @@ fn ratio() {
     let mut conn = miss.conn.clone();
     let (mut misses, mut pings, mut gets) = (Vec::new(), Vec::new(), Vec::new());
     let (mut local, mut piped) = (Vec::new(), Vec::new());
+    let empty = || StaleCache::<u64, Profile>::new(miss.config);
     for _ in 0..ROUNDS {
-        for _ in 0..EACH {
-            let cache = StaleCache::<u64, Profile>::new(miss.config);
-            let started = std::time::Instant::now();
+        each(&mut misses, empty, |cache| {
             let request = cache.request(42, "bench::profile").describe(miss.describe);
             let load = async { Err::<Profile, _>(Error) };
             let served = runtime.block_on(request.on(&miss.replica).load(load));
-            misses.push(started.elapsed());
             assert_eq!(served.unwrap().id, 42, "served from Redis, not loaded");
-        }
-        for _ in 0..EACH {
-            let cache = StaleCache::<u64, Profile>::new(miss.config);
-            let started = std::time::Instant::now();
+        });
+        each(&mut local, empty, |cache| {
             let request = cache.request(42, "bench::profile").describe(miss.describe);
-            let load = async { Ok(profile(42)) };
-            let loaded = runtime.block_on(request.load(load));
-            local.push(started.elapsed());
+            let loaded = runtime.block_on(request.load(async { Ok(profile(42)) }));
             assert_eq!(loaded.unwrap().id, 42);
-        }
-        for _ in 0..EACH {
-            let started = std::time::Instant::now();
-            assert!(runtime.block_on(miss.replica.ping()));
-            pings.push(started.elapsed());
-        }
-        for _ in 0..EACH {
-            let started = std::time::Instant::now();
-            let mut get = redis::cmd("GET");
-            let get = get.arg(&miss.entry).query_async(&mut conn);
-            let bytes: Vec<u8> = runtime.block_on(get).unwrap();
-            gets.push(started.elapsed());
-            black_box(bytes);
-        }
-        for _ in 0..EACH {
-            let started = std::time::Instant::now();
-            let mut pipe = redis::pipe();
-            pipe.cmd("GETRANGE")
-                .arg(&miss.entry)
-                .arg(0)
-                .arg(65536)
-                .cmd("TIME");
-            let get = pipe.query_async(&mut conn);
-            let answer: (Vec<u8>, (u64, u64)) = runtime.block_on(get).unwrap();
-            piped.push(started.elapsed());
-            black_box(answer);
-        }
+        });
+        each(
+            &mut pings,
+            || (),
+            |()| {
+                assert!(runtime.block_on(miss.replica.ping()));
+            },
+        );
+        each(
+            &mut gets,
+            || (),
+            |()| {
+                let mut get = redis::cmd("GET");
+                let get = get.arg(&miss.entry).query_async(&mut conn);
+                let bytes: Vec<u8> = runtime.block_on(get).unwrap();
+                black_box(bytes);
+            },
+        );
+        each(
+            &mut piped,
+            || (),
+            |()| {
+                let mut pipe = redis::pipe();
+                pipe.cmd("GETRANGE")
+                    .arg(&miss.entry)
+                    .arg(0)
+                    .arg(65536)
+                    .cmd("TIME");
+                let answer: (Vec<u8>, (u64, u64)) =
+                    runtime.block_on(pipe.query_async(&mut conn)).unwrap();
+                black_box(answer);
+            },
+        );
     }
     let median = |samples: &mut Vec<Duration>| {
         samples.sort();
@@ -251,6 +253,17 @@ fn ratio() {
     println!("bare redis-rs GET: {get:?} (median of {})", gets.len());
     println!("bare GETRANGE + TIME: {:?}", median(&mut piped));
     println!("ratio: {:.2}", miss.as_secs_f64() / get.as_secs_f64());
+}
+
+/// `EACH` samples of `timed`, each given what `setup` made outside the
+/// timing (and dropped after it).
+fn each<S>(samples: &mut Vec<Duration>, setup: impl Fn() -> S, mut timed: impl FnMut(&S)) {
+    for _ in 0..EACH {
+        let made = setup();
+        let started = std::time::Instant::now();
+        timed(&made);
+        samples.push(started.elapsed());
+    }
 }
 
 criterion_group!(fleet_benches, benches);
