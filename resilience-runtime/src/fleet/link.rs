@@ -167,7 +167,7 @@ impl Link {
             Either::Left((Err(_), _)) => self.settle(operation, Ok(Err(stopped()))),
             Either::Right(((), handle)) => {
                 handle.abort();
-                self.fail(operation, Failure::Timeout, "no answer within the bound");
+                self.timed_out(operation);
                 None
             }
         }
@@ -197,7 +197,7 @@ impl Link {
         match answer.recv_timeout(budget + SLACK) {
             Ok(answer) => self.settle(operation, answer),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                self.fail(operation, Failure::Timeout, "no answer within the bound");
+                self.timed_out(operation);
                 None
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
@@ -248,15 +248,20 @@ impl Link {
                 None
             }
             Err(_) => {
-                self.fail(operation, Failure::Timeout, "no answer within the bound");
+                self.timed_out(operation);
                 None
             }
         }
     }
 
+    /// Counts an operation that had no answer within its bound.
+    pub(super) fn timed_out(self: &Arc<Self>, operation: &'static str) {
+        self.fail(operation, Failure::Timeout, "no answer within the bound");
+    }
+
     /// Counts a failure; the first of an outage starts the background ping
     /// that ends it.
-    pub(super) fn fail(self: &Arc<Self>, operation: &'static str, failure: Failure, detail: &str) {
+    fn fail(self: &Arc<Self>, operation: &'static str, failure: Failure, detail: &str) {
         if self
             .health
             .failed(&self.namespace, operation, failure, detail)

@@ -36,7 +36,6 @@ use parking_lot::Mutex;
 use redis::aio::MultiplexedConnection;
 use tokio::runtime::{Handle, Id};
 
-use super::health::Failure;
 use super::link::{Link, classify};
 use super::watch::Deadline;
 
@@ -98,7 +97,7 @@ impl Link {
             }
             Either::Right(_) => {
                 self.forget_near();
-                self.fail(operation, Failure::Timeout, "no answer within the bound");
+                self.timed_out(operation);
                 Read::Down
             }
         }
