@@ -211,9 +211,7 @@ impl Fleet {
         let channel = self.inner.keys.breaker_channel();
         let message = format!("{} open {until} {episode} {name}", self.inner.instance);
         let value = format!("{until} {episode}");
-        let ttl = u64::try_from(open_for.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
+        let ttl = crate::clock::millis(open_for).max(1);
         self.inner
             .link
             .run_detached("breaker publish", move |mut conn, bound| async move {
@@ -254,11 +252,7 @@ impl Fleet {
         let value = format!("{until} {episode}");
         // Clamped so that the script's arithmetic on Redis's clock (and
         // `PEXPIRE`) stays in range whatever `open_for` says.
-        let millis = |d: Duration| {
-            u64::try_from(d.as_millis())
-                .unwrap_or(u64::MAX)
-                .clamp(1, MAX_VOTE_MILLIS)
-        };
+        let millis = |d: Duration| crate::clock::millis(d).clamp(1, MAX_VOTE_MILLIS);
         let (ttl, lifetime) = (millis(vote.open_for), millis(vote.lifetime));
         let token = self.inner.instance.clone();
         let namespace = self.inner.namespace.clone();
